@@ -1,0 +1,444 @@
+//! Pure access control: who may run which RAM action on which resource.
+//! No I/O: the API layer gathers the facts (principal, bucket owner, ACLs, policies)
+//! and asks [`authorize`].
+
+pub mod acl;
+pub mod policy;
+
+use std::sync::Arc;
+
+pub use acl::{Acl, ObjectAcl};
+pub use policy::{Context, Effect, Policy};
+
+/// RAM actions of the operations ossify serves (spec/oss-api.md §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ListBuckets,
+    PutBucket,
+    DeleteBucket,
+    GetBucketInfo,
+    GetBucketLocation,
+    ListObjects,
+    PutBucketAcl,
+    GetBucketAcl,
+    PutObject,
+    GetObject,
+    DeleteObject,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ListBuckets => "oss:ListBuckets",
+            Self::PutBucket => "oss:PutBucket",
+            Self::DeleteBucket => "oss:DeleteBucket",
+            Self::GetBucketInfo => "oss:GetBucketInfo",
+            Self::GetBucketLocation => "oss:GetBucketLocation",
+            Self::ListObjects => "oss:ListObjects",
+            Self::PutBucketAcl => "oss:PutBucketAcl",
+            Self::GetBucketAcl => "oss:GetBucketAcl",
+            Self::PutObject => "oss:PutObject",
+            Self::GetObject => "oss:GetObject",
+            Self::DeleteObject => "oss:DeleteObject",
+        }
+    }
+
+    /// Granted to everyone by a `public-read` (or wider) ACL.
+    fn is_public_read(self) -> bool {
+        matches!(self, Self::GetObject | Self::ListObjects)
+    }
+
+    /// Granted to everyone by a `public-read-write` ACL.
+    fn is_public_write(self) -> bool {
+        matches!(self, Self::PutObject | Self::DeleteObject)
+    }
+}
+
+/// Who is asking, after authentication.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Anonymous,
+    /// The root AccessKey of an account.
+    Root {
+        account: String,
+    },
+    /// A RAM user of an account, with its policy (none: it may do nothing).
+    User {
+        account: String,
+        name: String,
+        policy: Option<Arc<Policy>>,
+    },
+}
+
+impl Principal {
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Root { account } | Self::User { account, .. } => Some(account),
+        }
+    }
+
+    /// Names a bucket-policy `Principal` entry may use for this requester (anonymous
+    /// requesters match only `"*"`).
+    fn policy_names(&self) -> Vec<String> {
+        match self {
+            Self::Anonymous => vec![],
+            Self::Root { account } => vec![account.clone()],
+            Self::User { account, name, .. } => vec![
+                name.clone(),
+                format!("{account}:{name}"),
+                format!("acs:ram::{account}:user/{name}"),
+            ],
+        }
+    }
+}
+
+/// What the request touches. The region and owner fill the ARN
+/// `acs:oss:<region>:<owner>:<bucket>[/<key>]`.
+#[derive(Debug, Clone)]
+pub enum Resource<'a> {
+    Service,
+    Bucket { bucket: &'a str },
+    Object { bucket: &'a str, key: &'a str },
+}
+
+/// The stored facts about the bucket (and object) a request touches.
+#[derive(Debug, Clone)]
+pub struct BucketFacts<'a> {
+    pub owner: &'a str,
+    pub region: &'a str,
+    pub acl: Acl,
+    pub policy: Option<&'a Policy>,
+    /// The object's ACL, for object-level requests on an existing object.
+    pub object_acl: Option<ObjectAcl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    /// The bucket lives in another region (OSS: "must be addressed using the specified endpoint").
+    WrongRegion { bucket_region: String },
+    /// An explicit `Deny` statement matched.
+    ExplicitDeny,
+    /// Nothing allowed the request.
+    NotAllowed,
+}
+
+pub fn arn(resource: &Resource, region: &str, owner: &str) -> String {
+    match resource {
+        Resource::Service => format!("acs:oss:{region}:{owner}:*"),
+        Resource::Bucket { bucket } => format!("acs:oss:{region}:{owner}:{bucket}"),
+        Resource::Object { bucket, key } => format!("acs:oss:{region}:{owner}:{bucket}/{key}"),
+    }
+}
+
+/// The evaluation order of spec/oss-api.md §6.3: region, then the owner's root key,
+/// then explicit denies in RAM and bucket policies, then allows, then the ACLs.
+pub fn authorize(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+    request_region: &str,
+    bucket: Option<&BucketFacts>,
+    context: &Context,
+) -> Result<(), Denied> {
+    let Some(bucket) = bucket else {
+        // Service-level requests and PutBucket: the account itself, or a RAM user whose
+        // policy allows it.
+        let account = principal.account().unwrap_or("*");
+        let resource = arn(resource, request_region, account);
+        return match principal {
+            Principal::Anonymous => Err(Denied::NotAllowed),
+            Principal::Root { .. } => Ok(()),
+            Principal::User { policy, .. } => {
+                match policy
+                    .as_ref()
+                    .and_then(|p| p.evaluate(&[], action.name(), &resource, context))
+                {
+                    Some(Effect::Allow) => Ok(()),
+                    Some(Effect::Deny) => Err(Denied::ExplicitDeny),
+                    None => Err(Denied::NotAllowed),
+                }
+            }
+        };
+    };
+    if bucket.region != request_region {
+        return Err(Denied::WrongRegion {
+            bucket_region: bucket.region.to_owned(),
+        });
+    }
+    let resource = arn(resource, bucket.region, bucket.owner);
+    let bucket_decision = bucket
+        .policy
+        .and_then(|p| p.evaluate(&principal.policy_names(), action.name(), &resource, context));
+    // A RAM policy speaks only for resources of the user's own account.
+    let ram_decision = match principal {
+        Principal::User {
+            account,
+            policy: Some(policy),
+            ..
+        } if account == bucket.owner => policy.evaluate(&[], action.name(), &resource, context),
+        _ => None,
+    };
+    if bucket_decision == Some(Effect::Deny) || ram_decision == Some(Effect::Deny) {
+        return Err(Denied::ExplicitDeny);
+    }
+    if matches!(principal, Principal::Root { account } if account == bucket.owner) {
+        return Ok(());
+    }
+    if bucket_decision == Some(Effect::Allow) || ram_decision == Some(Effect::Allow) {
+        return Ok(());
+    }
+    let acl = bucket.object_acl.unwrap_or_default().effective(bucket.acl);
+    let granted = match acl {
+        Acl::Private => false,
+        Acl::PublicRead => action.is_public_read(),
+        Acl::PublicReadWrite => action.is_public_read() || action.is_public_write(),
+    };
+    if granted {
+        Ok(())
+    } else {
+        Err(Denied::NotAllowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            source_ip: "127.0.0.1".parse().unwrap(),
+            secure_transport: false,
+            current_time: chrono::Utc::now(),
+            user_agent: None,
+            referer: None,
+            prefix: None,
+            delimiter: None,
+        }
+    }
+
+    const OWNER: &str = "1000000000000001";
+    const OTHER: &str = "1000000000000002";
+
+    fn user(account: &str, policy: Option<&str>) -> Principal {
+        Principal::User {
+            account: account.into(),
+            name: "u".into(),
+            policy: policy.map(|p| Arc::new(Policy::parse(p).unwrap())),
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let reader = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:b/*"}]}"#;
+        let grant_other = Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["1000000000000002"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let deny_all = Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"oss:*","Principal":["*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let root = Principal::Root {
+            account: OWNER.into(),
+        };
+        let other = Principal::Root {
+            account: OTHER.into(),
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let facts = |acl, object_acl, policy| BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl,
+            policy,
+            object_acl,
+        };
+        use Action::*;
+        let cases: Vec<(&Principal, Action, BucketFacts, &str, Result<(), Denied>)> = vec![
+            (
+                &root,
+                PutObject,
+                facts(Acl::Private, None, None),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &root,
+                PutObject,
+                facts(Acl::Private, None, None),
+                "oss-cn-shanghai",
+                Err(Denied::WrongRegion {
+                    bucket_region: "oss-cn-hangzhou".into(),
+                }),
+            ),
+            (
+                &other,
+                GetObject,
+                facts(Acl::Private, None, None),
+                "oss-cn-hangzhou",
+                Err(Denied::NotAllowed),
+            ),
+            (
+                &other,
+                GetObject,
+                facts(Acl::PublicRead, None, None),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &other,
+                PutObject,
+                facts(Acl::PublicRead, None, None),
+                "oss-cn-hangzhou",
+                Err(Denied::NotAllowed),
+            ),
+            (
+                &other,
+                PutObject,
+                facts(Acl::PublicReadWrite, None, None),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &other,
+                GetObject,
+                facts(Acl::Private, None, Some(&grant_other)),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &Principal::Anonymous,
+                GetObject,
+                facts(Acl::PublicRead, None, None),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &Principal::Anonymous,
+                GetObject,
+                facts(Acl::PublicRead, Some(ObjectAcl::Set(Acl::Private)), None),
+                "oss-cn-hangzhou",
+                Err(Denied::NotAllowed),
+            ),
+            (
+                &Principal::Anonymous,
+                GetObject,
+                facts(Acl::Private, Some(ObjectAcl::Set(Acl::PublicRead)), None),
+                "oss-cn-hangzhou",
+                Ok(()),
+            ),
+            (
+                &Principal::Anonymous,
+                GetObject,
+                facts(Acl::Private, Some(ObjectAcl::Default), None),
+                "oss-cn-hangzhou",
+                Err(Denied::NotAllowed),
+            ),
+            (
+                &Principal::Anonymous,
+                GetObject,
+                facts(Acl::PublicRead, None, Some(&deny_all)),
+                "oss-cn-hangzhou",
+                Err(Denied::ExplicitDeny),
+            ),
+            (
+                &root,
+                GetObject,
+                facts(Acl::Private, None, Some(&deny_all)),
+                "oss-cn-hangzhou",
+                Err(Denied::ExplicitDeny),
+            ),
+        ];
+        for (i, (who, action, facts, region, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                authorize(who, action, &obj, region, Some(&facts), &ctx()),
+                want,
+                "case {i}"
+            );
+        }
+        let owner_reader = user(OWNER, Some(reader));
+        let foreign_reader = user(OTHER, Some(reader));
+        let f = facts(Acl::Private, None, None);
+        assert_eq!(
+            authorize(
+                &owner_reader,
+                GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&f),
+                &ctx()
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(
+                &owner_reader,
+                PutObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&f),
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            authorize(
+                &foreign_reader,
+                GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&f),
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            authorize(
+                &user(OWNER, None),
+                GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&f),
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+        // Service level.
+        assert_eq!(
+            authorize(
+                &root,
+                ListBuckets,
+                &Resource::Service,
+                "oss-cn-hangzhou",
+                None,
+                &ctx()
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(
+                &Principal::Anonymous,
+                ListBuckets,
+                &Resource::Service,
+                "oss-cn-hangzhou",
+                None,
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            authorize(
+                &owner_reader,
+                ListBuckets,
+                &Resource::Service,
+                "oss-cn-hangzhou",
+                None,
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+    }
+}

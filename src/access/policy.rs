@@ -1,0 +1,583 @@
+//! Policy documents (RAM policies and bucket policies share the syntax) and their
+//! evaluation against one request.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Statement {
+    effect: Effect,
+    /// `Action` (true) or `NotAction` (false) patterns.
+    action: (bool, Vec<String>),
+    /// `Resource` (true) or `NotResource` (false) patterns.
+    resource: (bool, Vec<String>),
+    /// Bucket policies only; `None` in RAM policies.
+    principal: Option<Vec<String>>,
+    conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Condition {
+    operator: Operator,
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Operator {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    IpAddress,
+    NotIpAddress,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    Bool,
+}
+
+impl Operator {
+    fn parse(name: &str) -> Option<Self> {
+        use Operator::*;
+        Some(match name {
+            "StringEquals" => StringEquals,
+            "StringNotEquals" => StringNotEquals,
+            "StringEqualsIgnoreCase" => StringEqualsIgnoreCase,
+            "StringNotEqualsIgnoreCase" => StringNotEqualsIgnoreCase,
+            "StringLike" => StringLike,
+            "StringNotLike" => StringNotLike,
+            "IpAddress" => IpAddress,
+            "NotIpAddress" => NotIpAddress,
+            "DateEquals" => DateEquals,
+            "DateNotEquals" => DateNotEquals,
+            "DateLessThan" => DateLessThan,
+            "DateLessThanEquals" => DateLessThanEquals,
+            "DateGreaterThan" => DateGreaterThan,
+            "DateGreaterThanEquals" => DateGreaterThanEquals,
+            "NumericEquals" => NumericEquals,
+            "NumericNotEquals" => NumericNotEquals,
+            "NumericLessThan" => NumericLessThan,
+            "NumericLessThanEquals" => NumericLessThanEquals,
+            "NumericGreaterThan" => NumericGreaterThan,
+            "NumericGreaterThanEquals" => NumericGreaterThanEquals,
+            "Bool" => Bool,
+            _ => return None,
+        })
+    }
+}
+
+/// Facts about the request that condition keys refer to.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub source_ip: IpAddr,
+    pub secure_transport: bool,
+    pub current_time: DateTime<Utc>,
+    pub user_agent: Option<&'a str>,
+    pub referer: Option<&'a str>,
+    /// `oss:Prefix` / `oss:Delimiter` of a listing.
+    pub prefix: Option<&'a str>,
+    pub delimiter: Option<&'a str>,
+}
+
+impl Context<'_> {
+    fn value(&self, key: &str) -> Option<String> {
+        match key.to_ascii_lowercase().as_str() {
+            "acs:sourceip" => Some(self.source_ip.to_string()),
+            "acs:securetransport" => Some(self.secure_transport.to_string()),
+            "acs:currenttime" => Some(self.current_time.to_rfc3339()),
+            "acs:useragent" => self.user_agent.map(str::to_owned),
+            "acs:referer" => self.referer.map(str::to_owned),
+            "oss:prefix" => self.prefix.map(str::to_owned),
+            "oss:delimiter" => self.delimiter.map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid policy document: {0}")]
+pub struct PolicyError(pub String);
+
+fn err<T>(message: impl Into<String>) -> Result<T, PolicyError> {
+    Err(PolicyError(message.into()))
+}
+
+/// A string or an array of strings, as policy documents allow for most fields.
+fn strings(value: &Value, field: &str) -> Result<Vec<String>, PolicyError> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                Value::Bool(b) => Ok(b.to_string()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => err(format!("{field} must hold strings")),
+            })
+            .collect(),
+        Value::Bool(b) => Ok(vec![b.to_string()]),
+        Value::Number(n) => Ok(vec![n.to_string()]),
+        _ => err(format!("{field} must be a string or an array of strings")),
+    }
+}
+
+impl Policy {
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let doc: Value =
+            serde_json::from_str(text).map_err(|e| PolicyError(format!("not valid JSON: {e}")))?;
+        let Some(doc) = doc.as_object() else {
+            return err("the document must be a JSON object");
+        };
+        match doc.get("Version") {
+            Some(Value::String(v)) if v == "1" => {}
+            _ => return err("\"Version\" must be \"1\""),
+        }
+        let statements = match doc.get("Statement") {
+            Some(Value::Array(list)) => list,
+            _ => return err("\"Statement\" must be an array"),
+        };
+        let statements = statements
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                parse_statement(s).map_err(|e| PolicyError(format!("Statement[{i}]: {}", e.0)))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { statements })
+    }
+
+    /// The decision of this document alone: `Some(Deny)` if a matching statement
+    /// denies, `Some(Allow)` if one allows, `None` if none applies. `principal` is
+    /// the list of names the requester answers to (checked only for statements
+    /// that have a `Principal`, i.e. bucket policies).
+    pub fn evaluate(
+        &self,
+        principal: &[String],
+        action: &str,
+        resource: &str,
+        context: &Context,
+    ) -> Option<Effect> {
+        let mut decision = None;
+        for statement in &self.statements {
+            if statement.applies(principal, action, resource, context) {
+                if statement.effect == Effect::Deny {
+                    return Some(Effect::Deny);
+                }
+                decision = Some(Effect::Allow);
+            }
+        }
+        decision
+    }
+}
+
+fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
+    let Some(s) = value.as_object() else {
+        return err("a statement must be a JSON object");
+    };
+    let effect = match s.get("Effect").and_then(Value::as_str) {
+        Some("Allow") => Effect::Allow,
+        Some("Deny") => Effect::Deny,
+        _ => return err("\"Effect\" must be \"Allow\" or \"Deny\""),
+    };
+    let either = |positive: &str, negative: &str| -> Result<(bool, Vec<String>), PolicyError> {
+        match (s.get(positive), s.get(negative)) {
+            (Some(v), None) => Ok((true, strings(v, positive)?)),
+            (None, Some(v)) => Ok((false, strings(v, negative)?)),
+            _ => err(format!(
+                "exactly one of \"{positive}\" and \"{negative}\" is required"
+            )),
+        }
+    };
+    let action = either("Action", "NotAction")?;
+    for pattern in &action.1 {
+        if !(pattern == "*" || pattern.to_ascii_lowercase().starts_with("oss:")) {
+            return err(format!(
+                "action {pattern:?} must look like \"oss:GetObject\""
+            ));
+        }
+    }
+    let resource = either("Resource", "NotResource")?;
+    let principal = match s.get("Principal") {
+        None => None,
+        // `[]` behaves like `["*"]`.
+        Some(v) => {
+            Some(strings(v, "Principal")?).map(|p| if p.is_empty() { vec!["*".into()] } else { p })
+        }
+    };
+    let mut conditions = Vec::new();
+    if let Some(block) = s.get("Condition") {
+        let Some(block) = block.as_object() else {
+            return err("\"Condition\" must be an object");
+        };
+        for (operator, keys) in block {
+            let Some(op) = Operator::parse(operator) else {
+                return err(format!("unsupported condition operator {operator:?}"));
+            };
+            let Some(keys) = keys.as_object() else {
+                return err(format!("condition {operator:?} must map keys to values"));
+            };
+            for (key, values) in keys {
+                let values = strings(values, key)?;
+                for v in &values {
+                    validate_condition_value(op, key, v)?;
+                }
+                conditions.push(Condition {
+                    operator: op,
+                    key: key.clone(),
+                    values,
+                });
+            }
+        }
+    }
+    Ok(Statement {
+        effect,
+        action,
+        resource,
+        principal,
+        conditions,
+    })
+}
+
+fn validate_condition_value(op: Operator, key: &str, value: &str) -> Result<(), PolicyError> {
+    use Operator::*;
+    let ok = match op {
+        IpAddress | NotIpAddress => parse_net(value).is_some(),
+        DateEquals
+        | DateNotEquals
+        | DateLessThan
+        | DateLessThanEquals
+        | DateGreaterThan
+        | DateGreaterThanEquals => parse_date(value).is_some(),
+        NumericEquals
+        | NumericNotEquals
+        | NumericLessThan
+        | NumericLessThanEquals
+        | NumericGreaterThan
+        | NumericGreaterThanEquals => value.parse::<f64>().is_ok(),
+        Bool => value == "true" || value == "false",
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        err(format!(
+            "value {value:?} of condition key {key:?} does not fit its operator"
+        ))
+    }
+}
+
+fn parse_net(value: &str) -> Option<ipnet::IpNet> {
+    value
+        .parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| value.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+fn parse_date(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+impl Statement {
+    fn applies(
+        &self,
+        principal: &[String],
+        action: &str,
+        resource: &str,
+        context: &Context,
+    ) -> bool {
+        if let Some(allowed) = &self.principal
+            && !allowed
+                .iter()
+                .any(|p| p == "*" || principal.iter().any(|name| name == p))
+        {
+            return false;
+        }
+        let (positive, patterns) = &self.action;
+        // Action names are case-insensitive, as in RAM.
+        if patterns
+            .iter()
+            .any(|p| glob(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            != *positive
+        {
+            return false;
+        }
+        let (positive, patterns) = &self.resource;
+        if patterns.iter().any(|p| glob(p, resource)) != *positive {
+            return false;
+        }
+        self.conditions.iter().all(|c| c.holds(context))
+    }
+}
+
+impl Condition {
+    fn holds(&self, context: &Context) -> bool {
+        use Operator::*;
+        let actual = context.value(&self.key);
+        let negated = matches!(
+            self.operator,
+            StringNotEquals
+                | StringNotEqualsIgnoreCase
+                | StringNotLike
+                | NotIpAddress
+                | DateNotEquals
+                | NumericNotEquals
+        );
+        let Some(actual) = actual else {
+            // A key absent from the request matches only the negated operators.
+            return negated;
+        };
+        let any = |f: &dyn Fn(&str) -> bool| self.values.iter().any(|v| f(v));
+        match self.operator {
+            StringEquals => any(&|v| v == actual),
+            StringNotEquals => !any(&|v| v == actual),
+            StringEqualsIgnoreCase => any(&|v| v.eq_ignore_ascii_case(&actual)),
+            StringNotEqualsIgnoreCase => !any(&|v| v.eq_ignore_ascii_case(&actual)),
+            StringLike => any(&|v| glob(v, &actual)),
+            StringNotLike => !any(&|v| glob(v, &actual)),
+            IpAddress | NotIpAddress => {
+                let Ok(ip) = actual.parse::<IpAddr>() else {
+                    return false;
+                };
+                let inside = any(&|v| parse_net(v).is_some_and(|net| net.contains(&ip)));
+                inside == (self.operator == IpAddress)
+            }
+            Bool => any(&|v| v.eq_ignore_ascii_case(&actual)),
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
+            | DateGreaterThanEquals => {
+                let Some(now) = parse_date(&actual) else {
+                    return false;
+                };
+                let cmp = |v: &str| parse_date(v).map(|d| now.cmp(&d));
+                compare(self.operator, &self.values, &cmp)
+            }
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => {
+                let Ok(n) = actual.parse::<f64>() else {
+                    return false;
+                };
+                let cmp = |v: &str| v.parse::<f64>().ok().and_then(|x| n.partial_cmp(&x));
+                compare(self.operator, &self.values, &cmp)
+            }
+        }
+    }
+}
+
+fn compare(
+    op: Operator,
+    values: &[String],
+    cmp: &dyn Fn(&str) -> Option<std::cmp::Ordering>,
+) -> bool {
+    use Operator::*;
+    use std::cmp::Ordering::*;
+    let any =
+        |want: &dyn Fn(std::cmp::Ordering) -> bool| values.iter().any(|v| cmp(v).is_some_and(want));
+    match op {
+        DateEquals | NumericEquals => any(&|o| o == Equal),
+        DateNotEquals | NumericNotEquals => !any(&|o| o == Equal),
+        DateLessThan | NumericLessThan => any(&|o| o == Less),
+        DateLessThanEquals | NumericLessThanEquals => any(&|o| o != Greater),
+        DateGreaterThan | NumericGreaterThan => any(&|o| o == Greater),
+        DateGreaterThanEquals | NumericGreaterThanEquals => any(&|o| o != Less),
+        _ => false,
+    }
+}
+
+/// Glob match: `*` matches any run of characters, `?` exactly one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context<'static> {
+        Context {
+            source_ip: "10.1.2.3".parse().unwrap(),
+            secure_transport: false,
+            current_time: "2026-01-01T00:00:00Z".parse().unwrap(),
+            user_agent: Some("curl/8"),
+            referer: None,
+            prefix: Some("photos/"),
+            delimiter: None,
+        }
+    }
+
+    const OBJ: &str = "acs:oss:oss-cn-hangzhou:1000000000000001:photos/a.jpg";
+
+    #[test]
+    fn glob_cases() {
+        for (p, t, want) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbb", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("acs:oss:*:*:photos/*", OBJ, true),
+            ("acs:oss:*:*:photos", OBJ, false),
+            ("*/a.jpg", OBJ, true),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} vs {t}");
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let allow_get = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObject"],"Resource":["acs:oss:*:*:photos/*"]}]}"#;
+        let deny_wins = r#"{"Version":"1","Statement":[
+            {"Effect":"Allow","Action":"oss:*","Resource":"*"},
+            {"Effect":"Deny","Action":"oss:PutObject","Resource":"acs:oss:*:*:photos/private/*"}]}"#;
+        let not_action = r#"{"Version":"1","Statement":[{"Effect":"Allow","NotAction":"oss:Delete*","Resource":"*"}]}"#;
+        let ip = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"*",
+            "Condition":{"IpAddress":{"acs:SourceIp":["10.0.0.0/8"]}}}]}"#;
+        let not_ip = ip.replace("\"IpAddress\"", "\"NotIpAddress\"");
+        let date = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"*",
+            "Condition":{"DateLessThan":{"acs:CurrentTime":"2025-12-31T00:00:00Z"}}}]}"#;
+        let secure = r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"oss:*","Resource":"*",
+            "Condition":{"Bool":{"acs:SecureTransport":"false"}}}]}"#;
+        let prefix = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:ListObjects","Resource":"*",
+            "Condition":{"StringLike":{"oss:Prefix":["photos/*"]}}}]}"#;
+        let principal = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["1000000000000002"],"Resource":"*"}]}"#;
+        let cases: &[(&str, &str, &str, &[&str], Option<Effect>)] = &[
+            (allow_get, "oss:GetObject", OBJ, &[], Some(Effect::Allow)),
+            (allow_get, "oss:getobject", OBJ, &[], Some(Effect::Allow)),
+            (allow_get, "oss:PutObject", OBJ, &[], None),
+            (
+                allow_get,
+                "oss:GetObject",
+                "acs:oss:*:1:other/a.jpg",
+                &[],
+                None,
+            ),
+            (
+                deny_wins,
+                "oss:PutObject",
+                "acs:oss:r:1:photos/private/x",
+                &[],
+                Some(Effect::Deny),
+            ),
+            (
+                deny_wins,
+                "oss:PutObject",
+                "acs:oss:r:1:photos/public/x",
+                &[],
+                Some(Effect::Allow),
+            ),
+            (not_action, "oss:DeleteObject", OBJ, &[], None),
+            (not_action, "oss:GetObject", OBJ, &[], Some(Effect::Allow)),
+            (ip, "oss:GetObject", OBJ, &[], Some(Effect::Allow)),
+            (&not_ip, "oss:GetObject", OBJ, &[], None),
+            (date, "oss:GetObject", OBJ, &[], None),
+            (secure, "oss:GetObject", OBJ, &[], Some(Effect::Deny)),
+            (
+                prefix,
+                "oss:ListObjects",
+                "acs:oss:r:1:photos",
+                &[],
+                Some(Effect::Allow),
+            ),
+            (
+                principal,
+                "oss:GetObject",
+                OBJ,
+                &["1000000000000002"],
+                Some(Effect::Allow),
+            ),
+            (principal, "oss:GetObject", OBJ, &["1000000000000003"], None),
+        ];
+        for (doc, action, resource, who, want) in cases {
+            let policy = Policy::parse(doc).unwrap();
+            let who: Vec<String> = who.iter().map(|s| s.to_string()).collect();
+            assert_eq!(
+                policy.evaluate(&who, action, resource, &ctx()),
+                *want,
+                "{doc} {action} {resource}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_documents_are_named() {
+        for (doc, needle) in [
+            ("{", "JSON"),
+            (r#"{"Version":"2","Statement":[]}"#, "Version"),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Maybe","Action":"oss:*","Resource":"*"}]}"#,
+                "Effect",
+            ),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
+                "Action",
+            ),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"ecs:*","Resource":"*"}]}"#,
+                "ecs:*",
+            ),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"*","Condition":{"Foo":{}}}]}"#,
+                "Foo",
+            ),
+            (
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":"nope"}}}]}"#,
+                "nope",
+            ),
+        ] {
+            let e = Policy::parse(doc).unwrap_err();
+            assert!(e.0.contains(needle), "{doc}: {e}");
+        }
+    }
+}

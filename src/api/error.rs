@@ -1,0 +1,292 @@
+//! The one place that knows OSS error codes: domain errors become [`OssError`],
+//! which renders the XML `<Error>` body (or `x-oss-err` on HEAD).
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine;
+use http::StatusCode;
+
+use super::auth::{AuthError, SigVersion};
+use super::xml::XmlWriter;
+use crate::access::Denied;
+use crate::storage::StorageError;
+
+#[derive(Debug, Clone)]
+pub struct OssError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub ec: Option<&'static str>,
+    /// Operation-specific elements after `HostId` (BucketName, Key, ArgumentName, ...).
+    pub extra: Vec<(&'static str, String)>,
+    /// Extra response headers (e.g. `x-oss-next-append-position`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+pub type ApiResult<T> = Result<T, OssError>;
+
+impl OssError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            ec: None,
+            extra: vec![],
+            headers: vec![],
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    pub fn ec(mut self, ec: &'static str) -> Self {
+        self.ec = Some(ec);
+        self
+    }
+
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "AccessDenied", message)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>, name: &str, value: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
+            .with("ArgumentName", name)
+            .with("ArgumentValue", value)
+    }
+
+    pub fn no_such_bucket(bucket: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            "The specified bucket does not exist.",
+        )
+        .with("BucketName", bucket)
+        .ec("0015-00000101")
+    }
+
+    pub fn no_such_key(key: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        )
+        .with("Key", key)
+        .ec("0026-00000001")
+    }
+
+    pub fn invalid_bucket_name(bucket: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidBucketName",
+            format!("The specified bucket name {bucket:?} is not valid: it {why}."),
+        )
+        .with("BucketName", bucket)
+    }
+
+    pub fn invalid_object_name(why: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidObjectName",
+            format!("The specified object name is not valid: {why}."),
+        )
+    }
+
+    pub fn malformed_xml(why: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MalformedXML",
+            format!(
+                "The XML you provided was not well-formed or did not validate against our published schema: {why}"
+            ),
+        )
+    }
+
+    pub fn not_implemented(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("{what} is not implemented by this server yet."),
+        )
+    }
+
+    pub fn method_not_allowed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message)
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {what}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        )
+    }
+
+    pub fn xml(&self, request_id: &str, host: &str) -> String {
+        let mut w = XmlWriter::new("Error");
+        w.elem("Code", self.code);
+        w.elem("Message", &self.message);
+        w.elem("RequestId", request_id);
+        w.elem("HostId", host);
+        for (name, value) in &self.extra {
+            w.elem(name, value);
+        }
+        if let Some(ec) = self.ec {
+            w.elem("EC", ec);
+        }
+        w.finish()
+    }
+
+    /// Render the response. HEAD responses carry no body, so the XML travels
+    /// base64-encoded in `x-oss-err`, as OSS does.
+    pub fn into_response(self, request_id: &str, host: &str, head: bool) -> Response {
+        let xml = self.xml(request_id, host);
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header("content-type", "application/xml");
+        if let Some(ec) = self.ec {
+            builder = builder.header("x-oss-ec", ec);
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let body = if head {
+            builder = builder.header(
+                "x-oss-err",
+                base64::engine::general_purpose::STANDARD.encode(&xml),
+            );
+            Body::empty()
+        } else {
+            builder = builder.header("content-length", xml.len());
+            Body::from(xml)
+        };
+        builder
+            .body(body)
+            .unwrap_or_else(|_| Response::new(Body::empty()))
+    }
+}
+
+impl From<StorageError> for OssError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NoSuchBucket => Self::new(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist."),
+            StorageError::BucketNotEmpty => Self::new(
+                StatusCode::CONFLICT,
+                "BucketNotEmpty",
+                "The bucket you tried to delete is not empty: delete its objects first.",
+            ),
+            StorageError::FileAlreadyExists => Self::new(
+                StatusCode::CONFLICT,
+                "FileAlreadyExists",
+                "The object you specified already exists and can not be overwritten (x-oss-forbid-overwrite is true).",
+            )
+            .ec("0026-00000002"),
+            StorageError::Io(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<AuthError> for OssError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidAccessKeyId { access_key_id } => Self::new(
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+            )
+            .with("OSSAccessKeyId", access_key_id)
+            .ec("0002-00000902"),
+            AuthError::SignatureDoesNotMatch { access_key_id, provided, string_to_sign, canonical_request, version } => {
+                let bytes = string_to_sign.bytes().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ");
+                let mut e = Self::new(
+                    StatusCode::FORBIDDEN,
+                    "SignatureDoesNotMatch",
+                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                )
+                .with("OSSAccessKeyId", access_key_id)
+                .with("SignatureProvided", provided)
+                .with("StringToSign", string_to_sign)
+                .with("StringToSignBytes", bytes);
+                if let Some(canonical) = canonical_request {
+                    e = e.with("CanonicalRequest", canonical);
+                }
+                e.ec(match version {
+                    SigVersion::V1 => "0002-00000040",
+                    SigVersion::V4 => "0002-00000201",
+                })
+            }
+            AuthError::RequestTimeTooSkewed { request_time, server_time } => Self::new(
+                StatusCode::FORBIDDEN,
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large (more than 15 minutes); check the client clock.",
+            )
+            .with("RequestTime", request_time)
+            .with("ServerTime", server_time)
+            .with("MaxAllowedSkewMilliseconds", "900000"),
+            AuthError::AccessDenied { message, ec } => {
+                let e = Self::access_denied(message);
+                match ec {
+                    Some(ec) => e.ec(ec),
+                    None => e,
+                }
+            }
+            AuthError::InvalidArgument { message, ec } => {
+                let e = Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message);
+                match ec {
+                    Some(ec) => e.ec(ec),
+                    None => e,
+                }
+            }
+        }
+    }
+}
+
+/// Maps an authorization refusal; `endpoint` is the host of the bucket's region.
+pub fn denied(d: Denied, action: &str, bucket_endpoint: impl FnOnce(&str) -> String) -> OssError {
+    match d {
+        Denied::WrongRegion { bucket_region } => OssError::access_denied(
+            "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
+        )
+        .with("Endpoint", bucket_endpoint(&bucket_region))
+        .ec("0003-00000001"),
+        Denied::ExplicitDeny => {
+            OssError::access_denied(format!("You are denied by an explicit Deny in a policy ({action}).")).ec("0003-00000301")
+        }
+        Denied::NotAllowed => OssError::access_denied(format!(
+            "You have no right to access this object or bucket: nothing allows {action} for this requester (check the ACL, the bucket policy and the RAM policy)."
+        ))
+        .ec("0003-00000001"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_xml_shape() {
+        let xml = OssError::no_such_key("a<b").xml("REQ", "host");
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><RequestId>REQ</RequestId><HostId>host</HostId><Key>a&lt;b</Key><EC>0026-00000001</EC></Error>"
+        );
+    }
+
+    #[test]
+    fn head_errors_travel_in_a_header() {
+        let response = OssError::no_such_key("k").into_response("R", "h", true);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let err = response.headers()["x-oss-err"].to_str().unwrap();
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(err)
+            .unwrap();
+        assert!(
+            String::from_utf8(xml)
+                .unwrap()
+                .contains("<Code>NoSuchKey</Code>")
+        );
+    }
+}

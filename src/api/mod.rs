@@ -1,0 +1,283 @@
+//! HTTP + protocol: the request spine (target → query → route → authenticate →
+//! authorize → execute → respond).
+
+pub mod auth;
+pub mod error;
+pub mod headers;
+pub mod ops;
+pub mod query;
+pub mod route;
+pub mod target;
+pub mod xml;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::access::{self, BucketFacts, Principal, Resource};
+use crate::names::{BucketName, ObjectKey};
+use crate::server::{AppState, ListenerState};
+use crate::storage::{BucketRecord, ObjectRecord, StorageError};
+use error::{ApiResult, OssError};
+use headers::header;
+use query::Query;
+use route::Operation;
+
+/// Everything an operation handler needs about its request.
+pub struct Ctx {
+    pub app: Arc<AppState>,
+    pub request_id: String,
+    /// Index of the request's region.
+    pub region: usize,
+    pub principal: Principal,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub query: Query,
+    pub bucket_name: Option<BucketName>,
+    pub key: Option<ObjectKey>,
+    /// The bucket's record, when it exists.
+    pub bucket: Option<BucketRecord>,
+    /// The object's record, loaded for reads.
+    pub object: Option<ObjectRecord>,
+}
+
+impl Ctx {
+    pub fn region_name(&self) -> &str {
+        &self.app.regions[self.region].name
+    }
+
+    /// The bucket of a bucket- or object-level request (routing guarantees one).
+    pub fn bucket(&self) -> ApiResult<&BucketRecord> {
+        self.bucket
+            .as_ref()
+            .ok_or_else(|| OssError::no_such_bucket(self.bucket_str()))
+    }
+
+    pub fn bucket_str(&self) -> &str {
+        self.bucket_name
+            .as_ref()
+            .map(BucketName::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn key_str(&self) -> &str {
+        self.key.as_ref().map(ObjectKey::as_str).unwrap_or_default()
+    }
+
+    /// Run a metadata call on the blocking pool.
+    pub async fn meta<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn crate::storage::MetaStore) -> Result<T, StorageError> + Send + 'static,
+    ) -> ApiResult<T> {
+        let app = self.app.clone();
+        tokio::task::spawn_blocking(move || f(app.meta.as_ref()))
+            .await
+            .map_err(OssError::internal)?
+            .map_err(OssError::from)
+    }
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode_upper(bytes)
+}
+
+/// The axum entry point for every request.
+pub async fn handle(
+    State(listener): State<ListenerState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let request_id = new_request_id();
+    let host = header(request.headers(), "host")
+        .unwrap_or_default()
+        .to_owned();
+    let head = request.method() == Method::HEAD;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = match dispatch(listener, peer, request_id.clone(), request).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::debug!(%method, %path, code = e.code, message = %e.message, "request failed");
+            e.into_response(&request_id, &host, head)
+        }
+    };
+    let h = response.headers_mut();
+    h.insert(
+        "x-oss-request-id",
+        HeaderValue::from_str(&request_id).expect("hex"),
+    );
+    h.insert("server", HeaderValue::from_static("AliyunOSS"));
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+    {
+        h.insert("date", date);
+    }
+    tracing::debug!(%method, %path, status = response.status().as_u16(), request_id, "request");
+    response
+}
+
+async fn dispatch(
+    listener: ListenerState,
+    peer: SocketAddr,
+    request_id: String,
+    request: Request,
+) -> ApiResult<Response> {
+    let app = listener.app;
+    let (parts, body) = request.into_parts();
+    let target = target::resolve(
+        header(&parts.headers, "host"),
+        parts.uri.path(),
+        &app.region_hosts,
+        listener.region,
+    )?;
+    let query = Query::parse(parts.uri.query())?;
+    let op = route::route(&parts.method, &target, &query, &parts.headers)?;
+
+    let now = chrono::Utc::now();
+    let view = auth::RequestView {
+        method: parts.method.as_str(),
+        bucket: target.bucket.as_deref(),
+        key: target.key.as_deref(),
+        query: &query.pairs,
+        headers: &parts.headers,
+    };
+    let principal = match auth::authenticate(&view, now, app.as_ref())? {
+        auth::AuthOutcome::Anonymous => Principal::Anonymous,
+        auth::AuthOutcome::Signed(signed) => {
+            let expected = app.regions[target.region].v4_name();
+            if let Some(region) = signed.v4_region.as_deref()
+                && region != expected
+            {
+                return Err(OssError::access_denied(format!(
+                    "Invalid signing region in Authorization header: this endpoint serves region {expected:?}, the request was signed for {region:?}."
+                ))
+                .ec("0002-00000228"));
+            }
+            app.credentials
+                .get(&signed.access_key_id)
+                .map(|c| c.principal.clone())
+                .ok_or_else(|| {
+                    OssError::from(auth::AuthError::InvalidAccessKeyId {
+                        access_key_id: signed.access_key_id,
+                    })
+                })?
+        }
+    };
+
+    let bucket_name = match &target.bucket {
+        Some(name) => {
+            Some(BucketName::parse(name).map_err(|e| OssError::invalid_bucket_name(name, e.0))?)
+        }
+        None => None,
+    };
+    let key = match &target.key {
+        Some(key) => Some(ObjectKey::parse(key).map_err(|e| OssError::invalid_object_name(e.0))?),
+        None => None,
+    };
+    let mut ctx = Ctx {
+        app: app.clone(),
+        request_id,
+        region: target.region,
+        principal,
+        method: parts.method.clone(),
+        headers: parts.headers,
+        query,
+        bucket_name,
+        key,
+        bucket: None,
+        object: None,
+    };
+    if let Some(name) = ctx.bucket_name.clone() {
+        ctx.bucket = ctx.meta(move |m| m.get_bucket(name.as_str())).await?;
+        if ctx.bucket.is_none() && op != Operation::PutBucket {
+            return Err(OssError::no_such_bucket(ctx.bucket_str()));
+        }
+    }
+    if matches!(
+        op,
+        Operation::GetObject | Operation::HeadObject | Operation::GetObjectMeta
+    ) {
+        let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
+        ctx.object = ctx.meta(move |m| m.get_object(&bucket, &key)).await?;
+    }
+    authorize(&ctx, op, peer)?;
+    ops::execute(op, &ctx, body).await
+}
+
+fn authorize(ctx: &Ctx, op: Operation, peer: SocketAddr) -> ApiResult<()> {
+    let resource = match (&ctx.bucket_name, &ctx.key) {
+        (None, _) => Resource::Service,
+        (Some(bucket), None) => Resource::Bucket {
+            bucket: bucket.as_str(),
+        },
+        (Some(bucket), Some(key)) => Resource::Object {
+            bucket: bucket.as_str(),
+            key: key.as_str(),
+        },
+    };
+    // PutBucket on an existing name is settled by the handler (owner → update, else 409).
+    let facts = ctx
+        .bucket
+        .as_ref()
+        .filter(|_| op != Operation::PutBucket)
+        .map(|b| BucketFacts {
+            owner: &b.owner,
+            region: &b.region,
+            acl: b.acl,
+            policy: None,
+            object_acl: ctx.object.as_ref().map(|o| o.acl),
+        });
+    let context = access::Context {
+        source_ip: peer.ip(),
+        secure_transport: false,
+        current_time: chrono::Utc::now(),
+        user_agent: header(&ctx.headers, "user-agent"),
+        referer: header(&ctx.headers, "referer"),
+        prefix: ctx.query.get("prefix"),
+        delimiter: ctx.query.get("delimiter"),
+    };
+    let action = op.action();
+    access::authorize(
+        &ctx.principal,
+        action,
+        &resource,
+        ctx.region_name(),
+        facts.as_ref(),
+        &context,
+    )
+    .map_err(|d| {
+        error::denied(d, action.name(), |region| {
+            ctx.app
+                .regions
+                .iter()
+                .find(|r| r.name == region)
+                .map(|r| r.endpoint.clone())
+                .unwrap_or_default()
+        })
+    })
+}
+
+/// An empty 200/204 response.
+pub fn empty(status: http::StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    if status != http::StatusCode::NO_CONTENT {
+        response
+            .headers_mut()
+            .insert("content-length", HeaderValue::from_static("0"));
+    }
+    response
+}
+
+/// An XML 200 response.
+pub fn xml_response(body: String) -> Response {
+    Response::builder()
+        .header("content-type", "application/xml")
+        .header("content-length", body.len())
+        .body(Body::from(body))
+        .expect("valid response")
+}

@@ -1,0 +1,345 @@
+//! Bucket operations: PutBucket, DeleteBucket, GetBucketInfo, GetBucketLocation,
+//! Put/GetBucketAcl, ListObjects (v1 and v2).
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::service::{write_location, write_owner};
+use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
+use crate::access::Acl;
+use crate::api::error::{ApiResult, OssError};
+use crate::api::headers::{header, iso8601, now_ms};
+use crate::api::xml::{self, XmlWriter};
+use crate::api::{Ctx, empty, xml_response};
+use crate::storage::{BucketRecord, Created, ListQuery};
+
+/// Buckets one account may own in one region (OSS default quota).
+const MAX_BUCKETS_PER_REGION: usize = 100;
+const STORAGE_CLASSES: &[&str] = &[
+    "Standard",
+    "IA",
+    "Archive",
+    "ColdArchive",
+    "DeepColdArchive",
+];
+
+fn acl_header(ctx: &Ctx) -> ApiResult<Option<Acl>> {
+    match header(&ctx.headers, "x-oss-acl") {
+        None => Ok(None),
+        Some(v) => Acl::parse(v).map(Some).ok_or_else(|| {
+            OssError::invalid_argument(
+                format!("x-oss-acl must be private, public-read or public-read-write, not {v:?}."),
+                "x-oss-acl",
+                v,
+            )
+        }),
+    }
+}
+
+pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let name = ctx.bucket_str().to_owned();
+    let acl = acl_header(ctx)?;
+    let body = read_small_body(body, MAX_SMALL_BODY).await?;
+    let (mut storage_class, mut redundancy) = ("Standard".to_owned(), "LRS".to_owned());
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let config = xml::parse(&body, "CreateBucketConfiguration")?;
+        if let Some(class) = config.child_text("StorageClass") {
+            if !STORAGE_CLASSES.contains(&class) {
+                return Err(OssError::invalid_argument(
+                    format!(
+                        "StorageClass must be one of {}, not {class:?}.",
+                        STORAGE_CLASSES.join(", ")
+                    ),
+                    "StorageClass",
+                    class,
+                ));
+            }
+            storage_class = class.to_owned();
+        }
+        if let Some(r) = config.child_text("DataRedundancyType") {
+            if r != "LRS" && r != "ZRS" {
+                return Err(OssError::invalid_argument(
+                    format!("DataRedundancyType must be LRS or ZRS, not {r:?}."),
+                    "DataRedundancyType",
+                    r,
+                ));
+            }
+            redundancy = r.to_owned();
+        }
+    }
+    let owner = ctx
+        .principal
+        .account()
+        .ok_or_else(|| OssError::access_denied("Anonymous users cannot create buckets."))?
+        .to_owned();
+    let region = ctx.region_name().to_owned();
+    let in_region = {
+        let (owner, region) = (owner.clone(), region.clone());
+        ctx.meta(move |m| {
+            let (all, _) = m.list_buckets(&owner, "", "", usize::MAX)?;
+            Ok(all.iter().filter(|b| b.region == region).count())
+        })
+        .await?
+    };
+    let record = BucketRecord {
+        name: name.clone(),
+        owner: owner.clone(),
+        region: region.clone(),
+        acl: acl.unwrap_or(Acl::Private),
+        created: now_ms(),
+        storage_class,
+        redundancy,
+    };
+    let exists = ctx.bucket.is_some();
+    if !exists && in_region >= MAX_BUCKETS_PER_REGION {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "TooManyBuckets",
+            format!(
+                "You have attempted to create more than {MAX_BUCKETS_PER_REGION} buckets in region {region}."
+            ),
+        ));
+    }
+    let outcome = {
+        let record = record.clone();
+        ctx.meta(move |m| m.create_bucket(&record)).await?
+    };
+    if let Created::Existing(mut existing) = outcome {
+        if existing.owner != owner || existing.region != region {
+            return Err(OssError::new(
+                StatusCode::CONFLICT,
+                "BucketAlreadyExists",
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            )
+            .with("BucketName", &name)
+            .ec("0015-00000104"));
+        }
+        // Re-creating your own bucket succeeds and applies a new ACL, as OSS does.
+        if let Some(acl) = acl {
+            existing.acl = acl;
+            ctx.meta(move |m| m.update_bucket(&existing)).await?;
+        }
+    } else {
+        tracing::info!(bucket = %name, %region, %owner, "bucket created");
+    }
+    let mut response = empty(StatusCode::OK);
+    response.headers_mut().insert(
+        "location",
+        format!("/{name}")
+            .parse()
+            .expect("bucket names are header-safe"),
+    );
+    Ok(response)
+}
+
+pub async fn delete_bucket(ctx: &Ctx) -> ApiResult<Response> {
+    let name = ctx.bucket_str().to_owned();
+    ctx.meta(move |m| m.delete_bucket(&name))
+        .await
+        .map_err(|e| {
+            if e.code == "NoSuchBucket" {
+                OssError::no_such_bucket(ctx.bucket_str())
+            } else {
+                e.with("BucketName", ctx.bucket_str())
+            }
+        })?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
+    let b = ctx.bucket()?;
+    let mut w = XmlWriter::new("BucketInfo");
+    w.open("Bucket");
+    w.elem("AccessMonitor", "Disabled");
+    w.elem("CreationDate", iso8601(b.created));
+    w.elem("CrossRegionReplication", "Disabled");
+    w.elem("DataRedundancyType", &b.redundancy);
+    write_location(&mut w, ctx, b);
+    w.elem("Name", &b.name);
+    w.elem("ResourceGroupId", "");
+    w.elem("StorageClass", &b.storage_class);
+    w.elem("TransferAcceleration", "Disabled");
+    write_owner(&mut w, &b.owner);
+    w.open("AccessControlList");
+    w.elem("Grant", b.acl.as_str());
+    w.close("AccessControlList");
+    w.elem("Comment", "");
+    w.open("ServerSideEncryptionRule");
+    w.elem("SSEAlgorithm", "None");
+    w.close("ServerSideEncryptionRule");
+    w.close("Bucket");
+    Ok(xml_response(w.finish()))
+}
+
+pub fn get_bucket_location(ctx: &Ctx) -> ApiResult<Response> {
+    let b = ctx.bucket()?;
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint>{}</LocationConstraint>",
+        quick_xml::escape::escape(&b.region)
+    );
+    Ok(xml_response(body))
+}
+
+pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
+    let acl = acl_header(ctx)?.ok_or_else(|| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingArgument",
+            "PutBucketAcl needs the x-oss-acl header.",
+        )
+        .with("ArgumentName", "x-oss-acl")
+    })?;
+    let mut bucket = ctx.bucket()?.clone();
+    bucket.acl = acl;
+    ctx.meta(move |m| m.update_bucket(&bucket)).await?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
+    let b = ctx.bucket()?;
+    let mut w = XmlWriter::new("AccessControlPolicy");
+    write_owner(&mut w, &b.owner);
+    w.open("AccessControlList");
+    w.elem("Grant", b.acl.as_str());
+    w.close("AccessControlList");
+    Ok(xml_response(w.finish()))
+}
+
+/// Characters percent-encoded under `encoding-type=url`: everything but the unreserved set.
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Longest prefix, marker or delimiter accepted in a listing.
+const MAX_LIST_PARAM: usize = 1024;
+
+pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
+    let bucket = ctx.bucket()?.clone();
+    let param = |name: &str| -> ApiResult<String> {
+        let v = ctx.query.get(name).unwrap_or_default();
+        if v.len() > MAX_LIST_PARAM {
+            return Err(OssError::invalid_argument(
+                format!("{name} must be at most {MAX_LIST_PARAM} bytes."),
+                name,
+                "",
+            ));
+        }
+        Ok(v.to_owned())
+    };
+    let url_encoding = match ctx.query.get("encoding-type") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("url") => true,
+        Some(v) => {
+            return Err(OssError::invalid_argument(
+                "encoding-type must be \"url\".",
+                "encoding-type",
+                v,
+            ));
+        }
+    };
+    let enc = |s: &str| -> String {
+        if url_encoding {
+            utf8_percent_encode(s, URL_ENCODE).to_string()
+        } else {
+            s.to_owned()
+        }
+    };
+    let prefix = param("prefix")?;
+    let delimiter = param("delimiter")?;
+    let max_keys = bounded_number(ctx, "max-keys", 100, 1000)?;
+    let marker = param("marker")?;
+    let start_after = param("start-after")?;
+    let token = match ctx.query.get("continuation-token") {
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|k| String::from_utf8(k).ok())
+                .ok_or_else(|| {
+                    OssError::invalid_argument(
+                        "The continuation token is not valid.",
+                        "continuation-token",
+                        t,
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let fetch_owner = ctx
+        .query
+        .get("fetch-owner")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let start = if v2 {
+        token.clone().unwrap_or_default().max(start_after.clone())
+    } else {
+        marker.clone()
+    };
+    let query = ListQuery {
+        prefix: prefix.clone(),
+        delimiter: delimiter.clone(),
+        start_after: start,
+        max_keys,
+    };
+    let listing = {
+        let name = bucket.name.clone();
+        ctx.meta(move |m| m.list_objects(&name, &query)).await?
+    };
+
+    let mut w = XmlWriter::new("ListBucketResult");
+    w.elem("Name", &bucket.name);
+    w.elem("Prefix", enc(&prefix));
+    if v2 {
+        if ctx.query.has("start-after") {
+            w.elem("StartAfter", enc(&start_after));
+        }
+        if let Some(t) = ctx.query.get("continuation-token") {
+            w.elem("ContinuationToken", t);
+        }
+    } else {
+        w.elem("Marker", enc(&marker));
+    }
+    w.elem("MaxKeys", max_keys.to_string());
+    w.elem("Delimiter", enc(&delimiter));
+    if url_encoding {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", listing.truncated.to_string());
+    if let Some(next) = &listing.next_marker {
+        if v2 {
+            w.elem("NextContinuationToken", URL_SAFE_NO_PAD.encode(next));
+        } else {
+            w.elem("NextMarker", enc(next));
+        }
+    }
+    if v2 {
+        w.elem(
+            "KeyCount",
+            (listing.objects.len() + listing.common_prefixes.len()).to_string(),
+        );
+    }
+    for (key, o) in &listing.objects {
+        w.open("Contents");
+        w.elem("Key", enc(key));
+        w.elem("LastModified", iso8601(o.last_modified));
+        w.elem("ETag", format!("\"{}\"", o.etag));
+        w.elem("Type", &o.object_type);
+        w.elem("Size", o.size.to_string());
+        w.elem("StorageClass", &o.storage_class);
+        if !v2 || fetch_owner {
+            write_owner(&mut w, &bucket.owner);
+        }
+        w.close("Contents");
+    }
+    for p in &listing.common_prefixes {
+        w.open("CommonPrefixes");
+        w.elem("Prefix", enc(p));
+        w.close("CommonPrefixes");
+    }
+    Ok(xml_response(w.finish()))
+}

@@ -1,0 +1,71 @@
+//! Operation handlers, one file per family; names follow the OSS API.
+
+pub mod bucket;
+pub mod object;
+pub mod service;
+
+use axum::body::Body;
+use axum::response::Response;
+use http_body_util::BodyExt;
+
+use super::Ctx;
+use super::error::{ApiResult, OssError};
+use super::route::Operation;
+
+pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    use Operation::*;
+    match op {
+        ListBuckets => service::list_buckets(ctx).await,
+        PutBucket => bucket::put_bucket(ctx, body).await,
+        DeleteBucket => bucket::delete_bucket(ctx).await,
+        GetBucketInfo => bucket::get_bucket_info(ctx),
+        GetBucketLocation => bucket::get_bucket_location(ctx),
+        PutBucketAcl => bucket::put_bucket_acl(ctx).await,
+        GetBucketAcl => bucket::get_bucket_acl(ctx),
+        ListObjects => bucket::list_objects(ctx, false).await,
+        ListObjectsV2 => bucket::list_objects(ctx, true).await,
+        PutObject => object::put_object(ctx, body).await,
+        GetObject => object::get_object(ctx, false).await,
+        HeadObject => object::get_object(ctx, true).await,
+        GetObjectMeta => object::get_object_meta(ctx),
+        DeleteObject => object::delete_object(ctx).await,
+    }
+}
+
+/// Largest XML/JSON configuration body accepted.
+pub const MAX_SMALL_BODY: usize = 1024 * 1024;
+
+/// Read a small request body (XML configuration) with a size bound.
+pub async fn read_small_body(body: Body, limit: usize) -> ApiResult<bytes::Bytes> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(OssError::new(
+            http::StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            format!(
+                "The request body is larger than the {limit} bytes allowed for this operation."
+            ),
+        )),
+        Err(e) => Err(OssError::new(
+            http::StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            format!("The request body could not be read: {e}"),
+        )),
+    }
+}
+
+/// `max-keys`-style parameters: an integer in 1..=max, `default` when absent.
+pub fn bounded_number(ctx: &Ctx, name: &str, default: usize, max: usize) -> ApiResult<usize> {
+    match ctx.query.get(name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(OssError::invalid_argument(
+                format!("{name} must be an integer between 1 and {max}."),
+                name,
+                v,
+            )),
+        },
+    }
+}

@@ -1,0 +1,200 @@
+//! The route table: (method, target, sub-resource) → operation, with the RAM
+//! action each operation needs beside it.
+
+use http::{HeaderMap, Method};
+
+use super::error::{ApiResult, OssError};
+use super::query::Query;
+use super::target::Target;
+use crate::access::Action;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    ListBuckets,
+    PutBucket,
+    DeleteBucket,
+    GetBucketInfo,
+    GetBucketLocation,
+    PutBucketAcl,
+    GetBucketAcl,
+    ListObjects,
+    ListObjectsV2,
+    PutObject,
+    GetObject,
+    HeadObject,
+    GetObjectMeta,
+    DeleteObject,
+}
+
+impl Operation {
+    pub fn action(self) -> Action {
+        use Operation::*;
+        match self {
+            ListBuckets => Action::ListBuckets,
+            PutBucket => Action::PutBucket,
+            DeleteBucket => Action::DeleteBucket,
+            GetBucketInfo => Action::GetBucketInfo,
+            GetBucketLocation => Action::GetBucketLocation,
+            PutBucketAcl => Action::PutBucketAcl,
+            GetBucketAcl => Action::GetBucketAcl,
+            ListObjects | ListObjectsV2 => Action::ListObjects,
+            PutObject => Action::PutObject,
+            GetObject | HeadObject | GetObjectMeta => Action::GetObject,
+            DeleteObject => Action::DeleteObject,
+        }
+    }
+}
+
+/// Sub-resources that select an operation, in the order they are looked for.
+const ROUTED: &[&str] = &["acl", "bucketInfo", "location", "objectMeta"];
+
+/// OSS sub-resources of operations this server does not offer yet.
+const UNSUPPORTED: &[&str] = &[
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "append",
+    "delete",
+    "symlink",
+    "tagging",
+    "lifecycle",
+    "cors",
+    "policy",
+    "stat",
+    "website",
+    "referer",
+    "logging",
+    "encryption",
+    "versioning",
+    "versions",
+    "restore",
+    "style",
+    "processConfiguration",
+    "x-oss-process",
+    "x-oss-async-process",
+    "worm",
+    "inventory",
+    "replication",
+    "qos",
+    "requestPayment",
+    "transferAcceleration",
+    "callback",
+];
+
+pub fn route(
+    method: &Method,
+    target: &Target,
+    query: &Query,
+    headers: &HeaderMap,
+) -> ApiResult<Operation> {
+    if let Some(name) = UNSUPPORTED.iter().find(|name| query.has(name)) {
+        return Err(OssError::not_implemented(&format!(
+            "The sub-resource {name:?}"
+        )));
+    }
+    if headers.contains_key("x-oss-copy-source") {
+        return Err(OssError::not_implemented("CopyObject (x-oss-copy-source)"));
+    }
+    let sub = ROUTED.iter().copied().find(|name| query.has(name));
+    let level = match (&target.bucket, &target.key) {
+        (None, _) => "service",
+        (Some(_), None) => "bucket",
+        (Some(_), Some(_)) => "object",
+    };
+    use Operation::*;
+    let op = match (level, method.as_str(), sub) {
+        ("service", "GET", None) => ListBuckets,
+        ("bucket", "PUT", None) => PutBucket,
+        ("bucket", "DELETE", None) => DeleteBucket,
+        ("bucket", "GET", Some("bucketInfo")) => GetBucketInfo,
+        ("bucket", "GET", Some("location")) => GetBucketLocation,
+        ("bucket", "PUT", Some("acl")) => PutBucketAcl,
+        ("bucket", "GET", Some("acl")) => GetBucketAcl,
+        ("bucket", "GET", None) if query.get("list-type") == Some("2") => ListObjectsV2,
+        ("bucket", "GET", None) => ListObjects,
+        ("object", "PUT", None) => PutObject,
+        ("object", "GET", None) => GetObject,
+        ("object", "HEAD", None) => HeadObject,
+        ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
+        ("object", "DELETE", None) => DeleteObject,
+        ("object", "GET" | "PUT", Some("acl")) => {
+            return Err(OssError::not_implemented("Object ACLs (?acl on an object)"));
+        }
+        (level, method, sub) => {
+            return Err(OssError::method_not_allowed(format!(
+                "The method {method} is not allowed on this {level}-level resource{}.",
+                sub.map(|s| format!(" with ?{s}")).unwrap_or_default()
+            )));
+        }
+    };
+    Ok(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(bucket: Option<&str>, key: Option<&str>) -> Target {
+        Target {
+            region: 0,
+            bucket: bucket.map(Into::into),
+            key: key.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn table() {
+        use Operation::*;
+        let none = HeaderMap::new();
+        let cases = [
+            ("GET", t(None, None), "", Ok(ListBuckets)),
+            ("PUT", t(Some("b"), None), "", Ok(PutBucket)),
+            ("PUT", t(Some("b"), None), "acl", Ok(PutBucketAcl)),
+            ("GET", t(Some("b"), None), "acl=", Ok(GetBucketAcl)),
+            ("GET", t(Some("b"), None), "bucketInfo", Ok(GetBucketInfo)),
+            ("GET", t(Some("b"), None), "location", Ok(GetBucketLocation)),
+            (
+                "GET",
+                t(Some("b"), None),
+                "list-type=2&prefix=a",
+                Ok(ListObjectsV2),
+            ),
+            ("GET", t(Some("b"), None), "prefix=a", Ok(ListObjects)),
+            ("DELETE", t(Some("b"), None), "", Ok(DeleteBucket)),
+            ("PUT", t(Some("b"), Some("k")), "", Ok(PutObject)),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "response-content-type=x",
+                Ok(GetObject),
+            ),
+            ("HEAD", t(Some("b"), Some("k")), "", Ok(HeadObject)),
+            (
+                "HEAD",
+                t(Some("b"), Some("k")),
+                "objectMeta",
+                Ok(GetObjectMeta),
+            ),
+            ("DELETE", t(Some("b"), Some("k")), "", Ok(DeleteObject)),
+            ("POST", t(Some("b"), Some("k")), "", Err("MethodNotAllowed")),
+            ("PUT", t(None, None), "", Err("MethodNotAllowed")),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "uploads",
+                Err("NotImplemented"),
+            ),
+        ];
+        for (method, target, q, want) in cases {
+            let got = route(
+                &method.parse().unwrap(),
+                &target,
+                &Query::parse(Some(q)).unwrap(),
+                &none,
+            );
+            assert_eq!(got.map_err(|e| e.code), want, "{method} {target:?} {q}");
+        }
+        assert_eq!(ListObjectsV2.action().name(), "oss:ListObjects");
+        assert_eq!(GetObjectMeta.action().name(), "oss:GetObject");
+    }
+}

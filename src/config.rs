@@ -1,0 +1,381 @@
+//! TOML configuration (documented in docs/configuration.md) and the built-in default.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::RngExt;
+use serde::Deserialize;
+
+use crate::access::Policy;
+
+pub const DEFAULT_REGION: &str = "oss-cn-hangzhou";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+pub const DEFAULT_ACCOUNT_ID: &str = "1000000000000001";
+/// File in the data directory holding the generated root key of the default account.
+pub const GENERATED_KEY_FILE: &str = "root-access-key.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub regions: Vec<RegionConfig>,
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Largest single PutObject body, in bytes (OSS: 5 GiB).
+    #[serde(default = "default_max_object_size")]
+    pub max_object_size: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: default_data_dir(),
+            max_object_size: default_max_object_size(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+
+fn default_max_object_size() -> u64 {
+    5 * 1024 * 1024 * 1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    /// OSS region id with the `oss-` prefix, e.g. `oss-cn-hangzhou`.
+    pub name: String,
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    /// Host name for virtual-hosted (`bucket.<endpoint>`) and regional addressing.
+    pub endpoint: Option<String>,
+}
+
+impl RegionConfig {
+    /// The region id used in V4 signatures (`cn-hangzhou` for `oss-cn-hangzhou`).
+    pub fn v4_region(&self) -> &str {
+        self.name.strip_prefix("oss-").unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub id: String,
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    /// RAM policy document (JSON). Without one the user may do nothing.
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// A configuration error that names the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+    }
+
+    /// Fill in the defaults (one region, listen address) and check every rule that
+    /// TOML types alone cannot express.
+    pub fn finish(&mut self) -> Result<(), ConfigError> {
+        if self.regions.is_empty() {
+            self.regions.push(RegionConfig {
+                name: DEFAULT_REGION.into(),
+                listen: vec![],
+                endpoint: None,
+            });
+        }
+        if self.regions[0].listen.is_empty() {
+            self.regions[0].listen.push(DEFAULT_LISTEN.parse().unwrap());
+        }
+        let mut names = HashSet::new();
+        let mut addrs = HashSet::new();
+        for (i, region) in self.regions.iter().enumerate() {
+            let at = format!("regions[{i}]");
+            let suffix = region.name.strip_prefix("oss-").unwrap_or("");
+            if suffix.is_empty()
+                || !suffix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(ConfigError(format!(
+                    "{at}.name = {:?}: a region name looks like \"oss-cn-hangzhou\" (\"oss-\" followed by lower-case letters, digits and hyphens)",
+                    region.name
+                )));
+            }
+            if !names.insert(region.name.as_str()) {
+                return Err(ConfigError(format!(
+                    "{at}.name = {:?}: region names must be unique",
+                    region.name
+                )));
+            }
+            if region.listen.is_empty() {
+                return Err(ConfigError(format!(
+                    "{at}.listen: region {:?} needs at least one listen address, e.g. listen = [\"127.0.0.1:9001\"]",
+                    region.name
+                )));
+            }
+            for addr in &region.listen {
+                if addr.port() != 0 && !addrs.insert(*addr) {
+                    return Err(ConfigError(format!(
+                        "{at}.listen: address {addr} is used twice; each listener belongs to one region"
+                    )));
+                }
+            }
+            if let Some(endpoint) = &region.endpoint
+                && (endpoint.is_empty() || endpoint.contains(['/', ':', ' ']))
+            {
+                return Err(ConfigError(format!(
+                    "{at}.endpoint = {endpoint:?}: give a bare host name such as \"oss-cn-hangzhou.example.com\" (no scheme, port or path)"
+                )));
+            }
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for (i, account) in self.accounts.iter().enumerate() {
+            let at = format!("accounts[{i}]");
+            if account.id.is_empty() || !account.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError(format!(
+                    "{at}.id = {:?}: an account id is a string of digits such as \"1000000000000001\"",
+                    account.id
+                )));
+            }
+            if !ids.insert(account.id.as_str()) {
+                return Err(ConfigError(format!(
+                    "{at}.id = {:?}: account ids must be unique",
+                    account.id
+                )));
+            }
+            check_key(
+                &at,
+                &account.access_key_id,
+                &account.access_key_secret,
+                &mut keys,
+            )?;
+            let mut user_names = HashSet::new();
+            for (j, user) in account.users.iter().enumerate() {
+                let at = format!("{at}.users[{j}]");
+                if user.name.is_empty() || !user_names.insert(user.name.as_str()) {
+                    return Err(ConfigError(format!(
+                        "{at}.name = {:?}: user names must be non-empty and unique within the account",
+                        user.name
+                    )));
+                }
+                check_key(&at, &user.access_key_id, &user.access_key_secret, &mut keys)?;
+                if let Some(policy) = &user.policy {
+                    Policy::parse(policy).map_err(|e| ConfigError(format!("{at}.policy: {e}")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When no account is configured, the default account's root key comes from
+    /// `OSSIFY_ACCESS_KEY_ID` / `OSSIFY_ACCESS_KEY_SECRET`, else from a key generated
+    /// once and kept in the data directory. Returns true when a key was generated now.
+    pub fn ensure_default_account(
+        &mut self,
+        env_key: Option<(String, String)>,
+    ) -> Result<bool, ConfigError> {
+        if !self.accounts.is_empty() {
+            return Ok(false);
+        }
+        let path = self.server.data_dir.join(GENERATED_KEY_FILE);
+        let (access_key_id, access_key_secret, generated) = if let Some((id, secret)) = env_key {
+            (id, secret, false)
+        } else if path.exists() {
+            let stored: StoredKey = toml::from_str(
+                &std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?,
+            )
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+            (stored.access_key_id, stored.access_key_secret, false)
+        } else {
+            let id = format!("LTAI{}", random_alnum(20));
+            let secret = random_alnum(30);
+            std::fs::create_dir_all(&self.server.data_dir).map_err(|e| {
+                ConfigError(format!(
+                    "cannot create data directory {}: {e}",
+                    self.server.data_dir.display()
+                ))
+            })?;
+            let text = format!(
+                "# Root AccessKey of the default account, generated on first start.\naccess_key_id = {id:?}\naccess_key_secret = {secret:?}\n"
+            );
+            write_private(&path, &text)
+                .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
+            (id, secret, true)
+        };
+        self.accounts.push(AccountConfig {
+            id: DEFAULT_ACCOUNT_ID.into(),
+            access_key_id,
+            access_key_secret,
+            users: vec![],
+        });
+        Ok(generated)
+    }
+}
+
+fn check_key(
+    at: &str,
+    id: &str,
+    secret: &str,
+    seen: &mut HashSet<String>,
+) -> Result<(), ConfigError> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError(format!(
+            "{at}.access_key_id = {id:?}: must be non-empty printable ASCII without spaces"
+        )));
+    }
+    if secret.is_empty() {
+        return Err(ConfigError(format!(
+            "{at}.access_key_secret: must not be empty"
+        )));
+    }
+    if !seen.insert(id.to_owned()) {
+        return Err(ConfigError(format!(
+            "{at}.access_key_id = {id:?}: AccessKey ids must be unique across all accounts and users"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct StoredKey {
+    access_key_id: String,
+    access_key_secret: String,
+}
+
+fn random_alnum(len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[server]
+data_dir = "/var/lib/ossify"
+
+[[regions]]
+name = "oss-cn-hangzhou"
+listen = ["127.0.0.1:9000"]
+endpoint = "oss-cn-hangzhou.example.com"
+
+[[regions]]
+name = "oss-cn-shanghai"
+listen = ["127.0.0.1:9001"]
+
+[[accounts]]
+id = "1000000000000001"
+access_key_id = "LTAIroot"
+access_key_secret = "secret"
+
+[[accounts.users]]
+name = "thumbnailer"
+access_key_id = "LTAIuser"
+access_key_secret = "secret2"
+policy = '''{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObject"],"Resource":["acs:oss:*:*:photos/*"]}]}'''
+"#;
+
+    #[test]
+    fn documented_example_parses() {
+        let mut config = Config::from_toml(EXAMPLE).unwrap();
+        config.finish().unwrap();
+        assert_eq!(config.regions.len(), 2);
+        assert_eq!(config.regions[1].v4_region(), "cn-shanghai");
+        assert_eq!(config.accounts[0].users[0].name, "thumbnailer");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Config::from_toml("[server]\ndata_dirr = 1\n").unwrap_err();
+        assert!(err.0.contains("data_dirr"), "{err}");
+        let mut bad = Config::from_toml(&EXAMPLE.replace("oss-cn-shanghai", "shanghai")).unwrap();
+        assert!(bad.finish().unwrap_err().0.contains("regions[1].name"));
+        let mut dup = Config::from_toml(&EXAMPLE.replace("LTAIuser", "LTAIroot")).unwrap();
+        assert!(
+            dup.finish()
+                .unwrap_err()
+                .0
+                .contains("accounts[0].users[0].access_key_id")
+        );
+        let mut policy = Config::from_toml(&EXAMPLE.replace("\"Allow\"", "\"Maybe\"")).unwrap();
+        assert!(
+            policy
+                .finish()
+                .unwrap_err()
+                .0
+                .contains("accounts[0].users[0].policy")
+        );
+    }
+
+    #[test]
+    fn default_account_key_is_generated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::from_toml("").unwrap();
+        config.server.data_dir = dir.path().to_path_buf();
+        config.finish().unwrap();
+        assert!(config.ensure_default_account(None).unwrap());
+        let first = config.accounts[0].access_key_id.clone();
+        let mut again = Config::from_toml("").unwrap();
+        again.server.data_dir = dir.path().to_path_buf();
+        assert!(!again.ensure_default_account(None).unwrap());
+        assert_eq!(again.accounts[0].access_key_id, first);
+        let mut env = Config::from_toml("").unwrap();
+        env.server.data_dir = dir.path().to_path_buf();
+        env.ensure_default_account(Some(("AK".into(), "SK".into())))
+            .unwrap();
+        assert_eq!(env.accounts[0].access_key_id, "AK");
+    }
+}

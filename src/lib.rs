@@ -1,0 +1,9 @@
+//! ossify: an OSS-compatible object storage server with built-in image processing.
+//! See ARCHITECTURE notes in docs/ and the module docs.
+
+pub mod access;
+pub mod api;
+pub mod config;
+pub mod names;
+pub mod server;
+pub mod storage;

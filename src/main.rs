@@ -1,0 +1,129 @@
+//! The `ossify` command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ossify::config::{Config, GENERATED_KEY_FILE};
+use ossify::server::Server;
+
+#[derive(Parser)]
+#[command(
+    name = "ossify",
+    version,
+    about = "An Alibaba Cloud OSS-compatible object storage server for local development and self-hosting."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. With no options: one region (oss-cn-hangzhou) on 127.0.0.1:9000,
+    /// data in ./data, and one account whose root AccessKey comes from
+    /// OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET or is generated on first start.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (regions, accounts, RAM users); see docs/configuration.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address for the first (default) region, replacing its configured `listen`.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Directory for the metadata database and object data, replacing `server.data_dir`.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OSSIFY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = cli.command;
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ossify: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_key() -> anyhow::Result<Option<(String, String)>> {
+    match (
+        std::env::var("OSSIFY_ACCESS_KEY_ID").ok(),
+        std::env::var("OSSIFY_ACCESS_KEY_SECRET").ok(),
+    ) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(Some((id, secret))),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!(
+            "set both OSSIFY_ACCESS_KEY_ID and OSSIFY_ACCESS_KEY_SECRET (non-empty), or neither"
+        ),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::from_toml("")?,
+    };
+    if let Some(dir) = args.data_dir {
+        config.server.data_dir = dir;
+    }
+    config.finish()?;
+    if let Some(listen) = args.listen {
+        config.regions[0].listen = vec![listen];
+    }
+    let generated = config.ensure_default_account(env_key()?)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let server = Server::start(config.clone()).await?;
+        for (region, addr) in &server.listeners {
+            println!("ossify: region {region} listening on http://{addr}");
+        }
+        if config.accounts.len() == 1
+            && config.accounts[0].users.is_empty()
+            && args.config.is_none()
+        {
+            let account = &config.accounts[0];
+            println!(
+                "ossify: account {} AccessKeyId {}",
+                account.id, account.access_key_id
+            );
+            if generated {
+                println!(
+                    "ossify: generated AccessKeySecret {} (kept in {})",
+                    account.access_key_secret,
+                    config.server.data_dir.join(GENERATED_KEY_FILE).display()
+                );
+            }
+        }
+        tracing::info!(data_dir = %config.server.data_dir.display(), "ready");
+        server.run_until(shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

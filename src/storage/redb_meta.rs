@@ -1,0 +1,428 @@
+//! The default metadata engine: redb, an embedded transactional B-tree database.
+//! Objects are keyed by `(bucket, key)`, so listings are ordered range scans.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{
+    BlobId, BucketRecord, Created, ListQuery, Listing, MetaStore, ObjectRecord, StorageError,
+};
+
+const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
+const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
+
+pub struct RedbMeta {
+    db: Database,
+}
+
+fn db_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Io(e.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialize")
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
+    serde_json::from_slice(bytes).map_err(|e| StorageError::Io(format!("corrupt record: {e}")))
+}
+
+impl RedbMeta {
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let db = Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(BUCKETS).map_err(db_err)?;
+        txn.open_table(OBJECTS).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Self { db })
+    }
+}
+
+/// The smallest string greater than every string that starts with `prefix`
+/// (None when no such string exists).
+fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if next == 0xD800 {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+impl MetaStore for RedbMeta {
+    fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let existing = {
+            let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
+            let existing = match table.get(bucket.name.as_str()).map_err(db_err)? {
+                Some(v) => Some(decode::<BucketRecord>(v.value())?),
+                None => None,
+            };
+            if existing.is_none() {
+                table
+                    .insert(bucket.name.as_str(), encode(bucket).as_slice())
+                    .map_err(db_err)?;
+            }
+            existing
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(existing.map_or(Created::New, Created::Existing))
+    }
+
+    fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BUCKETS).map_err(db_err)?;
+        match table.get(name).map_err(db_err)? {
+            Some(v) => Ok(Some(decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
+            if table.get(bucket.name.as_str()).map_err(db_err)?.is_none() {
+                return Err(StorageError::NoSuchBucket);
+            }
+            table
+                .insert(bucket.name.as_str(), encode(bucket).as_slice())
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<(), StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let mut range = objects.range((name, "")..).map_err(db_err)?;
+            if let Some(entry) = range.next() {
+                let (k, _) = entry.map_err(db_err)?;
+                if k.value().0 == name {
+                    return Err(StorageError::BucketNotEmpty);
+                }
+            }
+            let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+            if buckets.remove(name).map_err(db_err)?.is_none() {
+                return Err(StorageError::NoSuchBucket);
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    fn list_buckets(
+        &self,
+        owner: &str,
+        prefix: &str,
+        marker: &str,
+        max: usize,
+    ) -> Result<(Vec<BucketRecord>, bool), StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BUCKETS).map_err(db_err)?;
+        let start = if marker > prefix { marker } else { prefix };
+        let mut out = Vec::new();
+        for entry in table.range(start..).map_err(db_err)? {
+            let (name, value) = entry.map_err(db_err)?;
+            let name = name.value();
+            if name == marker {
+                continue;
+            }
+            if !name.starts_with(prefix) {
+                break;
+            }
+            let record: BucketRecord = decode(value.value())?;
+            if record.owner != owner {
+                continue;
+            }
+            if out.len() == max {
+                return Ok((out, true));
+            }
+            out.push(record);
+        }
+        Ok((out, false))
+    }
+
+    fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(OBJECTS).map_err(db_err)?;
+        match table.get((bucket, key)).map_err(db_err)? {
+            Some(v) => Ok(Some(decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        record: &ObjectRecord,
+        forbid_overwrite: bool,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let replaced = {
+            let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+            if buckets.get(bucket).map_err(db_err)?.is_none() {
+                return Err(StorageError::NoSuchBucket);
+            }
+            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let replaced = match objects.get((bucket, key)).map_err(db_err)? {
+                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                None => None,
+            };
+            if forbid_overwrite && replaced.is_some() {
+                return Err(StorageError::FileAlreadyExists);
+            }
+            objects
+                .insert((bucket, key), encode(record).as_slice())
+                .map_err(db_err)?;
+            replaced
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(replaced)
+    }
+
+    fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let removed = {
+            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let removed = objects.remove((bucket, key)).map_err(db_err)?;
+            match removed {
+                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                None => None,
+            }
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+
+    fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(OBJECTS).map_err(db_err)?;
+        let mut listing = Listing::default();
+        let mut start = query
+            .start_after
+            .as_str()
+            .max(query.prefix.as_str())
+            .to_owned();
+        let mut count = 0;
+        'scan: loop {
+            let mut skip_to = None;
+            for entry in table.range((bucket, start.as_str())..).map_err(db_err)? {
+                let (k, v) = entry.map_err(db_err)?;
+                let (b, key) = k.value();
+                if b != bucket || !key.starts_with(&query.prefix) {
+                    break 'scan;
+                }
+                if key <= query.start_after.as_str() {
+                    continue;
+                }
+                let rest = &key[query.prefix.len()..];
+                let common = (!query.delimiter.is_empty())
+                    .then(|| rest.find(&query.delimiter))
+                    .flatten()
+                    .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
+                if let Some(common) = common {
+                    // A prefix at or before the marker was returned on an earlier page.
+                    if common <= query.start_after.as_str()
+                        || listing.common_prefixes.last().map(String::as_str) == Some(common)
+                    {
+                        continue;
+                    }
+                }
+                if count == query.max_keys {
+                    listing.truncated = true;
+                    break 'scan;
+                }
+                count += 1;
+                match common {
+                    Some(common) => {
+                        listing.common_prefixes.push(common.to_owned());
+                        listing.next_marker = Some(common.to_owned());
+                        // Jump past every key under this common prefix.
+                        skip_to = Some(after_prefix(common));
+                        break;
+                    }
+                    None => {
+                        listing.objects.push((key.to_owned(), decode(v.value())?));
+                        listing.next_marker = Some(key.to_owned());
+                    }
+                }
+            }
+            match skip_to {
+                Some(Some(next)) => start = next,
+                _ => break,
+            }
+        }
+        if !listing.truncated {
+            listing.next_marker = None;
+        }
+        Ok(listing)
+    }
+
+    fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(OBJECTS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db_err)? {
+            let (_, v) = entry.map_err(db_err)?;
+            out.push(decode::<ObjectRecord>(v.value())?.blob);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Acl, ObjectAcl};
+
+    fn bucket(name: &str) -> BucketRecord {
+        BucketRecord {
+            name: name.into(),
+            owner: "1".into(),
+            region: "oss-cn-hangzhou".into(),
+            acl: Acl::Private,
+            created: 0,
+            storage_class: "Standard".into(),
+            redundancy: "LRS".into(),
+        }
+    }
+
+    fn object(tag: &str) -> ObjectRecord {
+        ObjectRecord {
+            blob: BlobId(format!("{tag:0>8}")),
+            size: 1,
+            etag: tag.into(),
+            crc64: 0,
+            content_md5: None,
+            last_modified: 0,
+            object_type: "Normal".into(),
+            storage_class: "Standard".into(),
+            acl: ObjectAcl::Default,
+            headers: Default::default(),
+            user_meta: vec![],
+        }
+    }
+
+    fn store(keys: &[&str]) -> (tempfile::TempDir, RedbMeta) {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = RedbMeta::open(&dir.path().join("meta.redb")).unwrap();
+        meta.create_bucket(&bucket("b")).unwrap();
+        meta.create_bucket(&bucket("c")).unwrap();
+        meta.put_object("c", "a", &object("other"), false).unwrap();
+        for k in keys {
+            meta.put_object("b", k, &object(k), false).unwrap();
+        }
+        (dir, meta)
+    }
+
+    fn list(
+        meta: &RedbMeta,
+        prefix: &str,
+        delimiter: &str,
+        after: &str,
+        max: usize,
+    ) -> (Vec<String>, Vec<String>, Option<String>) {
+        let l = meta
+            .list_objects(
+                "b",
+                &ListQuery {
+                    prefix: prefix.into(),
+                    delimiter: delimiter.into(),
+                    start_after: after.into(),
+                    max_keys: max,
+                },
+            )
+            .unwrap();
+        assert_eq!(l.truncated, l.next_marker.is_some());
+        (
+            l.objects.into_iter().map(|(k, _)| k).collect(),
+            l.common_prefixes,
+            l.next_marker,
+        )
+    }
+
+    #[test]
+    fn listing_is_an_ordered_scan_with_rollup() {
+        let (_d, meta) = store(&["a", "a/b", "a/c", "b/x/1", "b/y", "c", "中"]);
+        assert_eq!(
+            list(&meta, "", "", "", 100).0,
+            ["a", "a/b", "a/c", "b/x/1", "b/y", "c", "中"]
+        );
+        let (keys, prefixes, next) = list(&meta, "", "/", "", 100);
+        assert_eq!(
+            (keys, prefixes, next),
+            (
+                vec!["a".into(), "c".into(), "中".into()],
+                vec!["a/".into(), "b/".into()],
+                None
+            )
+        );
+        assert_eq!(
+            list(&meta, "b/", "/", "", 100),
+            (vec!["b/y".into()], vec!["b/x/".into()], None)
+        );
+        // Paging through prefixes and keys never repeats an entry.
+        let (k, p, next) = list(&meta, "", "/", "", 2);
+        assert_eq!(
+            (k, p, next.clone()),
+            (vec!["a".into()], vec!["a/".into()], Some("a/".into()))
+        );
+        let (k, p, next) = list(&meta, "", "/", &next.unwrap(), 2);
+        assert_eq!(
+            (k, p, next.clone()),
+            (vec!["c".into()], vec!["b/".into()], Some("c".into()))
+        );
+        let (k, p, next) = list(&meta, "", "/", &next.unwrap(), 2);
+        assert_eq!((k, p, next), (vec!["中".into()], vec![], None));
+        assert_eq!(list(&meta, "a/", "", "a/b", 10).0, ["a/c"]);
+        assert_eq!(list(&meta, "zz", "", "", 10).0, Vec::<String>::new());
+    }
+
+    #[test]
+    fn buckets_and_overwrite_rules() {
+        let (_d, meta) = store(&["k"]);
+        assert_eq!(
+            meta.create_bucket(&bucket("b")).unwrap(),
+            Created::Existing(bucket("b"))
+        );
+        assert_eq!(meta.delete_bucket("b"), Err(StorageError::BucketNotEmpty));
+        assert_eq!(
+            meta.put_object("b", "k", &object("2"), true),
+            Err(StorageError::FileAlreadyExists)
+        );
+        assert_eq!(
+            meta.put_object("nope", "k", &object("2"), false),
+            Err(StorageError::NoSuchBucket)
+        );
+        assert_eq!(
+            meta.put_object("b", "k", &object("2"), false)
+                .unwrap()
+                .unwrap()
+                .etag,
+            "k"
+        );
+        assert_eq!(meta.delete_object("b", "k").unwrap().unwrap().etag, "2");
+        meta.delete_bucket("b").unwrap();
+        assert_eq!(meta.delete_bucket("b"), Err(StorageError::NoSuchBucket));
+        let (names, truncated) = meta.list_buckets("1", "", "", 10).unwrap();
+        assert_eq!((names.len(), truncated), (1, false));
+        assert_eq!(meta.referenced_blobs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn after_prefix_is_the_successor() {
+        assert_eq!(after_prefix("a/").as_deref(), Some("a0"));
+        assert_eq!(after_prefix("").as_deref(), None);
+    }
+}
