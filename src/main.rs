@@ -1,5 +1,6 @@
 //! The `ossify` command.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,26 +89,32 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let server = Server::start(config.clone()).await?;
+        // stdout carries the addresses for scripts; a closed stdout must not stop the server.
+        let mut out = std::io::stdout().lock();
         for (region, addr) in &server.listeners {
-            println!("ossify: region {region} listening on http://{addr}");
+            let _ = writeln!(out, "ossify: region {region} listening on http://{addr}");
         }
         if config.accounts.len() == 1
             && config.accounts[0].users.is_empty()
             && args.config.is_none()
         {
             let account = &config.accounts[0];
-            println!(
+            let _ = writeln!(
+                out,
                 "ossify: account {} AccessKeyId {}",
                 account.id, account.access_key_id
             );
             if generated {
-                println!(
+                let _ = writeln!(
+                    out,
                     "ossify: generated AccessKeySecret {} (kept in {})",
                     account.access_key_secret,
                     config.server.data_dir.join(GENERATED_KEY_FILE).display()
                 );
             }
         }
+        let _ = out.flush();
+        drop(out);
         tracing::info!(data_dir = %config.server.data_dir.display(), "ready");
         server.run_until(shutdown_signal()).await
     })

@@ -1,6 +1,6 @@
 //! XML bodies: a small writer for responses and a bounded tree parser for requests.
 
-use quick_xml::escape::escape;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::Event;
 
 use super::error::{ApiResult, OssError};
@@ -32,7 +32,7 @@ impl XmlWriter {
 
     pub fn elem(&mut self, name: &str, text: impl AsRef<str>) {
         self.open(name);
-        self.out.push_str(&escape(text.as_ref()));
+        self.out.push_str(&partial_escape(text.as_ref()));
         self.close(name);
     }
 
@@ -171,7 +171,7 @@ mod tests {
         w.close("A");
         assert_eq!(
             w.finish(),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R><A><K>a&amp;b&lt;c&gt;&quot;</K></A></R>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<R><A><K>a&amp;b&lt;c&gt;\"</K></A></R>"
         );
     }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit and integration tests, then the SDK compatibility
+# tests with the real Python SDKs (installed into .venv on first run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.venv
+if [ ! -x "$venv/bin/python" ]; then
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        rm -rf "$venv"
+        # Debian's python3 ships venv separately.
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+            python3 -m venv "$venv"
+        else
+            python3 -m pip install --user -q virtualenv
+            python3 -m virtualenv -q "$venv"
+        fi
+    fi
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt
+
+cargo build --locked
+cargo test --locked
+OSSIFY_BIN="$PWD/target/debug/ossify" "$venv/bin/python" -m pytest -q tests/sdk "$@"

@@ -1,0 +1,123 @@
+//! The `ossify` binary as a separate process: a 2 GiB object streams in and out
+//! while the server's peak RSS stays at a few tens of MiB.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+
+const ID: &str = "LTAIlarge";
+const SECRET: &str = "large-secret";
+const SIZE: u64 = 2 << 30;
+const CHUNK: usize = 1 << 20;
+/// Peak resident memory allowed for the whole server process.
+const MAX_RSS_KIB: u64 = 64 * 1024;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(data: &std::path::Path) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ossify"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("OSSIFY_ACCESS_KEY_ID", ID)
+        .env("OSSIFY_ACCESS_KEY_SECRET", SECRET)
+        .env("OSSIFY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    (Running(child), addr)
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn signed(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    addr: &str,
+    resource: &str,
+) -> reqwest::RequestBuilder {
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let signature =
+        ossify::api::auth::v1_signature(SECRET, &format!("{method}\n\n\n{date}\n{resource}"));
+    client
+        .request(method, format!("http://{addr}{resource}"))
+        .header("date", date)
+        .header("authorization", format!("OSS {ID}:{signature}"))
+}
+
+fn chunk(i: u64) -> Vec<u8> {
+    let mut data = vec![(i % 251) as u8; CHUNK];
+    data[..8].copy_from_slice(&i.to_le_bytes());
+    data
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_gib_streams_with_flat_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, addr) = start(dir.path());
+    let client = reqwest::Client::new();
+    let r = signed(&client, reqwest::Method::PUT, &addr, "/big/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let chunks = SIZE / CHUNK as u64;
+    let mut expected = Md5::new();
+    for i in 0..chunks {
+        expected.update(chunk(i));
+    }
+    let expected = hex::encode_upper(expected.finalize());
+    let body = futures_util::stream::iter((0..chunks).map(|i| Ok::<_, std::io::Error>(chunk(i))));
+    let r = signed(&client, reqwest::Method::PUT, &addr, "/big/two-gib")
+        .header("content-length", SIZE)
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["etag"].to_str().unwrap(),
+        format!("\"{expected}\"")
+    );
+
+    let r = signed(&client, reqwest::Method::GET, &addr, "/big/two-gib")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut stream = r.bytes_stream();
+    let mut md5 = Md5::new();
+    let mut received = 0u64;
+    while let Some(bytes) = stream.next().await {
+        let bytes = bytes.unwrap();
+        received += bytes.len() as u64;
+        md5.update(&bytes);
+    }
+    assert_eq!(received, SIZE);
+    assert_eq!(hex::encode_upper(md5.finalize()), expected);
+    let peak = peak_rss_kib(server.0.id());
+    println!("server peak RSS after 2 GiB PUT + GET: {} MiB", peak / 1024);
+    assert!(
+        peak < MAX_RSS_KIB,
+        "server peak RSS {peak} KiB exceeds {MAX_RSS_KIB} KiB"
+    );
+}
