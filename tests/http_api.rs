@@ -307,11 +307,11 @@ async fn bad_input_gets_oss_errors() {
         (s.req("GET", "/no-such-bucket/k"), 404, "NoSuchBucket"),
         (s.req("GET", "/bad-input/missing"), 404, "NoSuchKey"),
         (s.req("POST", "/bad-input/keep"), 405, "MethodNotAllowed"),
-        (s.req("PUT", "/bad-input/keep").as_user("LTAIroot1", "wrong-secret").body("x"), 403, "SignatureDoesNotMatch"),
-        (s.req("PUT", "/bad-input/keep").as_user("LTAInobody", "x").body("x"), 403, "InvalidAccessKeyId"),
+        (s.req("PUT", "/bad-input/keep").signed_by("LTAIroot1", "wrong-secret").body("x"), 403, "SignatureDoesNotMatch"),
+        (s.req("PUT", "/bad-input/keep").signed_by("LTAInobody", "x").body("x"), 403, "InvalidAccessKeyId"),
         (s.req("PUT", "/bad-input/keep").anonymous().body("x"), 403, "AccessDenied"),
-        (s.req("PUT", "/bad-input/keep").as_user(OTHER_ID, OTHER_SECRET).body("x"), 403, "AccessDenied"),
-        (s.req("PUT", "/bad-input/keep").as_user(READER_ID, READER_SECRET).body("x"), 403, "AccessDenied"),
+        (s.req("PUT", "/bad-input/keep").signed_by(OTHER_ID, OTHER_SECRET).body("x"), 403, "AccessDenied"),
+        (s.req("PUT", "/bad-input/keep").signed_by(READER_ID, READER_SECRET).body("x"), 403, "AccessDenied"),
         (s.req("PUT", "/bad-input/keep").region(1).body("x"), 403, "AccessDenied"),
     ];
     for (req, status, want) in cases {
@@ -329,7 +329,7 @@ async fn bad_input_gets_oss_errors() {
     );
     let r = s
         .req("PUT", "/bad-input/keep")
-        .as_user("LTAIroot1", "wrong-secret")
+        .signed_by("LTAIroot1", "wrong-secret")
         .body("x")
         .send()
         .await;
@@ -352,7 +352,7 @@ async fn acls_and_other_principals() {
     );
     assert_eq!(
         s.req("GET", "/acl-test/k")
-            .as_user(READER_ID, READER_SECRET)
+            .signed_by(READER_ID, READER_SECRET)
             .send()
             .await
             .status(),
@@ -360,7 +360,7 @@ async fn acls_and_other_principals() {
     );
     assert_eq!(
         s.req("GET", "/acl-test/k")
-            .as_user(OTHER_ID, OTHER_SECRET)
+            .signed_by(OTHER_ID, OTHER_SECRET)
             .send()
             .await
             .status(),
@@ -380,7 +380,7 @@ async fn acls_and_other_principals() {
     );
     assert_eq!(
         s.req("GET", "/acl-test/k")
-            .as_user(OTHER_ID, OTHER_SECRET)
+            .signed_by(OTHER_ID, OTHER_SECRET)
             .send()
             .await
             .status(),
@@ -425,7 +425,7 @@ async fn acls_and_other_principals() {
     // Another account cannot take the name, and a bucket answers only in its region.
     let r = s
         .req("PUT", "/acl-test")
-        .as_user(OTHER_ID, OTHER_SECRET)
+        .signed_by(OTHER_ID, OTHER_SECRET)
         .send()
         .await;
     assert_eq!(
@@ -438,7 +438,7 @@ async fn acls_and_other_principals() {
     // Buckets list per account.
     let text = s
         .req("GET", "/")
-        .as_user(OTHER_ID, OTHER_SECRET)
+        .signed_by(OTHER_ID, OTHER_SECRET)
         .send()
         .await
         .text()

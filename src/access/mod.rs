@@ -24,6 +24,8 @@ pub enum Action {
     PutObject,
     GetObject,
     DeleteObject,
+    PutObjectAcl,
+    GetObjectAcl,
 }
 
 impl Action {
@@ -40,6 +42,8 @@ impl Action {
             Self::PutObject => "oss:PutObject",
             Self::GetObject => "oss:GetObject",
             Self::DeleteObject => "oss:DeleteObject",
+            Self::PutObjectAcl => "oss:PutObjectAcl",
+            Self::GetObjectAcl => "oss:GetObjectAcl",
         }
     }
 
@@ -257,7 +261,14 @@ mod tests {
             object_acl,
         };
         use Action::*;
-        let cases: Vec<(&Principal, Action, BucketFacts, &str, Result<(), Denied>)> = vec![
+        type Case<'a> = (
+            &'a Principal,
+            Action,
+            BucketFacts<'a>,
+            &'a str,
+            Result<(), Denied>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 &root,
                 PutObject,

@@ -492,7 +492,8 @@ mod tests {
         let prefix = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:ListObjects","Resource":"*",
             "Condition":{"StringLike":{"oss:Prefix":["photos/*"]}}}]}"#;
         let principal = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["1000000000000002"],"Resource":"*"}]}"#;
-        let cases: &[(&str, &str, &str, &[&str], Option<Effect>)] = &[
+        type Case<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], Option<Effect>);
+        let cases: &[Case] = &[
             (allow_get, "oss:GetObject", OBJ, &[], Some(Effect::Allow)),
             (allow_get, "oss:getobject", OBJ, &[], Some(Effect::Allow)),
             (allow_get, "oss:PutObject", OBJ, &[], None),

@@ -99,11 +99,21 @@ pub async fn handle(
     let head = request.method() == Method::HEAD;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let has_body = header(request.headers(), "content-length").is_some_and(|l| l != "0")
+        || request.headers().contains_key("transfer-encoding");
     let mut response = match dispatch(listener, peer, request_id.clone(), request).await {
         Ok(response) => response,
         Err(e) => {
             tracing::debug!(%method, %path, code = e.code, message = %e.message, "request failed");
-            e.into_response(&request_id, &host, head)
+            let mut response = e.into_response(&request_id, &host, head);
+            // A refused upload may leave its body unread, and then the connection cannot
+            // be reused: say so, or clients reuse it and fail their next request.
+            if has_body {
+                response
+                    .headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+            }
+            response
         }
     };
     let h = response.headers_mut();
@@ -199,7 +209,10 @@ async fn dispatch(
     }
     if matches!(
         op,
-        Operation::GetObject | Operation::HeadObject | Operation::GetObjectMeta
+        Operation::GetObject
+            | Operation::HeadObject
+            | Operation::GetObjectMeta
+            | Operation::GetObjectAcl
     ) {
         let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
         ctx.object = ctx.meta(move |m| m.get_object(&bucket, &key)).await?;

@@ -11,9 +11,10 @@ pub struct Query {
 const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 fn decode(part: &str) -> ApiResult<String> {
-    // '+' stays '+': SDKs send spaces as %20, and V4 signatures re-encode the
-    // decoded value, so reading '+' as a space would break them.
-    percent_encoding::percent_decode_str(part)
+    // Form semantics: '+' is a space (Python requests, hence oss2, sends spaces so);
+    // every SDK encodes a literal '+' as %2B.
+    let spaced = part.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| {
@@ -74,7 +75,7 @@ mod tests {
         let q = Query::parse(Some("acl&prefix=a%2Fb%20c+d&max-keys=10&uploads=")).unwrap();
         assert_eq!(q.get("acl"), Some(""));
         assert_eq!(q.get("uploads"), Some(""));
-        assert_eq!(q.get("prefix"), Some("a/b c+d"));
+        assert_eq!(q.get("prefix"), Some("a/b c d"));
         assert!(!q.has("marker"));
         assert_eq!(
             Query::parse(Some("a=1&a=2")).unwrap_err().code,

@@ -24,6 +24,8 @@ pub enum Operation {
     HeadObject,
     GetObjectMeta,
     DeleteObject,
+    PutObjectAcl,
+    GetObjectAcl,
 }
 
 impl Operation {
@@ -41,6 +43,8 @@ impl Operation {
             PutObject => Action::PutObject,
             GetObject | HeadObject | GetObjectMeta => Action::GetObject,
             DeleteObject => Action::DeleteObject,
+            PutObjectAcl => Action::PutObjectAcl,
+            GetObjectAcl => Action::GetObjectAcl,
         }
     }
 }
@@ -117,9 +121,8 @@ pub fn route(
         ("object", "HEAD", None) => HeadObject,
         ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
         ("object", "DELETE", None) => DeleteObject,
-        ("object", "GET" | "PUT", Some("acl")) => {
-            return Err(OssError::not_implemented("Object ACLs (?acl on an object)"));
-        }
+        ("object", "PUT", Some("acl")) => PutObjectAcl,
+        ("object", "GET", Some("acl")) => GetObjectAcl,
         (level, method, sub) => {
             return Err(OssError::method_not_allowed(format!(
                 "The method {method} is not allowed on this {level}-level resource{}.",
@@ -176,6 +179,8 @@ mod tests {
                 Ok(GetObjectMeta),
             ),
             ("DELETE", t(Some("b"), Some("k")), "", Ok(DeleteObject)),
+            ("PUT", t(Some("b"), Some("k")), "acl", Ok(PutObjectAcl)),
+            ("GET", t(Some("b"), Some("k")), "acl", Ok(GetObjectAcl)),
             ("POST", t(Some("b"), Some("k")), "", Err("MethodNotAllowed")),
             ("PUT", t(None, None), "", Err("MethodNotAllowed")),
             (

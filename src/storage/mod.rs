@@ -135,6 +135,14 @@ pub trait MetaStore: Send + Sync + 'static {
         forbid_overwrite: bool,
     ) -> Result<Option<ObjectRecord>, StorageError>;
     fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError>;
+    /// Change an object's record in place (same blob); returns the new record, or
+    /// None when the object does not exist.
+    fn update_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: &mut dyn FnMut(&mut ObjectRecord),
+    ) -> Result<Option<ObjectRecord>, StorageError>;
     /// An ordered range scan: keys after `start_after` that start with `prefix`,
     /// rolled up at `delimiter`.
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError>;

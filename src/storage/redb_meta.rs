@@ -205,6 +205,32 @@ impl MetaStore for RedbMeta {
         Ok(removed)
     }
 
+    fn update_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: &mut dyn FnMut(&mut ObjectRecord),
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let updated = {
+            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let current = match objects.get((bucket, key)).map_err(db_err)? {
+                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                None => None,
+            };
+            let Some(mut record) = current else {
+                return Ok(None);
+            };
+            change(&mut record);
+            objects
+                .insert((bucket, key), encode(&record).as_slice())
+                .map_err(db_err)?;
+            record
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(Some(updated))
+    }
+
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(OBJECTS).map_err(db_err)?;
@@ -411,6 +437,14 @@ mod tests {
                 .unwrap()
                 .etag,
             "k"
+        );
+        let updated = meta
+            .update_object("b", "k", &mut |r| r.acl = ObjectAcl::Set(Acl::PublicRead))
+            .unwrap();
+        assert_eq!(updated.unwrap().acl, ObjectAcl::Set(Acl::PublicRead));
+        assert_eq!(
+            meta.update_object("b", "missing", &mut |_| {}).unwrap(),
+            None
         );
         assert_eq!(meta.delete_object("b", "k").unwrap().unwrap().etag, "2");
         meta.delete_bucket("b").unwrap();

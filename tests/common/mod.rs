@@ -132,7 +132,7 @@ impl Req<'_> {
         self.key = None;
         self
     }
-    pub fn as_user(mut self, id: &str, secret: &str) -> Self {
+    pub fn signed_by(mut self, id: &str, secret: &str) -> Self {
         self.key = Some((id.into(), secret.into()));
         self
     }

@@ -29,6 +29,8 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         HeadObject => object::get_object(ctx, true).await,
         GetObjectMeta => object::get_object_meta(ctx),
         DeleteObject => object::delete_object(ctx).await,
+        PutObjectAcl => object::put_object_acl(ctx).await,
+        GetObjectAcl => object::get_object_acl(ctx),
     }
 }
 

@@ -11,7 +11,9 @@ use md5::{Digest, Md5};
 use crate::access::ObjectAcl;
 use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{self, Precondition, header, http_date, now_ms};
-use crate::api::{Ctx, empty};
+use crate::api::ops::service::write_owner;
+use crate::api::xml::XmlWriter;
+use crate::api::{Ctx, empty, xml_response};
 use crate::storage::{BlobId, ContentHeaders, ObjectRecord};
 
 const STORAGE_CLASSES: &[&str] = &[
@@ -414,6 +416,36 @@ pub fn get_object_meta(ctx: &Ctx) -> ApiResult<Response> {
     set(out, "content-length", &o.size.to_string());
     set(out, "x-oss-hash-crc64ecma", &o.crc64.to_string());
     Ok(response)
+}
+
+pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
+    if header(&ctx.headers, "x-oss-object-acl").is_none() {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingArgument",
+            "PutObjectACL needs the x-oss-object-acl header.",
+        )
+        .with("ArgumentName", "x-oss-object-acl"));
+    }
+    let acl = object_acl(&ctx.headers)?;
+    let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
+    ctx.meta(move |m| m.update_object(&bucket, &key, &mut |r| r.acl = acl))
+        .await?
+        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_object_acl(ctx: &Ctx) -> ApiResult<Response> {
+    let o = ctx
+        .object
+        .as_ref()
+        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let mut w = XmlWriter::new("AccessControlPolicy");
+    write_owner(&mut w, &ctx.bucket()?.owner);
+    w.open("AccessControlList");
+    w.elem("Grant", o.acl.as_str());
+    w.close("AccessControlList");
+    Ok(xml_response(w.finish()))
 }
 
 pub async fn delete_object(ctx: &Ctx) -> ApiResult<Response> {

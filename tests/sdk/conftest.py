@@ -1,0 +1,388 @@
+"""Shared fixtures for the ossify SDK compatibility suite.
+
+The suite starts the real server binary (env OSSIFY_BIN, default
+``<repo>/target/debug/ossify``) as a subprocess on loopback ports chosen by the
+kernel (``listen = ["127.0.0.1:0"]``) and reads the real ports from the
+``ossify: region <name> listening on http://<ip>:<port>`` lines on stdout.
+
+Run:  cd <repo> && .venv/bin/pytest tests/sdk -q
+"""
+
+import base64
+import collections
+import itertools
+import os
+import random
+import re
+import signal
+import string
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+OSSIFY_BIN = os.environ.get("OSSIFY_BIN", str(REPO / "target" / "debug" / "ossify"))
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+HZ = "oss-cn-hangzhou"
+SH = "oss-cn-shanghai"
+# V4 signing regions (no "oss-" prefix)
+V4_REGION = {HZ: "cn-hangzhou", SH: "cn-shanghai"}
+
+LISTEN_RE = re.compile(r"ossify: region (\S+) listening on http://(\S+):(\d+)\s*$")
+
+
+class Keys(object):
+    def __init__(self, access_key_id, access_key_secret, account_id=None, name=None):
+        self.id = access_key_id
+        self.secret = access_key_secret
+        self.account_id = account_id
+        self.name = name
+
+    def __repr__(self):
+        return "Keys(%s)" % self.id
+
+
+ROOT1 = Keys("LTAIroot1", "secret1", "1000000000000001", "root1")
+READER = Keys("LTAIreader", "secret-reader", "1000000000000001", "reader")
+ROOT2 = Keys("LTAIroot2", "secret2", "1000000000000002", "root2")
+
+READER_POLICY = (
+    '{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObject"],'
+    '"Resource":["acs:oss:*:*:*"]}]}'
+)
+
+
+def make_config(data_dir, regions=(HZ, SH)):
+    """TOML text of the standard two-region, two-account test configuration."""
+    lines = ["[server]", 'data_dir = "%s"' % data_dir, ""]
+    for r in regions:
+        lines += ["[[regions]]", 'name = "%s"' % r, 'listen = ["127.0.0.1:0"]', ""]
+    lines += [
+        "[[accounts]]",
+        'id = "%s"' % ROOT1.account_id,
+        'access_key_id = "%s"' % ROOT1.id,
+        'access_key_secret = "%s"' % ROOT1.secret,
+        "[[accounts.users]]",
+        'name = "reader"',
+        'access_key_id = "%s"' % READER.id,
+        'access_key_secret = "%s"' % READER.secret,
+        "policy = '''%s'''" % READER_POLICY,
+        "",
+        "[[accounts]]",
+        'id = "%s"' % ROOT2.account_id,
+        'access_key_id = "%s"' % ROOT2.id,
+        'access_key_secret = "%s"' % ROOT2.secret,
+        "",
+    ]
+    return "\n".join(lines)
+
+
+class ServerError(Exception):
+    pass
+
+
+class OssifyServer(object):
+    """One ossify process. Can be started, stopped (SIGTERM), killed (SIGKILL) and
+    restarted on the same data directory; every start gets fresh ports."""
+
+    def __init__(self, workdir, data_dir=None, config_text=None, regions=(HZ, SH),
+                 extra_args=(), env=None, expected_listeners=None, name="ossify",
+                 no_config=False):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(data_dir) if data_dir else self.workdir / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.regions = list(regions)
+        if config_text is None and not no_config:
+            config_text = make_config(self.data_dir, regions)
+        self.config_path = None
+        if config_text is not None:
+            self.config_path = self.workdir / "ossify.toml"
+            self.config_path.write_text(config_text)
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.expected_listeners = expected_listeners or len(self.regions)
+        self.proc = None
+        self.endpoints = {}  # region name -> [http://ip:port, ...]
+        self.output = collections.deque(maxlen=2000)
+        self.log_path = self.workdir / "server.log"
+        self._generation = 0
+        self._threads = []
+
+    # -- process management -------------------------------------------------
+    def command(self):
+        cmd = [OSSIFY_BIN, "serve"]
+        if self.config_path is not None:
+            cmd += ["--config", str(self.config_path)]
+        cmd += ["--data-dir", str(self.data_dir)]
+        cmd += self.extra_args
+        return cmd
+
+    def _pump(self, stream, tag, listen_lines):
+        with open(self.log_path, "a", encoding="utf-8", errors="replace") as log:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                self.output.append("[%s] %s" % (tag, line))
+                log.write("[gen %d %s] %s\n" % (self._generation, tag, line))
+                log.flush()
+                if tag == "stdout":
+                    m = LISTEN_RE.search(line)
+                    if m:
+                        listen_lines.append((m.group(1), m.group(2), int(m.group(3))))
+        stream.close()
+
+    def start(self, timeout=START_TIMEOUT):
+        if not os.path.exists(OSSIFY_BIN):
+            raise ServerError("ossify binary not found at %s (build it with `cargo build` "
+                              "or set OSSIFY_BIN)" % OSSIFY_BIN)
+        assert self.proc is None or self.proc.poll() is not None, "server already running"
+        self._generation += 1
+        self.endpoints = {}
+        env = dict(os.environ)
+        env.setdefault("RUST_BACKTRACE", "1")
+        if self.env:
+            env.update(self.env)
+        listen_lines = []
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     env=env, cwd=str(self.workdir))
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, "stdout", listen_lines),
+                             daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, "stderr", listen_lines),
+                             daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(listen_lines) >= self.expected_listeners:
+                break
+            if self.proc.poll() is not None:
+                for t in self._threads:
+                    t.join(2)
+                raise ServerError("ossify exited with %s before listening.\ncommand: %s\n"
+                                  "output:\n%s" % (self.proc.returncode, self.command(),
+                                                   self.output_text()))
+            time.sleep(0.05)
+        else:
+            out = self.output_text()
+            self.kill()
+            raise ServerError("ossify did not print %d listening line(s) within %ss.\n"
+                              "output:\n%s" % (self.expected_listeners, timeout, out))
+        for region, ip, port in listen_lines:
+            host = "[%s]" % ip if ":" in ip and not ip.startswith("[") else ip
+            self.endpoints.setdefault(region, []).append("http://%s:%d" % (host, port))
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout=5.0):
+        """The listening line should mean the socket is bound; make sure it answers."""
+        url = self.endpoint()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                requests.get(url + "/", timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.05)
+
+    def endpoint(self, region=None):
+        region = region or (self.regions[0] if self.regions else HZ)
+        if region not in self.endpoints:
+            raise KeyError("no listener for region %s (have %s)" % (region, self.endpoints))
+        return self.endpoints[region][0]
+
+    def output_text(self, last=200):
+        return "\n".join(list(self.output)[-last:])
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM and wait; SIGKILL if it does not exit in time. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        for t in self._threads:
+            t.join(5)
+        return self.proc.returncode
+
+    def kill(self):
+        """kill -9 (SIGKILL) and reap."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        for t in self._threads:
+            t.join(5)
+        return self.proc.returncode
+
+    def restart(self, timeout=START_TIMEOUT):
+        self.stop()
+        return self.start(timeout)
+
+
+# ---------------------------------------------------------------------------
+# naming
+# ---------------------------------------------------------------------------
+RUN_PREFIX = "sdk" + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def unique_bucket_name(tag=""):
+    """Lower-case, 3..63 chars, unique within the run (and very likely across runs)."""
+    with _counter_lock:
+        n = next(_counter)
+    tag = re.sub(r"[^a-z0-9]+", "-", tag.lower()).strip("-")
+    name = "%s-%04d" % (RUN_PREFIX, n)
+    if tag:
+        name = name + "-" + tag
+    return name[:63].rstrip("-")
+
+
+# ---------------------------------------------------------------------------
+# raw HTTP helpers (for things the SDKs refuse or hide)
+# ---------------------------------------------------------------------------
+def object_url(endpoint, bucket, key=""):
+    """Path-style URL; the key is percent-encoded completely (like oss2)."""
+    if not bucket:
+        return endpoint + "/"
+    return "%s/%s/%s" % (endpoint, quote(bucket, safe=""), quote(key, safe=""))
+
+
+def signed_request(auth, method, endpoint, bucket="", key="", headers=None, params=None,
+                   data=None, region="cn-hangzhou", timeout=30):
+    """Send one request signed by an oss2 auth object (oss2.Auth / oss2.AuthV4 /
+    oss2.AnonymousAuth) but without any of oss2's client-side validation."""
+    import oss2
+
+    url = object_url(endpoint, bucket, key)
+    req = oss2.http.Request(method, url, data=data, params=dict(params or {}),
+                            headers=dict(headers or {}), region=region, product="oss")
+    auth._sign_request(req, bucket, key)
+    hdrs = {k: v for k, v in req.headers.items() if v is not None}
+    hdrs.setdefault("Accept-Encoding", "identity")
+    return requests.request(method, url, params=req.params, headers=hdrs, data=req.data,
+                            timeout=timeout, allow_redirects=False)
+
+
+def parse_error(body):
+    """Parse an OSS error XML body into a dict of child-element texts."""
+    root = ET.fromstring(body)
+    out = {"_root": root.tag}
+    for child in root:
+        out[child.tag] = child.text or ""
+    return out
+
+
+def error_of(resp):
+    """Error details of a raw requests.Response: from the body, or from x-oss-err."""
+    if resp.content:
+        return parse_error(resp.content)
+    err = resp.headers.get("x-oss-err")
+    if err:
+        return parse_error(base64.b64decode(err))
+    return {}
+
+
+def assert_request_id(headers):
+    rid = headers.get("x-oss-request-id")
+    assert rid, "response has no x-oss-request-id header: %r" % dict(headers)
+    return rid
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+class OssifyEnv(object):
+    """What tests get from the session-wide server."""
+
+    def __init__(self, server):
+        self.server = server
+        self.root1 = ROOT1
+        self.root2 = ROOT2
+        self.reader = READER
+        self.prefix = RUN_PREFIX
+
+    @property
+    def endpoints(self):
+        return self.server.endpoints
+
+    def endpoint(self, region=HZ):
+        return self.server.endpoint(region)
+
+    @property
+    def hz(self):
+        return self.endpoint(HZ)
+
+    @property
+    def sh(self):
+        return self.endpoint(SH)
+
+    def bucket_name(self, tag=""):
+        return unique_bucket_name(tag)
+
+
+_LOG_FILES = []
+
+
+@pytest.fixture(scope="session")
+def ossify(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ossify-session")
+    server = OssifyServer(workdir, name="session")
+    _LOG_FILES.append(str(server.log_path))
+    try:
+        server.start()
+    except ServerError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield OssifyEnv(server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Create extra servers (for restart / crash tests). Each is stopped at the end.
+
+    usage: srv = server_factory(); srv.start(); ...; srv.kill(); srv.start()
+    """
+    servers = []
+
+    def make(**kwargs):
+        workdir = kwargs.pop("workdir", None) or tmp_path / ("srv%d" % len(servers))
+        srv = OssifyServer(workdir, **kwargs)
+        servers.append(srv)
+        _LOG_FILES.append(str(srv.log_path))
+        return srv
+
+    yield make
+    for srv in servers:
+        try:
+            srv.stop(timeout=5)
+        except Exception:
+            srv.kill()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _LOG_FILES and exitstatus != 0:
+        terminalreporter.write_line("ossify server logs: " + ", ".join(_LOG_FILES))

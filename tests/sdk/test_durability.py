@@ -1,0 +1,162 @@
+"""Restart and crash durability of ossify, driven through oss2."""
+
+import hashlib
+import os
+import random
+import threading
+import time
+
+import oss2
+import pytest
+from oss2 import exceptions as oe
+
+from conftest import HZ, ROOT1, OssifyServer, unique_bucket_name
+
+
+def md5_upper(data):
+    return hashlib.md5(data).hexdigest().upper()
+
+
+def auth():
+    return oss2.Auth(ROOT1.id, ROOT1.secret)
+
+
+def bucket_on(srv, name, **kw):
+    return oss2.Bucket(auth(), srv.endpoint(HZ), name, **kw)
+
+
+def test_restart_keeps_buckets_and_objects(server_factory):
+    srv = server_factory()
+    srv.start()
+    name = unique_bucket_name("restart")
+    b = bucket_on(srv, name)
+    b.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
+    other = unique_bucket_name("restart-empty")
+    bucket_on(srv, other).create_bucket()
+
+    objects = {
+        "small.txt": b"hello durable world",
+        "dir/\u00fcnicode key.bin": os.urandom(10000),
+        "big.bin": os.urandom(5 * 1024 * 1024 + 3),
+        "empty": b"",
+    }
+    etags = {}
+    for k, v in objects.items():
+        etags[k] = b.put_object(k, v, headers={"x-oss-meta-k": "v-" + str(len(v)),
+                                               "Content-Type": "application/x-test"}).etag
+        assert etags[k] == md5_upper(v)
+    b.put_object("deleted", b"gone soon")
+    b.delete_object("deleted")
+    b.put_object("overwritten", b"old")
+    b.put_object("overwritten", b"new")
+    objects["overwritten"] = b"new"
+    etags["overwritten"] = md5_upper(b"new")
+
+    rc = srv.stop()
+    assert not srv.running()
+    assert rc is not None
+    srv.start()
+
+    b = bucket_on(srv, name)
+    svc = oss2.Service(auth(), srv.endpoint(HZ))
+    listed = [x.name for x in svc.list_buckets(max_keys=1000).buckets]
+    assert name in listed and other in listed
+    assert b.get_bucket_acl().acl == "public-read"
+    assert b.get_bucket_info().location == "oss-cn-hangzhou"
+
+    keys = sorted(o.key for o in oss2.ObjectIterator(b))
+    assert keys == sorted(objects.keys())
+    for k, v in objects.items():
+        g = b.get_object(k)
+        assert g.read() == v, k
+        assert g.etag == etags[k], k
+        if k != "overwritten":
+            assert g.headers["Content-Type"] == "application/x-test"
+            assert g.headers["x-oss-meta-k"] == "v-" + str(len(v))
+    assert b.object_exists("deleted") is False
+
+    # and it still accepts writes
+    b.put_object("after-restart", b"ok")
+    assert b.get_object("after-restart").read() == b"ok"
+
+
+def test_crash_during_overwrite_keeps_old_object(server_factory):
+    srv = server_factory()
+    srv.start()
+    name = unique_bucket_name("crash")
+    b = bucket_on(srv, name)
+    b.create_bucket()
+
+    rnd = random.Random(1234)
+    old = bytes(rnd.getrandbits(8) for _ in range(4096)) * 256  # 1 MiB, known content
+    assert len(old) == 1024 * 1024
+    r = b.put_object("victim", old)
+    old_etag = r.etag
+    assert old_etag == md5_upper(old)
+
+    chunk = os.urandom(1024 * 1024)
+    total_chunks = 200  # 200 MiB
+    kill_after = 50 * 1024 * 1024
+    sent = [0]
+    reached = threading.Event()
+    outcome = {}
+
+    def body():
+        for _ in range(total_chunks):
+            yield chunk
+            sent[0] += len(chunk)
+            if sent[0] >= kill_after:
+                reached.set()
+
+    def upload():
+        try:
+            # an oss2 Bucket of its own (separate session); generator -> chunked upload
+            up = bucket_on(srv, name, connect_timeout=60)
+            outcome["result"] = up.put_object("victim", body())
+        except Exception as e:  # expected: the connection dies
+            outcome["error"] = e
+        finally:
+            reached.set()
+
+    t = threading.Thread(target=upload, daemon=True)
+    t.start()
+    assert reached.wait(120), "upload did not make progress"
+    assert not outcome, "the 200 MiB upload ended before the kill: %r" % outcome
+    assert sent[0] >= kill_after
+    srv.kill()  # kill -9
+    t.join(60)
+    assert not t.is_alive()
+    assert "result" not in outcome, "upload unexpectedly succeeded"
+
+    srv.start()
+    b = bucket_on(srv, name)
+    g = b.get_object("victim")
+    data = g.read()
+    assert len(data) == len(old)
+    assert data == old
+    assert g.etag == old_etag
+    h = b.head_object("victim")
+    assert h.content_length == len(old)
+    assert h.etag == old_etag
+    assert [o.key for o in oss2.ObjectIterator(b)] == ["victim"]
+    # still writable afterwards
+    b.put_object("victim", b"replacement")
+    assert b.get_object("victim").read() == b"replacement"
+
+
+def test_default_mode_without_config(server_factory, tmp_path):
+    """`ossify serve --data-dir D --listen 127.0.0.1:0` with keys from the environment."""
+    srv = server_factory(regions=[HZ], no_config=True, extra_args=["--listen", "127.0.0.1:0"],
+                         env={"OSSIFY_ACCESS_KEY_ID": "LTAIdefault", "OSSIFY_ACCESS_KEY_SECRET": "default-secret"})
+    srv.start()
+    assert list(srv.endpoints) == [HZ]
+    b = oss2.Bucket(oss2.Auth("LTAIdefault", "default-secret"), srv.endpoint(HZ), unique_bucket_name("default"))
+    b.create_bucket()
+    b.put_object("k", b"v")
+    assert b.get_object("k").read() == b"v"
+    v4 = oss2.Bucket(oss2.AuthV4("LTAIdefault", "default-secret"), srv.endpoint(HZ), b.bucket_name,
+                     region="cn-hangzhou")
+    assert v4.get_object("k").read() == b"v"
+    with pytest.raises(oe.ServerError) as ei:
+        oss2.Bucket(oss2.Auth("LTAIdefault", "nope"), srv.endpoint(HZ), b.bucket_name).get_object("k")
+    assert ei.value.code == "SignatureDoesNotMatch"
