@@ -26,6 +26,12 @@ pub enum Action {
     DeleteObject,
     PutObjectAcl,
     GetObjectAcl,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
+    PutObjectTagging,
+    GetObjectTagging,
+    DeleteObjectTagging,
 }
 
 impl Action {
@@ -44,6 +50,12 @@ impl Action {
             Self::DeleteObject => "oss:DeleteObject",
             Self::PutObjectAcl => "oss:PutObjectAcl",
             Self::GetObjectAcl => "oss:GetObjectAcl",
+            Self::AbortMultipartUpload => "oss:AbortMultipartUpload",
+            Self::ListParts => "oss:ListParts",
+            Self::ListMultipartUploads => "oss:ListMultipartUploads",
+            Self::PutObjectTagging => "oss:PutObjectTagging",
+            Self::GetObjectTagging => "oss:GetObjectTagging",
+            Self::DeleteObjectTagging => "oss:DeleteObjectTagging",
         }
     }
 
@@ -54,7 +66,14 @@ impl Action {
 
     /// Granted to everyone by a `public-read-write` ACL.
     fn is_public_write(self) -> bool {
-        matches!(self, Self::PutObject | Self::DeleteObject)
+        matches!(
+            self,
+            Self::PutObject
+                | Self::DeleteObject
+                | Self::AbortMultipartUpload
+                | Self::ListParts
+                | Self::ListMultipartUploads
+        )
     }
 }
 

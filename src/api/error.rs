@@ -42,6 +42,11 @@ impl OssError {
         self
     }
 
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
     pub fn ec(mut self, ec: &'static str) -> Self {
         self.ec = Some(ec);
         self
@@ -184,7 +189,14 @@ impl From<StorageError> for OssError {
                 "The object you specified already exists and can not be overwritten (x-oss-forbid-overwrite is true).",
             )
             .ec("0026-00000002"),
-            StorageError::Io(e) => Self::internal(e),
+            StorageError::NoSuchKey => Self::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist."),
+            StorageError::NoSuchUpload => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            ),
+            // The operation's own rule refused; handlers keep the real error (see `Refusal`).
+            StorageError::Refused(e) | StorageError::Io(e) => Self::internal(e),
         }
     }
 }
@@ -241,6 +253,24 @@ impl From<AuthError> for OssError {
                 }
             }
         }
+    }
+}
+
+/// Carries an OSS error out of a storage transaction: the closure stores the error
+/// here and aborts the transaction with `StorageError::Refused`.
+#[derive(Default)]
+pub struct Refusal(std::sync::Mutex<Option<OssError>>);
+
+impl Refusal {
+    pub fn refuse(&self, e: OssError) -> StorageError {
+        let message = e.message.clone();
+        *self.0.lock().expect("not poisoned") = Some(e);
+        StorageError::Refused(message)
+    }
+
+    /// The error to report for a failed transaction.
+    pub fn explain(&self, e: OssError) -> OssError {
+        self.0.lock().expect("not poisoned").take().unwrap_or(e)
     }
 }
 

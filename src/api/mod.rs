@@ -2,6 +2,7 @@
 //! authorize → execute → respond).
 
 pub mod auth;
+pub mod crc64;
 pub mod error;
 pub mod headers;
 pub mod ops;
@@ -35,6 +36,7 @@ pub struct Ctx {
     pub region: usize,
     pub principal: Principal,
     pub method: Method,
+    pub peer: SocketAddr,
     pub headers: HeaderMap,
     pub query: Query,
     pub bucket_name: Option<BucketName>,
@@ -194,6 +196,7 @@ async fn dispatch(
         region: target.region,
         principal,
         method: parts.method.clone(),
+        peer,
         headers: parts.headers,
         query,
         bucket_name,
@@ -213,65 +216,77 @@ async fn dispatch(
             | Operation::HeadObject
             | Operation::GetObjectMeta
             | Operation::GetObjectAcl
+            | Operation::GetSymlink
+            | Operation::GetObjectTagging
     ) {
         let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
         ctx.object = ctx.meta(move |m| m.get_object(&bucket, &key)).await?;
     }
-    authorize(&ctx, op, peer)?;
+    // PutBucket on an existing name is settled by the handler (owner → update, else 409).
+    let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
+    ctx.authorize(
+        op.action(),
+        bucket,
+        ctx.key.as_ref().map(ObjectKey::as_str),
+        ctx.object.as_ref(),
+    )?;
     ops::execute(op, &ctx, body).await
 }
 
-fn authorize(ctx: &Ctx, op: Operation, peer: SocketAddr) -> ApiResult<()> {
-    let resource = match (&ctx.bucket_name, &ctx.key) {
-        (None, _) => Resource::Service,
-        (Some(bucket), None) => Resource::Bucket {
-            bucket: bucket.as_str(),
-        },
-        (Some(bucket), Some(key)) => Resource::Object {
-            bucket: bucket.as_str(),
-            key: key.as_str(),
-        },
-    };
-    // PutBucket on an existing name is settled by the handler (owner → update, else 409).
-    let facts = ctx
-        .bucket
-        .as_ref()
-        .filter(|_| op != Operation::PutBucket)
-        .map(|b| BucketFacts {
+impl Ctx {
+    /// May the requester run `action` on `bucket` (and `key` in it)? `object` is the
+    /// object's record when it exists (its ACL counts). Without a bucket the request
+    /// is service-level (or PutBucket).
+    pub fn authorize(
+        &self,
+        action: access::Action,
+        bucket: Option<&BucketRecord>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> ApiResult<()> {
+        let resource = match (bucket, key) {
+            (None, _) => Resource::Service,
+            (Some(b), None) => Resource::Bucket { bucket: &b.name },
+            (Some(b), Some(key)) => Resource::Object {
+                bucket: &b.name,
+                key,
+            },
+        };
+        let facts = bucket.map(|b| BucketFacts {
             owner: &b.owner,
             region: &b.region,
             acl: b.acl,
             policy: None,
-            object_acl: ctx.object.as_ref().map(|o| o.acl),
+            object_acl: object.map(|o| o.acl),
         });
-    let context = access::Context {
-        source_ip: peer.ip(),
-        secure_transport: false,
-        current_time: chrono::Utc::now(),
-        user_agent: header(&ctx.headers, "user-agent"),
-        referer: header(&ctx.headers, "referer"),
-        prefix: ctx.query.get("prefix"),
-        delimiter: ctx.query.get("delimiter"),
-    };
-    let action = op.action();
-    access::authorize(
-        &ctx.principal,
-        action,
-        &resource,
-        ctx.region_name(),
-        facts.as_ref(),
-        &context,
-    )
-    .map_err(|d| {
-        error::denied(d, action.name(), |region| {
-            ctx.app
-                .regions
-                .iter()
-                .find(|r| r.name == region)
-                .map(|r| r.endpoint.clone())
-                .unwrap_or_default()
+        let context = access::Context {
+            source_ip: self.peer.ip(),
+            secure_transport: false,
+            current_time: chrono::Utc::now(),
+            user_agent: header(&self.headers, "user-agent"),
+            referer: header(&self.headers, "referer"),
+            prefix: self.query.get("prefix"),
+            delimiter: self.query.get("delimiter"),
+        };
+        access::authorize(
+            &self.principal,
+            action,
+            &resource,
+            self.region_name(),
+            facts.as_ref(),
+            &context,
+        )
+        .map_err(|d| {
+            error::denied(d, action.name(), |region| {
+                self.app
+                    .regions
+                    .iter()
+                    .find(|r| r.name == region)
+                    .map(|r| r.endpoint.clone())
+                    .unwrap_or_default()
+            })
         })
-    })
+    }
 }
 
 /// An empty 200/204 response.

@@ -26,6 +26,21 @@ pub enum Operation {
     DeleteObject,
     PutObjectAcl,
     GetObjectAcl,
+    DeleteMultipleObjects,
+    CopyObject,
+    AppendObject,
+    PutSymlink,
+    GetSymlink,
+    PutObjectTagging,
+    GetObjectTagging,
+    DeleteObjectTagging,
+    InitiateMultipartUpload,
+    UploadPart,
+    UploadPartCopy,
+    CompleteMultipartUpload,
+    AbortMultipartUpload,
+    ListParts,
+    ListMultipartUploads,
 }
 
 impl Operation {
@@ -40,9 +55,24 @@ impl Operation {
             PutBucketAcl => Action::PutBucketAcl,
             GetBucketAcl => Action::GetBucketAcl,
             ListObjects | ListObjectsV2 => Action::ListObjects,
-            PutObject => Action::PutObject,
-            GetObject | HeadObject | GetObjectMeta => Action::GetObject,
-            DeleteObject => Action::DeleteObject,
+            // CopyObject and UploadPartCopy also need oss:GetObject on the source.
+            PutObject
+            | CopyObject
+            | AppendObject
+            | PutSymlink
+            | InitiateMultipartUpload
+            | UploadPart
+            | UploadPartCopy
+            | CompleteMultipartUpload => Action::PutObject,
+            GetObject | HeadObject | GetObjectMeta | GetSymlink => Action::GetObject,
+            // DeleteMultipleObjects is checked again per key.
+            DeleteObject | DeleteMultipleObjects => Action::DeleteObject,
+            PutObjectTagging => Action::PutObjectTagging,
+            GetObjectTagging => Action::GetObjectTagging,
+            DeleteObjectTagging => Action::DeleteObjectTagging,
+            AbortMultipartUpload => Action::AbortMultipartUpload,
+            ListParts => Action::ListParts,
+            ListMultipartUploads => Action::ListMultipartUploads,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
         }
@@ -50,17 +80,21 @@ impl Operation {
 }
 
 /// Sub-resources that select an operation, in the order they are looked for.
-const ROUTED: &[&str] = &["acl", "bucketInfo", "location", "objectMeta"];
-
-/// OSS sub-resources of operations this server does not offer yet.
-const UNSUPPORTED: &[&str] = &[
+const ROUTED: &[&str] = &[
+    "acl",
+    "bucketInfo",
+    "location",
+    "objectMeta",
     "uploads",
     "uploadId",
-    "partNumber",
     "append",
     "delete",
     "symlink",
     "tagging",
+];
+
+/// OSS sub-resources of operations this server does not offer yet.
+const UNSUPPORTED: &[&str] = &[
     "lifecycle",
     "cors",
     "policy",
@@ -96,9 +130,7 @@ pub fn route(
             "The sub-resource {name:?}"
         )));
     }
-    if headers.contains_key("x-oss-copy-source") {
-        return Err(OssError::not_implemented("CopyObject (x-oss-copy-source)"));
-    }
+    let copy = headers.contains_key("x-oss-copy-source");
     let sub = ROUTED.iter().copied().find(|name| query.has(name));
     let level = match (&target.bucket, &target.key) {
         (None, _) => "service",
@@ -116,7 +148,22 @@ pub fn route(
         ("bucket", "GET", Some("acl")) => GetBucketAcl,
         ("bucket", "GET", None) if query.get("list-type") == Some("2") => ListObjectsV2,
         ("bucket", "GET", None) => ListObjects,
+        ("bucket", "GET", Some("uploads")) => ListMultipartUploads,
+        ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
+        ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
+        ("object", "POST", Some("append")) => AppendObject,
+        ("object", "PUT", Some("symlink")) => PutSymlink,
+        ("object", "GET", Some("symlink")) => GetSymlink,
+        ("object", "PUT", Some("tagging")) => PutObjectTagging,
+        ("object", "GET", Some("tagging")) => GetObjectTagging,
+        ("object", "DELETE", Some("tagging")) => DeleteObjectTagging,
+        ("object", "POST", Some("uploads")) => InitiateMultipartUpload,
+        ("object", "PUT", Some("uploadId")) if copy => UploadPartCopy,
+        ("object", "PUT", Some("uploadId")) => UploadPart,
+        ("object", "POST", Some("uploadId")) => CompleteMultipartUpload,
+        ("object", "DELETE", Some("uploadId")) => AbortMultipartUpload,
+        ("object", "GET", Some("uploadId")) => ListParts,
         ("object", "GET", None) => GetObject,
         ("object", "HEAD", None) => HeadObject,
         ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
@@ -187,6 +234,56 @@ mod tests {
                 "POST",
                 t(Some("b"), Some("k")),
                 "uploads",
+                Ok(InitiateMultipartUpload),
+            ),
+            (
+                "PUT",
+                t(Some("b"), Some("k")),
+                "partNumber=1&uploadId=x",
+                Ok(UploadPart),
+            ),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "uploadId=x",
+                Ok(CompleteMultipartUpload),
+            ),
+            (
+                "DELETE",
+                t(Some("b"), Some("k")),
+                "uploadId=x",
+                Ok(AbortMultipartUpload),
+            ),
+            ("GET", t(Some("b"), Some("k")), "uploadId=x", Ok(ListParts)),
+            (
+                "GET",
+                t(Some("b"), None),
+                "uploads",
+                Ok(ListMultipartUploads),
+            ),
+            (
+                "POST",
+                t(Some("b"), None),
+                "delete",
+                Ok(DeleteMultipleObjects),
+            ),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "append&position=0",
+                Ok(AppendObject),
+            ),
+            ("PUT", t(Some("b"), Some("k")), "symlink", Ok(PutSymlink)),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "tagging",
+                Ok(GetObjectTagging),
+            ),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "lifecycle",
                 Err("NotImplemented"),
             ),
         ];

@@ -43,9 +43,17 @@ pub struct ContentHeaders {
     pub expires: Option<String>,
 }
 
+/// A run of object bytes stored as one blob. Normal objects have one segment,
+/// multipart objects one per part, appendable objects one per append.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub blob: BlobId,
+    pub size: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectRecord {
-    pub blob: BlobId,
+    pub segments: Vec<Segment>,
     pub size: u64,
     /// Upper-case hex, without quotes.
     pub etag: String,
@@ -60,6 +68,39 @@ pub struct ObjectRecord {
     pub headers: ContentHeaders,
     /// `x-oss-meta-*` names (lower-case, without the prefix) and values.
     pub user_meta: Vec<(String, String)>,
+    /// Object tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Target key of a symlink (`x-oss-object-type: Symlink`).
+    #[serde(default)]
+    pub symlink_target: Option<String>,
+}
+
+impl ObjectRecord {
+    pub fn blobs(&self) -> impl Iterator<Item = &BlobId> {
+        self.segments.iter().map(|s| &s.blob)
+    }
+}
+
+/// An unfinished multipart upload: the record the object will get (without
+/// segments) and when it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub key: String,
+    /// Unix milliseconds.
+    pub initiated: i64,
+    pub template: ObjectRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub blob: BlobId,
+    pub size: u64,
+    /// Upper-case hex MD5, without quotes.
+    pub etag: String,
+    pub crc64: u64,
+    pub last_modified: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +111,13 @@ pub enum StorageError {
     BucketNotEmpty,
     #[error("the object already exists")]
     FileAlreadyExists,
+    #[error("the object does not exist")]
+    NoSuchKey,
+    #[error("the multipart upload does not exist")]
+    NoSuchUpload,
+    /// A rule of the operation refused the change (the API layer made the error).
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("storage failure: {0}")]
     Io(String),
 }
@@ -99,6 +147,22 @@ pub struct Listing {
     pub next_marker: Option<String>,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct UploadQuery {
+    pub prefix: String,
+    pub delimiter: String,
+    pub key_marker: String,
+    pub upload_id_marker: String,
+    pub max: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UploadListing {
+    pub uploads: Vec<UploadRecord>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+}
+
 /// Result of CreateBucket: OSS returns success for a bucket the caller already owns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -113,7 +177,7 @@ pub trait MetaStore: Send + Sync + 'static {
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError>;
     fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError>;
     fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError>;
-    /// Refuses with `BucketNotEmpty` while objects remain.
+    /// Refuses with `BucketNotEmpty` while objects or multipart uploads remain.
     fn delete_bucket(&self, name: &str) -> Result<(), StorageError>;
     /// Buckets of `owner` in name order, after `marker`, with `prefix`.
     fn list_buckets(
@@ -125,27 +189,85 @@ pub trait MetaStore: Send + Sync + 'static {
     ) -> Result<(Vec<BucketRecord>, bool), StorageError>;
 
     fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError>;
-    /// Store `record` under `key` in one transaction; returns the replaced record
-    /// (whose blob the caller deletes).
+    /// In one transaction: give `build` the current record (if any) and store what
+    /// it returns. Returns the replaced record; the caller deletes its blobs that
+    /// the new record no longer uses.
+    fn put_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<Option<ObjectRecord>, StorageError>;
+    /// Store `record`; with `forbid_overwrite`, refuse when the key exists.
     fn put_object(
         &self,
         bucket: &str,
         key: &str,
         record: &ObjectRecord,
         forbid_overwrite: bool,
-    ) -> Result<Option<ObjectRecord>, StorageError>;
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        self.put_object_with(bucket, key, &mut |current| match current {
+            Some(_) if forbid_overwrite => Err(StorageError::FileAlreadyExists),
+            _ => Ok(record.clone()),
+        })
+    }
     fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError>;
-    /// Change an object's record in place (same blob); returns the new record, or
-    /// None when the object does not exist.
-    fn update_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        change: &mut dyn FnMut(&mut ObjectRecord),
-    ) -> Result<Option<ObjectRecord>, StorageError>;
     /// An ordered range scan: keys after `start_after` that start with `prefix`,
     /// rolled up at `delimiter`.
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError>;
+
+    fn create_upload(&self, bucket: &str, upload: &UploadRecord) -> Result<(), StorageError>;
+    fn get_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<UploadRecord>, StorageError>;
+    /// Store a part of an existing upload; returns the part it replaced.
+    fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        part: &PartRecord,
+    ) -> Result<Option<PartRecord>, StorageError>;
+    /// Parts after `after`, in number order.
+    fn list_parts(
+        &self,
+        upload_id: &str,
+        after: u32,
+        max: usize,
+    ) -> Result<(Vec<(u32, PartRecord)>, bool), StorageError>;
+    /// In one transaction: give `build` the upload and all its parts, store the
+    /// object it returns, remove the upload. Returns the replaced object and every
+    /// part (the caller deletes blobs no record uses).
+    #[allow(clippy::type_complexity)]
+    fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        build: &mut dyn FnMut(
+            &UploadRecord,
+            &[(u32, PartRecord)],
+            Option<&ObjectRecord>,
+        ) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError>;
+    /// Remove an upload; returns its parts.
+    fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartRecord>, StorageError>;
+    /// Uploads in (key, upload id) order after the markers, with `prefix`, rolled up at `delimiter`.
+    fn list_uploads(
+        &self,
+        bucket: &str,
+        query: &UploadQuery,
+    ) -> Result<UploadListing, StorageError>;
+
     /// Every blob referenced by a record, for the start-up orphan sweep.
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError>;
 }

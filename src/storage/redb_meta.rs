@@ -8,11 +8,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BlobId, BucketRecord, Created, ListQuery, Listing, MetaStore, ObjectRecord, StorageError,
+    BlobId, BucketRecord, Created, ListQuery, Listing, MetaStore, ObjectRecord, PartRecord,
+    StorageError, UploadListing, UploadQuery, UploadRecord,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
 const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
+/// (bucket, key, upload id) → upload record.
+const UPLOADS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("uploads");
+/// (upload id, part number) → part record.
+const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
 
 pub struct RedbMeta {
     db: Database,
@@ -36,6 +41,8 @@ impl RedbMeta {
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(BUCKETS).map_err(db_err)?;
         txn.open_table(OBJECTS).map_err(db_err)?;
+        txn.open_table(UPLOADS).map_err(db_err)?;
+        txn.open_table(PARTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
@@ -112,6 +119,13 @@ impl MetaStore for RedbMeta {
                     return Err(StorageError::BucketNotEmpty);
                 }
             }
+            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            if let Some(entry) = uploads.range((name, "", "")..).map_err(db_err)?.next() {
+                let (k, _) = entry.map_err(db_err)?;
+                if k.value().0 == name {
+                    return Err(StorageError::BucketNotEmpty);
+                }
+            }
             let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
             if buckets.remove(name).map_err(db_err)?.is_none() {
                 return Err(StorageError::NoSuchBucket);
@@ -161,12 +175,11 @@ impl MetaStore for RedbMeta {
         }
     }
 
-    fn put_object(
+    fn put_object_with(
         &self,
         bucket: &str,
         key: &str,
-        record: &ObjectRecord,
-        forbid_overwrite: bool,
+        build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
     ) -> Result<Option<ObjectRecord>, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let replaced = {
@@ -175,17 +188,15 @@ impl MetaStore for RedbMeta {
                 return Err(StorageError::NoSuchBucket);
             }
             let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let replaced = match objects.get((bucket, key)).map_err(db_err)? {
+            let current = match objects.get((bucket, key)).map_err(db_err)? {
                 Some(v) => Some(decode::<ObjectRecord>(v.value())?),
                 None => None,
             };
-            if forbid_overwrite && replaced.is_some() {
-                return Err(StorageError::FileAlreadyExists);
-            }
+            let record = build(current.as_ref())?;
             objects
-                .insert((bucket, key), encode(record).as_slice())
+                .insert((bucket, key), encode(&record).as_slice())
                 .map_err(db_err)?;
-            replaced
+            current
         };
         txn.commit().map_err(db_err)?;
         Ok(replaced)
@@ -203,32 +214,6 @@ impl MetaStore for RedbMeta {
         };
         txn.commit().map_err(db_err)?;
         Ok(removed)
-    }
-
-    fn update_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        change: &mut dyn FnMut(&mut ObjectRecord),
-    ) -> Result<Option<ObjectRecord>, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let updated = {
-            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let current = match objects.get((bucket, key)).map_err(db_err)? {
-                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                None => None,
-            };
-            let Some(mut record) = current else {
-                return Ok(None);
-            };
-            change(&mut record);
-            objects
-                .insert((bucket, key), encode(&record).as_slice())
-                .map_err(db_err)?;
-            record
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(Some(updated))
     }
 
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError> {
@@ -295,13 +280,236 @@ impl MetaStore for RedbMeta {
         Ok(listing)
     }
 
+    fn create_upload(&self, bucket: &str, upload: &UploadRecord) -> Result<(), StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+            if buckets.get(bucket).map_err(db_err)?.is_none() {
+                return Err(StorageError::NoSuchBucket);
+            }
+            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            uploads
+                .insert(
+                    (bucket, upload.key.as_str(), upload.upload_id.as_str()),
+                    encode(upload).as_slice(),
+                )
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    fn get_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<UploadRecord>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(UPLOADS).map_err(db_err)?;
+        match table.get((bucket, key, upload_id)).map_err(db_err)? {
+            Some(v) => Ok(Some(decode(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        part: &PartRecord,
+    ) -> Result<Option<PartRecord>, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let replaced = {
+            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            if uploads
+                .get((bucket, key, upload_id))
+                .map_err(db_err)?
+                .is_none()
+            {
+                return Err(StorageError::NoSuchUpload);
+            }
+            let mut parts = txn.open_table(PARTS).map_err(db_err)?;
+            let replaced = parts
+                .insert((upload_id, number), encode(part).as_slice())
+                .map_err(db_err)?;
+            match replaced {
+                Some(v) => Some(decode::<PartRecord>(v.value())?),
+                None => None,
+            }
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(replaced)
+    }
+
+    fn list_parts(
+        &self,
+        upload_id: &str,
+        after: u32,
+        max: usize,
+    ) -> Result<(Vec<(u32, PartRecord)>, bool), StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let parts = txn.open_table(PARTS).map_err(db_err)?;
+        let mut out = Vec::new();
+        let Some(start) = after.checked_add(1) else {
+            return Ok((out, false));
+        };
+        for entry in parts
+            .range((upload_id, start)..=(upload_id, u32::MAX))
+            .map_err(db_err)?
+        {
+            let (k, v) = entry.map_err(db_err)?;
+            if out.len() == max {
+                return Ok((out, true));
+            }
+            out.push((k.value().1, decode(v.value())?));
+        }
+        Ok((out, false))
+    }
+
+    fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        build: &mut dyn FnMut(
+            &UploadRecord,
+            &[(u32, PartRecord)],
+            Option<&ObjectRecord>,
+        ) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let result = {
+            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            let upload: UploadRecord =
+                match uploads.get((bucket, key, upload_id)).map_err(db_err)? {
+                    Some(v) => decode(v.value())?,
+                    None => return Err(StorageError::NoSuchUpload),
+                };
+            let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
+            let mut parts = Vec::new();
+            for entry in parts_table
+                .range((upload_id, 0)..=(upload_id, u32::MAX))
+                .map_err(db_err)?
+            {
+                let (k, v) = entry.map_err(db_err)?;
+                parts.push((k.value().1, decode::<PartRecord>(v.value())?));
+            }
+            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let current = match objects.get((bucket, key)).map_err(db_err)? {
+                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                None => None,
+            };
+            let record = build(&upload, &parts, current.as_ref())?;
+            objects
+                .insert((bucket, key), encode(&record).as_slice())
+                .map_err(db_err)?;
+            uploads.remove((bucket, key, upload_id)).map_err(db_err)?;
+            for (number, _) in &parts {
+                parts_table.remove((upload_id, *number)).map_err(db_err)?;
+            }
+            (current, parts.into_iter().map(|(_, p)| p).collect())
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(result)
+    }
+
+    fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<PartRecord>, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let removed = {
+            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            if uploads
+                .remove((bucket, key, upload_id))
+                .map_err(db_err)?
+                .is_none()
+            {
+                return Err(StorageError::NoSuchUpload);
+            }
+            let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
+            let mut removed = Vec::new();
+            for entry in parts_table
+                .extract_from_if((upload_id, 0)..=(upload_id, u32::MAX), |_, _| true)
+                .map_err(db_err)?
+            {
+                let (_, v) = entry.map_err(db_err)?;
+                removed.push(decode::<PartRecord>(v.value())?);
+            }
+            removed
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+
+    fn list_uploads(
+        &self,
+        bucket: &str,
+        query: &UploadQuery,
+    ) -> Result<UploadListing, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(UPLOADS).map_err(db_err)?;
+        let mut listing = UploadListing::default();
+        let start = query.key_marker.as_str().max(query.prefix.as_str());
+        let mut count = 0;
+        for entry in table.range((bucket, start, "")..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            let (b, key, id) = k.value();
+            if b != bucket || !key.starts_with(&query.prefix) {
+                break;
+            }
+            // After the key marker: later keys, or the marker key with a later upload id.
+            let after_marker = key > query.key_marker.as_str()
+                || (!query.key_marker.is_empty()
+                    && key == query.key_marker
+                    && !query.upload_id_marker.is_empty()
+                    && id > query.upload_id_marker.as_str());
+            if !after_marker && !(query.key_marker.is_empty() && key >= query.key_marker.as_str()) {
+                continue;
+            }
+            let common = (!query.delimiter.is_empty())
+                .then(|| key[query.prefix.len()..].find(&query.delimiter))
+                .flatten()
+                .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
+            if let Some(common) = common
+                && listing.common_prefixes.last().map(String::as_str) == Some(common)
+            {
+                continue;
+            }
+            if count == query.max {
+                listing.truncated = true;
+                break;
+            }
+            count += 1;
+            match common {
+                Some(common) => listing.common_prefixes.push(common.to_owned()),
+                None => listing.uploads.push(decode(v.value())?),
+            }
+        }
+        Ok(listing)
+    }
+
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(OBJECTS).map_err(db_err)?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(db_err)? {
             let (_, v) = entry.map_err(db_err)?;
-            out.push(decode::<ObjectRecord>(v.value())?.blob);
+            out.extend(
+                decode::<ObjectRecord>(v.value())?
+                    .segments
+                    .into_iter()
+                    .map(|s| s.blob),
+            );
+        }
+        let parts = txn.open_table(PARTS).map_err(db_err)?;
+        for entry in parts.iter().map_err(db_err)? {
+            let (_, v) = entry.map_err(db_err)?;
+            out.push(decode::<PartRecord>(v.value())?.blob);
         }
         Ok(out)
     }
@@ -311,6 +519,7 @@ impl MetaStore for RedbMeta {
 mod tests {
     use super::*;
     use crate::access::{Acl, ObjectAcl};
+    use crate::storage::Segment;
 
     fn bucket(name: &str) -> BucketRecord {
         BucketRecord {
@@ -326,7 +535,10 @@ mod tests {
 
     fn object(tag: &str) -> ObjectRecord {
         ObjectRecord {
-            blob: BlobId(format!("{tag:0>8}")),
+            segments: vec![Segment {
+                blob: BlobId(format!("{tag:0>8}")),
+                size: 1,
+            }],
             size: 1,
             etag: tag.into(),
             crc64: 0,
@@ -337,6 +549,8 @@ mod tests {
             acl: ObjectAcl::Default,
             headers: Default::default(),
             user_meta: vec![],
+            tags: vec![],
+            symlink_target: None,
         }
     }
 
@@ -438,20 +652,121 @@ mod tests {
                 .etag,
             "k"
         );
-        let updated = meta
-            .update_object("b", "k", &mut |r| r.acl = ObjectAcl::Set(Acl::PublicRead))
-            .unwrap();
-        assert_eq!(updated.unwrap().acl, ObjectAcl::Set(Acl::PublicRead));
-        assert_eq!(
-            meta.update_object("b", "missing", &mut |_| {}).unwrap(),
-            None
-        );
         assert_eq!(meta.delete_object("b", "k").unwrap().unwrap().etag, "2");
         meta.delete_bucket("b").unwrap();
         assert_eq!(meta.delete_bucket("b"), Err(StorageError::NoSuchBucket));
         let (names, truncated) = meta.list_buckets("1", "", "", 10).unwrap();
         assert_eq!((names.len(), truncated), (1, false));
         assert_eq!(meta.referenced_blobs().unwrap().len(), 1);
+    }
+
+    fn part(n: u8) -> PartRecord {
+        PartRecord {
+            blob: BlobId(format!("{n:0>8}")),
+            size: n as u64,
+            etag: format!("E{n}"),
+            crc64: 0,
+            last_modified: 0,
+        }
+    }
+
+    fn upload(key: &str, id: &str) -> UploadRecord {
+        UploadRecord {
+            upload_id: id.into(),
+            key: key.into(),
+            initiated: 0,
+            template: object("t"),
+        }
+    }
+
+    #[test]
+    fn multipart_lifecycle() {
+        let (_d, meta) = store(&[]);
+        meta.create_upload("b", &upload("k", "u1")).unwrap();
+        meta.create_upload("b", &upload("k", "u2")).unwrap();
+        meta.create_upload("b", &upload("dir/x", "u3")).unwrap();
+        assert_eq!(meta.delete_bucket("b"), Err(StorageError::BucketNotEmpty));
+        assert_eq!(
+            meta.put_part("b", "k", "nope", 1, &part(1)),
+            Err(StorageError::NoSuchUpload)
+        );
+        assert_eq!(meta.put_part("b", "k", "u1", 2, &part(2)).unwrap(), None);
+        assert_eq!(meta.put_part("b", "k", "u1", 1, &part(9)).unwrap(), None);
+        assert_eq!(
+            meta.put_part("b", "k", "u1", 1, &part(1)).unwrap(),
+            Some(part(9))
+        );
+        let (parts, truncated) = meta.list_parts("u1", 0, 1).unwrap();
+        assert_eq!((parts, truncated), (vec![(1, part(1))], true));
+        assert_eq!(
+            meta.list_parts("u1", 1, 10).unwrap(),
+            (vec![(2, part(2))], false)
+        );
+        let q = |delimiter: &str, key_marker: &str, id_marker: &str| UploadQuery {
+            prefix: String::new(),
+            delimiter: delimiter.into(),
+            key_marker: key_marker.into(),
+            upload_id_marker: id_marker.into(),
+            max: 10,
+        };
+        let ids = |l: UploadListing| {
+            l.uploads
+                .into_iter()
+                .map(|u| u.upload_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(meta.list_uploads("b", &q("", "", "")).unwrap()),
+            ["u3", "u1", "u2"]
+        );
+        assert_eq!(
+            ids(meta.list_uploads("b", &q("", "k", "u1")).unwrap()),
+            ["u2"]
+        );
+        assert_eq!(
+            ids(meta.list_uploads("b", &q("", "dir/x", "")).unwrap()),
+            ["u1", "u2"]
+        );
+        assert_eq!(
+            meta.list_uploads("b", &q("/", "", ""))
+                .unwrap()
+                .common_prefixes,
+            ["dir/"]
+        );
+        let (replaced, parts) = meta
+            .complete_upload("b", "k", "u1", &mut |u, parts, current| {
+                assert!(current.is_none());
+                let mut record = u.template.clone();
+                record.segments = parts
+                    .iter()
+                    .map(|(_, p)| Segment {
+                        blob: p.blob.clone(),
+                        size: p.size,
+                    })
+                    .collect();
+                Ok(record)
+            })
+            .unwrap();
+        assert_eq!((replaced, parts.len()), (None, 2));
+        assert_eq!(
+            meta.get_object("b", "k").unwrap().unwrap().segments.len(),
+            2
+        );
+        assert_eq!(
+            meta.abort_upload("b", "k", "u1"),
+            Err(StorageError::NoSuchUpload)
+        );
+        meta.put_part("b", "k", "u2", 1, &part(3)).unwrap();
+        assert_eq!(meta.abort_upload("b", "k", "u2").unwrap(), vec![part(3)]);
+        assert_eq!(meta.list_parts("u2", 0, 10).unwrap().0, vec![]);
+        let refused = meta.complete_upload("b", "dir/x", "u3", &mut |_, _, _| {
+            Err(StorageError::Refused("no".into()))
+        });
+        assert_eq!(refused, Err(StorageError::Refused("no".into())));
+        assert!(
+            meta.get_upload("b", "dir/x", "u3").unwrap().is_some(),
+            "a refused completion changes nothing"
+        );
     }
 
     #[test]

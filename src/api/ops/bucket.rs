@@ -8,13 +8,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use super::object::{check_content_md5, delete_key};
 use super::service::{write_location, write_owner};
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
 use crate::access::Acl;
+use crate::access::Action;
 use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{header, iso8601, now_ms};
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
+use crate::names::ObjectKey;
 use crate::storage::{BucketRecord, Created, ListQuery};
 
 /// Buckets one account may own in one region (OSS default quota).
@@ -216,6 +219,94 @@ const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// `encoding-type=url`: keys and prefixes in responses are percent-encoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoding(bool);
+
+impl Encoding {
+    pub fn apply(self, s: &str) -> String {
+        if self.0 {
+            utf8_percent_encode(s, URL_ENCODE).to_string()
+        } else {
+            s.to_owned()
+        }
+    }
+
+    pub fn write_type(self, w: &mut XmlWriter) {
+        if self.0 {
+            w.elem("EncodingType", "url");
+        }
+    }
+}
+
+pub fn url_encoding(ctx: &Ctx) -> ApiResult<Encoding> {
+    match ctx.query.get("encoding-type") {
+        None => Ok(Encoding(false)),
+        Some(v) if v.eq_ignore_ascii_case("url") => Ok(Encoding(true)),
+        Some(v) => Err(OssError::invalid_argument(
+            "encoding-type must be \"url\".",
+            "encoding-type",
+            v,
+        )),
+    }
+}
+
+/// Most keys one DeleteMultipleObjects request may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
+pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let encoding = url_encoding(ctx)?;
+    let body = read_small_body(body, 2 * MAX_SMALL_BODY).await?;
+    // OSS requires Content-MD5 here; every SDK sends it.
+    check_content_md5(&ctx.headers, &body, true)?;
+    let doc = xml::parse(&body, "Delete")?;
+    let quiet = doc
+        .child_text("Quiet")
+        .is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
+    let keys: Vec<&str> = doc
+        .children_named("Object")
+        .map(|o| o.child_text("Key").unwrap_or_default())
+        .collect();
+    if keys.is_empty() || keys.len() > MAX_DELETE_KEYS {
+        return Err(OssError::malformed_xml(format!(
+            "<Delete> must name 1 to {MAX_DELETE_KEYS} <Object> elements, not {}",
+            keys.len()
+        )));
+    }
+    let mut w = XmlWriter::new("DeleteResult");
+    encoding.write_type(&mut w);
+    for key in keys {
+        let outcome = match ObjectKey::parse(key) {
+            Err(e) => Err(OssError::invalid_object_name(e.0)),
+            Ok(key) => match ctx.authorize(
+                Action::DeleteObject,
+                ctx.bucket.as_ref(),
+                Some(key.as_str()),
+                None,
+            ) {
+                Ok(()) => delete_key(ctx, key.as_str()).await,
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(()) if quiet => {}
+            Ok(()) => {
+                w.open("Deleted");
+                w.elem("Key", encoding.apply(key));
+                w.close("Deleted");
+            }
+            Err(e) => {
+                w.open("Error");
+                w.elem("Key", encoding.apply(key));
+                w.elem("Code", e.code);
+                w.elem("Message", &e.message);
+                w.close("Error");
+            }
+        }
+    }
+    Ok(xml_response(w.finish()))
+}
+
 /// Longest prefix, marker or delimiter accepted in a listing.
 const MAX_LIST_PARAM: usize = 1024;
 
@@ -232,24 +323,8 @@ pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
         }
         Ok(v.to_owned())
     };
-    let url_encoding = match ctx.query.get("encoding-type") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("url") => true,
-        Some(v) => {
-            return Err(OssError::invalid_argument(
-                "encoding-type must be \"url\".",
-                "encoding-type",
-                v,
-            ));
-        }
-    };
-    let enc = |s: &str| -> String {
-        if url_encoding {
-            utf8_percent_encode(s, URL_ENCODE).to_string()
-        } else {
-            s.to_owned()
-        }
-    };
+    let encoding = url_encoding(ctx)?;
+    let enc = |s: &str| encoding.apply(s);
     let prefix = param("prefix")?;
     let delimiter = param("delimiter")?;
     let max_keys = bounded_number(ctx, "max-keys", 100, 1000)?;
@@ -306,9 +381,7 @@ pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
     }
     w.elem("MaxKeys", max_keys.to_string());
     w.elem("Delimiter", enc(&delimiter));
-    if url_encoding {
-        w.elem("EncodingType", "url");
-    }
+    encoding.write_type(&mut w);
     w.elem("IsTruncated", listing.truncated.to_string());
     if let Some(next) = &listing.next_marker {
         if v2 {

@@ -1,6 +1,8 @@
 //! Operation handlers, one file per family; names follow the OSS API.
 
 pub mod bucket;
+pub mod copy;
+pub mod multipart;
 pub mod object;
 pub mod service;
 
@@ -31,6 +33,21 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         DeleteObject => object::delete_object(ctx).await,
         PutObjectAcl => object::put_object_acl(ctx).await,
         GetObjectAcl => object::get_object_acl(ctx),
+        DeleteMultipleObjects => bucket::delete_multiple_objects(ctx, body).await,
+        CopyObject => copy::copy_object(ctx).await,
+        AppendObject => object::append_object(ctx, body).await,
+        PutSymlink => object::put_symlink(ctx).await,
+        GetSymlink => object::get_symlink(ctx),
+        PutObjectTagging => object::put_object_tagging(ctx, body).await,
+        GetObjectTagging => object::get_object_tagging(ctx),
+        DeleteObjectTagging => object::delete_object_tagging(ctx).await,
+        InitiateMultipartUpload => multipart::initiate_multipart_upload(ctx).await,
+        UploadPart => multipart::upload_part(ctx, body).await,
+        UploadPartCopy => multipart::upload_part_copy(ctx).await,
+        CompleteMultipartUpload => multipart::complete_multipart_upload(ctx, body).await,
+        AbortMultipartUpload => multipart::abort_multipart_upload(ctx).await,
+        ListParts => multipart::list_parts(ctx).await,
+        ListMultipartUploads => multipart::list_multipart_uploads(ctx).await,
     }
 }
 
