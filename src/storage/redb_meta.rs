@@ -463,12 +463,8 @@ impl MetaStore for RedbMeta {
                 break;
             }
             // After the key marker: later keys, or the marker key with a later upload id.
-            let after_marker = key > query.key_marker.as_str()
-                || (!query.key_marker.is_empty()
-                    && key == query.key_marker
-                    && !query.upload_id_marker.is_empty()
-                    && id > query.upload_id_marker.as_str());
-            if !after_marker && !(query.key_marker.is_empty() && key >= query.key_marker.as_str()) {
+            let (km, im) = (query.key_marker.as_str(), query.upload_id_marker.as_str());
+            if !(km.is_empty() || key > km || (key == km && !im.is_empty() && id > im)) {
                 continue;
             }
             let common = (!query.delimiter.is_empty())
