@@ -34,6 +34,9 @@ pub struct ServerConfig {
     /// Largest single PutObject body, in bytes (OSS: 5 GiB).
     #[serde(default = "default_max_object_size")]
     pub max_object_size: u64,
+    /// Seconds between lifecycle sweeps (expiring objects, aborting stale uploads).
+    #[serde(default = "default_lifecycle_interval")]
+    pub lifecycle_interval_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -41,12 +44,17 @@ impl Default for ServerConfig {
         Self {
             data_dir: default_data_dir(),
             max_object_size: default_max_object_size(),
+            lifecycle_interval_secs: default_lifecycle_interval(),
         }
     }
 }
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
+}
+
+fn default_lifecycle_interval() -> u64 {
+    3600
 }
 
 fn default_max_object_size() -> u64 {
@@ -121,6 +129,11 @@ impl Config {
         }
         if self.regions[0].listen.is_empty() {
             self.regions[0].listen.push(DEFAULT_LISTEN.parse().unwrap());
+        }
+        if self.server.lifecycle_interval_secs == 0 {
+            return Err(ConfigError(
+                "server.lifecycle_interval_secs must be at least 1".into(),
+            ));
         }
         let mut names = HashSet::new();
         let mut addrs = HashSet::new();

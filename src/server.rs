@@ -73,6 +73,7 @@ pub struct Server {
     pub listeners: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -170,6 +171,11 @@ impl Server {
             max_object_size: config.server.max_object_size,
         });
 
+        let sweeper = tokio::spawn(crate::lifecycle::run(
+            app.meta.clone(),
+            app.blobs.clone(),
+            std::time::Duration::from_secs(config.server.lifecycle_interval_secs),
+        ));
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut listeners = Vec::new();
@@ -195,11 +201,13 @@ impl Server {
             listeners,
             shutdown,
             tasks,
+            sweeper,
         })
     }
 
     /// Stop accepting, finish in-flight requests, return.
     pub async fn shutdown(mut self) {
+        self.sweeper.abort();
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
     }

@@ -32,6 +32,16 @@ pub enum Action {
     PutObjectTagging,
     GetObjectTagging,
     DeleteObjectTagging,
+    GetBucketStat,
+    PutBucketCors,
+    GetBucketCors,
+    DeleteBucketCors,
+    PutBucketLifecycle,
+    GetBucketLifecycle,
+    DeleteBucketLifecycle,
+    PutBucketPolicy,
+    GetBucketPolicy,
+    DeleteBucketPolicy,
 }
 
 impl Action {
@@ -56,6 +66,16 @@ impl Action {
             Self::PutObjectTagging => "oss:PutObjectTagging",
             Self::GetObjectTagging => "oss:GetObjectTagging",
             Self::DeleteObjectTagging => "oss:DeleteObjectTagging",
+            Self::GetBucketStat => "oss:GetBucketStat",
+            Self::PutBucketCors => "oss:PutBucketCors",
+            Self::GetBucketCors => "oss:GetBucketCors",
+            Self::DeleteBucketCors => "oss:DeleteBucketCors",
+            Self::PutBucketLifecycle => "oss:PutBucketLifecycle",
+            Self::GetBucketLifecycle => "oss:GetBucketLifecycle",
+            Self::DeleteBucketLifecycle => "oss:DeleteBucketLifecycle",
+            Self::PutBucketPolicy => "oss:PutBucketPolicy",
+            Self::GetBucketPolicy => "oss:GetBucketPolicy",
+            Self::DeleteBucketPolicy => "oss:DeleteBucketPolicy",
         }
     }
 

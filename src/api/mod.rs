@@ -19,7 +19,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::access::{self, BucketFacts, Principal, Resource};
+use crate::access::{self, BucketFacts, Policy, Principal, Resource};
 use crate::names::{BucketName, ObjectKey};
 use crate::server::{AppState, ListenerState};
 use crate::storage::{BucketRecord, ObjectRecord, StorageError};
@@ -224,13 +224,33 @@ async fn dispatch(
     }
     // PutBucket on an existing name is settled by the handler (owner → update, else 409).
     let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
-    ctx.authorize(
-        op.action(),
-        bucket,
-        ctx.key.as_ref().map(ObjectKey::as_str),
-        ctx.object.as_ref(),
-    )?;
-    ops::execute(op, &ctx, body).await
+    if op != Operation::Options {
+        ctx.authorize(
+            op.action(),
+            bucket,
+            ctx.key.as_ref().map(ObjectKey::as_str),
+            ctx.object.as_ref(),
+        )?;
+    }
+    // Browsers need the CORS headers on errors too.
+    let cors = ctx
+        .bucket
+        .as_ref()
+        .filter(|_| op != Operation::Options)
+        .map(|b| ops::bucket_config::cors_headers(b, &ctx.headers, ctx.method.as_str()))
+        .unwrap_or_default();
+    let mut result = ops::execute(op, &ctx, body).await;
+    match &mut result {
+        Ok(response) => {
+            for (name, value) in cors {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+        }
+        Err(e) => e.headers.extend(cors),
+    }
+    result
 }
 
 impl Ctx {
@@ -252,11 +272,18 @@ impl Ctx {
                 key,
             },
         };
+        let policy = match bucket.and_then(|b| b.policy.as_deref()) {
+            Some(text) => Some(
+                Policy::parse(text)
+                    .map_err(|e| OssError::internal(format!("stored bucket policy: {e}")))?,
+            ),
+            None => None,
+        };
         let facts = bucket.map(|b| BucketFacts {
             owner: &b.owner,
             region: &b.region,
             acl: b.acl,
-            policy: None,
+            policy: policy.as_ref(),
             object_acl: object.map(|o| o.acl),
         });
         let context = access::Context {

@@ -41,6 +41,18 @@ pub enum Operation {
     AbortMultipartUpload,
     ListParts,
     ListMultipartUploads,
+    GetBucketStat,
+    PutBucketCors,
+    GetBucketCors,
+    DeleteBucketCors,
+    /// CORS preflight: answered from the bucket's rules without authentication.
+    Options,
+    PutBucketLifecycle,
+    GetBucketLifecycle,
+    DeleteBucketLifecycle,
+    PutBucketPolicy,
+    GetBucketPolicy,
+    DeleteBucketPolicy,
 }
 
 impl Operation {
@@ -73,6 +85,17 @@ impl Operation {
             AbortMultipartUpload => Action::AbortMultipartUpload,
             ListParts => Action::ListParts,
             ListMultipartUploads => Action::ListMultipartUploads,
+            GetBucketStat => Action::GetBucketStat,
+            PutBucketCors => Action::PutBucketCors,
+            // Preflight is not authorized; GetBucketCors is the closest action.
+            GetBucketCors | Options => Action::GetBucketCors,
+            DeleteBucketCors => Action::DeleteBucketCors,
+            PutBucketLifecycle => Action::PutBucketLifecycle,
+            GetBucketLifecycle => Action::GetBucketLifecycle,
+            DeleteBucketLifecycle => Action::DeleteBucketLifecycle,
+            PutBucketPolicy => Action::PutBucketPolicy,
+            GetBucketPolicy => Action::GetBucketPolicy,
+            DeleteBucketPolicy => Action::DeleteBucketPolicy,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
         }
@@ -91,14 +114,14 @@ const ROUTED: &[&str] = &[
     "delete",
     "symlink",
     "tagging",
+    "stat",
+    "cors",
+    "lifecycle",
+    "policy",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
 const UNSUPPORTED: &[&str] = &[
-    "lifecycle",
-    "cors",
-    "policy",
-    "stat",
     "website",
     "referer",
     "logging",
@@ -148,6 +171,17 @@ pub fn route(
         ("bucket", "GET", Some("acl")) => GetBucketAcl,
         ("bucket", "GET", None) if query.get("list-type") == Some("2") => ListObjectsV2,
         ("bucket", "GET", None) => ListObjects,
+        ("bucket" | "object", "OPTIONS", _) => Options,
+        ("bucket", "GET", Some("stat")) => GetBucketStat,
+        ("bucket", "PUT", Some("cors")) => PutBucketCors,
+        ("bucket", "GET", Some("cors")) => GetBucketCors,
+        ("bucket", "DELETE", Some("cors")) => DeleteBucketCors,
+        ("bucket", "PUT", Some("lifecycle")) => PutBucketLifecycle,
+        ("bucket", "GET", Some("lifecycle")) => GetBucketLifecycle,
+        ("bucket", "DELETE", Some("lifecycle")) => DeleteBucketLifecycle,
+        ("bucket", "PUT", Some("policy")) => PutBucketPolicy,
+        ("bucket", "GET", Some("policy")) => GetBucketPolicy,
+        ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
         ("bucket", "GET", Some("uploads")) => ListMultipartUploads,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
@@ -284,8 +318,10 @@ mod tests {
                 "PUT",
                 t(Some("b"), None),
                 "lifecycle",
-                Err("NotImplemented"),
+                Ok(PutBucketLifecycle),
             ),
+            ("OPTIONS", t(Some("b"), Some("k")), "", Ok(Options)),
+            ("GET", t(Some("b"), None), "website", Err("NotImplemented")),
         ];
         for (method, target, q, want) in cases {
             let got = route(

@@ -30,6 +30,48 @@ pub struct BucketRecord {
     pub created: i64,
     pub storage_class: String,
     pub redundancy: String,
+    #[serde(default)]
+    pub cors: Option<CorsConfig>,
+    #[serde(default)]
+    pub lifecycle: Option<Vec<LifecycleRule>>,
+    /// Bucket policy document (JSON, as given).
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+/// PutBucketCors configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorsConfig {
+    pub rules: Vec<CorsRule>,
+    pub response_vary: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorsRule {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u64>,
+}
+
+/// When a lifecycle action applies: an age in days or a cut-off date (unix ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LifecycleWhen {
+    Days(u32),
+    CreatedBeforeDate(i64),
+}
+
+/// One PutBucketLifecycle rule. Transitions are kept for GET only (one storage class here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub prefix: String,
+    pub enabled: bool,
+    pub tags: Vec<(String, String)>,
+    pub expiration: Option<LifecycleWhen>,
+    pub abort_multipart: Option<LifecycleWhen>,
+    pub transitions: Vec<(LifecycleWhen, String)>,
 }
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.
@@ -163,6 +205,16 @@ pub struct UploadListing {
     pub truncated: bool,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BucketStat {
+    pub storage: u64,
+    pub object_count: u64,
+    pub multipart_upload_count: u64,
+    pub multipart_part_count: u64,
+    /// Unix milliseconds of the newest object.
+    pub last_modified: i64,
+}
+
 /// Result of CreateBucket: OSS returns success for a bucket the caller already owns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -211,7 +263,16 @@ pub trait MetaStore: Send + Sync + 'static {
             _ => Ok(record.clone()),
         })
     }
-    fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError>;
+    /// Delete `key` if `condition` holds for its record; returns the deleted record.
+    fn delete_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        condition: &mut dyn FnMut(&ObjectRecord) -> bool,
+    ) -> Result<Option<ObjectRecord>, StorageError>;
+    fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError> {
+        self.delete_object_if(bucket, key, &mut |_| true)
+    }
     /// An ordered range scan: keys after `start_after` that start with `prefix`,
     /// rolled up at `delimiter`.
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError>;
@@ -268,6 +329,10 @@ pub trait MetaStore: Send + Sync + 'static {
         query: &UploadQuery,
     ) -> Result<UploadListing, StorageError>;
 
+    /// Every bucket, for background jobs.
+    fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError>;
+    /// Sizes and counts for GetBucketStat (a scan of the bucket).
+    fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError>;
     /// Every blob referenced by a record, for the start-up orphan sweep.
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError>;
 }

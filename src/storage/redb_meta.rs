@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BlobId, BucketRecord, Created, ListQuery, Listing, MetaStore, ObjectRecord, PartRecord,
-    StorageError, UploadListing, UploadQuery, UploadRecord,
+    BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
+    PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
@@ -202,14 +202,25 @@ impl MetaStore for RedbMeta {
         Ok(replaced)
     }
 
-    fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError> {
+    fn delete_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        condition: &mut dyn FnMut(&ObjectRecord) -> bool,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let removed = {
             let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let removed = objects.remove((bucket, key)).map_err(db_err)?;
-            match removed {
+            let current = match objects.get((bucket, key)).map_err(db_err)? {
                 Some(v) => Some(decode::<ObjectRecord>(v.value())?),
                 None => None,
+            };
+            match current {
+                Some(record) if condition(&record) => {
+                    objects.remove((bucket, key)).map_err(db_err)?;
+                    Some(record)
+                }
+                _ => None,
             }
         };
         txn.commit().map_err(db_err)?;
@@ -489,6 +500,47 @@ impl MetaStore for RedbMeta {
         Ok(listing)
     }
 
+    fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(BUCKETS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db_err)? {
+            out.push(decode(entry.map_err(db_err)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let mut stat = BucketStat::default();
+        let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+        for entry in objects.range((bucket, "")..).map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            if k.value().0 != bucket {
+                break;
+            }
+            let record: ObjectRecord = decode(v.value())?;
+            stat.storage += record.size;
+            stat.object_count += 1;
+            stat.last_modified = stat.last_modified.max(record.last_modified);
+        }
+        let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+        let parts = txn.open_table(PARTS).map_err(db_err)?;
+        for entry in uploads.range((bucket, "", "")..).map_err(db_err)? {
+            let (k, _) = entry.map_err(db_err)?;
+            let (b, _, id) = k.value();
+            if b != bucket {
+                break;
+            }
+            stat.multipart_upload_count += 1;
+            stat.multipart_part_count += parts
+                .range((id, 0)..=(id, u32::MAX))
+                .map_err(db_err)?
+                .count() as u64;
+        }
+        Ok(stat)
+    }
+
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(OBJECTS).map_err(db_err)?;
@@ -526,6 +578,9 @@ mod tests {
             created: 0,
             storage_class: "Standard".into(),
             redundancy: "LRS".into(),
+            cors: None,
+            lifecycle: None,
+            policy: None,
         }
     }
 

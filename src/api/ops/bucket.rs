@@ -96,6 +96,9 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         created: now_ms(),
         storage_class,
         redundancy,
+        cors: None,
+        lifecycle: None,
+        policy: None,
     };
     let exists = ctx.bucket.is_some();
     if !exists && in_region >= MAX_BUCKETS_PER_REGION {

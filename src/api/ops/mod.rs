@@ -1,6 +1,7 @@
 //! Operation handlers, one file per family; names follow the OSS API.
 
 pub mod bucket;
+pub mod bucket_config;
 pub mod copy;
 pub mod multipart;
 pub mod object;
@@ -48,6 +49,17 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         AbortMultipartUpload => multipart::abort_multipart_upload(ctx).await,
         ListParts => multipart::list_parts(ctx).await,
         ListMultipartUploads => multipart::list_multipart_uploads(ctx).await,
+        GetBucketStat => bucket_config::get_bucket_stat(ctx).await,
+        PutBucketCors => bucket_config::put_bucket_cors(ctx, body).await,
+        GetBucketCors => bucket_config::get_bucket_cors(ctx),
+        DeleteBucketCors => bucket_config::delete_bucket_cors(ctx).await,
+        Options => bucket_config::preflight(ctx),
+        PutBucketLifecycle => bucket_config::put_bucket_lifecycle(ctx, body).await,
+        GetBucketLifecycle => bucket_config::get_bucket_lifecycle(ctx),
+        DeleteBucketLifecycle => bucket_config::delete_bucket_lifecycle(ctx).await,
+        PutBucketPolicy => bucket_config::put_bucket_policy(ctx, body).await,
+        GetBucketPolicy => bucket_config::get_bucket_policy(ctx),
+        DeleteBucketPolicy => bucket_config::delete_bucket_policy(ctx).await,
     }
 }
 

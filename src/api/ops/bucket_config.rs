@@ -1,0 +1,571 @@
+//! Bucket configuration: GetBucketStat, CORS (with preflight), lifecycle, bucket policy.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+
+use super::object::{check_content_md5, set};
+use super::{MAX_SMALL_BODY, read_small_body};
+use crate::access::{Policy, policy::glob};
+use crate::api::error::{ApiResult, OssError};
+use crate::api::headers::{header, iso8601};
+use crate::api::xml::{self, Element, XmlWriter};
+use crate::api::{Ctx, empty, xml_response};
+use crate::storage::{BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen};
+
+pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
+    let bucket = ctx.bucket_str().to_owned();
+    let stat = ctx.meta(move |m| m.bucket_stat(&bucket)).await?;
+    let mut w = XmlWriter::new("BucketStat");
+    let n = |v: u64| v.to_string();
+    w.elem("Storage", n(stat.storage));
+    w.elem("ObjectCount", n(stat.object_count));
+    w.elem("MultipartUploadCount", n(stat.multipart_upload_count));
+    w.elem("LiveChannelCount", "0");
+    w.elem("LastModifiedTime", (stat.last_modified / 1000).to_string());
+    w.elem("StandardStorage", n(stat.storage));
+    w.elem("StandardObjectCount", n(stat.object_count));
+    for class in [
+        "InfrequentAccess",
+        "Archive",
+        "ColdArchive",
+        "DeepColdArchive",
+    ] {
+        w.elem(&format!("{class}Storage"), "0");
+        w.elem(&format!("{class}RealStorage"), "0");
+        w.elem(&format!("{class}ObjectCount"), "0");
+    }
+    w.elem("MultipartPartCount", n(stat.multipart_part_count));
+    w.elem("DeleteMarkerCount", "0");
+    Ok(xml_response(w.finish()))
+}
+
+/// Store a changed copy of the request's bucket record.
+async fn update_bucket(ctx: &Ctx, change: impl FnOnce(&mut BucketRecord)) -> ApiResult<()> {
+    let mut bucket = ctx.bucket()?.clone();
+    change(&mut bucket);
+    ctx.meta(move |m| m.update_bucket(&bucket)).await
+}
+
+async fn config_body(ctx: &Ctx, body: Body) -> ApiResult<bytes::Bytes> {
+    let body = read_small_body(body, MAX_SMALL_BODY).await?;
+    check_content_md5(&ctx.headers, &body, false)?;
+    Ok(body)
+}
+
+// ---- CORS ----
+
+const MAX_CORS_RULES: usize = 10;
+const CORS_METHODS: &[&str] = &["GET", "PUT", "DELETE", "POST", "HEAD"];
+
+fn texts(e: &Element, name: &str) -> Vec<String> {
+    e.children_named(name)
+        .map(|c| c.text.trim().to_owned())
+        .collect()
+}
+
+pub fn parse_cors(body: &[u8]) -> ApiResult<CorsConfig> {
+    let doc = xml::parse(body, "CORSConfiguration")?;
+    let invalid = |m: String| OssError::invalid_argument(m, "CORSRule", "");
+    let mut rules = Vec::new();
+    for rule in doc.children_named("CORSRule") {
+        let r = CorsRule {
+            allowed_origins: texts(rule, "AllowedOrigin"),
+            allowed_methods: texts(rule, "AllowedMethod"),
+            allowed_headers: texts(rule, "AllowedHeader"),
+            expose_headers: texts(rule, "ExposeHeader"),
+            max_age_seconds: match rule.child_text("MaxAgeSeconds") {
+                None => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| {
+                    invalid(format!(
+                        "MaxAgeSeconds must be a non-negative integer, not {v:?}."
+                    ))
+                })?),
+            },
+        };
+        if r.allowed_origins.is_empty() || r.allowed_methods.is_empty() {
+            return Err(invalid(
+                "Every CORSRule needs at least one AllowedOrigin and one AllowedMethod.".into(),
+            ));
+        }
+        if let Some(m) = r
+            .allowed_methods
+            .iter()
+            .find(|m| !CORS_METHODS.contains(&m.as_str()))
+        {
+            return Err(invalid(format!(
+                "AllowedMethod must be one of {}, not {m:?}.",
+                CORS_METHODS.join(", ")
+            )));
+        }
+        if let Some(o) = r
+            .allowed_origins
+            .iter()
+            .chain(&r.allowed_headers)
+            .find(|o| o.matches('*').count() > 1)
+        {
+            return Err(invalid(format!("{o:?} has more than one '*'.")));
+        }
+        rules.push(r);
+    }
+    if rules.is_empty() || rules.len() > MAX_CORS_RULES {
+        return Err(invalid(format!(
+            "A CORS configuration has 1 to {MAX_CORS_RULES} CORSRule elements."
+        )));
+    }
+    let response_vary = doc
+        .child_text("ResponseVary")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    Ok(CorsConfig {
+        rules,
+        response_vary,
+    })
+}
+
+pub async fn put_bucket_cors(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let config = parse_cors(&config_body(ctx, body).await?)?;
+    update_bucket(ctx, |b| b.cors = Some(config)).await?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
+    let config = ctx.bucket()?.cors.as_ref().ok_or_else(|| {
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchCORSConfiguration",
+            "The CORS configuration does not exist.",
+        )
+        .with("BucketName", ctx.bucket_str())
+    })?;
+    let mut w = XmlWriter::new("CORSConfiguration");
+    for rule in &config.rules {
+        w.open("CORSRule");
+        for (name, values) in [
+            ("AllowedOrigin", &rule.allowed_origins),
+            ("AllowedMethod", &rule.allowed_methods),
+            ("AllowedHeader", &rule.allowed_headers),
+            ("ExposeHeader", &rule.expose_headers),
+        ] {
+            for v in values {
+                w.elem(name, v);
+            }
+        }
+        if let Some(age) = rule.max_age_seconds {
+            w.elem("MaxAgeSeconds", age.to_string());
+        }
+        w.close("CORSRule");
+    }
+    w.elem("ResponseVary", config.response_vary.to_string());
+    Ok(xml_response(w.finish()))
+}
+
+pub async fn delete_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
+    update_bucket(ctx, |b| b.cors = None).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// The first rule that allows `origin` to use `method` with `headers`.
+pub fn matching_rule<'a>(
+    config: &'a CorsConfig,
+    origin: &str,
+    method: &str,
+    headers: &[String],
+) -> Option<&'a CorsRule> {
+    config.rules.iter().find(|rule| {
+        rule.allowed_origins.iter().any(|o| glob(o, origin))
+            && rule.allowed_methods.iter().any(|m| m == method)
+            && headers.iter().all(|h| {
+                rule.allowed_headers
+                    .iter()
+                    .any(|allowed| glob(&allowed.to_ascii_lowercase(), &h.to_ascii_lowercase()))
+            })
+    })
+}
+
+/// CORS headers for an ordinary request with an `Origin` header.
+pub fn cors_headers(
+    bucket: &BucketRecord,
+    request: &HeaderMap,
+    method: &str,
+) -> Vec<(&'static str, String)> {
+    let (Some(config), Some(origin)) = (&bucket.cors, header(request, "origin")) else {
+        return vec![];
+    };
+    let Some(rule) = matching_rule(config, origin, method, &[]) else {
+        return vec![];
+    };
+    let mut out = vec![
+        ("access-control-allow-origin", origin.to_owned()),
+        (
+            "access-control-allow-methods",
+            rule.allowed_methods.join(", "),
+        ),
+    ];
+    if !rule.expose_headers.is_empty() {
+        out.push((
+            "access-control-expose-headers",
+            rule.expose_headers.join(", "),
+        ));
+    }
+    if config.response_vary {
+        out.push(("vary", "Origin".into()));
+    }
+    out
+}
+
+/// `OPTIONS` preflight: answered from the bucket's CORS rules, without authentication.
+pub fn preflight(ctx: &Ctx) -> ApiResult<Response> {
+    let forbidden = |why: &str| {
+        OssError::new(
+            StatusCode::FORBIDDEN,
+            "AccessForbidden",
+            format!("CORSResponse: {why}"),
+        )
+    };
+    let origin = header(&ctx.headers, "origin").ok_or_else(|| {
+        OssError::invalid_argument("A CORS preflight needs the Origin header.", "Origin", "")
+    })?;
+    let method = header(&ctx.headers, "access-control-request-method").ok_or_else(|| {
+        OssError::invalid_argument(
+            "A CORS preflight needs Access-Control-Request-Method.",
+            "Access-Control-Request-Method",
+            "",
+        )
+    })?;
+    let requested: Vec<String> = header(&ctx.headers, "access-control-request-headers")
+        .map(|h| {
+            h.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let config = ctx
+        .bucket()?
+        .cors
+        .as_ref()
+        .ok_or_else(|| forbidden("CORS is not enabled for this bucket."))?;
+    let rule = matching_rule(config, origin, method, &requested).ok_or_else(|| {
+        forbidden("This CORS request is not allowed. This is usually because the evaluation of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+    })?;
+    let mut response = empty(StatusCode::OK);
+    let out = response.headers_mut();
+    set(out, "access-control-allow-origin", origin);
+    set(
+        out,
+        "access-control-allow-methods",
+        &rule.allowed_methods.join(", "),
+    );
+    if !requested.is_empty() {
+        set(out, "access-control-allow-headers", &requested.join(", "));
+    }
+    if !rule.expose_headers.is_empty() {
+        set(
+            out,
+            "access-control-expose-headers",
+            &rule.expose_headers.join(", "),
+        );
+    }
+    if let Some(age) = rule.max_age_seconds {
+        set(out, "access-control-max-age", &age.to_string());
+    }
+    if config.response_vary {
+        set(out, "vary", "Origin");
+    }
+    Ok(response)
+}
+
+// ---- Lifecycle ----
+
+const MAX_LIFECYCLE_RULES: usize = 1000;
+
+fn parse_when(e: &Element, what: &str) -> ApiResult<LifecycleWhen> {
+    let invalid = |m: String| OssError::invalid_argument(m, what, "");
+    match (
+        e.child_text("Days"),
+        e.child_text("CreatedBeforeDate").or(e.child_text("Date")),
+    ) {
+        (Some(days), None) => match days.trim().parse::<u32>() {
+            Ok(d) if d > 0 => Ok(LifecycleWhen::Days(d)),
+            _ => Err(invalid(format!(
+                "{what}/Days must be a positive integer, not {days:?}."
+            ))),
+        },
+        (None, Some(date)) => {
+            let parsed = chrono::DateTime::parse_from_rfc3339(date.trim())
+                .map_err(|_| invalid(format!("{what}/CreatedBeforeDate must look like 2023-10-11T00:00:00.000Z, not {date:?}.")))?;
+            if parsed.timestamp() % 86_400 != 0 {
+                return Err(invalid(format!(
+                    "{what}/CreatedBeforeDate must be midnight UTC."
+                )));
+            }
+            Ok(LifecycleWhen::CreatedBeforeDate(parsed.timestamp_millis()))
+        }
+        _ => Err(invalid(format!(
+            "{what} needs exactly one of Days and CreatedBeforeDate."
+        ))),
+    }
+}
+
+pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<LifecycleRule>> {
+    let doc = xml::parse(body, "LifecycleConfiguration")?;
+    let mut rules: Vec<LifecycleRule> = Vec::new();
+    for (i, rule) in doc.children_named("Rule").enumerate() {
+        let invalid = |m: String| OssError::invalid_argument(m, "Rule", "");
+        let id = rule
+            .child_text("ID")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("rule-{}", i + 1));
+        if id.len() > 255 || rules.iter().any(|r| r.id == id) {
+            return Err(invalid(format!(
+                "Rule IDs must be unique and at most 255 bytes: {id:?}."
+            )));
+        }
+        let prefix = rule
+            .child_text("Prefix")
+            .or_else(|| rule.child("Filter").and_then(|f| f.child_text("Prefix")))
+            .unwrap_or_default()
+            .to_owned();
+        let enabled = match rule.child_text("Status").map(str::trim) {
+            Some("Enabled") => true,
+            Some("Disabled") => false,
+            other => {
+                return Err(invalid(format!(
+                    "Rule {id:?}: Status must be Enabled or Disabled, not {other:?}."
+                )));
+            }
+        };
+        let tags = rule
+            .children_named("Tag")
+            .map(|t| {
+                (
+                    t.child_text("Key").unwrap_or_default().to_owned(),
+                    t.child_text("Value").unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let expiration = rule
+            .child("Expiration")
+            .map(|e| parse_when(e, "Expiration"))
+            .transpose()?;
+        let abort_multipart = rule
+            .child("AbortMultipartUpload")
+            .map(|e| parse_when(e, "AbortMultipartUpload"))
+            .transpose()?;
+        let transitions = rule
+            .children_named("Transition")
+            .map(|t| {
+                Ok((
+                    parse_when(t, "Transition")?,
+                    t.child_text("StorageClass").unwrap_or("IA").to_owned(),
+                ))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        if expiration.is_none() && abort_multipart.is_none() && transitions.is_empty() {
+            return Err(invalid(format!(
+                "Rule {id:?} has no action (Expiration, Transition or AbortMultipartUpload)."
+            )));
+        }
+        if !allow_overlap
+            && let Some(other) = rules
+                .iter()
+                .find(|r| r.prefix.starts_with(&prefix) || prefix.starts_with(&r.prefix))
+        {
+            return Err(invalid(format!(
+                "Rules {:?} and {id:?} have overlapping prefixes; send x-oss-allow-same-action-overlap: true to allow it.",
+                other.id
+            )));
+        }
+        rules.push(LifecycleRule {
+            id,
+            prefix,
+            enabled,
+            tags,
+            expiration,
+            abort_multipart,
+            transitions,
+        });
+    }
+    if rules.is_empty() || rules.len() > MAX_LIFECYCLE_RULES {
+        return Err(OssError::malformed_xml(format!(
+            "a lifecycle configuration has 1 to {MAX_LIFECYCLE_RULES} rules"
+        )));
+    }
+    Ok(rules)
+}
+
+pub async fn put_bucket_lifecycle(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let allow_overlap = header(&ctx.headers, "x-oss-allow-same-action-overlap")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let rules = parse_lifecycle(&config_body(ctx, body).await?, allow_overlap)?;
+    update_bucket(ctx, |b| b.lifecycle = Some(rules)).await?;
+    Ok(empty(StatusCode::OK))
+}
+
+fn write_when(w: &mut XmlWriter, when: &LifecycleWhen) {
+    match when {
+        LifecycleWhen::Days(d) => w.elem("Days", d.to_string()),
+        LifecycleWhen::CreatedBeforeDate(ms) => w.elem("CreatedBeforeDate", iso8601(*ms)),
+    }
+}
+
+pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
+    let rules = ctx.bucket()?.lifecycle.as_ref().ok_or_else(|| {
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchLifecycle",
+            "No Row found in Lifecycle Table.",
+        )
+        .with("BucketName", ctx.bucket_str())
+    })?;
+    let mut w = XmlWriter::new("LifecycleConfiguration");
+    for rule in rules {
+        w.open("Rule");
+        w.elem("ID", &rule.id);
+        w.elem("Prefix", &rule.prefix);
+        w.elem("Status", if rule.enabled { "Enabled" } else { "Disabled" });
+        for (k, v) in &rule.tags {
+            w.open("Tag");
+            w.elem("Key", k);
+            w.elem("Value", v);
+            w.close("Tag");
+        }
+        if let Some(when) = &rule.expiration {
+            w.open("Expiration");
+            write_when(&mut w, when);
+            w.close("Expiration");
+        }
+        for (when, class) in &rule.transitions {
+            w.open("Transition");
+            write_when(&mut w, when);
+            w.elem("StorageClass", class);
+            w.close("Transition");
+        }
+        if let Some(when) = &rule.abort_multipart {
+            w.open("AbortMultipartUpload");
+            write_when(&mut w, when);
+            w.close("AbortMultipartUpload");
+        }
+        w.close("Rule");
+    }
+    Ok(xml_response(w.finish()))
+}
+
+pub async fn delete_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
+    update_bucket(ctx, |b| b.lifecycle = None).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---- Bucket policy ----
+
+pub async fn put_bucket_policy(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let body = config_body(ctx, body).await?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            "The policy is not UTF-8.",
+        )
+    })?;
+    Policy::parse(&text).map_err(|e| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPolicyDocument",
+            e.to_string(),
+        )
+    })?;
+    update_bucket(ctx, |b| b.policy = Some(text)).await?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
+    let policy = ctx.bucket()?.policy.clone().ok_or_else(|| {
+        OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist.",
+        )
+        .with("BucketName", ctx.bucket_str())
+    })?;
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .header("content-length", policy.len())
+        .body(Body::from(policy))
+        .expect("valid response"))
+}
+
+pub async fn delete_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
+    update_bucket(ctx, |b| b.policy = None).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cors_rules_match_origin_method_and_headers() {
+        let config = parse_cors(
+            b"<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>\
+              <AllowedMethod>PUT</AllowedMethod><AllowedHeader>x-oss-*</AllowedHeader><AllowedHeader>Content-Type</AllowedHeader>\
+              <MaxAgeSeconds>100</MaxAgeSeconds></CORSRule></CORSConfiguration>",
+        )
+        .unwrap();
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(
+            matching_rule(
+                &config,
+                "https://app.example.com",
+                "PUT",
+                &h(&["X-OSS-Meta-A", "content-type"])
+            )
+            .is_some()
+        );
+        assert!(matching_rule(&config, "https://app.example.com", "DELETE", &[]).is_none());
+        assert!(matching_rule(&config, "https://evil.com", "GET", &[]).is_none());
+        assert!(
+            matching_rule(
+                &config,
+                "https://app.example.com",
+                "GET",
+                &h(&["authorization"])
+            )
+            .is_none()
+        );
+        for bad in [
+            &b"<CORSConfiguration></CORSConfiguration>"[..],
+            b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>",
+            b"<CORSConfiguration><CORSRule><AllowedOrigin>**</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+        ] {
+            assert_eq!(parse_cors(bad).unwrap_err().code, "InvalidArgument");
+        }
+    }
+
+    #[test]
+    fn lifecycle_rules_are_validated() {
+        let ok = b"<LifecycleConfiguration><Rule><ID>a</ID><Prefix>logs/</Prefix><Status>Enabled</Status>\
+                   <Expiration><Days>3</Days></Expiration></Rule><Rule><Prefix>tmp/</Prefix><Status>Disabled</Status>\
+                   <AbortMultipartUpload><CreatedBeforeDate>2030-01-01T00:00:00.000Z</CreatedBeforeDate></AbortMultipartUpload></Rule>\
+                   </LifecycleConfiguration>";
+        let rules = parse_lifecycle(ok, false).unwrap();
+        assert_eq!(rules[0].expiration, Some(LifecycleWhen::Days(3)));
+        assert_eq!(rules[1].id, "rule-2");
+        let overlap = b"<LifecycleConfiguration><Rule><Prefix>a</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+                        <Rule><Prefix>ab</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
+        assert_eq!(
+            parse_lifecycle(overlap, false).unwrap_err().code,
+            "InvalidArgument"
+        );
+        assert!(parse_lifecycle(overlap, true).is_ok());
+        for bad in [
+            &b"<LifecycleConfiguration><Rule><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"[..],
+            b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>",
+            b"<LifecycleConfiguration><Rule><Status>Enabled</Status></Rule></LifecycleConfiguration>",
+            b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><CreatedBeforeDate>2030-01-01T05:00:00.000Z</CreatedBeforeDate></Expiration></Rule></LifecycleConfiguration>",
+        ] {
+            assert_eq!(parse_lifecycle(bad, false).unwrap_err().code, "InvalidArgument");
+        }
+    }
+}
