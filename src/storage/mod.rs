@@ -219,7 +219,7 @@ pub struct BucketStat {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
     New,
-    Existing(BucketRecord),
+    Existing(Box<BucketRecord>),
 }
 
 /// Metadata engine. Calls are synchronous and short; the API layer runs them on

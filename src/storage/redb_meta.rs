@@ -82,7 +82,7 @@ impl MetaStore for RedbMeta {
             existing
         };
         txn.commit().map_err(db_err)?;
-        Ok(existing.map_or(Created::New, Created::Existing))
+        Ok(existing.map_or(Created::New, |e| Created::Existing(Box::new(e))))
     }
 
     fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError> {
@@ -685,7 +685,7 @@ mod tests {
         let (_d, meta) = store(&["k"]);
         assert_eq!(
             meta.create_bucket(&bucket("b")).unwrap(),
-            Created::Existing(bucket("b"))
+            Created::Existing(Box::new(bucket("b")))
         );
         assert_eq!(meta.delete_bucket("b"), Err(StorageError::BucketNotEmpty));
         assert_eq!(
