@@ -224,7 +224,8 @@ async fn dispatch(
     }
     // PutBucket on an existing name is settled by the handler (owner → update, else 409).
     let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
-    if op != Operation::Options {
+    // A preflight needs no rights; a form upload is authorized by its own signature.
+    if !matches!(op, Operation::Options | Operation::PostObject) {
         ctx.authorize(
             op.action(),
             bucket,
@@ -264,6 +265,18 @@ impl Ctx {
         key: Option<&str>,
         object: Option<&ObjectRecord>,
     ) -> ApiResult<()> {
+        self.authorize_as(&self.principal, action, bucket, key, object)
+    }
+
+    /// [`Ctx::authorize`] for another principal (PostObject signs in its form).
+    pub fn authorize_as(
+        &self,
+        principal: &Principal,
+        action: access::Action,
+        bucket: Option<&BucketRecord>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> ApiResult<()> {
         let resource = match (bucket, key) {
             (None, _) => Resource::Service,
             (Some(b), None) => Resource::Bucket { bucket: &b.name },
@@ -296,7 +309,7 @@ impl Ctx {
             delimiter: self.query.get("delimiter"),
         };
         access::authorize(
-            &self.principal,
+            principal,
             action,
             &resource,
             self.region_name(),

@@ -47,6 +47,8 @@ pub enum Operation {
     DeleteBucketCors,
     /// CORS preflight: answered from the bucket's rules without authentication.
     Options,
+    /// Browser form upload: authenticated by the form's policy signature.
+    PostObject,
     PutBucketLifecycle,
     GetBucketLifecycle,
     DeleteBucketLifecycle,
@@ -69,6 +71,7 @@ impl Operation {
             ListObjects | ListObjectsV2 => Action::ListObjects,
             // CopyObject and UploadPartCopy also need oss:GetObject on the source.
             PutObject
+            | PostObject
             | CopyObject
             | AppendObject
             | PutSymlink
@@ -172,6 +175,7 @@ pub fn route(
         ("bucket", "GET", None) if query.get("list-type") == Some("2") => ListObjectsV2,
         ("bucket", "GET", None) => ListObjects,
         ("bucket" | "object", "OPTIONS", _) => Options,
+        ("bucket", "POST", None) => PostObject,
         ("bucket", "GET", Some("stat")) => GetBucketStat,
         ("bucket", "PUT", Some("cors")) => PutBucketCors,
         ("bucket", "GET", Some("cors")) => GetBucketCors,

@@ -102,7 +102,7 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     let replace_meta = directive(ctx, "x-oss-metadata-directive")?;
     let replace_tags = directive(ctx, "x-oss-tagging-directive")?;
     let forbid = forbid_overwrite(&ctx.headers)?;
-    let requested = record_from_headers(ctx, "Normal")?;
+    let requested = record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?;
     let Some(source) = copy_source(ctx).await? else {
         return Ok(not_modified());
     };
@@ -151,7 +151,7 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
         new_blobs.push(stored.blob);
     }
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, &refusal, &new_blobs, move |current, refusal| {
+    let record = commit(ctx, ctx.key_str(), &refusal, &new_blobs, move |current, refusal| {
         if forbid && current.is_some() {
             return Err(refusal.refuse(file_already_exists()));
         }

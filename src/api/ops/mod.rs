@@ -5,6 +5,7 @@ pub mod bucket_config;
 pub mod copy;
 pub mod multipart;
 pub mod object;
+pub mod post_object;
 pub mod service;
 
 use axum::body::Body;
@@ -54,6 +55,7 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         GetBucketCors => bucket_config::get_bucket_cors(ctx),
         DeleteBucketCors => bucket_config::delete_bucket_cors(ctx).await,
         Options => bucket_config::preflight(ctx),
+        PostObject => post_object::post_object(ctx, body).await,
         PutBucketLifecycle => bucket_config::put_bucket_lifecycle(ctx, body).await,
         GetBucketLifecycle => bucket_config::get_bucket_lifecycle(ctx),
         DeleteBucketLifecycle => bucket_config::delete_bucket_lifecycle(ctx).await,

@@ -50,7 +50,7 @@ fn explain_upload(ctx: &Ctx, e: OssError) -> OssError {
 
 pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
-    let template = record_from_headers(ctx, "Multipart")?;
+    let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Multipart")?;
     let upload = UploadRecord {
         upload_id: hex::encode_upper(rand::random::<[u8; 16]>()),
         key: ctx.key_str().to_owned(),

@@ -21,7 +21,7 @@ use crate::api::headers::{self, Precondition, header, http_date, now_ms};
 use crate::api::ops::service::write_owner;
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
-use crate::storage::{BlobId, BlobReader, ContentHeaders, ObjectRecord, Segment};
+use crate::storage::{BlobId, BlobReader, BucketRecord, ContentHeaders, ObjectRecord, Segment};
 
 const STORAGE_CLASSES: &[&str] = &[
     "Standard",
@@ -306,8 +306,7 @@ fn declared_length(h: &HeaderMap, limit: u64) -> ApiResult<Option<u64>> {
 
 /// The record a PutObject-style request describes (headers, ACL, metadata, tags),
 /// without its bytes.
-pub fn record_from_headers(ctx: &Ctx, object_type: &str) -> ApiResult<ObjectRecord> {
-    let h = &ctx.headers;
+pub fn record_from_headers(h: &HeaderMap, bucket: &BucketRecord, object_type: &str) -> ApiResult<ObjectRecord> {
     Ok(ObjectRecord {
         segments: vec![],
         size: 0,
@@ -316,7 +315,7 @@ pub fn record_from_headers(ctx: &Ctx, object_type: &str) -> ApiResult<ObjectReco
         content_md5: None,
         last_modified: now_ms(),
         object_type: object_type.into(),
-        storage_class: storage_class(h, &ctx.bucket()?.storage_class)?,
+        storage_class: storage_class(h, &bucket.storage_class)?,
         acl: object_acl(h)?,
         headers: content_headers(h),
         user_meta: headers::user_meta(h)?,
@@ -327,7 +326,7 @@ pub fn record_from_headers(ctx: &Ctx, object_type: &str) -> ApiResult<ObjectReco
 
 pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let forbid = forbid_overwrite(&ctx.headers)?;
-    let mut record = record_from_headers(ctx, "Normal")?;
+    let mut record = record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?;
     let stored = store_body(ctx, body).await?;
     record.segments = vec![stored.segment()];
     record.size = stored.size;
@@ -335,7 +334,7 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     record.crc64 = stored.crc64;
     record.content_md5 = Some(STANDARD.encode(stored.md5));
     let refusal = Arc::new(Refusal::default());
-    commit(ctx, &refusal, &[stored.blob], move |current, refusal| {
+    commit(ctx, ctx.key_str(), &refusal, &[stored.blob], move |current, refusal| {
         if forbid && current.is_some() {
             return Err(refusal.refuse(file_already_exists()));
         }
@@ -371,6 +370,7 @@ fn written_response(record: &ObjectRecord) -> Response {
 /// Blobs of the replaced record that the new one no longer uses are removed.
 pub async fn commit(
     ctx: &Ctx,
+    key: &str,
     refusal: &Arc<Refusal>,
     new_blobs: &[BlobId],
     build: impl Fn(
@@ -380,7 +380,7 @@ pub async fn commit(
     + Send
     + 'static,
 ) -> ApiResult<ObjectRecord> {
-    let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
+    let (bucket, key) = (ctx.bucket_str().to_owned(), key.to_owned());
     let slot = refusal.clone();
     let result = ctx
         .meta(move |m| {
@@ -680,7 +680,7 @@ async fn update_record(
 ) -> ApiResult<ObjectRecord> {
     let key = ctx.key_str().to_owned();
     let refusal = Arc::new(Refusal::default());
-    commit(ctx, &refusal, &[], move |current, refusal| {
+    commit(ctx, ctx.key_str(), &refusal, &[], move |current, refusal| {
         let mut record = current
             .cloned()
             .ok_or_else(|| refusal.refuse(OssError::no_such_key(&key)))?;
@@ -785,11 +785,11 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let target =
         crate::names::ObjectKey::parse(&target).map_err(|e| OssError::invalid_object_name(e.0))?;
     let forbid = forbid_overwrite(&ctx.headers)?;
-    let mut record = record_from_headers(ctx, "Symlink")?;
+    let mut record = record_from_headers(&ctx.headers, ctx.bucket()?, "Symlink")?;
     record.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     record.symlink_target = Some(target.as_str().to_owned());
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, &refusal, &[], move |current, refusal| {
+    let record = commit(ctx, ctx.key_str(), &refusal, &[], move |current, refusal| {
         if forbid && current.is_some() {
             return Err(refusal.refuse(file_already_exists()));
         }
@@ -870,13 +870,13 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         None if position != 0 => return Err(mismatch(0)),
         _ => {}
     }
-    let template = record_from_headers(ctx, "Appendable")?;
+    let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Appendable")?;
     let stored = store_body(ctx, body).await?;
     let segment = stored.segment();
     let (size, crc) = (stored.size, stored.crc64);
     let limit = ctx.app.max_object_size;
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, &refusal, &[stored.blob], move |current, refusal| {
+    let record = commit(ctx, ctx.key_str(), &refusal, &[stored.blob], move |current, refusal| {
         let mut record = match current {
             None if position == 0 => template.clone(),
             None => return Err(refusal.refuse(mismatch(0))),
