@@ -224,15 +224,6 @@ async fn dispatch(
     }
     // PutBucket on an existing name is settled by the handler (owner → update, else 409).
     let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
-    // A preflight needs no rights; a form upload is authorized by its own signature.
-    if !matches!(op, Operation::Options | Operation::PostObject) {
-        ctx.authorize(
-            op.action(),
-            bucket,
-            ctx.key.as_ref().map(ObjectKey::as_str),
-            ctx.object.as_ref(),
-        )?;
-    }
     // Browsers need the CORS headers on errors too.
     let cors = ctx
         .bucket
@@ -240,18 +231,32 @@ async fn dispatch(
         .filter(|_| op != Operation::Options)
         .map(|b| ops::bucket_config::cors_headers(b, &ctx.headers, ctx.method.as_str()))
         .unwrap_or_default();
-    let mut result = ops::execute(op, &ctx, body).await;
-    match &mut result {
-        Ok(response) => {
+    let result = async {
+        // A preflight needs no rights; a form upload is authorized by its own signature.
+        if !matches!(op, Operation::Options | Operation::PostObject) {
+            ctx.authorize(
+                op.action(),
+                bucket,
+                ctx.key.as_ref().map(ObjectKey::as_str),
+                ctx.object.as_ref(),
+            )?;
+        }
+        ops::execute(op, &ctx, body).await
+    };
+    match result.await {
+        Ok(mut response) => {
             for (name, value) in cors {
                 if let Ok(value) = HeaderValue::from_str(&value) {
                     response.headers_mut().insert(name, value);
                 }
             }
+            Ok(response)
         }
-        Err(e) => e.headers.extend(cors),
+        Err(mut e) => {
+            e.headers.extend(cors);
+            Err(e)
+        }
     }
-    result
 }
 
 impl Ctx {
@@ -328,6 +333,14 @@ impl Ctx {
         })
     }
 }
+
+/// Percent-encode everything but the unreserved characters (`encoding-type=url`,
+/// symlink targets, redirect parameters).
+pub const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// An empty 200/204 response.
 pub fn empty(status: http::StatusCode) -> Response {

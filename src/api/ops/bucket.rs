@@ -6,7 +6,7 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 
 use super::object::{check_content_md5, delete_key};
 use super::service::{write_location, write_owner};
@@ -16,7 +16,7 @@ use crate::access::Action;
 use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{header, iso8601, now_ms};
 use crate::api::xml::{self, XmlWriter};
-use crate::api::{Ctx, empty, xml_response};
+use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::names::ObjectKey;
 use crate::storage::{BucketRecord, Created, ListQuery};
 
@@ -214,13 +214,6 @@ pub fn get_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
     w.close("AccessControlList");
     Ok(xml_response(w.finish()))
 }
-
-/// Characters percent-encoded under `encoding-type=url`: everything but the unreserved set.
-const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// `encoding-type=url`: keys and prefixes in responses are percent-encoded.
 #[derive(Debug, Clone, Copy)]

@@ -151,12 +151,18 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
         new_blobs.push(stored.blob);
     }
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, ctx.key_str(), &refusal, &new_blobs, move |current, refusal| {
-        if forbid && current.is_some() {
-            return Err(refusal.refuse(file_already_exists()));
-        }
-        Ok(record.clone())
-    })
+    let record = commit(
+        ctx,
+        ctx.key_str(),
+        &refusal,
+        &new_blobs,
+        move |current, refusal| {
+            if forbid && current.is_some() {
+                return Err(refusal.refuse(file_already_exists()));
+            }
+            Ok(record.clone())
+        },
+    )
     .await?;
     let mut w = XmlWriter::new("CopyObjectResult");
     w.elem("ETag", format!("\"{}\"", record.etag));

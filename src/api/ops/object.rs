@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use futures_util::{StreamExt, TryStreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use md5::{Digest, Md5};
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::ObjectAcl;
@@ -20,7 +20,7 @@ use crate::api::error::{ApiResult, OssError, Refusal};
 use crate::api::headers::{self, Precondition, header, http_date, now_ms};
 use crate::api::ops::service::write_owner;
 use crate::api::xml::{self, XmlWriter};
-use crate::api::{Ctx, empty, xml_response};
+use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::storage::{BlobId, BlobReader, BucketRecord, ContentHeaders, ObjectRecord, Segment};
 
 const STORAGE_CLASSES: &[&str] = &[
@@ -306,7 +306,11 @@ fn declared_length(h: &HeaderMap, limit: u64) -> ApiResult<Option<u64>> {
 
 /// The record a PutObject-style request describes (headers, ACL, metadata, tags),
 /// without its bytes.
-pub fn record_from_headers(h: &HeaderMap, bucket: &BucketRecord, object_type: &str) -> ApiResult<ObjectRecord> {
+pub fn record_from_headers(
+    h: &HeaderMap,
+    bucket: &BucketRecord,
+    object_type: &str,
+) -> ApiResult<ObjectRecord> {
     Ok(ObjectRecord {
         segments: vec![],
         size: 0,
@@ -334,12 +338,18 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     record.crc64 = stored.crc64;
     record.content_md5 = Some(STANDARD.encode(stored.md5));
     let refusal = Arc::new(Refusal::default());
-    commit(ctx, ctx.key_str(), &refusal, &[stored.blob], move |current, refusal| {
-        if forbid && current.is_some() {
-            return Err(refusal.refuse(file_already_exists()));
-        }
-        Ok(record.clone())
-    })
+    commit(
+        ctx,
+        ctx.key_str(),
+        &refusal,
+        &[stored.blob],
+        move |current, refusal| {
+            if forbid && current.is_some() {
+                return Err(refusal.refuse(file_already_exists()));
+            }
+            Ok(record.clone())
+        },
+    )
     .await
     .map(|r| written_response(&r))
 }
@@ -680,13 +690,19 @@ async fn update_record(
 ) -> ApiResult<ObjectRecord> {
     let key = ctx.key_str().to_owned();
     let refusal = Arc::new(Refusal::default());
-    commit(ctx, ctx.key_str(), &refusal, &[], move |current, refusal| {
-        let mut record = current
-            .cloned()
-            .ok_or_else(|| refusal.refuse(OssError::no_such_key(&key)))?;
-        change(&mut record);
-        Ok(record)
-    })
+    commit(
+        ctx,
+        ctx.key_str(),
+        &refusal,
+        &[],
+        move |current, refusal| {
+            let mut record = current
+                .cloned()
+                .ok_or_else(|| refusal.refuse(OssError::no_such_key(&key)))?;
+            change(&mut record);
+            Ok(record)
+        },
+    )
     .await
 }
 
@@ -763,13 +779,7 @@ pub async fn delete_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// Symlink targets travel URL-encoded (oss2 encodes with `safe=''`).
-const SYMLINK_ENCODE: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
+/// PutSymlink; the target travels URL-encoded (oss2 encodes it with `safe=''`).
 pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let raw = header(&ctx.headers, "x-oss-symlink-target").ok_or_else(|| {
         OssError::new(
@@ -789,12 +799,18 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     record.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     record.symlink_target = Some(target.as_str().to_owned());
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, ctx.key_str(), &refusal, &[], move |current, refusal| {
-        if forbid && current.is_some() {
-            return Err(refusal.refuse(file_already_exists()));
-        }
-        Ok(record.clone())
-    })
+    let record = commit(
+        ctx,
+        ctx.key_str(),
+        &refusal,
+        &[],
+        move |current, refusal| {
+            if forbid && current.is_some() {
+                return Err(refusal.refuse(file_already_exists()));
+            }
+            Ok(record.clone())
+        },
+    )
     .await?;
     let mut response = empty(StatusCode::OK);
     set(
@@ -825,7 +841,7 @@ pub fn get_symlink(ctx: &Ctx) -> ApiResult<Response> {
     set(
         out,
         "x-oss-symlink-target",
-        &utf8_percent_encode(target, SYMLINK_ENCODE).to_string(),
+        &utf8_percent_encode(target, URL_ENCODE).to_string(),
     );
     Ok(response)
 }
@@ -876,27 +892,33 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let (size, crc) = (stored.size, stored.crc64);
     let limit = ctx.app.max_object_size;
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, ctx.key_str(), &refusal, &[stored.blob], move |current, refusal| {
-        let mut record = match current {
-            None if position == 0 => template.clone(),
-            None => return Err(refusal.refuse(mismatch(0))),
-            Some(o) if o.object_type != "Appendable" => {
-                return Err(refusal.refuse(not_appendable()));
+    let record = commit(
+        ctx,
+        ctx.key_str(),
+        &refusal,
+        &[stored.blob],
+        move |current, refusal| {
+            let mut record = match current {
+                None if position == 0 => template.clone(),
+                None => return Err(refusal.refuse(mismatch(0))),
+                Some(o) if o.object_type != "Appendable" => {
+                    return Err(refusal.refuse(not_appendable()));
+                }
+                Some(o) if o.size != position => return Err(refusal.refuse(mismatch(o.size))),
+                Some(o) => o.clone(),
+            };
+            if record.size + size > limit {
+                return Err(refusal.refuse(entity_too_large(limit)));
             }
-            Some(o) if o.size != position => return Err(refusal.refuse(mismatch(o.size))),
-            Some(o) => o.clone(),
-        };
-        if record.size + size > limit {
-            return Err(refusal.refuse(entity_too_large(limit)));
-        }
-        record.crc64 = crc64::combine(record.crc64, crc, size);
-        record.size += size;
-        record.segments.push(segment.clone());
-        record.last_modified = now_ms();
-        // OSS does not document the appendable ETag; it changes with every append.
-        record.etag = format!("{:016X}{:016X}", record.crc64, record.size);
-        Ok(record)
-    })
+            record.crc64 = crc64::combine(record.crc64, crc, size);
+            record.size += size;
+            record.segments.push(segment.clone());
+            record.last_modified = now_ms();
+            // OSS does not document the appendable ETag; it changes with every append.
+            record.etag = format!("{:016X}{:016X}", record.crc64, record.size);
+            Ok(record)
+        },
+    )
     .await?;
     let mut response = written_response(&record);
     set(

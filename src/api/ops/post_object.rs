@@ -12,13 +12,15 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use super::object::{commit, file_already_exists, forbid_overwrite, record_from_headers, set, store_stream};
+use super::object::{
+    commit, file_already_exists, forbid_overwrite, record_from_headers, set, store_stream,
+};
 use crate::access::{Action, Principal};
 use crate::api::auth::{v1_signature, v4_signing_key};
 use crate::api::error::{ApiResult, OssError, Refusal};
 use crate::api::headers::header;
 use crate::api::xml::XmlWriter;
-use crate::api::{Ctx, empty, xml_response};
+use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::names::ObjectKey;
 
 /// Longest non-file form field (OSS: 4 KB) and all of them together.
@@ -38,19 +40,39 @@ type Fields = HashMap<String, String>;
 
 /// Check the policy's expiration and conditions against the form (`size` is the
 /// file's length, checked after upload). Field names compare case-insensitively.
-pub fn check_policy(policy_b64: &str, fields: &Fields, bucket: &str, now: chrono::DateTime<chrono::Utc>) -> ApiResult<(u64, u64)> {
-    let invalid = |why: String| OssError::new(StatusCode::BAD_REQUEST, "InvalidPolicyDocument", why);
-    let json = STANDARD.decode(policy_b64.trim()).map_err(|_| invalid("The policy is not valid base64.".into()))?;
-    let doc: Value = serde_json::from_slice(&json).map_err(|e| invalid(format!("The policy is not valid JSON: {e}")))?;
-    let expiration = doc.get("expiration").and_then(Value::as_str).ok_or_else(|| invalid("The policy needs an \"expiration\".".into()))?;
-    let expires = chrono::DateTime::parse_from_rfc3339(expiration).map_err(|_| invalid(format!("Bad expiration {expiration:?}.")))?;
+pub fn check_policy(
+    policy_b64: &str,
+    fields: &Fields,
+    bucket: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<(u64, u64)> {
+    let invalid =
+        |why: String| OssError::new(StatusCode::BAD_REQUEST, "InvalidPolicyDocument", why);
+    let json = STANDARD
+        .decode(policy_b64.trim())
+        .map_err(|_| invalid("The policy is not valid base64.".into()))?;
+    let doc: Value = serde_json::from_slice(&json)
+        .map_err(|e| invalid(format!("The policy is not valid JSON: {e}")))?;
+    let expiration = doc
+        .get("expiration")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("The policy needs an \"expiration\".".into()))?;
+    let expires = chrono::DateTime::parse_from_rfc3339(expiration)
+        .map_err(|_| invalid(format!("Bad expiration {expiration:?}.")))?;
     if expires < now {
         return Err(policy_failed("Policy expired."));
     }
-    let conditions = doc.get("conditions").and_then(Value::as_array).ok_or_else(|| invalid("The policy needs a \"conditions\" array.".into()))?;
+    let conditions = doc
+        .get("conditions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("The policy needs a \"conditions\" array.".into()))?;
     let value_of = |name: &str| -> String {
         let name = name.trim_start_matches('$').to_ascii_lowercase();
-        if name == "bucket" { bucket.to_owned() } else { fields.get(&name).cloned().unwrap_or_default() }
+        if name == "bucket" {
+            bucket.to_owned()
+        } else {
+            fields.get(&name).cloned().unwrap_or_default()
+        }
     };
     let mut length_range = (0, u64::MAX);
     for condition in conditions {
@@ -64,10 +86,16 @@ pub fn check_policy(policy_b64: &str, fields: &Fields, bucket: &str, now: chrono
                 }
             }
             Value::Array(items) => {
-                let op = items.first().and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+                let op = items
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 match (op.as_str(), items.get(1), items.get(2)) {
                     ("content-length-range", Some(min), Some(max)) => {
-                        let (Some(min), Some(max)) = (min.as_u64(), max.as_u64()) else { return Err(invalid(format!("Bad condition {condition}"))) };
+                        let (Some(min), Some(max)) = (min.as_u64(), max.as_u64()) else {
+                            return Err(invalid(format!("Bad condition {condition}")));
+                        };
                         length_range = (min, max);
                     }
                     ("eq", Some(Value::String(name)), Some(Value::String(want))) => {
@@ -92,7 +120,11 @@ pub fn check_policy(policy_b64: &str, fields: &Fields, bucket: &str, now: chrono
                             return Err(failed());
                         }
                     }
-                    _ => return Err(invalid(format!("Unknown or malformed condition {condition}"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "Unknown or malformed condition {condition}"
+                        )));
+                    }
                 }
             }
             _ => return Err(invalid(format!("Malformed condition {condition}"))),
@@ -103,12 +135,20 @@ pub fn check_policy(policy_b64: &str, fields: &Fields, bucket: &str, now: chrono
 
 /// Who signed the form: V1 (`OSSAccessKeyId`, `Signature`), V4
 /// (`x-oss-credential`, `x-oss-signature`), or nobody.
-fn form_principal(ctx: &Ctx, fields: &Fields, now: chrono::DateTime<chrono::Utc>) -> ApiResult<(Principal, Option<String>)> {
+fn form_principal(
+    ctx: &Ctx,
+    fields: &Fields,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<(Principal, Option<String>)> {
     let get = |n: &str| fields.get(n).map(String::as_str);
     let lookup = |id: &str| {
         ctx.app.credentials.get(id).ok_or_else(|| {
-            OssError::new(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
-                .with("OSSAccessKeyId", id)
+            OssError::new(
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+            )
+            .with("OSSAccessKeyId", id)
         })
     };
     let mismatch = || {
@@ -119,25 +159,52 @@ fn form_principal(ctx: &Ctx, fields: &Fields, now: chrono::DateTime<chrono::Utc>
         )
     };
     if get("x-oss-signature-version") == Some("OSS4-HMAC-SHA256") {
-        let (Some(credential), Some(date), Some(signature), Some(policy)) = (get("x-oss-credential"), get("x-oss-date"), get("x-oss-signature"), get("policy")) else {
-            return Err(malformed("A V4 form needs x-oss-credential, x-oss-date, x-oss-signature and policy."));
+        let (Some(credential), Some(date), Some(signature), Some(policy)) = (
+            get("x-oss-credential"),
+            get("x-oss-date"),
+            get("x-oss-signature"),
+            get("policy"),
+        ) else {
+            return Err(malformed(
+                "A V4 form needs x-oss-credential, x-oss-date, x-oss-signature and policy.",
+            ));
         };
         let parts: Vec<&str> = credential.split('/').collect();
         let [id, day, region, "oss", "aliyun_v4_request"] = parts[..] else {
-            return Err(OssError::invalid_argument("x-oss-credential must be <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request.", "x-oss-credential", credential));
+            return Err(OssError::invalid_argument(
+                "x-oss-credential must be <AccessKeyId>/<yyyymmdd>/<region>/oss/aliyun_v4_request.",
+                "x-oss-credential",
+                credential,
+            ));
         };
         let signed_at = chrono::NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
-            .map_err(|_| OssError::invalid_argument("x-oss-date must look like 20231203T121212Z.", "x-oss-date", date))?
+            .map_err(|_| {
+                OssError::invalid_argument(
+                    "x-oss-date must look like 20231203T121212Z.",
+                    "x-oss-date",
+                    date,
+                )
+            })?
             .and_utc();
         if !date.starts_with(day) {
-            return Err(OssError::invalid_argument("The credential date must be the date of x-oss-date.", "x-oss-credential", credential));
+            return Err(OssError::invalid_argument(
+                "The credential date must be the date of x-oss-date.",
+                "x-oss-credential",
+                credential,
+            ));
         }
         // OSS: 15 minutes of skew, and a form is never valid 7 days after x-oss-date.
-        if signed_at - now > chrono::Duration::minutes(15) || now - signed_at > chrono::Duration::days(7) {
-            return Err(OssError::access_denied("The form's x-oss-date is too far from the server time (or more than 7 days old)."));
+        if signed_at - now > chrono::Duration::minutes(15)
+            || now - signed_at > chrono::Duration::days(7)
+        {
+            return Err(OssError::access_denied(
+                "The form's x-oss-date is too far from the server time (or more than 7 days old).",
+            ));
         }
         let cred = lookup(id)?;
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&v4_signing_key(&cred.secret, day, region)).expect("any key length");
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&v4_signing_key(&cred.secret, day, region))
+                .expect("any key length");
         mac.update(policy.as_bytes());
         if !hex::encode(mac.finalize().into_bytes()).eq_ignore_ascii_case(signature) {
             return Err(mismatch().with("StringToSign", policy));
@@ -155,20 +222,30 @@ fn form_principal(ctx: &Ctx, fields: &Fields, now: chrono::DateTime<chrono::Utc>
         }
         // A policy without a signature is still checked (public-read-write buckets).
         (None, Some(policy), None) => Ok((Principal::Anonymous, Some(policy.to_owned()))),
-        _ => Err(malformed("OSSAccessKeyId, policy and Signature go together: send all three or none.")),
+        _ => Err(malformed(
+            "OSSAccessKeyId, policy and Signature go together: send all three or none.",
+        )),
     }
 }
 
 pub async fn post_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let content_type = header(&ctx.headers, "content-type").unwrap_or_default();
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
-        OssError::new(StatusCode::BAD_REQUEST, "RequestIsNotMultiPartContent", "Bucket POST must be of the enclosure-type multipart/form-data.")
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "RequestIsNotMultiPartContent",
+            "Bucket POST must be of the enclosure-type multipart/form-data.",
+        )
     })?;
     let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
     let mut fields = Fields::new();
     let mut total = 0;
     let now = chrono::Utc::now();
-    while let Some(mut field) = form.next_field().await.map_err(|e| malformed(format!("The form could not be read: {e}")))? {
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| malformed(format!("The form could not be read: {e}")))?
+    {
         let name = field.name().unwrap_or_default().to_ascii_lowercase();
         if name == "file" {
             let file_name = field.file_name().unwrap_or_default().to_owned();
@@ -176,10 +253,18 @@ pub async fn post_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             return store_file(ctx, fields, field, file_name, file_type, now).await;
         }
         let mut value = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| malformed(format!("The form could not be read: {e}")))? {
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| malformed(format!("The form could not be read: {e}")))?
+        {
             value.extend_from_slice(&chunk);
             if value.len() > MAX_FIELD {
-                return Err(OssError::new(StatusCode::BAD_REQUEST, "FieldItemTooLong", format!("The form field {name:?} is longer than {MAX_FIELD} bytes.")));
+                return Err(OssError::new(
+                    StatusCode::BAD_REQUEST,
+                    "FieldItemTooLong",
+                    format!("The form field {name:?} is longer than {MAX_FIELD} bytes."),
+                ));
             }
         }
         total += value.len();
@@ -190,7 +275,8 @@ pub async fn post_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
                 "The form fields before the file are too large.",
             ));
         }
-        let value = String::from_utf8(value).map_err(|_| malformed(format!("The form field {name:?} is not UTF-8.")))?;
+        let value = String::from_utf8(value)
+            .map_err(|_| malformed(format!("The form field {name:?} is not UTF-8.")))?;
         fields.insert(name, value);
     }
     Err(OssError::new(
@@ -209,40 +295,75 @@ async fn store_file(
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResult<Response> {
     let bucket = ctx.bucket()?;
-    let key = fields.get("key").ok_or_else(|| malformed("The form needs a \"key\" field."))?.replace("${filename}", &file_name);
+    let key = fields
+        .get("key")
+        .ok_or_else(|| malformed("The form needs a \"key\" field."))?
+        .replace("${filename}", &file_name);
     let key = ObjectKey::parse(&key).map_err(|e| OssError::invalid_object_name(e.0))?;
     let (principal, policy) = form_principal(ctx, &fields, now)?;
     let (min, max) = match &policy {
         Some(policy) => check_policy(policy, &fields, &bucket.name, now)?,
         None => (0, u64::MAX),
     };
-    ctx.authorize_as(&principal, Action::PutObject, Some(bucket), Some(key.as_str()), None)?;
+    ctx.authorize_as(
+        &principal,
+        Action::PutObject,
+        Some(bucket),
+        Some(key.as_str()),
+        None,
+    )?;
     // The object's headers come from the form fields.
     let mut headers = HeaderMap::new();
     for (name, value) in &fields {
-        let name = if name == "content-type" || name.starts_with("x-oss-") || ["cache-control", "content-disposition", "content-encoding", "expires"].contains(&name.as_str()) {
+        let name = if name == "content-type"
+            || name.starts_with("x-oss-")
+            || [
+                "cache-control",
+                "content-disposition",
+                "content-encoding",
+                "expires",
+            ]
+            .contains(&name.as_str())
+        {
             name.as_str()
         } else {
             continue;
         };
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             headers.insert(n, v);
         }
     }
     if !headers.contains_key("content-type")
-        && let Some(t) = file_type.as_deref().and_then(|t| HeaderValue::from_str(t).ok())
+        && let Some(t) = file_type
+            .as_deref()
+            .and_then(|t| HeaderValue::from_str(t).ok())
     {
         headers.insert("content-type", t);
     }
     let forbid = forbid_overwrite(&headers)?;
     let mut record = record_from_headers(&headers, bucket, "Normal")?;
     let limit = max.min(ctx.app.max_object_size);
-    let stored = store_stream(ctx, Box::pin(file), limit, None).await.map_err(|e| {
-        if e.code == "EntityTooLarge" && limit == max { policy_failed("Your proposed upload exceeds the maximum allowed size (content-length-range).") } else { e }
-    })?;
+    let stored = store_stream(ctx, Box::pin(file), limit, None)
+        .await
+        .map_err(|e| {
+            if e.code == "EntityTooLarge" && limit == max {
+                policy_failed(
+                    "Your proposed upload exceeds the maximum allowed size (content-length-range).",
+                )
+            } else {
+                e
+            }
+        })?;
     if stored.size < min {
         super::object::remove_blob(ctx, &stored.blob).await;
-        return Err(OssError::new(StatusCode::BAD_REQUEST, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size (content-length-range)."));
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size (content-length-range).",
+        ));
     }
     record.segments = vec![stored.segment()];
     record.size = stored.size;
@@ -250,18 +371,32 @@ async fn store_file(
     record.crc64 = stored.crc64;
     record.content_md5 = Some(STANDARD.encode(stored.md5));
     let refusal = Arc::new(Refusal::default());
-    let record = commit(ctx, key.as_str(), &refusal, &[stored.blob], move |current, refusal| {
-        if forbid && current.is_some() {
-            return Err(refusal.refuse(file_already_exists()));
-        }
-        Ok(record.clone())
-    })
+    let record = commit(
+        ctx,
+        key.as_str(),
+        &refusal,
+        &[stored.blob],
+        move |current, refusal| {
+            if forbid && current.is_some() {
+                return Err(refusal.refuse(file_already_exists()));
+            }
+            Ok(record.clone())
+        },
+    )
     .await?;
     let etag = format!("\"{}\"", record.etag);
-    let mut response = if let Some(url) = fields.get("success_action_redirect").filter(|u| !u.is_empty()) {
+    let mut response = if let Some(url) = fields
+        .get("success_action_redirect")
+        .filter(|u| !u.is_empty())
+    {
         let sep = if url.contains('?') { '&' } else { '?' };
-        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-        let location = format!("{url}{sep}bucket={}&key={}&etag={}", enc(&bucket.name), enc(key.as_str()), enc(&etag));
+        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, URL_ENCODE).to_string();
+        let location = format!(
+            "{url}{sep}bucket={}&key={}&etag={}",
+            enc(&bucket.name),
+            enc(key.as_str()),
+            enc(&etag)
+        );
         let mut r = empty(StatusCode::SEE_OTHER);
         set(r.headers_mut(), "location", &location);
         r
@@ -283,7 +418,11 @@ async fn store_file(
         }
     };
     set(response.headers_mut(), "etag", &etag);
-    set(response.headers_mut(), "x-oss-hash-crc64ecma", &record.crc64.to_string());
+    set(
+        response.headers_mut(),
+        "x-oss-hash-crc64ecma",
+        &record.crc64.to_string(),
+    );
     Ok(response)
 }
 
@@ -298,26 +437,54 @@ mod tests {
     #[test]
     fn policy_conditions() {
         let now = chrono::Utc::now();
-        let fields: Fields = [("key", "user/a.jpg"), ("content-type", "image/jpeg"), ("x-oss-meta-tag", "t")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let fields: Fields = [
+            ("key", "user/a.jpg"),
+            ("content-type", "image/jpeg"),
+            ("x-oss-meta-tag", "t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         let ok = policy(
             r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[{"bucket":"b"},["starts-with","$key","user/"],
                ["content-length-range",1,100],["in","$content-type",["image/jpeg","image/png"]],{"x-oss-meta-tag":"t"},["eq","$Key","user/a.jpg"]]}"#,
         );
         assert_eq!(check_policy(&ok, &fields, "b", now).unwrap(), (1, 100));
         let cases = [
-            (r#"{"expiration":"2000-01-01T00:00:00.000Z","conditions":[]}"#, "AccessDenied"),
-            (r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[{"bucket":"other"}]}"#, "AccessDenied"),
-            (r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["starts-with","$key","admin/"]]}"#, "AccessDenied"),
-            (r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["in","$content-type",["text/plain"]]]}"#, "AccessDenied"),
-            (r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["matches","$key","x"]]}"#, "InvalidPolicyDocument"),
+            (
+                r#"{"expiration":"2000-01-01T00:00:00.000Z","conditions":[]}"#,
+                "AccessDenied",
+            ),
+            (
+                r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[{"bucket":"other"}]}"#,
+                "AccessDenied",
+            ),
+            (
+                r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["starts-with","$key","admin/"]]}"#,
+                "AccessDenied",
+            ),
+            (
+                r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["in","$content-type",["text/plain"]]]}"#,
+                "AccessDenied",
+            ),
+            (
+                r#"{"expiration":"2099-01-01T00:00:00.000Z","conditions":[["matches","$key","x"]]}"#,
+                "InvalidPolicyDocument",
+            ),
             (r#"{"conditions":[]}"#, "InvalidPolicyDocument"),
         ];
         for (doc, code) in cases {
-            assert_eq!(check_policy(&policy(doc), &fields, "b", now).unwrap_err().code, code, "{doc}");
+            assert_eq!(
+                check_policy(&policy(doc), &fields, "b", now)
+                    .unwrap_err()
+                    .code,
+                code,
+                "{doc}"
+            );
         }
-        assert_eq!(check_policy("%%%", &fields, "b", now).unwrap_err().code, "InvalidPolicyDocument");
+        assert_eq!(
+            check_policy("%%%", &fields, "b", now).unwrap_err().code,
+            "InvalidPolicyDocument"
+        );
     }
 }
