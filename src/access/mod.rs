@@ -42,6 +42,11 @@ pub enum Action {
     PutBucketPolicy,
     GetBucketPolicy,
     DeleteBucketPolicy,
+    PutStyle,
+    GetStyle,
+    ListStyle,
+    DeleteStyle,
+    PostProcessTask,
 }
 
 impl Action {
@@ -76,6 +81,11 @@ impl Action {
             Self::PutBucketPolicy => "oss:PutBucketPolicy",
             Self::GetBucketPolicy => "oss:GetBucketPolicy",
             Self::DeleteBucketPolicy => "oss:DeleteBucketPolicy",
+            Self::PutStyle => "oss:PutStyle",
+            Self::GetStyle => "oss:GetStyle",
+            Self::ListStyle => "oss:ListStyle",
+            Self::DeleteStyle => "oss:DeleteStyle",
+            Self::PostProcessTask => "oss:PostProcessTask",
         }
     }
 

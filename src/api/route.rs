@@ -55,6 +55,10 @@ pub enum Operation {
     PutBucketPolicy,
     GetBucketPolicy,
     DeleteBucketPolicy,
+    PutStyle,
+    GetStyle,
+    ListStyle,
+    DeleteStyle,
 }
 
 impl Operation {
@@ -99,6 +103,10 @@ impl Operation {
             PutBucketPolicy => Action::PutBucketPolicy,
             GetBucketPolicy => Action::GetBucketPolicy,
             DeleteBucketPolicy => Action::DeleteBucketPolicy,
+            PutStyle => Action::PutStyle,
+            GetStyle => Action::GetStyle,
+            ListStyle => Action::ListStyle,
+            DeleteStyle => Action::DeleteStyle,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
         }
@@ -121,6 +129,7 @@ const ROUTED: &[&str] = &[
     "cors",
     "lifecycle",
     "policy",
+    "style",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -132,7 +141,6 @@ const UNSUPPORTED: &[&str] = &[
     "versioning",
     "versions",
     "restore",
-    "style",
     "processConfiguration",
     "x-oss-process",
     "x-oss-async-process",
@@ -176,6 +184,10 @@ pub fn route(
         ("bucket", "GET", None) => ListObjects,
         ("bucket" | "object", "OPTIONS", _) => Options,
         ("bucket", "POST", None) => PostObject,
+        ("bucket", "PUT", Some("style")) => PutStyle,
+        ("bucket", "GET", Some("style")) if query.has("styleName") => GetStyle,
+        ("bucket", "GET", Some("style")) => ListStyle,
+        ("bucket", "DELETE", Some("style")) => DeleteStyle,
         ("bucket", "GET", Some("stat")) => GetBucketStat,
         ("bucket", "PUT", Some("cors")) => PutBucketCors,
         ("bucket", "GET", Some("cors")) => GetBucketCors,
@@ -325,6 +337,14 @@ mod tests {
                 Ok(PutBucketLifecycle),
             ),
             ("OPTIONS", t(Some("b"), Some("k")), "", Ok(Options)),
+            ("GET", t(Some("b"), None), "style", Ok(ListStyle)),
+            ("GET", t(Some("b"), None), "style&styleName=s", Ok(GetStyle)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "style=b&styleName=s",
+                Ok(DeleteStyle),
+            ),
             ("GET", t(Some("b"), None), "website", Err("NotImplemented")),
         ];
         for (method, target, q, want) in cases {

@@ -37,6 +37,20 @@ pub struct BucketRecord {
     /// Bucket policy document (JSON, as given).
     #[serde(default)]
     pub policy: Option<String>,
+    /// Image styles, in creation order.
+    #[serde(default)]
+    pub styles: Vec<Style>,
+}
+
+/// A named image-processing chain (PutStyle).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Style {
+    pub name: String,
+    pub content: String,
+    pub category: String,
+    /// Unix milliseconds.
+    pub created: i64,
+    pub modified: i64,
 }
 
 /// PutBucketCors configuration.

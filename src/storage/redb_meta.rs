@@ -581,6 +581,7 @@ mod tests {
             cors: None,
             lifecycle: None,
             policy: None,
+            styles: vec![],
         }
     }
 

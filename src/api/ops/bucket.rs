@@ -99,6 +99,7 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         cors: None,
         lifecycle: None,
         policy: None,
+        styles: vec![],
     };
     let exists = ctx.bucket.is_some();
     if !exists && in_region >= MAX_BUCKETS_PER_REGION {

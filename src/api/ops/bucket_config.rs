@@ -8,10 +8,10 @@ use super::object::{check_content_md5, set};
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::{Policy, policy::glob};
 use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{header, iso8601};
+use crate::api::headers::{header, http_date, iso8601, now_ms};
 use crate::api::xml::{self, Element, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
-use crate::storage::{BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen};
+use crate::storage::{BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, Style};
 
 pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
     let bucket = ctx.bucket_str().to_owned();
@@ -499,6 +499,140 @@ pub fn get_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
 pub async fn delete_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
     update_bucket(ctx, |b| b.policy = None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---- Image styles ----
+
+/// Styles one bucket may hold (OSS).
+const MAX_STYLES: usize = 50;
+
+fn style_name(ctx: &Ctx) -> ApiResult<&str> {
+    let name = ctx.query.get("styleName").ok_or_else(|| {
+        OssError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingArgument",
+            "The styleName parameter is required.",
+        )
+        .with("ArgumentName", "styleName")
+    })?;
+    let valid = (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    if !valid {
+        return Err(OssError::invalid_argument(
+            "A style name has 1 to 63 characters: letters, digits, '_', '-' and '.'.",
+            "styleName",
+            name,
+        ));
+    }
+    Ok(name)
+}
+
+fn no_such_style(name: &str) -> OssError {
+    OssError::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchStyle",
+        "The specified style does not exist.",
+    )
+    .with("StyleName", name)
+}
+
+pub async fn put_style(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let name = style_name(ctx)?.to_owned();
+    let doc = xml::parse(&config_body(ctx, body).await?, "Style")?;
+    let content = doc
+        .child_text("Content")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if content.is_empty() {
+        return Err(OssError::invalid_argument(
+            "Style content is invalid.",
+            "Content",
+            "",
+        ));
+    }
+    let category = ctx
+        .query
+        .get("category")
+        .or(doc.child_text("Category"))
+        .unwrap_or("image")
+        .to_owned();
+    let bucket = ctx.bucket()?;
+    if bucket.styles.len() >= MAX_STYLES && !bucket.styles.iter().any(|s| s.name == name) {
+        return Err(OssError::access_denied(format!(
+            "Your style count is exceeded {MAX_STYLES}."
+        )));
+    }
+    let now = now_ms();
+    update_bucket(ctx, |b| {
+        match b.styles.iter_mut().find(|s| s.name == name) {
+            // Putting an existing name overwrites it.
+            Some(style) => {
+                style.content = content;
+                style.category = category;
+                style.modified = now;
+            }
+            None => b.styles.push(Style {
+                name,
+                content,
+                category,
+                created: now,
+                modified: now,
+            }),
+        }
+    })
+    .await?;
+    Ok(empty(StatusCode::OK))
+}
+
+fn write_style(w: &mut XmlWriter, s: &Style) {
+    w.elem("Name", &s.name);
+    w.elem("Content", &s.content);
+    w.elem("Category", &s.category);
+    w.elem("CreateTime", http_date(s.created));
+    w.elem("LastModifyTime", http_date(s.modified));
+}
+
+pub fn get_style(ctx: &Ctx) -> ApiResult<Response> {
+    let name = style_name(ctx)?;
+    let style = ctx
+        .bucket()?
+        .styles
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| no_such_style(name))?;
+    let mut w = XmlWriter::new("Style");
+    write_style(&mut w, style);
+    Ok(xml_response(w.finish()))
+}
+
+pub fn list_style(ctx: &Ctx) -> ApiResult<Response> {
+    let mut w = XmlWriter::new("StyleList");
+    for style in &ctx.bucket()?.styles {
+        w.open("Style");
+        write_style(&mut w, style);
+        w.close("Style");
+    }
+    Ok(xml_response(w.finish()))
+}
+
+pub async fn delete_style(ctx: &Ctx) -> ApiResult<Response> {
+    let name = style_name(ctx)?.to_owned();
+    // Deleting a missing style is 204 too (OSS).
+    update_bucket(ctx, |b| b.styles.retain(|s| s.name != name)).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// The content of style `name` of the request's bucket.
+pub fn style_content<'a>(bucket: &'a BucketRecord, name: &str) -> ApiResult<&'a str> {
+    bucket
+        .styles
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.content.as_str())
+        .ok_or_else(|| no_such_style(name))
 }
 
 #[cfg(test)]

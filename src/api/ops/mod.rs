@@ -62,6 +62,10 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         PutBucketPolicy => bucket_config::put_bucket_policy(ctx, body).await,
         GetBucketPolicy => bucket_config::get_bucket_policy(ctx),
         DeleteBucketPolicy => bucket_config::delete_bucket_policy(ctx).await,
+        PutStyle => bucket_config::put_style(ctx, body).await,
+        GetStyle => bucket_config::get_style(ctx),
+        ListStyle => bucket_config::list_style(ctx),
+        DeleteStyle => bucket_config::delete_style(ctx).await,
     }
 }
 
@@ -91,7 +95,7 @@ pub async fn read_small_body(body: Body, limit: usize) -> ApiResult<bytes::Bytes
 /// `max-keys`-style parameters: an integer in 1..=max, `default` when absent.
 pub fn bounded_number(ctx: &Ctx, name: &str, default: usize, max: usize) -> ApiResult<usize> {
     match ctx.query.get(name) {
-        None => Ok(default),
+        None | Some("") => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
             _ => Err(OssError::invalid_argument(
