@@ -16,6 +16,9 @@ use crate::api::target::RegionHosts;
 use crate::config::Config;
 use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta};
 
+/// Image requests that may wait for a worker before new ones are refused (503).
+const IMAGE_QUEUE: usize = 64;
+
 /// A configured region as requests see it.
 pub struct Region {
     /// `oss-cn-hangzhou`.
@@ -43,6 +46,7 @@ pub struct AppState {
     pub region_hosts: Vec<RegionHosts>,
     pub credentials: HashMap<String, Credential>,
     pub max_object_size: u64,
+    pub images: crate::api::ops::process::ImagePool,
 }
 
 impl crate::api::auth::SecretLookup for AppState {
@@ -169,6 +173,10 @@ impl Server {
             region_hosts,
             credentials,
             max_object_size: config.server.max_object_size,
+            images: crate::api::ops::process::ImagePool::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                IMAGE_QUEUE,
+            ),
         });
 
         let sweeper = tokio::spawn(crate::lifecycle::run(

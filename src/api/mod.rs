@@ -218,6 +218,7 @@ async fn dispatch(
             | Operation::GetObjectAcl
             | Operation::GetSymlink
             | Operation::GetObjectTagging
+            | Operation::ProcessObject
     ) {
         let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
         ctx.object = ctx.meta(move |m| m.get_object(&bucket, &key)).await?;

@@ -59,6 +59,8 @@ pub enum Operation {
     GetStyle,
     ListStyle,
     DeleteStyle,
+    /// POST ?x-oss-process: process an image, optionally saving it (sys/saveas).
+    ProcessObject,
 }
 
 impl Operation {
@@ -107,6 +109,8 @@ impl Operation {
             GetStyle => Action::GetStyle,
             ListStyle => Action::ListStyle,
             DeleteStyle => Action::DeleteStyle,
+            // saveas also needs oss:PutObject on the target (checked by the handler).
+            ProcessObject => Action::PostProcessTask,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
         }
@@ -130,6 +134,7 @@ const ROUTED: &[&str] = &[
     "lifecycle",
     "policy",
     "style",
+    "x-oss-process",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -142,7 +147,6 @@ const UNSUPPORTED: &[&str] = &[
     "versions",
     "restore",
     "processConfiguration",
-    "x-oss-process",
     "x-oss-async-process",
     "worm",
     "inventory",
@@ -214,8 +218,10 @@ pub fn route(
         ("object", "POST", Some("uploadId")) => CompleteMultipartUpload,
         ("object", "DELETE", Some("uploadId")) => AbortMultipartUpload,
         ("object", "GET", Some("uploadId")) => ListParts,
-        ("object", "GET", None) => GetObject,
-        ("object", "HEAD", None) => HeadObject,
+        // GET ?x-oss-process returns the processed image (GetObject's rights).
+        ("object", "GET", None | Some("x-oss-process")) => GetObject,
+        ("object", "POST", Some("x-oss-process")) => ProcessObject,
+        ("object", "HEAD", None | Some("x-oss-process")) => HeadObject,
         ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
         ("object", "DELETE", None) => DeleteObject,
         ("object", "PUT", Some("acl")) => PutObjectAcl,
@@ -337,6 +343,18 @@ mod tests {
                 Ok(PutBucketLifecycle),
             ),
             ("OPTIONS", t(Some("b"), Some("k")), "", Ok(Options)),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "x-oss-process=image/resize,w_1",
+                Ok(GetObject),
+            ),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "x-oss-process",
+                Ok(ProcessObject),
+            ),
             ("GET", t(Some("b"), None), "style", Ok(ListStyle)),
             ("GET", t(Some("b"), None), "style&styleName=s", Ok(GetStyle)),
             (

@@ -153,6 +153,7 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     let refusal = Arc::new(Refusal::default());
     let record = commit(
         ctx,
+        ctx.bucket_str(),
         ctx.key_str(),
         &refusal,
         &new_blobs,

@@ -6,6 +6,7 @@ pub mod copy;
 pub mod multipart;
 pub mod object;
 pub mod post_object;
+pub mod process;
 pub mod service;
 
 use axum::body::Body;
@@ -29,6 +30,7 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         ListObjects => bucket::list_objects(ctx, false).await,
         ListObjectsV2 => bucket::list_objects(ctx, true).await,
         PutObject => object::put_object(ctx, body).await,
+        GetObject if ctx.query.has("x-oss-process") => process::get_processed(ctx).await,
         GetObject => object::get_object(ctx, false).await,
         HeadObject => object::get_object(ctx, true).await,
         GetObjectMeta => object::get_object_meta(ctx),
@@ -66,6 +68,7 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         GetStyle => bucket_config::get_style(ctx),
         ListStyle => bucket_config::list_style(ctx),
         DeleteStyle => bucket_config::delete_style(ctx).await,
+        ProcessObject => process::process_object(ctx, body).await,
     }
 }
 

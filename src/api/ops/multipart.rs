@@ -394,7 +394,11 @@ pub async fn list_parts(ctx: &Ctx) -> ApiResult<Response> {
     let upload = existing_upload(ctx).await?;
     let max = bounded_number(ctx, "max-parts", 1000, 1000)?;
     // oss2 sends an empty marker by default.
-    let marker_raw = ctx.query.get("part-number-marker").filter(|m| !m.is_empty()).unwrap_or("0");
+    let marker_raw = ctx
+        .query
+        .get("part-number-marker")
+        .filter(|m| !m.is_empty())
+        .unwrap_or("0");
     let marker: u32 = marker_raw.parse().map_err(|_| {
         OssError::invalid_argument(
             "part-number-marker must be an integer.",

@@ -340,6 +340,7 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let refusal = Arc::new(Refusal::default());
     commit(
         ctx,
+        ctx.bucket_str(),
         ctx.key_str(),
         &refusal,
         &[stored.blob],
@@ -380,6 +381,7 @@ fn written_response(record: &ObjectRecord) -> Response {
 /// Blobs of the replaced record that the new one no longer uses are removed.
 pub async fn commit(
     ctx: &Ctx,
+    bucket: &str,
     key: &str,
     refusal: &Arc<Refusal>,
     new_blobs: &[BlobId],
@@ -390,7 +392,8 @@ pub async fn commit(
     + Send
     + 'static,
 ) -> ApiResult<ObjectRecord> {
-    let (bucket, key) = (ctx.bucket_str().to_owned(), key.to_owned());
+    let target_bucket = bucket.to_owned();
+    let (bucket, key) = (bucket.to_owned(), key.to_owned());
     let slot = refusal.clone();
     let result = ctx
         .meta(move |m| {
@@ -416,7 +419,7 @@ pub async fn commit(
             }
             let e = refusal.explain(e);
             Err(if e.code == "NoSuchBucket" {
-                OssError::no_such_bucket(ctx.bucket_str())
+                OssError::no_such_bucket(&target_bucket)
             } else {
                 e
             })
@@ -558,7 +561,7 @@ pub async fn open_range(
 }
 
 /// Follow a symlink record to its target (same bucket).
-async fn resolve_symlink(ctx: &Ctx, link: ObjectRecord) -> ApiResult<ObjectRecord> {
+pub async fn resolve_symlink(ctx: &Ctx, link: ObjectRecord) -> ApiResult<ObjectRecord> {
     let Some(target) = link.symlink_target else {
         return Ok(link);
     };
@@ -692,6 +695,7 @@ async fn update_record(
     let refusal = Arc::new(Refusal::default());
     commit(
         ctx,
+        ctx.bucket_str(),
         ctx.key_str(),
         &refusal,
         &[],
@@ -801,6 +805,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let refusal = Arc::new(Refusal::default());
     let record = commit(
         ctx,
+        ctx.bucket_str(),
         ctx.key_str(),
         &refusal,
         &[],
@@ -894,6 +899,7 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let refusal = Arc::new(Refusal::default());
     let record = commit(
         ctx,
+        ctx.bucket_str(),
         ctx.key_str(),
         &refusal,
         &[stored.blob],

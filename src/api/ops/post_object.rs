@@ -373,6 +373,7 @@ async fn store_file(
     let refusal = Arc::new(Refusal::default());
     let record = commit(
         ctx,
+        &bucket.name,
         key.as_str(),
         &refusal,
         &[stored.blob],

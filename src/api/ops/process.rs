@@ -1,0 +1,447 @@
+//! Image processing over HTTP: `GET ?x-oss-process=...` returns the processed image;
+//! `POST ?x-oss-process` (ProcessObject) does the same or, with `sys/saveas`, writes
+//! the result into a bucket (spec/img.md §1, §10, §11).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine;
+use futures_util::TryStreamExt;
+use http::{HeaderMap, StatusCode};
+use md5::{Digest, Md5};
+use tokio::sync::Semaphore;
+
+use super::bucket_config::style_content;
+use super::object::{
+    check_content_md5, commit, open_range, record_from_headers, resolve_symlink, set, store_stream,
+};
+use super::read_small_body;
+use crate::access::Action;
+use crate::api::error::{ApiResult, OssError, Refusal};
+use crate::api::headers::{self, Precondition, http_date};
+use crate::api::{Ctx, empty};
+use crate::image::{self, ImageError, Limits, Output, Pipeline};
+use crate::names::{BucketName, ObjectKey};
+use crate::storage::{BucketRecord, ObjectRecord};
+
+/// Runs CPU-heavy image work off the async runtime: at most `workers` at once and
+/// at most `max_waiting` queued; beyond that requests are refused at once.
+pub struct ImagePool {
+    workers: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    pub limits: Limits,
+}
+
+impl ImagePool {
+    pub fn new(workers: usize, max_waiting: usize) -> Self {
+        Self {
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            limits: Limits::default(),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(OssError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Too many image processing requests are waiting; retry later.",
+            ));
+        }
+        let permit = self.workers.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit = permit.map_err(OssError::internal)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        })
+        .await
+        .map_err(OssError::internal)
+    }
+}
+
+fn image_error(e: ImageError) -> OssError {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let code = e.code;
+    let err = OssError::new(status, code, e.message);
+    match e.ec {
+        Some(ec) => err.ec(ec),
+        None => err,
+    }
+}
+
+fn invalid(message: impl Into<String>) -> OssError {
+    OssError::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
+}
+
+/// Where `sys/saveas` writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaveAs {
+    pub object: String,
+    /// None: the source bucket (and `"bucket": ""` in the answer).
+    pub bucket: Option<String>,
+}
+
+/// base64 as OSS accepts it: URL-safe or standard, padded or not.
+fn decode_b64(value: &str, what: &str) -> ApiResult<String> {
+    let cleaned: String = value
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cleaned)
+        .map_err(|_| {
+            invalid(format!(
+                "The value of {what} in sys/saveas is not valid base64."
+            ))
+        })?;
+    String::from_utf8(bytes)
+        .map_err(|_| invalid(format!("The value of {what} in sys/saveas is not UTF-8.")))
+}
+
+/// Split `<chain>[|sys/saveas,o_..,b_..]` and expand `style/<name>[/more actions]`.
+pub fn parse_spec(value: &str, bucket: &BucketRecord) -> ApiResult<(String, Option<SaveAs>)> {
+    let mut parts = value.split('|');
+    let chain = parts.next().unwrap_or_default().trim();
+    let mut saveas = None;
+    for extra in parts {
+        let Some(params) = extra.strip_prefix("sys/saveas") else {
+            return Err(invalid(format!("operation not support post: {extra}")));
+        };
+        if saveas.is_some() {
+            return Err(invalid("sys/saveas appears more than once."));
+        }
+        let (mut object, mut target) = (None, None);
+        for param in params.split(',').filter(|p| !p.is_empty()) {
+            match param.split_once('_') {
+                Some(("o", v)) => object = Some(decode_b64(v, "o")?),
+                Some(("b", v)) => target = Some(decode_b64(v, "b")?),
+                _ => {
+                    return Err(invalid(format!(
+                        "Unknown sys/saveas parameter {param:?}: use o_<base64 key> and b_<base64 bucket>."
+                    )));
+                }
+            }
+        }
+        let object = object.ok_or_else(|| invalid("sys/saveas needs o_<base64 object key>."))?;
+        saveas = Some(SaveAs {
+            object,
+            bucket: target,
+        });
+    }
+    let chain = if let Some(rest) = chain.strip_prefix("style/") {
+        let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
+        let content = style_content(bucket, name)?;
+        if more.is_empty() {
+            content.to_owned()
+        } else {
+            format!("{content}/{more}")
+        }
+    } else {
+        chain.to_owned()
+    };
+    Ok((chain, saveas))
+}
+
+/// Read a whole object (up to the source limit) into memory.
+async fn read_object(ctx: &Ctx, record: &ObjectRecord, limit: u64) -> ApiResult<Vec<u8>> {
+    if record.size > limit {
+        return Err(OssError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            format!(
+                "The source image is {} bytes; image processing accepts at most {limit} bytes.",
+                record.size
+            ),
+        ));
+    }
+    let stream = open_range(ctx, record, 0, record.size)
+        .await
+        .map_err(OssError::internal)?;
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(OssError::internal)?;
+    Ok(chunks.concat())
+}
+
+/// Parse, load the source and its watermarks, and run the pipeline on the pool.
+async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
+    let pool = &ctx.app.images;
+    let bytes = read_object(ctx, source, pool.limits.max_source_bytes).await?;
+    let mut marks = HashMap::new();
+    for key in pipeline.watermark_objects() {
+        let (b, k) = (ctx.bucket_str().to_owned(), key.clone());
+        let record = ctx
+            .meta(move |m| m.get_object(&b, &k))
+            .await?
+            .ok_or_else(|| {
+                invalid(format!(
+                    "The watermark object {key:?} does not exist in bucket {}.",
+                    ctx.bucket_str()
+                ))
+            })?;
+        marks.insert(
+            key,
+            read_object(ctx, &record, pool.limits.max_source_bytes).await?,
+        );
+    }
+    let limits = pool.limits.clone();
+    pool.run(move || image::process(&pipeline, &bytes, &marks, &limits))
+        .await?
+        .map_err(image_error)
+}
+
+fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
+    let digest = Md5::digest(format!("{}\n{}", source.etag, pipeline.normalized()));
+    hex::encode_upper(digest)
+}
+
+fn image_response(output: Output, etag: &str, source: &ObjectRecord) -> Response {
+    let mut response = Response::new(Body::from(output.bytes));
+    let h = response.headers_mut();
+    set(h, "content-type", output.content_type);
+    set(h, "etag", &format!("\"{etag}\""));
+    set(h, "last-modified", &http_date(source.last_modified));
+    response
+}
+
+/// GET ?x-oss-process=... (also through presigned URLs and anonymous public-read access).
+pub async fn get_processed(ctx: &Ctx) -> ApiResult<Response> {
+    let value = ctx.query.get("x-oss-process").unwrap_or_default();
+    let (chain, saveas) = parse_spec(value, ctx.bucket()?)?;
+    if saveas.is_some() {
+        return Err(invalid(
+            "sys/saveas is allowed only in POST requests (ProcessObject), not with GET.",
+        ));
+    }
+    let pipeline = image::parse(&chain).map_err(image_error)?;
+    let link = ctx
+        .object
+        .clone()
+        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let source = resolve_symlink(ctx, link).await?;
+    let etag = processed_etag(&source, &pipeline);
+    if headers::check_preconditions(&ctx.headers, "", &etag, source.last_modified)?
+        == Precondition::NotModified
+    {
+        let mut response = empty(StatusCode::NOT_MODIFIED);
+        response.headers_mut().remove("content-length");
+        set(response.headers_mut(), "etag", &format!("\"{etag}\""));
+        return Ok(response);
+    }
+    let output = run(ctx, &source, pipeline).await?;
+    Ok(image_response(output, &etag, &source))
+}
+
+/// The spec from a ProcessObject body: `x-oss-process=<spec>`, raw or form-encoded
+/// (ali-oss form-encodes; '+' stays literal since specs carry standard base64).
+fn body_spec(body: &[u8]) -> ApiResult<String> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| invalid("The ProcessObject body is not UTF-8."))?
+        .trim();
+    let value = text
+        .strip_prefix("x-oss-process=")
+        .ok_or_else(|| invalid("The ProcessObject body must be x-oss-process=<spec>."))?;
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| invalid("The ProcessObject body is not valid percent-encoded UTF-8."))
+}
+
+/// POST ?x-oss-process: needs oss:PostProcessTask (checked by the route) and read
+/// access to the source; with saveas also oss:PutObject on the target, which must
+/// be in the same account and region. Every rule is checked before any pixel work.
+pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let body = read_small_body(body, 64 * 1024).await?;
+    check_content_md5(&ctx.headers, &body, false)?;
+    let source_bucket = ctx.bucket()?;
+    let (chain, saveas) = parse_spec(&body_spec(&body)?, source_bucket)?;
+    let pipeline = image::parse(&chain).map_err(image_error)?;
+    let link = ctx.object.clone();
+    ctx.authorize(
+        Action::GetObject,
+        Some(source_bucket),
+        Some(ctx.key_str()),
+        link.as_ref(),
+    )?;
+    let source = resolve_symlink(
+        ctx,
+        link.ok_or_else(|| OssError::no_such_key(ctx.key_str()))?,
+    )
+    .await?;
+    let Some(saveas) = saveas else {
+        let etag = processed_etag(&source, &pipeline);
+        let output = run(ctx, &source, pipeline).await?;
+        return Ok(image_response(output, &etag, &source));
+    };
+
+    let target_name = saveas
+        .bucket
+        .clone()
+        .unwrap_or_else(|| source_bucket.name.clone());
+    let target_name = BucketName::parse(&target_name)
+        .map_err(|e| OssError::invalid_bucket_name(&target_name, e.0))?;
+    let key = ObjectKey::parse(&saveas.object).map_err(|e| OssError::invalid_object_name(e.0))?;
+    let target = if target_name.as_str() == source_bucket.name {
+        source_bucket.clone()
+    } else {
+        let name = target_name.as_str().to_owned();
+        ctx.meta(move |m| m.get_bucket(&name))
+            .await?
+            .ok_or_else(|| OssError::no_such_bucket(target_name.as_str()))?
+    };
+    if target.owner != source_bucket.owner {
+        return Err(invalid(format!(
+            "sys/saveas: the target bucket {} belongs to another account than the source bucket {}; both must belong to the same account.",
+            target.name, source_bucket.name
+        )));
+    }
+    if target.region != source_bucket.region {
+        return Err(invalid(format!(
+            "sys/saveas: the target bucket {} is in {}, the source bucket {} in {}; both must be in the same region.",
+            target.name, target.region, source_bucket.name, source_bucket.region
+        )));
+    }
+    ctx.authorize(Action::PutObject, Some(&target), Some(key.as_str()), None)?;
+
+    let output = run(ctx, &source, pipeline).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-type",
+        output.content_type.parse().expect("static MIME type"),
+    );
+    let mut record = record_from_headers(&headers, &target, "Normal")?;
+    let size = output.bytes.len() as u64;
+    let stream =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output.bytes))]);
+    let stored = store_stream(ctx, stream, u64::MAX, None).await?;
+    record.segments = vec![stored.segment()];
+    record.size = stored.size;
+    record.etag = hex::encode_upper(stored.md5);
+    record.crc64 = stored.crc64;
+    record.content_md5 = Some(base64::engine::general_purpose::STANDARD.encode(stored.md5));
+    let refusal = Arc::new(Refusal::default());
+    commit(
+        ctx,
+        &target.name,
+        key.as_str(),
+        &refusal,
+        &[stored.blob],
+        move |_, _| Ok(record.clone()),
+    )
+    .await?;
+    let answer = serde_json::json!({
+        "bucket": saveas.bucket.unwrap_or_default(),
+        "fileSize": size,
+        "object": key.as_str(),
+        "status": "OK",
+    });
+    let body = serde_json::to_string_pretty(&answer).expect("JSON");
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(Body::from(body))
+        .expect("valid response"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Acl;
+    use crate::storage::Style;
+
+    fn bucket() -> BucketRecord {
+        BucketRecord {
+            name: "b".into(),
+            owner: "1".into(),
+            region: "oss-cn-hangzhou".into(),
+            acl: Acl::Private,
+            created: 0,
+            storage_class: "Standard".into(),
+            redundancy: "LRS".into(),
+            cors: None,
+            lifecycle: None,
+            policy: None,
+            styles: vec![Style {
+                name: "thumb".into(),
+                content: "image/resize,w_100".into(),
+                category: "image".into(),
+                created: 0,
+                modified: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn specs_styles_and_saveas() {
+        let b = bucket();
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("out/a.jpg");
+        let std_key = base64::engine::general_purpose::STANDARD.encode("out/a?.jpg");
+        assert_eq!(
+            parse_spec("image/resize,w_10", &b).unwrap(),
+            ("image/resize,w_10".into(), None)
+        );
+        assert_eq!(
+            parse_spec("style/thumb", &b).unwrap().0,
+            "image/resize,w_100"
+        );
+        assert_eq!(
+            parse_spec("style/thumb/rotate,90", &b).unwrap().0,
+            "image/resize,w_100/rotate,90"
+        );
+        assert_eq!(
+            parse_spec("style/nope", &b).unwrap_err().code,
+            "NoSuchStyle"
+        );
+        let (_, saveas) =
+            parse_spec(&format!("image/resize,w_10|sys/saveas,o_{key},b_Yg"), &b).unwrap();
+        assert_eq!(
+            saveas,
+            Some(SaveAs {
+                object: "out/a.jpg".into(),
+                bucket: Some("b".into())
+            })
+        );
+        let (_, saveas) =
+            parse_spec(&format!("image/resize,w_10|sys/saveas,o_{std_key}"), &b).unwrap();
+        assert_eq!(saveas.unwrap().object, "out/a?.jpg");
+        for bad in [
+            "image/x|saveas,o_YQ",
+            "image/x|sys/saveas",
+            "image/x|sys/saveas,o_!!!",
+            "image/x|sys/saveas,z_1",
+        ] {
+            assert_eq!(
+                parse_spec(bad, &b).unwrap_err().code,
+                "InvalidArgument",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_raw_and_form_encoded() {
+        assert_eq!(
+            body_spec(b"x-oss-process=image/resize,w_1|sys/saveas,o_YS+b").unwrap(),
+            "image/resize,w_1|sys/saveas,o_YS+b"
+        );
+        assert_eq!(
+            body_spec(b"x-oss-process=image%2Fresize%2Cw_1%7Csys%2Fsaveas%2Co_YS%2Bb").unwrap(),
+            "image/resize,w_1|sys/saveas,o_YS+b"
+        );
+        assert!(body_spec(b"image/resize").is_err());
+    }
+}

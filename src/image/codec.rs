@@ -1,0 +1,867 @@
+//! Format sniffing, header probing (no pixel decode), decoding and encoding.
+
+use super::error::{ImageError, ec};
+use super::limits::Limits;
+use super::raster::{Frame, Img, Picture};
+use ::image::{ImageDecoder, ImageEncoder, ImageFormat};
+use std::io::Cursor;
+
+/// Source formats we recognise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SrcFormat {
+    Jpeg,
+    Png,
+    Gif,
+    WebP,
+    Bmp,
+    Tiff,
+    Heic,
+    Avif,
+}
+
+impl SrcFormat {
+    /// The `Format` string of `info` (spec §9.1).
+    pub fn info_name(self) -> &'static str {
+        match self {
+            SrcFormat::Jpeg => "jpg",
+            SrcFormat::Png => "png",
+            SrcFormat::Gif => "gif",
+            SrcFormat::WebP => "webp",
+            SrcFormat::Bmp => "bmp",
+            SrcFormat::Tiff => "tiff",
+            SrcFormat::Heic => "heic",
+            SrcFormat::Avif => "avif",
+        }
+    }
+
+    fn image_format(self) -> Option<ImageFormat> {
+        Some(match self {
+            SrcFormat::Jpeg => ImageFormat::Jpeg,
+            SrcFormat::Png => ImageFormat::Png,
+            SrcFormat::Gif => ImageFormat::Gif,
+            SrcFormat::WebP => ImageFormat::WebP,
+            SrcFormat::Bmp => ImageFormat::Bmp,
+            SrcFormat::Tiff => ImageFormat::Tiff,
+            SrcFormat::Heic | SrcFormat::Avif => return None,
+        })
+    }
+
+    /// Output format that keeps the source format.
+    pub fn same_out(self) -> OutFormat {
+        match self {
+            SrcFormat::Jpeg => OutFormat::Jpg,
+            SrcFormat::Png => OutFormat::Png,
+            SrcFormat::Gif => OutFormat::Gif,
+            SrcFormat::WebP => OutFormat::Webp,
+            SrcFormat::Bmp => OutFormat::Bmp,
+            SrcFormat::Tiff => OutFormat::Tiff,
+            SrcFormat::Heic => OutFormat::Heic,
+            SrcFormat::Avif => OutFormat::Avif,
+        }
+    }
+}
+
+/// Output formats of the `format` action (spec §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Jpg,
+    Png,
+    Webp,
+    Bmp,
+    Gif,
+    Tiff,
+    Heic,
+    Avif,
+}
+
+impl OutFormat {
+    pub fn parse(v: &str) -> Option<OutFormat> {
+        Some(match v {
+            "jpg" => OutFormat::Jpg,
+            "png" => OutFormat::Png,
+            "webp" => OutFormat::Webp,
+            "bmp" => OutFormat::Bmp,
+            "gif" => OutFormat::Gif,
+            "tiff" => OutFormat::Tiff,
+            "heic" => OutFormat::Heic,
+            "avif" => OutFormat::Avif,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OutFormat::Jpg => "jpg",
+            OutFormat::Png => "png",
+            OutFormat::Webp => "webp",
+            OutFormat::Bmp => "bmp",
+            OutFormat::Gif => "gif",
+            OutFormat::Tiff => "tiff",
+            OutFormat::Heic => "heic",
+            OutFormat::Avif => "avif",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            OutFormat::Jpg => "image/jpeg",
+            OutFormat::Png => "image/png",
+            OutFormat::Webp => "image/webp",
+            OutFormat::Bmp => "image/bmp",
+            OutFormat::Gif => "image/gif",
+            OutFormat::Tiff => "image/tiff",
+            OutFormat::Heic => "image/heic",
+            OutFormat::Avif => "image/avif",
+        }
+    }
+
+    /// Whether transparent pixels survive encoding (JPG flattens onto white).
+    pub fn has_alpha(self) -> bool {
+        !matches!(self, OutFormat::Jpg)
+    }
+}
+
+/// Identify the format from magic bytes.
+pub fn sniff(b: &[u8]) -> Option<SrcFormat> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(SrcFormat::Jpeg)
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(SrcFormat::Png)
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some(SrcFormat::Gif)
+    } else if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some(SrcFormat::WebP)
+    } else if b.starts_with(b"BM") && b.len() >= 26 {
+        Some(SrcFormat::Bmp)
+    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        Some(SrcFormat::Tiff)
+    } else if b.len() >= 12 && &b[4..8] == b"ftyp" {
+        let brand = &b[8..12];
+        if brand == b"avif" || brand == b"avis" {
+            Some(SrcFormat::Avif)
+        } else if [
+            b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1",
+        ]
+        .iter()
+        .any(|x| brand == *x)
+        {
+            Some(SrcFormat::Heic)
+        } else {
+            None
+        }
+    } else {
+        None
+    }
+}
+
+/// What the header says, learnt without decoding pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: SrcFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Number of frames (animated GIF/WebP/APNG), 1 for stills.
+    pub frames: u32,
+}
+
+fn unsupported() -> ImageError {
+    ImageError::bad_request("The image format is not supported.").with_ec(ec::UNSUPPORTED_FORMAT)
+}
+
+fn corrupt(e: impl std::fmt::Display) -> ImageError {
+    ImageError::bad_request(format!("The image could not be decoded: {e}"))
+        .with_ec(ec::UNSUPPORTED_FORMAT)
+}
+
+/// Read format, size and frame count from the header only.
+pub fn probe(b: &[u8]) -> Result<Probe, ImageError> {
+    let format = sniff(b).ok_or_else(unsupported)?;
+    let Some(ifmt) = format.image_format() else {
+        return Err(ImageError::not_implemented(format!(
+            "Decoding {} images is not supported by this server.",
+            format.info_name()
+        ))
+        .with_ec(ec::UNSUPPORTED_FORMAT));
+    };
+    let (width, height) = match header_dims(b, format) {
+        Some(d) => d,
+        None => ::image::ImageReader::with_format(Cursor::new(b), ifmt)
+            .into_dimensions()
+            .map_err(corrupt)?,
+    };
+    let frames = match format {
+        SrcFormat::Gif => gif_frame_count(b),
+        SrcFormat::WebP => webp_frame_count(b),
+        SrcFormat::Png => apng_frame_count(b),
+        _ => 1,
+    };
+    Ok(Probe {
+        format,
+        width,
+        height,
+        frames: frames.max(1),
+    })
+}
+
+fn be16(b: &[u8], i: usize) -> Option<u32> {
+    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]) as u32)
+}
+
+fn le16(b: &[u8], i: usize) -> Option<u32> {
+    Some(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]) as u32)
+}
+
+fn le32(b: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
+}
+
+/// Width and height straight from the header bytes (no decoder involved), so that a
+/// tiny file declaring a huge size is refused by the limits, not by a decoder.
+pub fn header_dims(b: &[u8], format: SrcFormat) -> Option<(u32, u32)> {
+    match format {
+        SrcFormat::Png => {
+            if b.get(12..16)? != b"IHDR" {
+                return None;
+            }
+            let w = u32::from_be_bytes(b.get(16..20)?.try_into().ok()?);
+            let h = u32::from_be_bytes(b.get(20..24)?.try_into().ok()?);
+            Some((w, h))
+        }
+        SrcFormat::Gif => Some((le16(b, 6)?, le16(b, 8)?)),
+        SrcFormat::Bmp => {
+            let dib = le32(b, 14)?;
+            if dib == 12 {
+                Some((le16(b, 18)?, le16(b, 20)?))
+            } else {
+                let w = le32(b, 18)? as i32;
+                let h = le32(b, 22)? as i32;
+                Some((w.unsigned_abs(), h.unsigned_abs()))
+            }
+        }
+        SrcFormat::WebP => match b.get(12..16)? {
+            b"VP8 " => Some((le16(b, 26)? & 0x3fff, le16(b, 28)? & 0x3fff)),
+            b"VP8L" => {
+                if *b.get(20)? != 0x2f {
+                    return None;
+                }
+                let bits = le32(b, 21)?;
+                Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
+            }
+            b"VP8X" => {
+                let w = le32(b, 24)? & 0xff_ffff;
+                let h = (le32(b, 26)? >> 8) & 0xff_ffff;
+                Some((w + 1, h + 1))
+            }
+            _ => None,
+        },
+        SrcFormat::Jpeg => {
+            let mut pos = 2;
+            loop {
+                if *b.get(pos)? != 0xFF {
+                    return None;
+                }
+                let m = *b.get(pos + 1)?;
+                if m == 0xFF {
+                    pos += 1;
+                    continue;
+                }
+                if m == 0xD8 || m == 0x01 || (0xD0..=0xD7).contains(&m) {
+                    pos += 2;
+                    continue;
+                }
+                if m == 0xDA || m == 0xD9 {
+                    return None;
+                }
+                let len = be16(b, pos + 2)? as usize;
+                if (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC {
+                    return Some((be16(b, pos + 7)?, be16(b, pos + 5)?));
+                }
+                pos += 2 + len;
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Count image descriptors by walking the GIF block structure (no LZW decoding).
+pub fn gif_frame_count(b: &[u8]) -> u32 {
+    if b.len() < 13 {
+        return 1;
+    }
+    let mut pos = 13;
+    let packed = b[10];
+    if packed & 0x80 != 0 {
+        pos += 3 * (1usize << ((packed & 7) + 1));
+    }
+    let skip_sub_blocks = |mut pos: usize| -> Option<usize> {
+        loop {
+            let n = *b.get(pos)? as usize;
+            pos += 1;
+            if n == 0 {
+                return Some(pos);
+            }
+            pos += n;
+        }
+    };
+    let mut count = 0u32;
+    while let Some(&tag) = b.get(pos) {
+        match tag {
+            0x21 => match skip_sub_blocks(pos + 2) {
+                Some(p) => pos = p,
+                None => break,
+            },
+            0x2C => {
+                let Some(&packed) = b.get(pos + 9) else { break };
+                count += 1;
+                pos += 10;
+                if packed & 0x80 != 0 {
+                    pos += 3 * (1usize << ((packed & 7) + 1));
+                }
+                match skip_sub_blocks(pos + 1) {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    count.max(1)
+}
+
+/// Count `ANMF` chunks of an animated WebP.
+pub fn webp_frame_count(b: &[u8]) -> u32 {
+    let mut pos = 12;
+    let mut count = 0u32;
+    while pos + 8 <= b.len() {
+        let id = &b[pos..pos + 4];
+        let len = u32::from_le_bytes([b[pos + 4], b[pos + 5], b[pos + 6], b[pos + 7]]) as usize;
+        if id == b"ANMF" {
+            count += 1;
+        }
+        pos = pos
+            .saturating_add(8)
+            .saturating_add(len)
+            .saturating_add(len & 1);
+    }
+    count.max(1)
+}
+
+/// `num_frames` of an APNG `acTL` chunk (1 for plain PNG).
+pub fn apng_frame_count(b: &[u8]) -> u32 {
+    let mut pos = 8;
+    while pos + 8 <= b.len() {
+        let len = u32::from_be_bytes([b[pos], b[pos + 1], b[pos + 2], b[pos + 3]]) as usize;
+        let id = &b[pos + 4..pos + 8];
+        if id == b"acTL" && pos + 12 <= b.len() {
+            return u32::from_be_bytes([b[pos + 8], b[pos + 9], b[pos + 10], b[pos + 11]]).max(1);
+        }
+        if id == b"IDAT" || id == b"IEND" {
+            break;
+        }
+        pos = pos.saturating_add(12).saturating_add(len);
+    }
+    1
+}
+
+fn image_limits(limits: &Limits) -> ::image::Limits {
+    let mut l = ::image::Limits::default();
+    l.max_image_width = Some(limits.max_side);
+    l.max_image_height = Some(limits.max_side);
+    // RGBA8 of the largest allowed image, plus slack for decoder state.
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    l
+}
+
+fn normalize(d: ::image::DynamicImage) -> Img {
+    use ::image::DynamicImage as D;
+    match d {
+        D::ImageRgb8(i) => Img::Rgb(i),
+        D::ImageRgba8(i) => Img::Rgba(i),
+        d if d.color().has_alpha() => Img::Rgba(d.into_rgba8()),
+        d => Img::Rgb(d.into_rgb8()),
+    }
+}
+
+/// Decode the source. With `all_frames`, every frame of an animated GIF is kept
+/// (composited to the logical screen); otherwise only the first frame.
+pub fn decode(
+    b: &[u8],
+    probe: &Probe,
+    all_frames: bool,
+    limits: &Limits,
+) -> Result<Picture, ImageError> {
+    let ifmt = probe.format.image_format().ok_or_else(unsupported)?;
+    if probe.format == SrcFormat::Gif && all_frames && probe.frames > 1 {
+        use ::image::AnimationDecoder;
+        let mut dec = ::image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(corrupt)?;
+        dec.set_limits(image_limits(limits)).map_err(corrupt)?;
+        let mut frames = Vec::new();
+        let mut total: u64 = 0;
+        for f in dec.into_frames() {
+            let f = match f {
+                Ok(f) => f,
+                // A truncated tail keeps the frames decoded so far, as browsers do.
+                Err(e) if !frames.is_empty() => {
+                    let _ = e;
+                    break;
+                }
+                Err(e) => return Err(corrupt(e)),
+            };
+            let (n, d) = f.delay().numer_denom_ms();
+            let buf = f.into_buffer();
+            total += buf.width() as u64 * buf.height() as u64;
+            if total > limits.max_pixels || frames.len() as u32 >= limits.max_frames {
+                return Err(ImageError::too_large(
+                    "The animated image has too many pixels over all frames.",
+                )
+                .with_ec(ec::SOURCE_TOO_LARGE));
+            }
+            frames.push(Frame {
+                img: Img::Rgba(buf),
+                delay_ms: n.checked_div(d).unwrap_or(0),
+            });
+        }
+        if frames.is_empty() {
+            return Err(corrupt("no frames"));
+        }
+        return Ok(Picture { frames });
+    }
+    let mut reader = ::image::ImageReader::with_format(Cursor::new(b), ifmt);
+    reader.limits(image_limits(limits));
+    let d = reader.decode().map_err(corrupt)?;
+    Ok(Picture::still(normalize(d)))
+}
+
+/// Decode a watermark object (JPG, PNG, BMP, WebP, TIFF; first frame of GIF too).
+pub fn decode_watermark(b: &[u8], limits: &Limits) -> Result<Img, ImageError> {
+    let p = probe(b).map_err(|e| {
+        ImageError::watermark(format!(
+            "The watermark image format is not supported: {}",
+            e.message
+        ))
+        .with_ec(ec::WATERMARK_FORMAT)
+    })?;
+    limits.check_source(b.len(), p.width, p.height, 1, false)?;
+    let pic = decode(b, &p, false, limits).map_err(|e| {
+        ImageError::watermark(format!(
+            "The watermark image cannot be decoded: {}",
+            e.message
+        ))
+        .with_ec(ec::WATERMARK_FORMAT)
+    })?;
+    Ok(pic.frames.into_iter().next().expect("one frame").img)
+}
+
+/// Parsed EXIF of the source, if any.
+pub fn read_exif(b: &[u8]) -> Option<exif::Exif> {
+    if sniff(b) == Some(SrcFormat::Gif) || sniff(b) == Some(SrcFormat::Bmp) {
+        return None;
+    }
+    exif::Reader::new()
+        .read_from_container(&mut Cursor::new(b))
+        .ok()
+}
+
+/// EXIF Orientation (1..=8) of the primary image, 1 when absent.
+pub fn orientation(exif: Option<&exif::Exif>) -> u32 {
+    exif.and_then(|e| e.get_field(exif::Tag::Orientation, exif::In::PRIMARY))
+        .and_then(|f| f.value.get_uint(0))
+        .filter(|o| (1..=8).contains(o))
+        .unwrap_or(1)
+}
+
+/// JFIF APP0 density: (units, x, y).
+pub fn jfif_density(b: &[u8]) -> Option<(u8, u16, u16)> {
+    if b.len() < 20 || !b.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]) || &b[6..11] != b"JFIF\0" {
+        return None;
+    }
+    Some((
+        b[13],
+        u16::from_be_bytes([b[14], b[15]]),
+        u16::from_be_bytes([b[16], b[17]]),
+    ))
+}
+
+/// Estimate the IJG quality (1..=100) of a JPEG from its luminance quantisation table.
+pub fn jpeg_quality(b: &[u8]) -> Option<u8> {
+    // Standard IJG luminance table (Annex K); order does not matter, we compare sums.
+    const STD_LUMA_SUM: u32 = 3710;
+    let mut pos = 2;
+    while pos + 4 <= b.len() {
+        if b[pos] != 0xFF {
+            return None;
+        }
+        let marker = b[pos + 1];
+        if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            pos += 2;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            return None;
+        }
+        let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+        let seg = b.get(pos + 4..pos + 2 + len)?;
+        if marker == 0xDB {
+            let mut i = 0;
+            while i < seg.len() {
+                let pq = seg[i] >> 4;
+                let tq = seg[i] & 15;
+                let n = if pq == 0 { 64 } else { 128 };
+                let t = seg.get(i + 1..i + 1 + n)?;
+                if tq == 0 {
+                    let sum: u32 = if pq == 0 {
+                        t.iter().map(|&v| v as u32).sum()
+                    } else {
+                        t.chunks_exact(2)
+                            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+                            .sum()
+                    };
+                    let scale = (sum as f64 * 100.0 / STD_LUMA_SUM as f64).max(1.0);
+                    let q = if scale <= 100.0 {
+                        (200.0 - scale) / 2.0
+                    } else {
+                        5000.0 / scale
+                    };
+                    return Some(q.round().clamp(1.0, 100.0) as u8);
+                }
+                i += 1 + n;
+            }
+        }
+        pos += 2 + len;
+    }
+    None
+}
+
+/// Encoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeOpts {
+    pub quality: u8,
+    pub progressive: bool,
+    /// WebP: lossless instead of lossy.
+    pub webp_lossless: bool,
+}
+
+fn enc_err(e: impl std::fmt::Display) -> ImageError {
+    ImageError::internal(format!("Encoding the image failed: {e}"))
+}
+
+/// Encode the picture. Only GIF output keeps several frames; other formats take the first.
+pub fn encode(
+    pic: Picture,
+    fmt: OutFormat,
+    opts: EncodeOpts,
+    limits: &Limits,
+) -> Result<Vec<u8>, ImageError> {
+    let (w, h) = pic.dims();
+    let mut out = Vec::new();
+    match fmt {
+        OutFormat::Gif => {
+            use ::image::codecs::gif::{GifEncoder, Repeat};
+            let animated = pic.frames.len() > 1;
+            let mut enc = GifEncoder::new_with_speed(&mut out, 10);
+            if animated {
+                enc.set_repeat(Repeat::Infinite).map_err(enc_err)?;
+            }
+            let frames = pic.frames.into_iter().map(|f| {
+                ::image::Frame::from_parts(
+                    f.img.into_rgba(),
+                    0,
+                    0,
+                    ::image::Delay::from_numer_denom_ms(f.delay_ms, 1),
+                )
+            });
+            enc.encode_frames(frames).map_err(enc_err)?;
+        }
+        _ => {
+            let img = pic.frames.into_iter().next().expect("one frame").img;
+            match fmt {
+                OutFormat::Jpg => {
+                    let rgb = img.into_rgb_on([255, 255, 255]);
+                    if w > u16::MAX as u32 || h > u16::MAX as u32 {
+                        return Err(ImageError::too_large("JPEG output is limited to 65535 px."));
+                    }
+                    let mut enc = jpeg_encoder::Encoder::new(&mut out, opts.quality.clamp(1, 100));
+                    enc.set_progressive(opts.progressive);
+                    enc.encode(
+                        rgb.as_raw(),
+                        w as u16,
+                        h as u16,
+                        jpeg_encoder::ColorType::Rgb,
+                    )
+                    .map_err(enc_err)?;
+                }
+                OutFormat::Png => {
+                    use ::image::codecs::png::{CompressionType, FilterType, PngEncoder};
+                    let enc = PngEncoder::new_with_quality(
+                        &mut out,
+                        CompressionType::Fast,
+                        FilterType::Adaptive,
+                    );
+                    write_with(enc, &img)?;
+                }
+                OutFormat::Bmp => {
+                    let enc = ::image::codecs::bmp::BmpEncoder::new(&mut out);
+                    write_with(enc, &img)?;
+                }
+                OutFormat::Tiff => {
+                    let enc = ::image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out));
+                    write_with(enc, &img)?;
+                }
+                OutFormat::Webp => {
+                    if w > limits.max_webp_side || h > limits.max_webp_side {
+                        return Err(ImageError::too_large(format!(
+                            "WebP output is limited to {} px per side.",
+                            limits.max_webp_side
+                        )));
+                    }
+                    out = webp_encode(&img, opts)?;
+                }
+                OutFormat::Heic | OutFormat::Avif | OutFormat::Gif => {
+                    return Err(ImageError::not_implemented(format!(
+                        "Output format {} is not supported by this server.",
+                        fmt.name()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {
+    let ct = if img.has_alpha() {
+        ::image::ExtendedColorType::Rgba8
+    } else {
+        ::image::ExtendedColorType::Rgb8
+    };
+    enc.write_image(img.raw(), img.width(), img.height(), ct)
+        .map_err(enc_err)
+}
+
+/// Lossy (or lossless) WebP through libwebp's simple API.
+fn webp_encode(img: &Img, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
+    use libwebp_sys as w;
+    let (width, height) = img.dims();
+    let c = img.channels() as i32;
+    let stride = width as i32 * c;
+    let mut ptr: *mut u8 = std::ptr::null_mut();
+    let q = opts.quality.clamp(1, 100) as f32;
+    // SAFETY: `img.raw()` holds `height` rows of `stride` bytes; libwebp writes the
+    // output pointer and returns its length (0 on failure); we free it with WebPFree.
+    let len = unsafe {
+        let data = img.raw().as_ptr();
+        let (wi, hi) = (width as i32, height as i32);
+        match (img.has_alpha(), opts.webp_lossless) {
+            (true, false) => w::WebPEncodeRGBA(data, wi, hi, stride, q, &mut ptr),
+            (false, false) => w::WebPEncodeRGB(data, wi, hi, stride, q, &mut ptr),
+            (true, true) => w::WebPEncodeLosslessRGBA(data, wi, hi, stride, &mut ptr),
+            (false, true) => w::WebPEncodeLosslessRGB(data, wi, hi, stride, &mut ptr),
+        }
+    };
+    if len == 0 || ptr.is_null() {
+        return Err(enc_err("libwebp failed"));
+    }
+    // SAFETY: libwebp returned `len` valid bytes at `ptr`.
+    let v = unsafe { std::slice::from_raw_parts(ptr, len).to_vec() };
+    // SAFETY: `ptr` was allocated by libwebp.
+    unsafe { w::WebPFree(ptr as *mut std::ffi::c_void) };
+    Ok(v)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A tiny encoded image for tests.
+    pub fn encode_test(img: Img, fmt: OutFormat) -> Vec<u8> {
+        encode(
+            Picture::still(img),
+            fmt,
+            EncodeOpts {
+                quality: 90,
+                progressive: false,
+                webp_lossless: true,
+            },
+            &Limits::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn roundtrip_formats() {
+        for fmt in [
+            OutFormat::Png,
+            OutFormat::Jpg,
+            OutFormat::Webp,
+            OutFormat::Bmp,
+            OutFormat::Gif,
+            OutFormat::Tiff,
+        ] {
+            let b = encode_test(Img::solid_rgb(7, 5, [10, 200, 30]), fmt);
+            let p = probe(&b).unwrap();
+            assert_eq!((p.width, p.height, p.frames), (7, 5, 1), "{fmt:?}");
+            assert_eq!(p.format.same_out(), fmt);
+            let pic = decode(&b, &p, true, &Limits::default()).unwrap();
+            assert_eq!(pic.dims(), (7, 5));
+            let px = pic.first().rgb_at(3, 2);
+            assert!(
+                px.iter()
+                    .zip([10u8, 200, 30])
+                    .all(|(a, b)| a.abs_diff(b) < 12),
+                "{fmt:?} {px:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn webp_lossy_and_alpha() {
+        let img = Img::solid_rgba(16, 16, [255, 0, 0, 128]);
+        let b = encode(
+            Picture::still(img),
+            OutFormat::Webp,
+            EncodeOpts {
+                quality: 75,
+                progressive: false,
+                webp_lossless: false,
+            },
+            &Limits::default(),
+        )
+        .unwrap();
+        let p = probe(&b).unwrap();
+        let pic = decode(&b, &p, false, &Limits::default()).unwrap();
+        assert!(pic.first().has_alpha());
+        assert!(pic.first().rgba_at(8, 8)[3].abs_diff(128) < 4);
+    }
+
+    #[test]
+    fn progressive_jpeg_is_sof2() {
+        let b = encode(
+            Picture::still(Img::solid_rgb(20, 20, [1, 2, 3])),
+            OutFormat::Jpg,
+            EncodeOpts {
+                quality: 80,
+                progressive: true,
+                webp_lossless: false,
+            },
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(b.windows(2).any(|w| w == [0xFF, 0xC2]));
+        assert!(!b.windows(2).any(|w| w == [0xFF, 0xC0]));
+        let q = jpeg_quality(&b).unwrap();
+        assert!((78..=82).contains(&q), "{q}");
+    }
+
+    #[test]
+    fn jpeg_quality_estimates() {
+        for q in [50u8, 75, 90, 100] {
+            let b = encode(
+                Picture::still(Img::solid_rgb(8, 8, [1, 2, 3])),
+                OutFormat::Jpg,
+                EncodeOpts {
+                    quality: q,
+                    progressive: false,
+                    webp_lossless: false,
+                },
+                &Limits::default(),
+            )
+            .unwrap();
+            let est = jpeg_quality(&b).unwrap();
+            assert!(est.abs_diff(q) <= 2, "{q} → {est}");
+        }
+    }
+
+    #[test]
+    fn huge_header_is_refused_without_decoding() {
+        // A PNG header declaring 60000×60000 in 57 bytes.
+        let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+        b.extend_from_slice(&13u32.to_be_bytes());
+        b.extend_from_slice(b"IHDR");
+        b.extend_from_slice(&60000u32.to_be_bytes());
+        b.extend_from_slice(&60000u32.to_be_bytes());
+        b.extend_from_slice(&[8, 6, 0, 0, 0]);
+        let crc = crc32(&b[12..29]);
+        b.extend_from_slice(&crc.to_be_bytes());
+        b.extend_from_slice(&[0u8; 0]);
+        let p = probe(&b).unwrap();
+        assert_eq!((p.width, p.height), (60000, 60000));
+        let e = Limits::default()
+            .check_source(b.len(), p.width, p.height, p.frames, false)
+            .unwrap_err();
+        assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE));
+
+        // A GIF header declaring 60000×60000.
+        let mut g = b"GIF89a".to_vec();
+        g.extend_from_slice(&60000u16.to_le_bytes());
+        g.extend_from_slice(&60000u16.to_le_bytes());
+        g.extend_from_slice(&[0, 0, 0, 0x3B]);
+        let p = probe(&g).unwrap();
+        assert_eq!((p.width, p.height), (60000, 60000));
+
+        // A truncated JPEG whose SOF declares 60000x60000, through `process`.
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8];
+        j.extend_from_slice(&60000u16.to_be_bytes());
+        j.extend_from_slice(&60000u16.to_be_bytes());
+        j.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        j.resize(200, 0);
+        let pl = crate::image::parse("image/resize,w_100").unwrap();
+        let e =
+            crate::image::process(&pl, &j, &Default::default(), &Limits::default()).unwrap_err();
+        assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE_RESIZE));
+    }
+
+    #[test]
+    fn header_dims_match_decoder() {
+        for fmt in [
+            OutFormat::Png,
+            OutFormat::Jpg,
+            OutFormat::Gif,
+            OutFormat::Bmp,
+        ] {
+            let b = encode_test(Img::solid_rgb(13, 7, [1, 2, 3]), fmt);
+            let f = sniff(&b).unwrap();
+            assert_eq!(header_dims(&b, f), Some((13, 7)), "{fmt:?}");
+        }
+        let lossless = encode_test(Img::solid_rgba(13, 7, [1, 2, 3, 4]), OutFormat::Webp);
+        assert_eq!(header_dims(&lossless, SrcFormat::WebP), Some((13, 7)));
+        let lossy = encode(
+            Picture::still(Img::solid_rgb(13, 7, [1, 2, 3])),
+            OutFormat::Webp,
+            EncodeOpts {
+                quality: 50,
+                progressive: false,
+                webp_lossless: false,
+            },
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(header_dims(&lossy, SrcFormat::WebP), Some((13, 7)));
+    }
+
+    pub fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some(SrcFormat::Jpeg));
+        assert_eq!(sniff(b"GIF89a"), Some(SrcFormat::Gif));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic"), Some(SrcFormat::Heic));
+        assert_eq!(sniff(b"hello"), None);
+        assert_eq!(
+            probe(b"hello").unwrap_err().ec,
+            Some(ec::UNSUPPORTED_FORMAT)
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! OSS IMG engine (`x-oss-process=image/...`): parse a processing spec into a typed
+//! [`Pipeline`], then [`process`] source bytes into output bytes.
+//!
+//! Pure: no I/O, no async. The API layer resolves styles, `sys/saveas`, loads the
+//! source object and the watermark objects named by [`Pipeline::watermark_objects`].
+//! Text watermarks need a font registered once with [`set_font`].
+
+mod codec;
+mod error;
+mod font;
+mod limits;
+mod parse;
+mod raster;
+pub mod steps;
+
+pub use error::ImageError;
+pub use font::{set_font, set_named_font};
+pub use limits::Limits;
+
+use codec::{EncodeOpts, OutFormat, SrcFormat};
+use raster::Picture;
+use std::collections::HashMap;
+use steps::{Ctx, Step};
+
+/// A parsed, validated processing chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    steps: Vec<Step>,
+}
+
+/// Processed output: bytes and their MIME type (`application/json` for `info`/`average-hue`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+/// Parse a spec such as `image/resize,w_100/format,png` (the `image/` prefix is required;
+/// styles and `sys/saveas` are resolved by the caller). Every parameter is validated here.
+pub fn parse(spec: &str) -> Result<Pipeline, ImageError> {
+    let body = match spec.strip_prefix("image/") {
+        Some(b) => b,
+        None if spec == "image" => "",
+        None => {
+            return Err(ImageError::invalid_msg(format!(
+                "The process spec must start with image/: {}",
+                spec.chars().take(64).collect::<String>()
+            )));
+        }
+    };
+    let mut steps = Vec::new();
+    for a in parse::split_chain(body)? {
+        steps.push(Step::parse(&a)?);
+    }
+    Ok(Pipeline { steps })
+}
+
+impl Pipeline {
+    /// The typed steps, in chain order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Object keys (decoded from base64) of image watermarks; the caller loads them from
+    /// the same bucket. Distinct, in first-use order.
+    pub fn watermark_objects(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in &self.steps {
+            if let Step::Watermark(w) = s
+                && let Some(im) = &w.image
+                && !out.contains(&im.key)
+            {
+                out.push(im.key.clone());
+            }
+        }
+        out
+    }
+
+    /// Normalized text of the pipeline, stable for equal pipelines (used for ETags):
+    /// defaults are made explicit, base64 is re-encoded URL-safe without padding.
+    pub fn normalized(&self) -> String {
+        let parts: Vec<String> = self.steps.iter().map(Step::normalized).collect();
+        format!("image/{}", parts.join("/"))
+    }
+
+    /// Index of the first terminal query (`info` / `average-hue`), if any.
+    fn terminal(&self) -> Option<usize> {
+        self.steps
+            .iter()
+            .position(|s| matches!(s, Step::Info(_) | Step::AverageHue(_)))
+    }
+}
+
+/// Run `pipeline` on `source`. `watermarks` maps each key from
+/// [`Pipeline::watermark_objects`] to that object's bytes.
+pub fn process(
+    pipeline: &Pipeline,
+    source: &[u8],
+    watermarks: &HashMap<String, Vec<u8>>,
+    limits: &Limits,
+) -> Result<Output, ImageError> {
+    if source.len() as u64 > limits.max_source_bytes {
+        return Err(ImageError::too_large(format!(
+            "The source image is too large: {} bytes exceeds {} bytes.",
+            source.len(),
+            limits.max_source_bytes
+        )));
+    }
+    let probe = codec::probe(source)?;
+    let terminal = pipeline.terminal();
+    let chain = &pipeline.steps[..terminal.unwrap_or(pipeline.steps.len())];
+
+    // `info` ignores the chain and reports the source, from the header only.
+    if let Some(i) = terminal
+        && matches!(pipeline.steps[i], Step::Info(_))
+    {
+        let exif = codec::read_exif(source);
+        return Ok(Output {
+            bytes: steps::info::json(source, &probe, exif.as_ref()).into_bytes(),
+            content_type: "application/json",
+        });
+    }
+
+    let has_resize = chain.iter().any(|s| matches!(s, Step::Resize(_)));
+    limits.check_source(
+        source.len(),
+        probe.width,
+        probe.height,
+        probe.frames,
+        has_resize,
+    )?;
+    let marks = pipeline.watermark_objects();
+    if marks.len() > limits.max_image_watermarks {
+        return Err(ImageError::invalid_msg(format!(
+            "At most {} distinct image watermarks are allowed.",
+            limits.max_image_watermarks
+        )));
+    }
+    for k in &marks {
+        if !watermarks.contains_key(k) {
+            return Err(
+                ImageError::watermark(format!("The watermark object {k} does not exist."))
+                    .with_ec(error::ec::WATERMARK_MISSING),
+            );
+        }
+    }
+
+    // Output settings: the last format / quality / interlace of the chain wins.
+    let mut out_format = probe.format.same_out();
+    let mut quality = None;
+    let mut progressive = false;
+    for s in chain {
+        match s {
+            Step::Format(f) => {
+                // `format,gif` on a non-GIF source keeps the source format.
+                out_format = if f.format == OutFormat::Gif && probe.format != SrcFormat::Gif {
+                    probe.format.same_out()
+                } else {
+                    f.format
+                };
+            }
+            Step::Quality(q) => quality = Some(q.clone()),
+            Step::Interlace(i) => progressive = i.on,
+            _ => {}
+        }
+    }
+    if matches!(out_format, OutFormat::Heic | OutFormat::Avif) {
+        return Err(ImageError::not_implemented(format!(
+            "Output format {} is not supported by this server.",
+            out_format.name()
+        )));
+    }
+
+    // Animated GIF keeps every frame only when it stays GIF and is not resized by `p`.
+    let resize_by_p = chain
+        .iter()
+        .any(|s| matches!(s, Step::Resize(r) if r.p.is_some() && r.w.is_none() && r.h.is_none() && r.l.is_none() && r.s.is_none()));
+    let all_frames = probe.format == SrcFormat::Gif && out_format == OutFormat::Gif && !resize_by_p;
+    let mut pic = decode_guarded(source, &probe, all_frames, limits)?;
+
+    // auto-orient is applied to the decoded source, wherever it is written (spec §1.3).
+    if chain
+        .iter()
+        .any(|s| matches!(s, Step::AutoOrient(a) if a.on))
+    {
+        let o = codec::orientation(codec::read_exif(source).as_ref());
+        if o != 1 {
+            let (w, h) = pic.dims();
+            limits.check_rotate(w, h)?;
+            pic.map(|img| steps::auto_orient::orient(img, o));
+        }
+    }
+
+    let ctx = Ctx {
+        limits,
+        watermarks,
+        src_format: probe.format,
+        out_format,
+    };
+    for s in chain {
+        s.apply(&mut pic, &ctx)?;
+    }
+
+    if terminal.is_some() {
+        // The only other terminal is average-hue.
+        return Ok(Output {
+            bytes: steps::average_hue::json(pic.first()).into_bytes(),
+            content_type: "application/json",
+        });
+    }
+
+    let source_quality = if probe.format == SrcFormat::Jpeg {
+        codec::jpeg_quality(source).unwrap_or(100)
+    } else {
+        100
+    };
+    let (q, explicit) = match &quality {
+        Some(q) => (
+            q.effective(source_quality, out_format == OutFormat::Jpg),
+            true,
+        ),
+        None => (limits.default_quality.min(source_quality), false),
+    };
+    let opts = EncodeOpts {
+        quality: q.clamp(1, 100),
+        progressive: progressive && out_format == OutFormat::Jpg,
+        webp_lossless: explicit && q >= 100,
+    };
+    if out_format != OutFormat::Gif {
+        pic.frames.truncate(1);
+    }
+    let bytes = codec::encode(pic, out_format, opts, limits)?;
+    Ok(Output {
+        bytes,
+        content_type: out_format.content_type(),
+    })
+}
+
+/// Decode, turning a panic inside a third-party decoder into an error.
+fn decode_guarded(
+    source: &[u8],
+    probe: &codec::Probe,
+    all_frames: bool,
+    limits: &Limits,
+) -> Result<Picture, ImageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        codec::decode(source, probe, all_frames, limits)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ImageError::bad_request("The image could not be decoded.")
+            .with_ec(error::ec::UNSUPPORTED_FORMAT))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

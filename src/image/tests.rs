@@ -1,0 +1,459 @@
+//! End-to-end tests of parse + process on synthetic images, and fuzz-style robustness.
+
+use super::codec::tests::encode_test;
+use super::codec::{self, OutFormat};
+use super::error::ec;
+use super::raster::{Frame, Img, Picture};
+use super::*;
+
+/// A little-endian TIFF/EXIF block with Orientation and XResolution = 96/1.
+pub fn tiff_exif(orientation: u16) -> Vec<u8> {
+    let mut t = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    t.extend_from_slice(&2u16.to_le_bytes());
+    // Orientation, SHORT, 1
+    t.extend_from_slice(&0x0112u16.to_le_bytes());
+    t.extend_from_slice(&3u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&orientation.to_le_bytes());
+    t.extend_from_slice(&[0, 0]);
+    // XResolution, RATIONAL, 1, at offset 38
+    t.extend_from_slice(&0x011Au16.to_le_bytes());
+    t.extend_from_slice(&5u16.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t.extend_from_slice(&38u32.to_le_bytes());
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&96u32.to_le_bytes());
+    t.extend_from_slice(&1u32.to_le_bytes());
+    t
+}
+
+/// Insert an EXIF APP1 segment right after SOI.
+pub fn with_exif(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let tiff = tiff_exif(orientation);
+    let mut j = jpeg[..2].to_vec();
+    j.extend_from_slice(&[0xFF, 0xE1]);
+    j.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
+    j.extend_from_slice(b"Exif\0\0");
+    j.extend_from_slice(&tiff);
+    j.extend_from_slice(&jpeg[2..]);
+    j
+}
+
+fn run(spec: &str, src: &[u8]) -> Result<Output, ImageError> {
+    let p = parse(spec)?;
+    process(&p, src, &HashMap::new(), &Limits::default())
+}
+
+fn dims(out: &Output) -> (u32, u32) {
+    let p = codec::probe(&out.bytes).unwrap();
+    (p.width, p.height)
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    encode_test(Img::solid_rgb(w, h, [50, 100, 150]), OutFormat::Png)
+}
+
+fn jpg(w: u32, h: u32) -> Vec<u8> {
+    encode_test(Img::solid_rgb(w, h, [50, 100, 150]), OutFormat::Jpg)
+}
+
+fn gif_anim(w: u32, h: u32, n: usize) -> Vec<u8> {
+    let frames = (0..n)
+        .map(|i| Frame {
+            img: Img::solid_rgb(w, h, [(i * 40) as u8, 0, 0]),
+            delay_ms: 100,
+        })
+        .collect();
+    codec::encode(
+        Picture { frames },
+        OutFormat::Gif,
+        codec::EncodeOpts {
+            quality: 90,
+            progressive: false,
+            webp_lossless: false,
+        },
+        &Limits::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn parse_grammar_errors() {
+    assert_eq!(parse("image/").unwrap_err().ec, Some(ec::NO_ACTION));
+    assert_eq!(parse("image").unwrap_err().ec, Some(ec::NO_ACTION));
+    let e = parse("image/slim,1").unwrap_err();
+    assert_eq!(
+        (e.code, e.status, e.ec),
+        ("InvalidArgument", 400, Some(ec::UNKNOWN_ACTION))
+    );
+    assert_eq!(
+        parse("image/resize").unwrap_err().ec,
+        Some(ec::RESIZE_EMPTY)
+    );
+    assert_eq!(
+        parse("image/format").unwrap_err().ec,
+        Some(ec::FORMAT_MISSING)
+    );
+    assert_eq!(
+        parse("image/format,dng").unwrap_err().ec,
+        Some(ec::FORMAT_INVALID)
+    );
+    assert_eq!(
+        parse("image/rotate,90,200,300").unwrap_err().ec,
+        Some(ec::TOO_MANY_VALUES)
+    );
+    assert_eq!(
+        parse("image/crop,w_500,h_500,g_fac").unwrap_err().ec,
+        Some(ec::CROP_GRAVITY)
+    );
+    assert_eq!(
+        parse("image/resize,m_abc,w_1").unwrap_err().ec,
+        Some(ec::RESIZE_MODE)
+    );
+    assert_eq!(
+        parse("image/watermark").unwrap_err().ec,
+        Some(ec::WM_NOTHING)
+    );
+    // The repeated-`image/` mistake from the field.
+    let e = parse("image/resize,w_100/image/quality,q_80").unwrap_err();
+    assert_eq!(e.ec, Some(ec::UNKNOWN_ACTION));
+    let e = parse("image/quality,q_image").unwrap_err();
+    assert_eq!(
+        e.message,
+        "The value: image of parameter: q is invalid.reason:Value must be digit (quality)"
+    );
+    assert!(parse("style/foo").is_err());
+    // Every action parses.
+    let all = "image/resize,m_pad,w_10,h_10,color_FF0000/crop,w_5,h_5,g_center/indexcrop,x_2,i_1/\
+               circle,r_2/rounded-corners,r_1/rotate,45/auto-orient,1/blur,r_3,s_2/bright,10/\
+               contrast,-10/sharpen,100/format,png/quality,Q_80/interlace,1/\
+               watermark,text_aGk/average-hue/info";
+    assert_eq!(parse(all).unwrap().steps().len(), 17);
+}
+
+#[test]
+fn normalized_is_stable() {
+    let a = parse("image/resize,w_100/format,png").unwrap();
+    let b = parse("image/resize,limit_1,m_lfit,w_100,/format,png").unwrap();
+    assert_eq!(a.normalized(), b.normalized());
+    assert_eq!(
+        a.normalized(),
+        "image/resize,m_lfit,w_100,limit_1/format,png"
+    );
+    let c = parse("image/watermark,text_aGVsbG8g5Zu+54mH5pyN5Yqh77yB").unwrap();
+    let d = parse("image/watermark,text_aGVsbG8g5Zu-54mH5pyN5Yqh77yB,g_se,t_100").unwrap();
+    assert_eq!(c.normalized(), d.normalized());
+    assert_ne!(a.normalized(), c.normalized());
+}
+
+#[test]
+fn watermark_objects_listed() {
+    let p = parse("image/watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA/watermark,image_cGFuZGEucG5n,g_nw/watermark,image_aW1hZ2UvcGFuZGEucG5n").unwrap();
+    assert_eq!(p.watermark_objects(), vec!["panda.png", "image/panda.png"]);
+}
+
+#[test]
+fn resize_keeps_format_and_sizes() {
+    let out = run("image/resize,w_100", &jpg(400, 267)).unwrap();
+    assert_eq!(out.content_type, "image/jpeg");
+    assert_eq!(dims(&out), (100, 67));
+    let out = run("image/resize,m_fill,w_150,h_80", &png(200, 100)).unwrap();
+    assert_eq!(out.content_type, "image/png");
+    assert_eq!(dims(&out), (150, 80));
+    // limit_1: not enlarged, still re-encoded.
+    let out = run("image/resize,w_500", &png(200, 100)).unwrap();
+    assert_eq!(dims(&out), (200, 100));
+    let e = run("image/resize,m_fixed,w_5000,h_5000,limit_0", &png(20, 20)).unwrap_err();
+    assert_eq!(e.ec, Some(ec::RESIZE_TOO_LARGE));
+}
+
+#[test]
+fn format_quality_interlace() {
+    let out = run("image/format,png", &jpg(40, 30)).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/png", (40, 30)));
+    for (f, ct) in [
+        ("webp", "image/webp"),
+        ("bmp", "image/bmp"),
+        ("tiff", "image/tiff"),
+        ("jpg", "image/jpeg"),
+    ] {
+        let out = run(&format!("image/format,{f}"), &png(12, 9)).unwrap();
+        assert_eq!(out.content_type, ct);
+        assert_eq!(dims(&out), (12, 9));
+    }
+    // gif on a non-GIF source keeps the source format.
+    assert_eq!(
+        run("image/format,gif", &png(5, 5)).unwrap().content_type,
+        "image/png"
+    );
+    let out = run("image/interlace,1/format,jpg", &png(16, 16)).unwrap();
+    assert!(out.bytes.windows(2).any(|w| w == [0xFF, 0xC2]));
+    let out = run("image/quality,Q_50", &jpg(16, 16)).unwrap();
+    assert_eq!(codec::jpeg_quality(&out.bytes), Some(50));
+    // Relative: 90 % of the estimated source quality (90) = 81.
+    let out = run("image/quality,q_90", &jpg(16, 16)).unwrap();
+    assert!(codec::jpeg_quality(&out.bytes).unwrap().abs_diff(81) <= 1);
+    assert_eq!(
+        run("image/format,heic", &png(5, 5)).unwrap_err().code,
+        "NotImplemented"
+    );
+}
+
+#[test]
+fn alpha_flattened_to_white_for_jpg() {
+    let out = run("image/circle,r_5/format,jpg", &png(40, 40)).unwrap();
+    let p = codec::probe(&out.bytes).unwrap();
+    let pic = codec::decode(&out.bytes, &p, false, &Limits::default()).unwrap();
+    assert_eq!(pic.dims(), (11, 11));
+    assert!(pic.first().rgb_at(0, 0).iter().all(|&v| v > 245));
+    let out = run("image/circle,r_5/format,png", &png(40, 40)).unwrap();
+    let p = codec::probe(&out.bytes).unwrap();
+    let pic = codec::decode(&out.bytes, &p, false, &Limits::default()).unwrap();
+    assert_eq!(pic.first().rgba_at(0, 0)[3], 0);
+}
+
+#[test]
+fn auto_orient_before_chain() {
+    // 424x333 with Orientation 7 + resize,w_100/auto-orient,1 → 100x127 (spec §1.3).
+    let src = with_exif(&jpg(424, 333), 7);
+    let out = run("image/resize,w_100/auto-orient,1", &src).unwrap();
+    assert_eq!(dims(&out), (100, 127));
+    // Without auto-orient the stored orientation is kept.
+    let out = run("image/resize,w_100", &src).unwrap();
+    assert_eq!(dims(&out), (100, 79));
+    // EXIF is stripped from the output.
+    assert!(codec::read_exif(&out.bytes).is_none());
+}
+
+#[test]
+fn rotate_and_crop_end_to_end() {
+    let out = run("image/rotate,90", &jpg(400, 267)).unwrap();
+    assert_eq!(dims(&out), (267, 400));
+    let out = run("image/crop,w_100,h_100,x_100,y_100,r_1", &jpg(400, 267)).unwrap();
+    assert_eq!(dims(&out), (100, 100));
+    let e = run("image/crop,x_500", &jpg(400, 267)).unwrap_err();
+    assert_eq!(e.message, "Advance cut's position is out of image.");
+    let out = run("image/indexcrop,y_100,i_10", &jpg(400, 267)).unwrap();
+    assert_eq!(dims(&out), (400, 267));
+}
+
+#[test]
+fn info_and_average_hue() {
+    let src = png(400, 267);
+    let out = run("image/info", &src).unwrap();
+    assert_eq!(out.content_type, "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&out.bytes).unwrap();
+    assert_eq!(v["ImageWidth"]["value"], "400");
+    assert_eq!(v["Format"]["value"], "png");
+    // info after other actions reports the source.
+    let out = run("image/resize,p_50/info", &src).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.bytes).unwrap();
+    assert_eq!(v["ImageWidth"]["value"], "400");
+    // info on a too-large header still answers from the header.
+    let out = run("image/average-hue", &src).unwrap();
+    assert_eq!(out.bytes, br#"{"RGB":"0x326496"}"#);
+}
+
+#[test]
+fn animated_gif_keeps_frames() {
+    let src = gif_anim(40, 20, 3);
+    let p = codec::probe(&src).unwrap();
+    assert_eq!((p.width, p.height, p.frames), (40, 20, 3));
+    let out = run("image/resize,w_20/crop,w_10,h_10", &src).unwrap();
+    assert_eq!(out.content_type, "image/gif");
+    let p = codec::probe(&out.bytes).unwrap();
+    assert_eq!((p.width, p.height, p.frames), (10, 10, 3));
+    let pic = codec::decode(&out.bytes, &p, true, &Limits::default()).unwrap();
+    assert_eq!(pic.frames.len(), 3);
+    assert!(pic.frames[2].img.rgb_at(5, 5)[0] > 60);
+    // p → static; never enlarged even with limit_0.
+    let out = run("image/resize,p_50", &src).unwrap();
+    assert_eq!(codec::probe(&out.bytes).unwrap().frames, 1);
+    let out = run("image/resize,w_80,limit_0", &src).unwrap();
+    assert_eq!(dims(&out), (40, 20));
+    // Frames count in the pixel limit.
+    let limits = Limits {
+        max_pixels: 40 * 20 * 2,
+        ..Limits::default()
+    };
+    let e = process(
+        &parse("image/resize,w_10").unwrap(),
+        &src,
+        &HashMap::new(),
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE_RESIZE));
+    // Converting to png keeps the first frame.
+    let out = run("image/format,png", &src).unwrap();
+    assert_eq!(out.content_type, "image/png");
+}
+
+#[test]
+fn limits_from_header() {
+    let limits = Limits {
+        max_side: 100,
+        ..Limits::default()
+    };
+    let e = process(
+        &parse("image/format,png").unwrap(),
+        &png(101, 5),
+        &HashMap::new(),
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.code, e.ec),
+        ("ImageTooLarge", Some(ec::SOURCE_TOO_LARGE))
+    );
+    let limits = Limits {
+        max_source_bytes: 10,
+        ..Limits::default()
+    };
+    assert!(
+        process(
+            &parse("image/format,png").unwrap(),
+            &png(5, 5),
+            &HashMap::new(),
+            &limits
+        )
+        .is_err()
+    );
+    let e = run("image/resize,w_10", b"not an image").unwrap_err();
+    assert_eq!(e.ec, Some(ec::UNSUPPORTED_FORMAT));
+}
+
+#[test]
+fn watermark_missing_and_limits() {
+    let p = parse("image/watermark,image_cGFuZGEucG5n").unwrap();
+    let e = process(&p, &png(20, 20), &HashMap::new(), &Limits::default()).unwrap_err();
+    assert_eq!(e.ec, Some(ec::WATERMARK_MISSING));
+    let spec = format!(
+        "image/watermark,image_{}/watermark,image_{}/watermark,image_{}/watermark,image_{}",
+        parse::b64_encode(b"a"),
+        parse::b64_encode(b"b"),
+        parse::b64_encode(b"c"),
+        parse::b64_encode(b"d")
+    );
+    let p = parse(&spec).unwrap();
+    let marks: HashMap<String, Vec<u8>> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|k| (k.to_string(), png(2, 2)))
+        .collect();
+    assert!(process(&p, &png(20, 20), &marks, &Limits::default()).is_err());
+}
+
+#[test]
+fn text_watermark_without_font_is_explicit() {
+    // No test registers a font, so this must be a clear error, never a silent no-op.
+    let p = parse("image/watermark,text_aGk").unwrap();
+    let e = process(&p, &png(20, 20), &HashMap::new(), &Limits::default()).unwrap_err();
+    assert_eq!((e.code, e.status), ("NotImplemented", 501));
+}
+
+/// Tiny deterministic PRNG.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn fuzz_parse_never_panics() {
+    let seeds = [
+        "image/resize,m_pad,w_10,h_10,color_FF0000",
+        "image/crop,w_5,h_5,g_center,x_1,y_1",
+        "image/watermark,image_cGFuZGEucG5nP3gtb3NzLXByb2Nlc3M9aW1hZ2UvcmVzaXplLFBfMzA,t_50,g_nw",
+        "image/watermark,text_aGVsbG8g5Zu+54mH5pyN5Yqh77yB,type_d3F5LXplbmhlaQ,size_30,fill_1",
+        "image/indexcrop,x_2,i_1/circle,r_2/rounded-corners,r_1/rotate,45/auto-orient,1",
+        "image/blur,r_3,s_2/bright,10/contrast,-10/sharpen,100/format,png/quality,Q_80/interlace,1",
+        "image/info",
+        "image/average-hue",
+    ];
+    let alphabet: Vec<char> = "image/,_-0123456789abcdefghijklmnopqrstuvwxyzQP=+%|\u{4e2d} "
+        .chars()
+        .collect();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for i in 0..20_000 {
+        let s: String = if i % 3 == 0 {
+            let n = rng.below(60);
+            (0..n)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect()
+        } else {
+            let mut c: Vec<char> = seeds[rng.below(seeds.len())].chars().collect();
+            for _ in 0..1 + rng.below(4) {
+                let pos = rng.below(c.len() + 1);
+                match rng.below(3) {
+                    0 if pos < c.len() => {
+                        c.remove(pos);
+                    }
+                    1 => c.insert(pos, alphabet[rng.below(alphabet.len())]),
+                    _ if pos < c.len() => c[pos] = alphabet[rng.below(alphabet.len())],
+                    _ => {}
+                }
+            }
+            c.into_iter().collect()
+        };
+        if let Ok(p) = parse(&s) {
+            let _ = p.normalized();
+            let _ = p.watermark_objects();
+            // A normalized pipeline parses back to the same normalized text.
+            let again =
+                parse(&p.normalized()).unwrap_or_else(|e| panic!("{}: {e}", p.normalized()));
+            assert_eq!(again.normalized(), p.normalized(), "{s}");
+        }
+    }
+}
+
+#[test]
+fn fuzz_corrupt_images_never_panic() {
+    let sources = [
+        png(17, 9),
+        jpg(17, 9),
+        encode_test(Img::solid_rgba(17, 9, [1, 2, 3, 4]), OutFormat::Webp),
+        encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Bmp),
+        encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Tiff),
+        gif_anim(17, 9, 3),
+        with_exif(&jpg(17, 9), 6),
+    ];
+    let pipelines = [
+        parse("image/resize,w_8/format,png").unwrap(),
+        parse("image/auto-orient,1/rotate,30/format,jpg").unwrap(),
+        parse("image/info").unwrap(),
+    ];
+    let limits = Limits {
+        max_pixels: 4_000_000,
+        max_side: 4000,
+        ..Limits::default()
+    };
+    let mut rng = Rng(12345);
+    for i in 0..1500 {
+        let src = &sources[i % sources.len()];
+        let mut b = src.clone();
+        match rng.below(3) {
+            0 => b.truncate(rng.below(b.len())),
+            1 => {
+                for _ in 0..1 + rng.below(8) {
+                    let p = rng.below(b.len());
+                    b[p] = rng.next() as u8;
+                }
+            }
+            _ => {
+                let p = rng.below(b.len());
+                b.truncate(p);
+                let n = rng.below(64);
+                b.extend((0..n).map(|_| rng.next() as u8));
+            }
+        }
+        let p = &pipelines[i % pipelines.len()];
+        let _ = process(p, &b, &HashMap::new(), &limits);
+    }
+}
