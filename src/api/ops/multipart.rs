@@ -26,6 +26,12 @@ pub const MAX_PARTS: u32 = 10_000;
 /// Every part but the last must have at least this many bytes (checked at Complete).
 pub const MIN_PART_SIZE: u64 = 100 * 1024;
 
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 fn upload_id(ctx: &Ctx) -> &str {
     ctx.query.get("uploadId").unwrap_or_default()
 }
@@ -52,7 +58,12 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Multipart")?;
     let upload = UploadRecord {
-        upload_id: hex::encode_upper(rand::random::<[u8; 16]>()),
+        // Time first, so a key's uploads list in initiation order (OSS).
+        upload_id: format!(
+            "{:016X}{}",
+            now_nanos(),
+            hex::encode_upper(rand::random::<[u8; 8]>())
+        ),
         key: ctx.key_str().to_owned(),
         initiated: now_ms(),
         template,
