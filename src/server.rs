@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -194,6 +195,12 @@ impl Server {
                 region,
             });
             let mut watcher = watcher.clone();
+            // Small responses go out at once instead of waiting on Nagle's algorithm.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!("cannot set TCP_NODELAY: {e}");
+                }
+            });
             tasks.spawn(async move {
                 axum::serve(
                     listener,
