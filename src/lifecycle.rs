@@ -41,7 +41,13 @@ pub async fn sweep(
         .await
         .map_err(|e| StorageError::Io(e.to_string()))??;
     for bucket in buckets {
-        for rule in bucket.lifecycle.iter().flatten().filter(|r| r.enabled) {
+        for rule in bucket
+            .config
+            .lifecycle
+            .iter()
+            .flatten()
+            .filter(|r| r.enabled)
+        {
             let (m, b, r) = (meta.clone(), bucket.name.clone(), rule.clone());
             let counts = tokio::task::spawn_blocking(
                 move || -> Result<(usize, usize, Vec<BlobId>), StorageError> {

@@ -291,7 +291,7 @@ impl Ctx {
                 key,
             },
         };
-        let policy = match bucket.and_then(|b| b.policy.as_deref()) {
+        let policy = match bucket.and_then(|b| b.config.policy.as_deref()) {
             Some(text) => Some(
                 Policy::parse(text)
                     .map_err(|e| OssError::internal(format!("stored bucket policy: {e}")))?,

@@ -30,6 +30,14 @@ pub struct BucketRecord {
     pub created: i64,
     pub storage_class: String,
     pub redundancy: String,
+    /// Optional configuration set by later requests.
+    #[serde(default)]
+    pub config: BucketConfig,
+}
+
+/// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BucketConfig {
     #[serde(default)]
     pub cors: Option<CorsConfig>,
     #[serde(default)]
@@ -40,6 +48,21 @@ pub struct BucketRecord {
     /// Image styles, in creation order.
     #[serde(default)]
     pub styles: Vec<Style>,
+    /// PutBucketProcessConfiguration: style delimiters and source-image protection.
+    #[serde(default)]
+    pub process: Option<ProcessConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessConfig {
+    /// `Img` or `Both`.
+    pub complied_host: String,
+    pub source_protect: bool,
+    /// Suffixes (without the dot) or `*`, protected when `source_protect`.
+    pub protect_suffixes: Vec<String>,
+    /// A subset of `-`, `_`, `/`, `!`.
+    pub delimiters: Vec<String>,
+    pub oss_domain_support: bool,
 }
 
 /// A named image-processing chain (PutStyle).

@@ -578,10 +578,7 @@ mod tests {
             created: 0,
             storage_class: "Standard".into(),
             redundancy: "LRS".into(),
-            cors: None,
-            lifecycle: None,
-            policy: None,
-            styles: vec![],
+            config: Default::default(),
         }
     }
 

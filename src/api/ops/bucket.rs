@@ -96,10 +96,7 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         created: now_ms(),
         storage_class,
         redundancy,
-        cors: None,
-        lifecycle: None,
-        policy: None,
-        styles: vec![],
+        config: Default::default(),
     };
     let exists = ctx.bucket.is_some();
     if !exists && in_region >= MAX_BUCKETS_PER_REGION {

@@ -124,12 +124,12 @@ pub fn parse_cors(body: &[u8]) -> ApiResult<CorsConfig> {
 
 pub async fn put_bucket_cors(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let config = parse_cors(&config_body(ctx, body).await?)?;
-    update_bucket(ctx, |b| b.cors = Some(config)).await?;
+    update_bucket(ctx, |b| b.config.cors = Some(config)).await?;
     Ok(empty(StatusCode::OK))
 }
 
 pub fn get_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
-    let config = ctx.bucket()?.cors.as_ref().ok_or_else(|| {
+    let config = ctx.bucket()?.config.cors.as_ref().ok_or_else(|| {
         OssError::new(
             StatusCode::NOT_FOUND,
             "NoSuchCORSConfiguration",
@@ -160,7 +160,7 @@ pub fn get_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
-    update_bucket(ctx, |b| b.cors = None).await?;
+    update_bucket(ctx, |b| b.config.cors = None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -188,7 +188,7 @@ pub fn cors_headers(
     request: &HeaderMap,
     method: &str,
 ) -> Vec<(&'static str, String)> {
-    let (Some(config), Some(origin)) = (&bucket.cors, header(request, "origin")) else {
+    let (Some(config), Some(origin)) = (&bucket.config.cors, header(request, "origin")) else {
         return vec![];
     };
     let Some(rule) = matching_rule(config, origin, method, &[]) else {
@@ -242,6 +242,7 @@ pub fn preflight(ctx: &Ctx) -> ApiResult<Response> {
         .unwrap_or_default();
     let config = ctx
         .bucket()?
+        .config
         .cors
         .as_ref()
         .ok_or_else(|| forbidden("CORS is not enabled for this bucket."))?;
@@ -400,7 +401,7 @@ pub async fn put_bucket_lifecycle(ctx: &Ctx, body: Body) -> ApiResult<Response> 
     let allow_overlap = header(&ctx.headers, "x-oss-allow-same-action-overlap")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let rules = parse_lifecycle(&config_body(ctx, body).await?, allow_overlap)?;
-    update_bucket(ctx, |b| b.lifecycle = Some(rules)).await?;
+    update_bucket(ctx, |b| b.config.lifecycle = Some(rules)).await?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -412,7 +413,7 @@ fn write_when(w: &mut XmlWriter, when: &LifecycleWhen) {
 }
 
 pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
-    let rules = ctx.bucket()?.lifecycle.as_ref().ok_or_else(|| {
+    let rules = ctx.bucket()?.config.lifecycle.as_ref().ok_or_else(|| {
         OssError::new(
             StatusCode::NOT_FOUND,
             "NoSuchLifecycle",
@@ -454,7 +455,7 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
-    update_bucket(ctx, |b| b.lifecycle = None).await?;
+    update_bucket(ctx, |b| b.config.lifecycle = None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -476,12 +477,12 @@ pub async fn put_bucket_policy(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             e.to_string(),
         )
     })?;
-    update_bucket(ctx, |b| b.policy = Some(text)).await?;
+    update_bucket(ctx, |b| b.config.policy = Some(text)).await?;
     Ok(empty(StatusCode::OK))
 }
 
 pub fn get_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
-    let policy = ctx.bucket()?.policy.clone().ok_or_else(|| {
+    let policy = ctx.bucket()?.config.policy.clone().ok_or_else(|| {
         OssError::new(
             StatusCode::NOT_FOUND,
             "NoSuchBucketPolicy",
@@ -497,7 +498,7 @@ pub fn get_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete_bucket_policy(ctx: &Ctx) -> ApiResult<Response> {
-    update_bucket(ctx, |b| b.policy = None).await?;
+    update_bucket(ctx, |b| b.config.policy = None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -560,21 +561,23 @@ pub async fn put_style(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         .unwrap_or("image")
         .to_owned();
     let bucket = ctx.bucket()?;
-    if bucket.styles.len() >= MAX_STYLES && !bucket.styles.iter().any(|s| s.name == name) {
+    if bucket.config.styles.len() >= MAX_STYLES
+        && !bucket.config.styles.iter().any(|s| s.name == name)
+    {
         return Err(OssError::access_denied(format!(
             "Your style count is exceeded {MAX_STYLES}."
         )));
     }
     let now = now_ms();
     update_bucket(ctx, |b| {
-        match b.styles.iter_mut().find(|s| s.name == name) {
+        match b.config.styles.iter_mut().find(|s| s.name == name) {
             // Putting an existing name overwrites it.
             Some(style) => {
                 style.content = content;
                 style.category = category;
                 style.modified = now;
             }
-            None => b.styles.push(Style {
+            None => b.config.styles.push(Style {
                 name,
                 content,
                 category,
@@ -599,6 +602,7 @@ pub fn get_style(ctx: &Ctx) -> ApiResult<Response> {
     let name = style_name(ctx)?;
     let style = ctx
         .bucket()?
+        .config
         .styles
         .iter()
         .find(|s| s.name == name)
@@ -610,7 +614,7 @@ pub fn get_style(ctx: &Ctx) -> ApiResult<Response> {
 
 pub fn list_style(ctx: &Ctx) -> ApiResult<Response> {
     let mut w = XmlWriter::new("StyleList");
-    for style in &ctx.bucket()?.styles {
+    for style in &ctx.bucket()?.config.styles {
         w.open("Style");
         write_style(&mut w, style);
         w.close("Style");
@@ -621,13 +625,14 @@ pub fn list_style(ctx: &Ctx) -> ApiResult<Response> {
 pub async fn delete_style(ctx: &Ctx) -> ApiResult<Response> {
     let name = style_name(ctx)?.to_owned();
     // Deleting a missing style is 204 too (OSS).
-    update_bucket(ctx, |b| b.styles.retain(|s| s.name != name)).await?;
+    update_bucket(ctx, |b| b.config.styles.retain(|s| s.name != name)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 /// The content of style `name` of the request's bucket.
 pub fn style_content<'a>(bucket: &'a BucketRecord, name: &str) -> ApiResult<&'a str> {
     bucket
+        .config
         .styles
         .iter()
         .find(|s| s.name == name)

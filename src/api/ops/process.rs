@@ -361,7 +361,7 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
 mod tests {
     use super::*;
     use crate::access::Acl;
-    use crate::storage::Style;
+    use crate::storage::{BucketConfig, Style};
 
     fn bucket() -> BucketRecord {
         BucketRecord {
@@ -372,16 +372,16 @@ mod tests {
             created: 0,
             storage_class: "Standard".into(),
             redundancy: "LRS".into(),
-            cors: None,
-            lifecycle: None,
-            policy: None,
-            styles: vec![Style {
-                name: "thumb".into(),
-                content: "image/resize,w_100".into(),
-                category: "image".into(),
-                created: 0,
-                modified: 0,
-            }],
+            config: BucketConfig {
+                styles: vec![Style {
+                    name: "thumb".into(),
+                    content: "image/resize,w_100".into(),
+                    category: "image".into(),
+                    created: 0,
+                    modified: 0,
+                }],
+                ..Default::default()
+            },
         }
     }
 
