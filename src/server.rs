@@ -95,6 +95,8 @@ impl Server {
         })?;
         let blobs = FsBlobStore::open(data_dir)
             .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?;
+        crate::api::ops::process::install_fonts()
+            .map_err(|e| anyhow::anyhow!("embedded fonts: {e}"))?;
         let referenced = meta.referenced_blobs()?;
         let swept = blobs
             .sweep(&referenced)

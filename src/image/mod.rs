@@ -14,7 +14,7 @@ mod raster;
 pub mod steps;
 
 pub use error::ImageError;
-pub use font::{set_font, set_named_font};
+pub use font::{add_fallback_font, set_font, set_named_font};
 pub use limits::Limits;
 
 use codec::{EncodeOpts, OutFormat, SrcFormat};

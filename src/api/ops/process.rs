@@ -70,6 +70,14 @@ impl ImagePool {
     }
 }
 
+/// Register the embedded fonts for text watermarks (CJK first, Latin after).
+pub fn install_fonts() -> Result<(), ImageError> {
+    image::set_font(include_bytes!(
+        "../../../assets/fonts/DroidSansFallbackFull.ttf"
+    ))?;
+    image::add_fallback_font(include_bytes!("../../../assets/fonts/DejaVuSans.ttf"), 0)
+}
+
 fn image_error(e: ImageError) -> OssError {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     let code = e.code;

@@ -257,7 +257,7 @@ impl Watermark {
             None => None,
         };
         let txt = match &self.text {
-            Some(t) => Some(render_text(t)?),
+            Some(t) => Some(render_text(t, ctx.limits)?),
             None => None,
         };
         let mut tile = match (img, txt) {
@@ -358,7 +358,7 @@ fn render_image(im: &ImageMark, main: (u32, u32), ctx: &Ctx<'_>) -> Result<RgbaI
 }
 
 /// Rasterise one line of text, with optional shadow and rotation.
-pub fn render_text(t: &TextMark) -> Result<RgbaImage, ImageError> {
+pub fn render_text(t: &TextMark, limits: &crate::image::Limits) -> Result<RgbaImage, ImageError> {
     let fonts = font::fonts_for(&t.font);
     if fonts.is_empty() {
         return Err(ImageError::not_implemented(
@@ -373,12 +373,21 @@ pub fn render_text(t: &TextMark) -> Result<RgbaImage, ImageError> {
     let mut glyphs = Vec::new();
     let mut prev: Option<(usize, ab_glyph::GlyphId)> = None;
     for ch in t.text.chars().filter(|c| !c.is_control()) {
-        let (fi, gid) = fonts
+        let Some((fi, gid)) = fonts
             .iter()
             .enumerate()
             .map(|(i, f)| (i, f.glyph_id(ch)))
             .find(|(_, g)| g.0 != 0)
-            .unwrap_or((0, fonts[0].glyph_id(ch)));
+        else {
+            // In no font: skip rather than draw a .notdef box (spaces keep their advance).
+            if ch.is_whitespace() {
+                caret += primary
+                    .h_advance(fonts[0].glyph_id(' '))
+                    .max(t.size as f32 / 3.0);
+            }
+            prev = None;
+            continue;
+        };
         let sf = fonts[fi].as_scaled(scale);
         if let Some((pfi, pg)) = prev
             && pfi == fi
@@ -391,6 +400,12 @@ pub fn render_text(t: &TextMark) -> Result<RgbaImage, ImageError> {
     }
     let w = (caret.ceil() as u32).max(1);
     let h = ((ascent - descent).ceil() as u32).max(1);
+    // Guard the tile (and its rotated bounding box) before allocating it.
+    limits.check_output(w + h / 10 + 1, h + h / 10 + 1)?;
+    if !t.rotate.is_multiple_of(360) {
+        let (rw, rh) = crate::image::steps::rotate::bbox(w, h, t.rotate as f64);
+        limits.check_output(rw, rh)?;
+    }
     let mut cov = vec![0f32; w as usize * h as usize];
     for (fi, g) in glyphs {
         if let Some(og) = fonts[fi].outline_glyph(g) {
