@@ -47,6 +47,8 @@ pub enum Action {
     ListStyle,
     DeleteStyle,
     PostProcessTask,
+    PutProcessConfiguration,
+    GetProcessConfiguration,
 }
 
 impl Action {
@@ -86,6 +88,8 @@ impl Action {
             Self::ListStyle => "oss:ListStyle",
             Self::DeleteStyle => "oss:DeleteStyle",
             Self::PostProcessTask => "oss:PostProcessTask",
+            Self::PutProcessConfiguration => "oss:PutProcessConfiguration",
+            Self::GetProcessConfiguration => "oss:GetProcessConfiguration",
         }
     }
 

@@ -61,6 +61,8 @@ pub enum Operation {
     DeleteStyle,
     /// POST ?x-oss-process: process an image, optionally saving it (sys/saveas).
     ProcessObject,
+    PutProcessConfiguration,
+    GetProcessConfiguration,
 }
 
 impl Operation {
@@ -111,6 +113,8 @@ impl Operation {
             DeleteStyle => Action::DeleteStyle,
             // saveas also needs oss:PutObject on the target (checked by the handler).
             ProcessObject => Action::PostProcessTask,
+            PutProcessConfiguration => Action::PutProcessConfiguration,
+            GetProcessConfiguration => Action::GetProcessConfiguration,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
         }
@@ -135,6 +139,7 @@ const ROUTED: &[&str] = &[
     "policy",
     "style",
     "x-oss-process",
+    "processConfiguration",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -146,7 +151,6 @@ const UNSUPPORTED: &[&str] = &[
     "versioning",
     "versions",
     "restore",
-    "processConfiguration",
     "x-oss-async-process",
     "worm",
     "inventory",
@@ -188,6 +192,8 @@ pub fn route(
         ("bucket", "GET", None) => ListObjects,
         ("bucket" | "object", "OPTIONS", _) => Options,
         ("bucket", "POST", None) => PostObject,
+        ("bucket", "PUT", Some("processConfiguration")) => PutProcessConfiguration,
+        ("bucket", "GET", Some("processConfiguration")) => GetProcessConfiguration,
         ("bucket", "PUT", Some("style")) => PutStyle,
         ("bucket", "GET", Some("style")) if query.has("styleName") => GetStyle,
         ("bucket", "GET", Some("style")) => ListStyle,

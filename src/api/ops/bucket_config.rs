@@ -11,7 +11,9 @@ use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{header, http_date, iso8601, now_ms};
 use crate::api::xml::{self, Element, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
-use crate::storage::{BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, Style};
+use crate::storage::{
+    BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, ProcessConfig, Style,
+};
 
 pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
     let bucket = ctx.bucket_str().to_owned();
@@ -627,6 +629,103 @@ pub async fn delete_style(ctx: &Ctx) -> ApiResult<Response> {
     // Deleting a missing style is 204 too (OSS).
     update_bucket(ctx, |b| b.config.styles.retain(|s| s.name != name)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---- Image processing configuration (style delimiters, source protection) ----
+
+/// Style delimiters OSS allows, in the order they are tried and listed.
+pub const STYLE_DELIMITERS: [&str; 4] = ["-", "_", "/", "!"];
+
+fn enabled(value: Option<&str>, name: &str) -> ApiResult<bool> {
+    match value.map(str::trim) {
+        None | Some("Disabled") => Ok(false),
+        Some("Enabled") => Ok(true),
+        Some(v) => Err(OssError::invalid_argument(
+            format!("{name} must be Enabled or Disabled."),
+            name,
+            v,
+        )),
+    }
+}
+
+pub fn parse_process_configuration(body: &[u8]) -> ApiResult<ProcessConfig> {
+    let doc = xml::parse(body, "BucketProcessConfiguration")?;
+    let complied_host = match doc.child_text("CompliedHost").map(str::trim) {
+        Some(h @ ("Img" | "Both")) => h.to_owned(),
+        other => {
+            return Err(OssError::invalid_argument(
+                "CompliedHost must be Img or Both.",
+                "CompliedHost",
+                other.unwrap_or_default(),
+            ));
+        }
+    };
+    let source_protect = enabled(doc.child_text("SourceFileProtect"), "SourceFileProtect")?;
+    let list = |name: &str| -> Vec<String> {
+        doc.child_text(name)
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let delimiters = list("StyleDelimiters");
+    if let Some(bad) = delimiters
+        .iter()
+        .find(|d| !STYLE_DELIMITERS.contains(&d.as_str()))
+    {
+        return Err(OssError::invalid_argument(
+            "StyleDelimiters may only contain -, _, / and !.",
+            "StyleDelimiters",
+            bad,
+        ));
+    }
+    Ok(ProcessConfig {
+        complied_host,
+        source_protect,
+        // OSS reads back an empty suffix list while protection is off.
+        protect_suffixes: if source_protect {
+            list("SourceFileProtectSuffix")
+        } else {
+            vec![]
+        },
+        delimiters: STYLE_DELIMITERS
+            .iter()
+            .filter(|d| delimiters.iter().any(|x| x == *d))
+            .map(|d| d.to_string())
+            .collect(),
+        oss_domain_support: enabled(
+            doc.child_text("OssDomainSupportAtProcess"),
+            "OssDomainSupportAtProcess",
+        )?,
+    })
+}
+
+pub async fn put_process_configuration(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let config = parse_process_configuration(&config_body(ctx, body).await?)?;
+    update_bucket(ctx, |b| b.config.process = Some(config)).await?;
+    Ok(empty(StatusCode::OK))
+}
+
+pub fn get_process_configuration(ctx: &Ctx) -> ApiResult<Response> {
+    let c = ctx
+        .bucket()?
+        .config
+        .process
+        .clone()
+        .unwrap_or_else(|| ProcessConfig {
+            complied_host: "Both".into(),
+            ..Default::default()
+        });
+    let on_off = |b: bool| if b { "Enabled" } else { "Disabled" };
+    let mut w = XmlWriter::new("BucketProcessConfiguration");
+    w.elem("Version", "2");
+    w.elem("CompliedHost", &c.complied_host);
+    w.elem("SourceFileProtect", on_off(c.source_protect));
+    w.elem("SourceFileProtectSuffix", c.protect_suffixes.join(","));
+    w.elem("StyleDelimiters", c.delimiters.join(","));
+    w.elem("OssDomainSupportAtProcess", on_off(c.oss_domain_support));
+    Ok(xml_response(w.finish()))
 }
 
 /// The content of style `name` of the request's bucket.

@@ -31,7 +31,12 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         ListObjectsV2 => bucket::list_objects(ctx, true).await,
         PutObject => object::put_object(ctx, body).await,
         GetObject if ctx.query.has("x-oss-process") => process::get_processed(ctx).await,
-        GetObject => object::get_object(ctx, false).await,
+        // `object<delimiter>style` when the bucket configures style delimiters.
+        GetObject if ctx.object.is_none() => process::get_with_style_delimiter(ctx).await,
+        GetObject => {
+            process::check_source_protection(ctx, None)?;
+            object::get_object(ctx, false).await
+        }
         HeadObject => object::get_object(ctx, true).await,
         GetObjectMeta => object::get_object_meta(ctx),
         DeleteObject => object::delete_object(ctx).await,
@@ -69,6 +74,8 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         ListStyle => bucket_config::list_style(ctx),
         DeleteStyle => bucket_config::delete_style(ctx).await,
         ProcessObject => process::process_object(ctx, body).await,
+        PutProcessConfiguration => bucket_config::put_process_configuration(ctx, body).await,
+        GetProcessConfiguration => bucket_config::get_process_configuration(ctx),
     }
 }
 

@@ -19,7 +19,7 @@ use super::object::{
     check_content_md5, commit, open_range, record_from_headers, resolve_symlink, set, store_stream,
 };
 use super::read_small_body;
-use crate::access::Action;
+use crate::access::{Action, Principal};
 use crate::api::error::{ApiResult, OssError, Refusal};
 use crate::api::headers::{self, Precondition, http_date};
 use crate::api::{Ctx, empty};
@@ -229,6 +229,7 @@ fn image_response(output: Output, etag: &str, source: &ObjectRecord) -> Response
 /// GET ?x-oss-process=... (also through presigned URLs and anonymous public-read access).
 pub async fn get_processed(ctx: &Ctx) -> ApiResult<Response> {
     let value = ctx.query.get("x-oss-process").unwrap_or_default();
+    check_source_protection(ctx, Some(value))?;
     let (chain, saveas) = parse_spec(value, ctx.bucket()?)?;
     if saveas.is_some() {
         return Err(invalid(
@@ -240,6 +241,68 @@ pub async fn get_processed(ctx: &Ctx) -> ApiResult<Response> {
         .object
         .clone()
         .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    serve_processed(ctx, link, pipeline).await
+}
+
+/// `GET /<object><delimiter><style>` for a bucket with style delimiters: used when
+/// no object has the full name.
+pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
+    let bucket = ctx.bucket()?;
+    let key = ctx.key_str();
+    for delimiter in bucket.config.process.iter().flat_map(|c| &c.delimiters) {
+        let Some((base, style)) = key.rsplit_once(delimiter.as_str()) else {
+            continue;
+        };
+        let Ok(content) = style_content(bucket, style) else {
+            continue;
+        };
+        let (b, k) = (bucket.name.clone(), base.to_owned());
+        let Some(record) = ctx.meta(move |m| m.get_object(&b, &k)).await? else {
+            continue;
+        };
+        ctx.authorize(Action::GetObject, Some(bucket), Some(base), Some(&record))?;
+        let pipeline = image::parse(content).map_err(image_error)?;
+        return serve_processed(ctx, record, pipeline).await;
+    }
+    Err(OssError::no_such_key(key))
+}
+
+/// Source-image protection: anonymous requests for protected objects must name a
+/// style (OSS: "The channel can be only accessed using style.").
+pub fn check_source_protection(ctx: &Ctx, spec: Option<&str>) -> ApiResult<()> {
+    let Some(config) = ctx
+        .bucket()?
+        .config
+        .process
+        .as_ref()
+        .filter(|c| c.source_protect)
+    else {
+        return Ok(());
+    };
+    if !matches!(ctx.principal, Principal::Anonymous)
+        || spec.is_some_and(|s| s.starts_with("style/"))
+    {
+        return Ok(());
+    }
+    let extension = ctx
+        .key_str()
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .unwrap_or_default();
+    if config
+        .protect_suffixes
+        .iter()
+        .any(|s| s == "*" || s.eq_ignore_ascii_case(extension))
+    {
+        return Err(OssError::access_denied(
+            "The channel can be only accessed using style.",
+        ));
+    }
+    Ok(())
+}
+
+/// Answer with the processed image, honouring If-None-Match on its derived ETag.
+async fn serve_processed(ctx: &Ctx, link: ObjectRecord, pipeline: Pipeline) -> ApiResult<Response> {
     let source = resolve_symlink(ctx, link).await?;
     let etag = processed_etag(&source, &pipeline);
     if headers::check_preconditions(&ctx.headers, "", &etag, source.last_modified)?
@@ -285,16 +348,11 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         Some(ctx.key_str()),
         link.as_ref(),
     )?;
-    let source = resolve_symlink(
-        ctx,
-        link.ok_or_else(|| OssError::no_such_key(ctx.key_str()))?,
-    )
-    .await?;
+    let link = link.ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
     let Some(saveas) = saveas else {
-        let etag = processed_etag(&source, &pipeline);
-        let output = run(ctx, &source, pipeline).await?;
-        return Ok(image_response(output, &etag, &source));
+        return serve_processed(ctx, link, pipeline).await;
     };
+    let source = resolve_symlink(ctx, link).await?;
 
     let target_name = saveas
         .bucket
