@@ -387,3 +387,89 @@ def server_factory(tmp_path):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _LOG_FILES and exitstatus != 0:
         terminalreporter.write_line("ossify server logs: " + ", ".join(_LOG_FILES))
+
+
+# ---------------------------------------------------------------------------
+# image helpers (test_image.py, test_saveas.py, test_v2_image.py); Pillow is
+# imported lazily so the rest of the suite does not need it
+# ---------------------------------------------------------------------------
+QUADRANT_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0))  # nw, ne, sw, se
+
+
+def make_image(fmt="JPEG", size=(200, 100), mode="RGB", color=(200, 30, 40), quadrants=False,
+               **save_kw):
+    """Encoded bytes of a small test image. ``quadrants``: nw red, ne green, sw blue,
+    se yellow (handy to check crops and rotations)."""
+    import io
+    from PIL import Image, ImageDraw
+
+    fill = tuple(color) + ((255,) if mode == "RGBA" and len(color) == 3 else ())
+    im = Image.new(mode, size, fill)
+    if quadrants:
+        w, h = size
+        d = ImageDraw.Draw(im)
+        boxes = ((0, 0, w // 2 - 1, h // 2 - 1), (w // 2, 0, w - 1, h // 2 - 1),
+                 (0, h // 2, w // 2 - 1, h - 1), (w // 2, h // 2, w - 1, h - 1))
+        for box, c in zip(boxes, QUADRANT_COLORS):
+            d.rectangle(box, fill=c + ((255,) if mode == "RGBA" else ()))
+    buf = io.BytesIO()
+    im.save(buf, fmt, **save_kw)
+    return buf.getvalue()
+
+
+def make_animated_gif(size=(80, 40), frames=3):
+    import io
+    from PIL import Image
+
+    colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    ims = [Image.new("RGB", size, colors[i % len(colors)]) for i in range(frames)]
+    buf = io.BytesIO()
+    ims[0].save(buf, "GIF", save_all=True, append_images=ims[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+def open_image(data):
+    """PIL image of encoded bytes (fully loaded)."""
+    import io
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+def frame_count(data):
+    return getattr(open_image(data), "n_frames", 1)
+
+
+def crafted_png(width, height, payload=b"\x00" * 16):
+    """A tiny PNG whose IHDR declares ``width`` x ``height`` (8-bit RGB) followed by a
+    few bytes of image data: a decompression-bomb shaped header."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(payload))
+            + chunk(b"IEND", b""))
+
+
+def b64_std(text, pad=True):
+    out = base64.b64encode(text.encode("utf-8")).decode()
+    return out if pad else out.rstrip("=")
+
+
+def b64_url(text, pad=False):
+    out = base64.urlsafe_b64encode(text.encode("utf-8")).decode()
+    return out if pad else out.rstrip("=")
+
+
+def saveas(key, bucket=None, encode=b64_url):
+    """The ``sys/saveas,o_..[,b_..]`` step."""
+    step = "sys/saveas,o_" + encode(key)
+    if bucket is not None:
+        step += ",b_" + encode(bucket)
+    return step

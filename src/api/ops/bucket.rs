@@ -46,6 +46,10 @@ fn acl_header(ctx: &Ctx) -> ApiResult<Option<Acl>> {
 pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let name = ctx.bucket_str().to_owned();
     let acl = acl_header(ctx)?;
+    // PutBucket with x-oss-acl also needs oss:PutBucketAcl (RAM).
+    if acl.is_some() {
+        ctx.authorize(Action::PutBucketAcl, None, None, None)?;
+    }
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let (mut storage_class, mut redundancy) = ("Standard".to_owned(), "LRS".to_owned());
     if !body.iter().all(u8::is_ascii_whitespace) {
