@@ -505,4 +505,38 @@ mod tests {
             Err(Denied::NotAllowed)
         );
     }
+
+    #[test]
+    fn ram_users_create_the_buckets_their_policy_names() {
+        let creator = user(
+            OWNER,
+            Some(
+                r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:PutBucket","Resource":"acs:oss:*:*:mine-*"}]}"#,
+            ),
+        );
+        let mine = Resource::Bucket { bucket: "mine-1" };
+        let other = Resource::Bucket { bucket: "theirs" };
+        assert_eq!(
+            authorize(
+                &creator,
+                Action::PutBucket,
+                &mine,
+                "oss-cn-hangzhou",
+                None,
+                &ctx()
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(
+                &creator,
+                Action::PutBucket,
+                &other,
+                "oss-cn-hangzhou",
+                None,
+                &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+    }
 }

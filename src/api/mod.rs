@@ -283,13 +283,14 @@ impl Ctx {
         key: Option<&str>,
         object: Option<&ObjectRecord>,
     ) -> ApiResult<()> {
-        let resource = match (bucket, key) {
+        // Without a stored record (PutBucket) the request's bucket name still names the resource.
+        let name = bucket
+            .map(|b| b.name.as_str())
+            .or(self.bucket_name.as_ref().map(BucketName::as_str));
+        let resource = match (name, key) {
             (None, _) => Resource::Service,
-            (Some(b), None) => Resource::Bucket { bucket: &b.name },
-            (Some(b), Some(key)) => Resource::Object {
-                bucket: &b.name,
-                key,
-            },
+            (Some(bucket), None) => Resource::Bucket { bucket },
+            (Some(bucket), Some(key)) => Resource::Object { bucket, key },
         };
         let policy = match bucket.and_then(|b| b.config.policy.as_deref()) {
             Some(text) => Some(
