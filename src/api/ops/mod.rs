@@ -37,6 +37,8 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
             process::check_source_protection(ctx, None)?;
             object::get_object(ctx, false).await
         }
+        // HEAD answers with the processed image's headers (hyper sends no body for HEAD).
+        HeadObject if ctx.query.has("x-oss-process") => process::get_processed(ctx).await,
         HeadObject => object::get_object(ctx, true).await,
         GetObjectMeta => object::get_object_meta(ctx),
         DeleteObject => object::delete_object(ctx).await,
