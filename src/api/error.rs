@@ -62,6 +62,10 @@ impl OssError {
             .with("ArgumentValue", value)
     }
 
+    pub fn missing_argument(name: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MissingArgument", message).with("ArgumentName", name)
+    }
+
     pub fn no_such_bucket(bucket: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

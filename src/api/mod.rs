@@ -59,6 +59,13 @@ impl Ctx {
             .ok_or_else(|| OssError::no_such_bucket(self.bucket_str()))
     }
 
+    /// The object of an object-level read (loaded by the spine), or NoSuchKey.
+    pub fn object(&self) -> ApiResult<&ObjectRecord> {
+        self.object
+            .as_ref()
+            .ok_or_else(|| OssError::no_such_key(self.key_str()))
+    }
+
     pub fn bucket_str(&self) -> &str {
         self.bucket_name
             .as_ref()

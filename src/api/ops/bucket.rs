@@ -194,12 +194,7 @@ pub fn get_bucket_location(ctx: &Ctx) -> ApiResult<Response> {
 
 pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
     let acl = acl_header(ctx)?.ok_or_else(|| {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
-            "PutBucketAcl needs the x-oss-acl header.",
-        )
-        .with("ArgumentName", "x-oss-acl")
+        OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
     let mut bucket = ctx.bucket()?.clone();
     bucket.acl = acl;

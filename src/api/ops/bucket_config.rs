@@ -511,12 +511,7 @@ const MAX_STYLES: usize = 50;
 
 fn style_name(ctx: &Ctx) -> ApiResult<&str> {
     let name = ctx.query.get("styleName").ok_or_else(|| {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
-            "The styleName parameter is required.",
-        )
-        .with("ArgumentName", "styleName")
+        OssError::missing_argument("styleName", "The styleName parameter is required.")
     })?;
     let valid = (1..=63).contains(&name.len())
         && name

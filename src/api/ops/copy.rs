@@ -7,7 +7,7 @@ use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
 use super::object::{
-    commit, file_already_exists, forbid_overwrite, open_range, record_from_headers, set,
+    commit, file_already_exists, forbid_overwrite, open_range, record_from_headers, set_digests,
     store_stream, tagging_header,
 };
 use crate::access::Action;
@@ -169,15 +169,6 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("ETag", format!("\"{}\"", record.etag));
     w.elem("LastModified", iso8601(record.last_modified));
     let mut response = xml_response(w.finish());
-    set(
-        response.headers_mut(),
-        "etag",
-        &format!("\"{}\"", record.etag),
-    );
-    set(
-        response.headers_mut(),
-        "x-oss-hash-crc64ecma",
-        &record.crc64.to_string(),
-    );
+    set_digests(response.headers_mut(), &record.etag, record.crc64);
     Ok(response)
 }

@@ -12,7 +12,7 @@ use super::bucket::url_encoding;
 use super::copy::{copy_source, not_modified};
 use super::object::{
     file_already_exists, forbid_overwrite, open_range, record_from_headers, remove_blob,
-    remove_unused, set, store_body, store_stream,
+    remove_unused, set, set_digests, store_body, store_stream,
 };
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
 use crate::api::crc64;
@@ -141,8 +141,7 @@ pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     save_part(ctx, number, part.clone()).await?;
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
-    set(out, "etag", &format!("\"{}\"", part.etag));
-    set(out, "x-oss-hash-crc64ecma", &part.crc64.to_string());
+    set_digests(out, &part.etag, part.crc64);
     set(
         out,
         "content-md5",
@@ -196,16 +195,7 @@ pub async fn upload_part_copy(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("LastModified", iso8601(part.last_modified));
     w.elem("ETag", format!("\"{}\"", part.etag));
     let mut response = xml_response(w.finish());
-    set(
-        response.headers_mut(),
-        "etag",
-        &format!("\"{}\"", part.etag),
-    );
-    set(
-        response.headers_mut(),
-        "x-oss-hash-crc64ecma",
-        &part.crc64.to_string(),
-    );
+    set_digests(response.headers_mut(), &part.etag, part.crc64);
     Ok(response)
 }
 
@@ -371,16 +361,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     w.elem("Key", encoding.apply(ctx.key_str()));
     w.elem("ETag", format!("\"{}\"", record.etag));
     let mut response = xml_response(w.finish());
-    set(
-        response.headers_mut(),
-        "etag",
-        &format!("\"{}\"", record.etag),
-    );
-    set(
-        response.headers_mut(),
-        "x-oss-hash-crc64ecma",
-        &record.crc64.to_string(),
-    );
+    set_digests(response.headers_mut(), &record.etag, record.crc64);
     Ok(response)
 }
 

@@ -160,12 +160,10 @@ pub fn check_content_md5(h: &HeaderMap, body: &[u8], required: bool) -> ApiResul
             "InvalidDigest",
             "The Content-MD5 you specified does not match the MD5 of the body received.",
         )),
-        None if required => Err(OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
+        None if required => Err(OssError::missing_argument(
+            "Content-MD5",
             "This operation needs the Content-MD5 header (Base64 MD5 of the body).",
-        )
-        .with("ArgumentName", "Content-MD5")),
+        )),
         _ => Ok(()),
     }
 }
@@ -368,8 +366,7 @@ pub fn file_already_exists() -> OssError {
 fn written_response(record: &ObjectRecord) -> Response {
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
-    set(out, "etag", &format!("\"{}\"", record.etag));
-    set(out, "x-oss-hash-crc64ecma", &record.crc64.to_string());
+    set_digests(out, &record.etag, record.crc64);
     if let Some(md5) = &record.content_md5 {
         set(out, "content-md5", md5);
     }
@@ -445,6 +442,12 @@ pub async fn remove_blob(ctx: &Ctx, blob: &BlobId) {
         // The start-up sweep removes it later.
         tracing::warn!(blob = %blob.0, "cannot delete unreferenced blob: {e}");
     }
+}
+
+/// `ETag` (quoted) and `x-oss-hash-crc64ecma` of a written object or part.
+pub fn set_digests(headers: &mut HeaderMap, etag: &str, crc64: u64) {
+    set(headers, "etag", &format!("\"{etag}\""));
+    set(headers, "x-oss-hash-crc64ecma", &crc64.to_string());
 }
 
 pub fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -581,10 +584,7 @@ pub async fn resolve_symlink(ctx: &Ctx, link: ObjectRecord) -> ApiResult<ObjectR
 }
 
 pub async fn get_object(ctx: &Ctx, head: bool) -> ApiResult<Response> {
-    let link = ctx
-        .object
-        .clone()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let link = ctx.object()?.clone();
     let mut record = resolve_symlink(ctx, link.clone()).await?;
     // A concurrent overwrite may delete a blob between reading the record and
     // opening it; the newer record then names blobs that exist.
@@ -656,10 +656,7 @@ async fn respond_with(ctx: &Ctx, o: &ObjectRecord, head: bool) -> ApiResult<Opti
 }
 
 pub fn get_object_meta(ctx: &Ctx) -> ApiResult<Response> {
-    let o = ctx
-        .object
-        .as_ref()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let o = ctx.object()?;
     let mut response = Response::new(Body::empty());
     let out = response.headers_mut();
     set(out, "etag", &format!("\"{}\"", o.etag));
@@ -712,12 +709,10 @@ async fn update_record(
 
 pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
     if header(&ctx.headers, "x-oss-object-acl").is_none() {
-        return Err(OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
+        return Err(OssError::missing_argument(
+            "x-oss-object-acl",
             "PutObjectACL needs the x-oss-object-acl header.",
-        )
-        .with("ArgumentName", "x-oss-object-acl"));
+        ));
     }
     let acl = object_acl(&ctx.headers)?;
     update_record(ctx, move |r| r.acl = acl).await?;
@@ -725,10 +720,7 @@ pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub fn get_object_acl(ctx: &Ctx) -> ApiResult<Response> {
-    let o = ctx
-        .object
-        .as_ref()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let o = ctx.object()?;
     let mut w = XmlWriter::new("AccessControlPolicy");
     write_owner(&mut w, &ctx.bucket()?.owner);
     w.open("AccessControlList");
@@ -762,10 +754,7 @@ pub async fn put_object_tagging(ctx: &Ctx, body: Body) -> ApiResult<Response> {
 }
 
 pub fn get_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
-    let o = ctx
-        .object
-        .as_ref()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let o = ctx.object()?;
     let mut w = XmlWriter::new("Tagging");
     w.open("TagSet");
     for (k, v) in &o.tags {
@@ -786,12 +775,10 @@ pub async fn delete_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
 /// PutSymlink; the target travels URL-encoded (oss2 encodes it with `safe=''`).
 pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let raw = header(&ctx.headers, "x-oss-symlink-target").ok_or_else(|| {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
+        OssError::missing_argument(
+            "x-oss-symlink-target",
             "PutSymlink needs the x-oss-symlink-target header.",
         )
-        .with("ArgumentName", "x-oss-symlink-target")
     })?;
     let target = percent_decode_str(raw)
         .decode_utf8()
@@ -827,10 +814,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub fn get_symlink(ctx: &Ctx) -> ApiResult<Response> {
-    let o = ctx
-        .object
-        .as_ref()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let o = ctx.object()?;
     let target = o.symlink_target.as_deref().ok_or_else(|| {
         OssError::new(
             StatusCode::BAD_REQUEST,
@@ -853,12 +837,7 @@ pub fn get_symlink(ctx: &Ctx) -> ApiResult<Response> {
 
 pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let position = ctx.query.get("position").ok_or_else(|| {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingArgument",
-            "AppendObject needs the position parameter.",
-        )
-        .with("ArgumentName", "position")
+        OssError::missing_argument("position", "AppendObject needs the position parameter.")
     })?;
     let position: u64 = position.parse().map_err(|_| {
         OssError::invalid_argument(

@@ -237,10 +237,7 @@ pub async fn get_processed(ctx: &Ctx) -> ApiResult<Response> {
         ));
     }
     let pipeline = image::parse(&chain).map_err(image_error)?;
-    let link = ctx
-        .object
-        .clone()
-        .ok_or_else(|| OssError::no_such_key(ctx.key_str()))?;
+    let link = ctx.object()?.clone();
     serve_processed(ctx, link, pipeline).await
 }
 
