@@ -213,7 +213,7 @@ fn benches(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(4));
+        .measurement_time(Duration::from_secs(6));
     for (input, spec, src) in &specs {
         let p = image::parse(spec).unwrap();
         let out = run(&p, src);
@@ -233,7 +233,7 @@ fn benches(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(4));
+        .measurement_time(Duration::from_secs(6));
     g.bench_function("image-crate-decode-full", |b| {
         b.iter(|| ::image::load_from_memory(black_box(&big)).unwrap())
     });
@@ -320,6 +320,21 @@ fn timing_server() {
                     out.as_ref().map_or(0, |o| o.bytes.len()),
                     out.as_ref().map_or("", |o| o.content_type)
                 ))
+            })(),
+            // The decoder alone (the `image` crate at full size), for the floor.
+            ["decode", n, path] => (|| -> Result<String, String> {
+                let n: usize = n.parse().map_err(|e| format!("iterations: {e}"))?;
+                let src = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+                let (mut cpu, mut wall) = (Vec::new(), Vec::new());
+                for _ in 0..n {
+                    let (c0, w0) = (cpu_time(), Instant::now());
+                    let img = ::image::load_from_memory(&src).map_err(|e| e.to_string())?;
+                    drop(black_box(img));
+                    let (c1, w1) = (cpu_time(), Instant::now());
+                    cpu.push((c1 - c0).as_secs_f64() * 1e3);
+                    wall.push((w1 - w0).as_secs_f64() * 1e3);
+                }
+                Ok(format!("{{\"cpu_ms\":{cpu:.3?},\"wall_ms\":{wall:.3?}}}"))
             })(),
             ["quit"] => break,
             _ => Err(format!("unknown command: {line}")),

@@ -84,10 +84,20 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
 /// Largest XML/JSON configuration body accepted.
 pub const MAX_SMALL_BODY: usize = 1024 * 1024;
 
+/// A small body must arrive within this time.
+const SMALL_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Read a small request body (XML configuration) with a size bound.
 pub async fn read_small_body(body: Body, limit: usize) -> ApiResult<bytes::Bytes> {
     let limited = http_body_util::Limited::new(body, limit);
-    match limited.collect().await {
+    let collected = tokio::time::timeout(SMALL_BODY_TIMEOUT, limited.collect()).await.map_err(|_| {
+        OssError::new(
+            http::StatusCode::BAD_REQUEST,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period.",
+        )
+    })?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(OssError::new(
             http::StatusCode::BAD_REQUEST,
