@@ -13,7 +13,8 @@ use ossify::server::Server;
 #[command(
     name = "ossify",
     version,
-    about = "An Alibaba Cloud OSS-compatible object storage server for local development and self-hosting."
+    about = "An Alibaba Cloud OSS-compatible object storage server with built-in image processing, for local development and self-hosting.",
+    after_help = "Environment: OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET (root key of the default account), OSSIFY_LOG (log filter, e.g. debug). Configuration reference: docs/configuration.md."
 )]
 struct Cli {
     #[command(subcommand)]
