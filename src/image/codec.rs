@@ -382,6 +382,24 @@ fn normalize(d: ::image::DynamicImage) -> Img {
     }
 }
 
+/// Largest decode-time shrink this build can apply to a JPEG: libjpeg-turbo scales in the
+/// DCT domain by 1/2, 1/4 or 1/8 (feature `turbojpeg`); without it JPEGs decode at full size.
+pub const JPEG_MAX_SHRINK: u32 = if cfg!(feature = "turbojpeg") { 8 } else { 1 };
+
+/// DCT shrink (1, 2, 4 or 8) for decoding a `w×h` JPEG that is then resampled to `tw×th`:
+/// the largest one that still leaves at least 2x on both axes for the real (Lanczos3)
+/// resampler, as libvips' `thumbnail` does (the DCT shrink alone over-sharpens).
+pub fn jpeg_shrink(w: u32, h: u32, tw: u32, th: u32) -> u32 {
+    [8u32, 4, 2]
+        .into_iter()
+        .find(|&d| {
+            d <= JPEG_MAX_SHRINK
+                && w as u64 >= 2 * d as u64 * tw as u64
+                && h as u64 >= 2 * d as u64 * th as u64
+        })
+        .unwrap_or(1)
+}
+
 /// Decode the source. With `all_frames`, every frame of an animated GIF is kept
 /// (composited to the logical screen); otherwise only the first frame.
 pub fn decode(
@@ -390,6 +408,28 @@ pub fn decode(
     all_frames: bool,
     limits: &Limits,
 ) -> Result<Picture, ImageError> {
+    decode_shrunk(b, probe, all_frames, 1, limits)
+}
+
+/// Like [`decode`], but a JPEG may be decoded at `1/shrink` of its size (see
+/// [`jpeg_shrink`]). This is a hint: the picture may still come back at full size (other
+/// formats, builds without `turbojpeg`, JPEGs libjpeg-turbo does not take), so callers
+/// compare its size with the probe's.
+pub fn decode_shrunk(
+    b: &[u8],
+    probe: &Probe,
+    all_frames: bool,
+    shrink: u32,
+    limits: &Limits,
+) -> Result<Picture, ImageError> {
+    #[cfg(feature = "turbojpeg")]
+    if probe.format == SrcFormat::Jpeg
+        && let Some(img) = turbo::decode(b, probe, shrink, limits)
+    {
+        return Ok(Picture::still(img));
+    }
+    #[cfg(not(feature = "turbojpeg"))]
+    let _ = shrink;
     let ifmt = probe.format.image_format().ok_or_else(unsupported)?;
     if probe.format == SrcFormat::Gif && all_frames && probe.frames > 1 {
         use ::image::AnimationDecoder;
@@ -580,15 +620,7 @@ pub fn encode(
                     if w > u16::MAX as u32 || h > u16::MAX as u32 {
                         return Err(ImageError::too_large("JPEG output is limited to 65535 px."));
                     }
-                    let mut enc = jpeg_encoder::Encoder::new(&mut out, opts.quality.clamp(1, 100));
-                    enc.set_progressive(opts.progressive);
-                    enc.encode(
-                        rgb.as_raw(),
-                        w as u16,
-                        h as u16,
-                        jpeg_encoder::ColorType::Rgb,
-                    )
-                    .map_err(enc_err)?;
+                    out = jpeg_encode(&rgb, opts)?;
                 }
                 OutFormat::Png => {
                     use ::image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -626,6 +658,95 @@ pub fn encode(
         }
     }
     Ok(out)
+}
+
+/// Baseline (or progressive) JPEG of an RGB image: 4:2:0 below quality 90, 4:4:4 from 90
+/// on (the default of libvips and of jpeg-encoder). libjpeg-turbo with `turbojpeg`.
+fn jpeg_encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
+    #[cfg(feature = "turbojpeg")]
+    {
+        turbo::encode(rgb, opts)
+    }
+    #[cfg(not(feature = "turbojpeg"))]
+    {
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, opts.quality.clamp(1, 100));
+        enc.set_progressive(opts.progressive);
+        enc.encode(
+            rgb.as_raw(),
+            rgb.width() as u16,
+            rgb.height() as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .map_err(enc_err)?;
+        Ok(out)
+    }
+}
+
+/// libjpeg-turbo (TurboJPEG 3 API through the `turbojpeg` crate) for JPEG in and out.
+#[cfg(feature = "turbojpeg")]
+mod turbo {
+    use super::{EncodeOpts, ImageError, Img, Limits, Probe, enc_err};
+    use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor};
+
+    /// Decode to RGB at `1/shrink` (1, 2, 4, 8) of the size. `None` hands the file to the
+    /// `image` crate (zune-jpeg) instead, which keeps today's behaviour for everything
+    /// libjpeg-turbo does not take cleanly: CMYK/YCCK, 12-bit, and any error or warning
+    /// (truncated or corrupt data), so that broken files fail or decode exactly as before.
+    pub fn decode(b: &[u8], probe: &Probe, shrink: u32, limits: &Limits) -> Option<Img> {
+        let mut d = Decompressor::new().ok()?;
+        let hdr = d.read_header(b).ok()?;
+        if matches!(hdr.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
+            return None;
+        }
+        // The limits were checked on our own header parse: insist on the same size.
+        if (hdr.width as u64, hdr.height as u64) != (probe.width as u64, probe.height as u64)
+            || hdr.width as u64 * hdr.height as u64 > limits.max_pixels
+        {
+            return None;
+        }
+        let shrink = if hdr.is_lossless { 1 } else { shrink };
+        let factor = match shrink {
+            8 => ScalingFactor::ONE_EIGHTH,
+            4 => ScalingFactor::ONE_QUARTER,
+            2 => ScalingFactor::ONE_HALF,
+            _ => ScalingFactor::ONE,
+        };
+        d.set_scaling_factor(factor).ok()?;
+        let (w, h) = (factor.scale(hdr.width), factor.scale(hdr.height));
+        let mut pixels = vec![0u8; w.checked_mul(h)?.checked_mul(3)?];
+        let image = Image {
+            pixels: &mut pixels[..],
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: PixelFormat::RGB,
+        };
+        d.decompress(b, image).ok()?;
+        ::image::RgbImage::from_raw(w as u32, h as u32, pixels).map(Img::Rgb)
+    }
+
+    pub fn encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
+        let q = opts.quality.clamp(1, 100);
+        let mut c = Compressor::new().map_err(enc_err)?;
+        c.set_quality(q as i32).map_err(enc_err)?;
+        c.set_subsamp(if q < 90 {
+            turbojpeg::Subsamp::Sub2x2
+        } else {
+            turbojpeg::Subsamp::None
+        })
+        .map_err(enc_err)?;
+        c.set_progressive(opts.progressive).map_err(enc_err)?;
+        let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+        let image = Image {
+            pixels: rgb.as_raw().as_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: PixelFormat::RGB,
+        };
+        c.compress_to_vec(image).map_err(enc_err)
+    }
 }
 
 fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {

@@ -176,19 +176,34 @@ pub fn process(
         .iter()
         .any(|s| matches!(s, Step::Resize(r) if r.p.is_some() && r.w.is_none() && r.h.is_none() && r.l.is_none() && r.s.is_none()));
     let all_frames = probe.format == SrcFormat::Gif && out_format == OutFormat::Gif && !resize_by_p;
-    let mut pic = decode_guarded(source, &probe, all_frames, limits)?;
 
     // auto-orient is applied to the decoded source, wherever it is written (spec §1.3).
-    if chain
+    let orientation = if chain
         .iter()
         .any(|s| matches!(s, Step::AutoOrient(a) if a.on))
     {
-        let o = codec::orientation(codec::read_exif(source).as_ref());
-        if o != 1 {
-            let (w, h) = pic.dims();
-            limits.check_rotate(w, h)?;
-            pic.map(|img| steps::auto_orient::orient(img, o));
-        }
+        codec::orientation(codec::read_exif(source).as_ref())
+    } else {
+        1
+    };
+
+    // Shrink-on-load: a JPEG whose first pixel step is a big enough downscale is decoded
+    // at 1/2, 1/4 or 1/8 in the DCT domain. That resize is then planned from the source's
+    // own size, so output sizes stay those of the full-size path.
+    let load = shrink_on_load(chain, &probe, orientation);
+    let shrink = load.map_or(1, |l| l.shrink);
+    let mut pic = decode_guarded(source, &probe, all_frames, shrink, limits)?;
+    let shrunk = shrink > 1 && pic.dims() != (probe.width, probe.height);
+
+    if orientation != 1 {
+        // The rotate limit applies to the source, whatever size it was decoded at.
+        let (w, h) = if shrunk {
+            (probe.width, probe.height)
+        } else {
+            pic.dims()
+        };
+        limits.check_rotate(w, h)?;
+        pic.map(|img| steps::auto_orient::orient(img, orientation));
     }
 
     let ctx = Ctx {
@@ -197,8 +212,13 @@ pub fn process(
         src_format: probe.format,
         out_format,
     };
-    for s in chain {
-        s.apply(&mut pic, &ctx)?;
+    for (i, s) in chain.iter().enumerate() {
+        match (s, load) {
+            (Step::Resize(r), Some(l)) if shrunk && i == l.step => {
+                r.run_plan(&mut pic, l.plan, limits)?
+            }
+            _ => s.apply(&mut pic, &ctx)?,
+        }
     }
 
     if terminal.is_some() {
@@ -236,15 +256,58 @@ pub fn process(
     })
 }
 
-/// Decode, turning a panic inside a third-party decoder into an error.
+/// How to decode a JPEG smaller than its size, and the resize that makes up for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ShrinkOnLoad {
+    /// Index in the chain of the resize step.
+    step: usize,
+    /// That resize planned from the source's (orientation-corrected) size.
+    plan: steps::resize::Plan,
+    /// DCT shrink to decode with: 2, 4 or 8.
+    shrink: u32,
+}
+
+/// Shrink-on-load applies only to a JPEG whose first pixel step is a downscaling resize
+/// (only output settings and auto-orient may come before it) and leaves at least 2x for
+/// the Lanczos3 resample after the DCT shrink.
+fn shrink_on_load(chain: &[Step], probe: &codec::Probe, orientation: u32) -> Option<ShrinkOnLoad> {
+    if probe.format != SrcFormat::Jpeg || codec::JPEG_MAX_SHRINK < 2 {
+        return None;
+    }
+    let (step, first) = chain.iter().enumerate().find(|(_, s)| {
+        !matches!(
+            s,
+            Step::Format(_) | Step::Quality(_) | Step::Interlace(_) | Step::AutoOrient(_)
+        )
+    })?;
+    let Step::Resize(r) = first else {
+        return None;
+    };
+    let (w, h) = if steps::auto_orient::swaps_axes(orientation) {
+        (probe.height, probe.width)
+    } else {
+        (probe.width, probe.height)
+    };
+    // `never_enlarge` is for GIF sources only (as in `Resize::apply`).
+    let plan = r.plan(w, h, None, false);
+    let steps::resize::Plan::Scale { scaled, .. } = plan else {
+        return None;
+    };
+    let shrink = codec::jpeg_shrink(w, h, scaled.0, scaled.1);
+    (shrink > 1).then_some(ShrinkOnLoad { step, plan, shrink })
+}
+
+/// Decode (at `1/shrink` if possible, see [`codec::decode_shrunk`]), turning a panic
+/// inside a third-party decoder into an error.
 fn decode_guarded(
     source: &[u8],
     probe: &codec::Probe,
     all_frames: bool,
+    shrink: u32,
     limits: &Limits,
 ) -> Result<Picture, ImageError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        codec::decode(source, probe, all_frames, limits)
+        codec::decode_shrunk(source, probe, all_frames, shrink, limits)
     }))
     .unwrap_or_else(|_| {
         Err(ImageError::bad_request("The image could not be decoded.")

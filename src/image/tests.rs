@@ -457,3 +457,220 @@ fn fuzz_corrupt_images_never_panic() {
         let _ = process(p, &b, &HashMap::new(), &limits);
     }
 }
+
+// ---------------------------------------------------------------------------------
+// JPEG fast path: shrink-on-load (DCT-scaled decode) and the JPEG codecs
+// ---------------------------------------------------------------------------------
+
+/// Smooth gradients with 40 px checker blocks: a JPEG whose downscales can be compared.
+fn textured_rgb(w: u32, h: u32) -> Img {
+    Img::Rgb(::image::RgbImage::from_fn(w, h, |x, y| {
+        let c = if (x / 40 + y / 40) % 2 == 0 { 200 } else { 40 };
+        ::image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, c])
+    }))
+}
+
+fn textured_jpg(w: u32, h: u32) -> Vec<u8> {
+    encode_test(textured_rgb(w, h), OutFormat::Jpg)
+}
+
+fn decoded(out: &Output) -> Img {
+    let p = codec::probe(&out.bytes).unwrap();
+    let pic = codec::decode(&out.bytes, &p, false, &Limits::default()).unwrap();
+    pic.frames.into_iter().next().unwrap().img
+}
+
+fn mean_abs_diff(a: &Img, b: &Img) -> f64 {
+    assert_eq!(a.dims(), b.dims());
+    let sum: u64 = a
+        .raw()
+        .iter()
+        .zip(b.raw())
+        .map(|(x, y)| x.abs_diff(*y) as u64)
+        .sum();
+    sum as f64 / a.raw().len() as f64
+}
+
+#[test]
+fn jpeg_shrink_leaves_2x_for_lanczos() {
+    let exp = |d: u32| d.min(codec::JPEG_MAX_SHRINK);
+    assert_eq!(codec::jpeg_shrink(5120, 2880, 800, 450), exp(2));
+    assert_eq!(codec::jpeg_shrink(4000, 3000, 800, 600), exp(2));
+    assert_eq!(codec::jpeg_shrink(4000, 3000, 250, 188), exp(4));
+    assert_eq!(codec::jpeg_shrink(4000, 3000, 250, 187), exp(8));
+    assert_eq!(codec::jpeg_shrink(1000, 1000, 300, 300), 1);
+    assert_eq!(codec::jpeg_shrink(400, 267, 100, 67), 1);
+}
+
+#[test]
+fn shrink_on_load_only_when_resize_comes_first() {
+    let src = textured_jpg(1600, 1000);
+    let p = codec::probe(&src).unwrap();
+    let load = |spec: &str| shrink_on_load(parse(spec).unwrap().steps(), &p, 1);
+    if codec::JPEG_MAX_SHRINK < 2 {
+        assert_eq!(load("image/resize,w_100"), None);
+        return;
+    }
+    let l = load("image/format,png/quality,q_80/resize,w_100/crop,w_10").unwrap();
+    assert_eq!((l.step, l.shrink), (2, 4));
+    assert_eq!(load("image/resize,w_200").unwrap().shrink, 4);
+    assert_eq!(load("image/resize,w_400").unwrap().shrink, 2);
+    assert_eq!(load("image/resize,w_401"), None);
+    assert_eq!(load("image/crop,w_800/resize,w_100"), None);
+    assert_eq!(load("image/rotate,90/resize,w_100"), None);
+    assert_eq!(load("image/bright,10/resize,w_100"), None);
+    assert_eq!(load("image/resize,w_5000"), None);
+    assert_eq!(load("image/format,png"), None);
+    // Not for other formats.
+    let png = png(1600, 1000);
+    let pp = codec::probe(&png).unwrap();
+    assert_eq!(
+        shrink_on_load(parse("image/resize,w_100").unwrap().steps(), &pp, 1),
+        None
+    );
+}
+
+#[test]
+fn shrink_on_load_keeps_exact_sizes_and_pixels() {
+    let src = textured_jpg(1600, 1000);
+    for spec in [
+        "resize,w_100",
+        "resize,w_333",
+        "resize,h_77",
+        "resize,m_fill,w_90,h_60",
+        "resize,m_pad,w_100,h_100,color_FF0000",
+        "resize,m_fixed,w_120,h_30",
+        "resize,m_mfit,w_101,h_40",
+        "resize,l_150",
+        "resize,s_99",
+        "resize,p_10",
+    ] {
+        let fast = run(&format!("image/{spec}"), &src).unwrap();
+        // `bright,0` first: no shrink-on-load, the full-size decode path.
+        let full = run(&format!("image/bright,0/{spec}"), &src).unwrap();
+        assert_eq!(dims(&fast), dims(&full), "{spec}");
+        let d = mean_abs_diff(&decoded(&fast), &decoded(&full));
+        assert!(d < 4.0, "{spec}: mean abs diff {d}");
+    }
+    // Output settings before the resize do not stop it.
+    let out = run("image/quality,Q_70/format,png/resize,w_100", &src).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/png", (100, 63)));
+    // info still reports the source.
+    let out = run("image/resize,w_100/info", &src).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.bytes).unwrap();
+    assert_eq!(v["ImageWidth"]["value"], "1600");
+    assert_eq!(v["ImageHeight"]["value"], "1000");
+}
+
+#[test]
+fn shrink_on_load_with_auto_orient() {
+    // Stored 1600x1000, Orientation 6 (rotate 90° CW): upright 1000x1600.
+    let src = with_exif(&textured_jpg(1600, 1000), 6);
+    let out = run("image/auto-orient,1/resize,w_100", &src).unwrap();
+    assert_eq!(dims(&out), (100, 160));
+    let out = run("image/resize,w_100/auto-orient,1", &src).unwrap();
+    assert_eq!(dims(&out), (100, 160));
+    let full = run("image/auto-orient,1/bright,0/resize,w_100", &src).unwrap();
+    let d = mean_abs_diff(&decoded(&out), &decoded(&full));
+    assert!(d < 4.0, "mean abs diff {d}");
+    // Without auto-orient the stored orientation is kept.
+    let out = run("image/resize,w_100", &src).unwrap();
+    assert_eq!(dims(&out), (100, 63));
+    // The rotate limit still applies to the source's size.
+    let big = with_exif(&textured_jpg(4400, 200), 6);
+    let e = run("image/auto-orient,1/resize,w_100", &big).unwrap_err();
+    assert!(e.message.contains("too large to rotate"), "{}", e.message);
+}
+
+/// A JPEG straight from jpeg-encoder in the given colour type.
+fn raw_jpeg(w: u16, h: u16, px: &[u8], ct: jpeg_encoder::ColorType) -> Vec<u8> {
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(px, w, h, ct)
+        .unwrap();
+    out
+}
+
+#[test]
+fn grayscale_and_cmyk_jpegs_decode() {
+    let (w, h) = (640u32, 480u32);
+    let gray: Vec<u8> = (0..w * h).map(|i| ((i % w) * 255 / w) as u8).collect();
+    let cmyk: Vec<u8> = (0..w * h)
+        .flat_map(|i| [((i % w) * 255 / w) as u8, 60, 120, 30])
+        .collect();
+    for (name, b) in [
+        (
+            "gray",
+            raw_jpeg(w as u16, h as u16, &gray, jpeg_encoder::ColorType::Luma),
+        ),
+        (
+            "cmyk",
+            raw_jpeg(w as u16, h as u16, &cmyk, jpeg_encoder::ColorType::Cmyk),
+        ),
+        (
+            "ycck",
+            raw_jpeg(w as u16, h as u16, &cmyk, jpeg_encoder::ColorType::Ycck),
+        ),
+    ] {
+        let p = codec::probe(&b).unwrap();
+        let ours = codec::decode(&b, &p, false, &Limits::default()).unwrap();
+        let reference = ::image::load_from_memory(&b).unwrap().into_rgb8();
+        let reference = Img::Rgb(reference);
+        assert_eq!(ours.dims(), (w, h), "{name}");
+        let d = mean_abs_diff(ours.first(), &reference);
+        assert!(d < 1.5, "{name}: mean abs diff {d}");
+        // And through shrink-on-load.
+        let out = run("image/resize,w_100", &b).unwrap();
+        assert_eq!(dims(&out), (100, 75), "{name}");
+    }
+}
+
+#[test]
+fn corrupt_jpegs_are_errors_not_panics() {
+    let src = textured_jpg(1600, 1000);
+    let limits = Limits::default();
+    for cut in [3, 100, 400, src.len() / 3, src.len() / 2, src.len() - 10] {
+        let b = &src[..cut];
+        for spec in ["image/resize,w_100", "image/format,png"] {
+            // Same outcome as the `image` crate's decoder (zune-jpeg) on its own.
+            let reference = ::image::load_from_memory(b).is_ok();
+            let r = process(&parse(spec).unwrap(), b, &HashMap::new(), &limits);
+            if let Err(e) = &r {
+                assert_eq!(e.ec, Some(ec::UNSUPPORTED_FORMAT), "{cut} {spec}: {e:?}");
+            }
+            if cut > 400 {
+                assert_eq!(r.is_ok(), reference, "{cut} {spec}");
+            }
+        }
+    }
+    // Garbage after a valid header.
+    let mut b = src[..600].to_vec();
+    b.extend(std::iter::repeat_n(0x5Au8, 5000));
+    let _ = run("image/resize,w_100", &b);
+}
+
+#[test]
+fn jpeg_output_subsampling_and_progressive() {
+    /// Luma sampling factors from the SOF marker, and whether it is progressive.
+    fn sof(b: &[u8]) -> (u8, bool) {
+        let mut i = 2;
+        while i + 4 <= b.len() {
+            let m = b[i + 1];
+            let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+            if m == 0xC0 || m == 0xC1 || m == 0xC2 {
+                return (b[i + 11], m == 0xC2);
+            }
+            i += 2 + len;
+        }
+        panic!("no SOF")
+    }
+    let src = textured_jpg(320, 200);
+    let out = run("image/quality,Q_80", &src).unwrap();
+    assert_eq!(sof(&out.bytes), (0x22, false));
+    let out = run("image/quality,Q_95", &src).unwrap();
+    assert_eq!(sof(&out.bytes), (0x11, false));
+    let out = run("image/interlace,1/quality,Q_80", &src).unwrap();
+    assert_eq!(sof(&out.bytes), (0x22, true));
+    let d = mean_abs_diff(&decoded(&out), &textured_rgb(320, 200));
+    assert!(d < 3.0, "mean abs diff {d}");
+}
