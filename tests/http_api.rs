@@ -494,3 +494,30 @@ async fn chunked_upload_without_length() {
     let r = s.req("GET", "/chunky/streamed").send().await;
     assert_eq!(r.bytes().await.unwrap().len(), 1_000_000);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_concurrent_connections() {
+    let s = TestServer::start().await;
+    bucket(&s, "many").await;
+    s.req("PUT", "/many/k")
+        .body(vec![7u8; 64 * 1024])
+        .send()
+        .await;
+    s.req("PUT", "/many?acl")
+        .header("x-oss-acl", "public-read")
+        .send()
+        .await;
+    let url = format!("http://{}/many/k", s.addrs[0]);
+    // One client per request: 200 separate connections open at once.
+    let requests = (0..200).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().len())
+        })
+    });
+    for result in futures_util::future::join_all(requests).await {
+        assert_eq!(result.unwrap(), (200, 64 * 1024));
+    }
+}
