@@ -164,6 +164,44 @@ pub struct Probe {
     pub frames: u32,
 }
 
+/// The raw `APP2 ICC_PROFILE` segments (markers included) of a JPEG, in order.
+pub fn jpeg_icc_segments(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return out;
+    }
+    let mut pos = 2;
+    // Markers before the image data; stop at SOS (0xDA) or anything malformed.
+    while pos + 4 <= b.len() && b[pos] == 0xFF {
+        let marker = b[pos + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = be16(b, pos + 2).unwrap_or(0) as usize;
+        if len < 2 || pos + 2 + len > b.len() {
+            break;
+        }
+        let segment = &b[pos..pos + 2 + len];
+        if marker == 0xE2 && segment[4..].starts_with(b"ICC_PROFILE\0") {
+            out.extend_from_slice(segment);
+        }
+        pos += 2 + len;
+    }
+    out
+}
+
+/// Insert raw JPEG segments right after the SOI marker of `jpeg`.
+pub fn with_icc_segments(jpeg: Vec<u8>, segments: &[u8]) -> Vec<u8> {
+    if segments.is_empty() || !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return jpeg;
+    }
+    let mut out = Vec::with_capacity(jpeg.len() + segments.len());
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(segments);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
 fn unsupported() -> ImageError {
     ImageError::bad_request("The image format is not supported.").with_ec(ec::UNSUPPORTED_FORMAT)
 }

@@ -674,3 +674,43 @@ fn jpeg_output_subsampling_and_progressive() {
     let d = mean_abs_diff(&decoded(&out), &textured_rgb(320, 200));
     assert!(d < 3.0, "mean abs diff {d}");
 }
+
+#[test]
+fn jpeg_icc_profile_travels_to_jpeg_output() {
+    use super::codec::{jpeg_icc_segments, with_icc_segments};
+    // An ICC APP2 segment (tiny fake profile) spliced into a real JPEG.
+    let mut icc = vec![0xFF, 0xE2];
+    let payload = [b"ICC_PROFILE\0".as_slice(), &[1, 1], b"fake-profile-bytes"].concat();
+    icc.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    icc.extend_from_slice(&payload);
+    let img =
+        ::image::RgbImage::from_fn(64, 48, |x, y| ::image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    let mut plain = Vec::new();
+    ::image::codecs::jpeg::JpegEncoder::new(&mut plain)
+        .encode_image(&img)
+        .unwrap();
+    let source = with_icc_segments(plain, &icc);
+    assert_eq!(jpeg_icc_segments(&source), icc);
+    let pipeline = super::parse("image/resize,w_32").unwrap();
+    let out = super::process(
+        &pipeline,
+        &source,
+        &Default::default(),
+        &super::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        jpeg_icc_segments(&out.bytes),
+        icc,
+        "the profile is carried over"
+    );
+    let png = super::process(
+        &super::parse("image/resize,w_32/format,png").unwrap(),
+        &source,
+        &Default::default(),
+        &super::Limits::default(),
+    )
+    .unwrap();
+    assert!(png.bytes.starts_with(b"\x89PNG"));
+    assert!(jpeg_icc_segments(b"not a jpeg").is_empty());
+}
