@@ -1,17 +1,15 @@
 //! CopyObject, and the copy source shared with UploadPartCopy.
 
-use std::sync::Arc;
-
 use axum::response::Response;
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
 use super::object::{
-    commit, file_already_exists, forbid_overwrite, open_range, record_from_headers, set_digests,
-    store_stream, tagging_header,
+    commit_record, forbid_overwrite, open_range, record_from_headers, set_digests, store_stream,
+    tagging_header,
 };
 use crate::access::Action;
-use crate::api::error::{ApiResult, OssError, Refusal};
+use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{self, Precondition, header, iso8601, now_ms};
 use crate::api::xml::XmlWriter;
 use crate::api::{Ctx, xml_response};
@@ -141,28 +139,18 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
             .await
             .map_err(OssError::internal)?;
         let stored = store_stream(ctx, stream, u64::MAX, None).await?;
-        record.segments = vec![stored.segment()];
-        record.etag = hex::encode_upper(stored.md5);
-        record.content_md5 = Some(base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            stored.md5,
-        ));
+        // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.
+        stored.fill(&mut record);
         record.object_type = "Normal".into();
         new_blobs.push(stored.blob);
     }
-    let refusal = Arc::new(Refusal::default());
-    let record = commit(
+    let record = commit_record(
         ctx,
         ctx.bucket_str(),
         ctx.key_str(),
-        &refusal,
         &new_blobs,
-        move |current, refusal| {
-            if forbid && current.is_some() {
-                return Err(refusal.refuse(file_already_exists()));
-            }
-            Ok(record.clone())
-        },
+        record,
+        forbid,
     )
     .await?;
     let mut w = XmlWriter::new("CopyObjectResult");

@@ -131,13 +131,7 @@ pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
     existing_upload(ctx).await?;
     let stored = store_body(ctx, body).await?;
-    let part = PartRecord {
-        blob: stored.blob.clone(),
-        size: stored.size,
-        etag: hex::encode_upper(stored.md5),
-        crc64: stored.crc64,
-        last_modified: now_ms(),
-    };
+    let part = stored.part();
     save_part(ctx, number, part.clone()).await?;
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
@@ -183,13 +177,7 @@ pub async fn upload_part_copy(ctx: &Ctx) -> ApiResult<Response> {
         .await
         .map_err(OssError::internal)?;
     let stored = store_stream(ctx, stream, u64::MAX, None).await?;
-    let part = PartRecord {
-        blob: stored.blob.clone(),
-        size: stored.size,
-        etag: hex::encode_upper(stored.md5),
-        crc64: stored.crc64,
-        last_modified: now_ms(),
-    };
+    let part = stored.part();
     save_part(ctx, number, part.clone()).await?;
     let mut w = XmlWriter::new("CopyPartResult");
     w.elem("LastModified", iso8601(part.last_modified));

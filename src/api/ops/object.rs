@@ -21,7 +21,9 @@ use crate::api::headers::{self, Precondition, header, http_date, now_ms};
 use crate::api::ops::service::write_owner;
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
-use crate::storage::{BlobId, BlobReader, BucketRecord, ContentHeaders, ObjectRecord, Segment};
+use crate::storage::{
+    BlobId, BlobReader, BucketRecord, ContentHeaders, ObjectRecord, PartRecord, Segment,
+};
 
 const STORAGE_CLASSES: &[&str] = &[
     "Standard",
@@ -50,6 +52,26 @@ impl StoredBody {
         Segment {
             blob: self.blob.clone(),
             size: self.size,
+        }
+    }
+
+    /// Make `record` describe these bytes: one segment, size, ETag, CRC-64, Content-MD5.
+    pub fn fill(&self, record: &mut ObjectRecord) {
+        record.segments = vec![self.segment()];
+        record.size = self.size;
+        record.etag = hex::encode_upper(self.md5);
+        record.crc64 = self.crc64;
+        record.content_md5 = Some(STANDARD.encode(self.md5));
+    }
+
+    /// The record of these bytes as an upload part.
+    pub fn part(&self) -> PartRecord {
+        PartRecord {
+            blob: self.blob.clone(),
+            size: self.size,
+            etag: hex::encode_upper(self.md5),
+            crc64: self.crc64,
+            last_modified: now_ms(),
         }
     }
 }
@@ -330,24 +352,14 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let forbid = forbid_overwrite(&ctx.headers)?;
     let mut record = record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?;
     let stored = store_body(ctx, body).await?;
-    record.segments = vec![stored.segment()];
-    record.size = stored.size;
-    record.etag = hex::encode_upper(stored.md5);
-    record.crc64 = stored.crc64;
-    record.content_md5 = Some(STANDARD.encode(stored.md5));
-    let refusal = Arc::new(Refusal::default());
-    commit(
+    stored.fill(&mut record);
+    commit_record(
         ctx,
         ctx.bucket_str(),
         ctx.key_str(),
-        &refusal,
         &[stored.blob],
-        move |current, refusal| {
-            if forbid && current.is_some() {
-                return Err(refusal.refuse(file_already_exists()));
-            }
-            Ok(record.clone())
-        },
+        record,
+        forbid,
     )
     .await
     .map(|r| written_response(&r))
@@ -422,6 +434,33 @@ pub async fn commit(
             })
         }
     }
+}
+
+/// Store `record` as a new version of `key` (refused with FileAlreadyExists when
+/// `forbid_overwrite` and the key exists); see [`commit`].
+pub async fn commit_record(
+    ctx: &Ctx,
+    bucket: &str,
+    key: &str,
+    new_blobs: &[BlobId],
+    record: ObjectRecord,
+    forbid_overwrite: bool,
+) -> ApiResult<ObjectRecord> {
+    let refusal = Arc::new(Refusal::default());
+    commit(
+        ctx,
+        bucket,
+        key,
+        &refusal,
+        new_blobs,
+        move |current, refusal| {
+            if forbid_overwrite && current.is_some() {
+                return Err(refusal.refuse(file_already_exists()));
+            }
+            Ok(record.clone())
+        },
+    )
+    .await
 }
 
 /// Remove `blobs` that `kept` does not reference.
@@ -789,21 +828,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let mut record = record_from_headers(&ctx.headers, ctx.bucket()?, "Symlink")?;
     record.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     record.symlink_target = Some(target.as_str().to_owned());
-    let refusal = Arc::new(Refusal::default());
-    let record = commit(
-        ctx,
-        ctx.bucket_str(),
-        ctx.key_str(),
-        &refusal,
-        &[],
-        move |current, refusal| {
-            if forbid && current.is_some() {
-                return Err(refusal.refuse(file_already_exists()));
-            }
-            Ok(record.clone())
-        },
-    )
-    .await?;
+    let record = commit_record(ctx, ctx.bucket_str(), ctx.key_str(), &[], record, forbid).await?;
     let mut response = empty(StatusCode::OK);
     set(
         response.headers_mut(),

@@ -2,7 +2,6 @@
 //! signed with a policy document (V1 or V4), per spec/oss-api.md §5.11.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -12,12 +11,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use super::object::{
-    commit, file_already_exists, forbid_overwrite, record_from_headers, set, store_stream,
-};
+use super::object::{commit_record, forbid_overwrite, record_from_headers, set, store_stream};
 use crate::access::{Action, Principal};
 use crate::api::auth::{v1_signature, v4_signing_key};
-use crate::api::error::{ApiResult, OssError, Refusal};
+use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::header;
 use crate::api::xml::XmlWriter;
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
@@ -365,24 +362,14 @@ async fn store_file(
             "Your proposed upload is smaller than the minimum allowed size (content-length-range).",
         ));
     }
-    record.segments = vec![stored.segment()];
-    record.size = stored.size;
-    record.etag = hex::encode_upper(stored.md5);
-    record.crc64 = stored.crc64;
-    record.content_md5 = Some(STANDARD.encode(stored.md5));
-    let refusal = Arc::new(Refusal::default());
-    let record = commit(
+    stored.fill(&mut record);
+    let record = commit_record(
         ctx,
         &bucket.name,
         key.as_str(),
-        &refusal,
         &[stored.blob],
-        move |current, refusal| {
-            if forbid && current.is_some() {
-                return Err(refusal.refuse(file_already_exists()));
-            }
-            Ok(record.clone())
-        },
+        record,
+        forbid,
     )
     .await?;
     let etag = format!("\"{}\"", record.etag);

@@ -16,11 +16,12 @@ use tokio::sync::Semaphore;
 
 use super::bucket_config::style_content;
 use super::object::{
-    check_content_md5, commit, open_range, record_from_headers, resolve_symlink, set, store_stream,
+    check_content_md5, commit_record, open_range, record_from_headers, resolve_symlink, set,
+    store_stream,
 };
 use super::read_small_body;
 use crate::access::{Action, Principal};
-use crate::api::error::{ApiResult, OssError, Refusal};
+use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::{self, Precondition, http_date};
 use crate::api::{Ctx, empty};
 use crate::image::{self, ImageError, Limits, Output, Pipeline};
@@ -391,19 +392,14 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let stream =
         futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output.bytes))]);
     let stored = store_stream(ctx, stream, u64::MAX, None).await?;
-    record.segments = vec![stored.segment()];
-    record.size = stored.size;
-    record.etag = hex::encode_upper(stored.md5);
-    record.crc64 = stored.crc64;
-    record.content_md5 = Some(base64::engine::general_purpose::STANDARD.encode(stored.md5));
-    let refusal = Arc::new(Refusal::default());
-    commit(
+    stored.fill(&mut record);
+    commit_record(
         ctx,
         &target.name,
         key.as_str(),
-        &refusal,
         &[stored.blob],
-        move |_, _| Ok(record.clone()),
+        record,
+        false,
     )
     .await?;
     let answer = serde_json::json!({
