@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 use ossify::config::{Config, GENERATED_KEY_FILE};
 use ossify::server::Server;
 
+// mimalloc: image frames are large and short-lived; the system allocator hands every
+// fresh one back to the kernel and pays page faults to get it again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ossify",

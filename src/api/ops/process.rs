@@ -9,15 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
-use futures_util::TryStreamExt;
 use http::{HeaderMap, StatusCode};
 use md5::{Digest, Md5};
 use tokio::sync::Semaphore;
 
 use super::bucket_config::style_content;
 use super::object::{
-    check_content_md5, commit_record, open_range, record_from_headers, resolve_symlink, set,
-    store_stream,
+    check_content_md5, commit_record, record_from_headers, resolve_symlink, set, store_stream,
 };
 use super::read_small_body;
 use crate::access::{Action, Principal};
@@ -26,7 +24,7 @@ use crate::api::headers::{self, Precondition, http_date};
 use crate::api::{Ctx, empty};
 use crate::image::{self, ImageError, Limits, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
-use crate::storage::{BucketRecord, ObjectRecord};
+use crate::storage::{BlobStore, BucketRecord, ObjectRecord};
 
 /// Runs CPU-heavy image work off the async runtime: at most `workers` at once and
 /// at most `max_waiting` queued; beyond that requests are refused at once.
@@ -167,8 +165,8 @@ pub fn parse_spec(value: &str, bucket: &BucketRecord) -> ApiResult<(String, Opti
     Ok((chain, saveas))
 }
 
-/// Read a whole object (up to the source limit) into memory.
-async fn read_object(ctx: &Ctx, record: &ObjectRecord, limit: u64) -> ApiResult<Vec<u8>> {
+/// Refuse sources over the engine's limit before reading them.
+fn check_source_size(record: &ObjectRecord, limit: u64) -> ApiResult<()> {
     if record.size > limit {
         return Err(OssError::new(
             StatusCode::BAD_REQUEST,
@@ -179,18 +177,32 @@ async fn read_object(ctx: &Ctx, record: &ObjectRecord, limit: u64) -> ApiResult<
             ),
         ));
     }
-    let stream = open_range(ctx, record, 0, record.size)
-        .await
-        .map_err(OssError::internal)?;
-    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.map_err(OssError::internal)?;
-    Ok(chunks.concat())
+    Ok(())
+}
+
+/// A whole object's bytes, read on the calling (worker) thread: the image job needs them
+/// in memory anyway, and one blocking read avoids an async hop per chunk.
+fn read_object_blocking(blobs: &dyn BlobStore, record: &ObjectRecord) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(record.size as usize);
+    for s in &record.segments {
+        blobs.read_blocking(&s.blob, &mut out)?;
+    }
+    if out.len() as u64 != record.size {
+        return Err(std::io::Error::other(format!(
+            "stored data is {} bytes, the object record says {}",
+            out.len(),
+            record.size
+        )));
+    }
+    Ok(out)
 }
 
 /// Parse, load the source and its watermarks, and run the pipeline on the pool.
 async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
     let pool = &ctx.app.images;
-    let bytes = read_object(ctx, source, pool.limits.max_source_bytes).await?;
-    let mut marks = HashMap::new();
+    let limit = pool.limits.max_source_bytes;
+    check_source_size(source, limit)?;
+    let mut records = Vec::new();
     for key in pipeline.watermark_objects() {
         let (b, k) = (ctx.bucket_str().to_owned(), key.clone());
         let record = ctx
@@ -202,15 +214,23 @@ async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<
                     ctx.bucket_str()
                 ))
             })?;
-        marks.insert(
-            key,
-            read_object(ctx, &record, pool.limits.max_source_bytes).await?,
-        );
+        check_source_size(&record, limit)?;
+        records.push((key, record));
     }
     let limits = pool.limits.clone();
-    pool.run(move || image::process(&pipeline, &bytes, &marks, &limits))
-        .await?
-        .map_err(image_error)
+    let blobs = ctx.app.blobs.clone();
+    let source = source.clone();
+    pool.run(move || {
+        let bytes = read_object_blocking(blobs.as_ref(), &source)?;
+        let mut marks = HashMap::new();
+        for (key, record) in records {
+            marks.insert(key, read_object_blocking(blobs.as_ref(), &record)?);
+        }
+        Ok::<_, std::io::Error>(image::process(&pipeline, &bytes, &marks, &limits))
+    })
+    .await?
+    .map_err(OssError::internal)?
+    .map_err(image_error)
 }
 
 fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
