@@ -7,7 +7,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use futures_util::future::BoxFuture;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::task::JoinHandle;
 
 use super::{BlobId, BlobReader, BlobStore, BlobWriter};
 
@@ -42,42 +46,116 @@ fn new_id() -> String {
     hex::encode(bytes)
 }
 
+/// Bytes gathered before one blocking `write(2)`.
+const WRITE_CHUNK: usize = 1 << 20;
+/// Dirty bytes after which writeback is started (Linux `sync_file_range`), so the final
+/// fsync waits only for the tail instead of the whole object.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
 struct FsBlobWriter {
-    file: Option<BufWriter<tokio::fs::File>>,
+    file: Arc<std::fs::File>,
+    buf: Vec<u8>,
+    /// The write in flight on the blocking pool (one at a time, so receiving the next
+    /// chunk overlaps writing the previous one); it hands its buffer back for reuse.
+    pending: Option<JoinHandle<(io::Result<()>, Vec<u8>)>>,
+    written: u64,
+    flushed_to: u64,
     temp: PathBuf,
     id: BlobId,
     dest: PathBuf,
 }
 
+impl FsBlobWriter {
+    async fn wait_pending(&mut self) -> io::Result<Vec<u8>> {
+        match self.pending.take() {
+            Some(job) => {
+                let (result, buf) = job.await.map_err(io::Error::other)?;
+                result.map(|()| buf)
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Hand the buffer to the blocking pool; waits for the previous write first.
+    async fn submit(&mut self) -> io::Result<()> {
+        let mut spare = self.wait_pending().await?;
+        spare.clear();
+        let buf = std::mem::replace(&mut self.buf, spare);
+        let file = self.file.clone();
+        self.written += buf.len() as u64;
+        let writeback = (self.written - self.flushed_to >= WRITEBACK_EVERY).then(|| {
+            let range = (self.flushed_to, self.written - self.flushed_to);
+            self.flushed_to = self.written;
+            range
+        });
+        self.pending = Some(tokio::task::spawn_blocking(move || {
+            let result = (&*file).write_all(&buf).and_then(|()| match writeback {
+                Some((offset, len)) => start_writeback(&file, offset, len),
+                None => Ok(()),
+            });
+            (result, buf)
+        }));
+        Ok(())
+    }
+}
+
+/// Start writing `len` dirty bytes from `offset` to disk without waiting for them.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor; sync_file_range only schedules writeback.
+    let r = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &std::fs::File, _offset: u64, _len: u64) -> io::Result<()> {
+    Ok(())
+}
+
 impl BlobWriter for FsBlobWriter {
     fn write<'a>(&'a mut self, data: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
-            let file = self.file.as_mut().expect("writer used after finish");
-            file.write_all(data).await
+            self.buf.extend_from_slice(data);
+            if self.buf.len() >= WRITE_CHUNK {
+                self.submit().await?;
+            }
+            Ok(())
         })
     }
 
     fn finish(mut self: Box<Self>) -> BoxFuture<'static, io::Result<BlobId>> {
         Box::pin(async move {
-            let mut file = self.file.take().expect("finish called twice");
-            file.flush().await?;
-            let file = file.into_inner();
-            file.sync_all().await?;
-            drop(file);
-            let dir = self
-                .dest
-                .parent()
-                .expect("blob path has a parent")
-                .to_path_buf();
-            tokio::fs::create_dir_all(&dir).await?;
-            tokio::fs::rename(&self.temp, &self.dest).await?;
-            let id = self.id.clone();
-            // The rename is durable only once the directory entry is.
-            tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
-                .await
-                .map_err(io::Error::other)??;
+            if !self.buf.is_empty() {
+                self.submit().await?;
+            }
+            self.wait_pending().await?;
+            let file = self.file.clone();
+            let (temp, dest) = (self.temp.clone(), self.dest.clone());
+            tokio::task::spawn_blocking(move || {
+                file.sync_all()?;
+                drop(file);
+                let dir = dest.parent().expect("blob path has a parent");
+                std::fs::create_dir_all(dir)?;
+                std::fs::rename(&temp, &dest)?;
+                // The rename is durable only once the directory entry is.
+                std::fs::File::open(dir)?.sync_all()
+            })
+            .await
+            .map_err(io::Error::other)??;
             self.temp = PathBuf::new();
-            Ok(id)
+            Ok(self.id.clone())
         })
     }
 }
@@ -99,10 +177,16 @@ impl BlobStore for FsBlobStore {
                 .write(true)
                 .create_new(true)
                 .open(&temp)
-                .await?;
+                .await?
+                .into_std()
+                .await;
             let dest = self.path(&id)?;
             Ok(Box::new(FsBlobWriter {
-                file: Some(BufWriter::with_capacity(256 * 1024, file)),
+                file: Arc::new(file),
+                buf: Vec::with_capacity(WRITE_CHUNK),
+                pending: None,
+                written: 0,
+                flushed_to: 0,
                 temp,
                 id,
                 dest,
@@ -119,6 +203,13 @@ impl BlobStore for FsBlobStore {
             }
             Ok(Box::pin(file.take(len)) as BlobReader)
         })
+    }
+
+    fn read_blocking(&self, id: &BlobId, out: &mut Vec<u8>) -> io::Result<()> {
+        use std::io::Read;
+        std::fs::File::open(self.path(id)?)?
+            .read_to_end(out)
+            .map(|_| ())
     }
 
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>> {
