@@ -212,11 +212,27 @@ pub fn process(
         src_format: probe.format,
         out_format,
     };
+    let oriented_full = if steps::auto_orient::swaps_axes(orientation) {
+        (probe.height, probe.width)
+    } else {
+        (probe.width, probe.height)
+    };
     for (i, s) in chain.iter().enumerate() {
         match (s, load) {
             (Step::Resize(r), Some(l)) if shrunk && i == l.step => {
-                r.run_plan(&mut pic, l.plan, limits)?
+                let region = l
+                    .crop
+                    .map(|(_, rect)| scale_rect(rect, oriented_full, pic.dims()));
+                r.run_plan_on(&mut pic, l.plan, region, limits)?
             }
+            // Done by the resize, which reads only the crop's area.
+            (
+                Step::Crop(_),
+                Some(ShrinkOnLoad {
+                    crop: Some((at, _)),
+                    ..
+                }),
+            ) if shrunk && i == at => {}
             _ => s.apply(&mut pic, &ctx)?,
         }
     }
@@ -265,32 +281,42 @@ pub fn process(
 struct ShrinkOnLoad {
     /// Index in the chain of the resize step.
     step: usize,
-    /// That resize planned from the source's (orientation-corrected) size.
+    /// That resize planned from the source's (orientation-corrected, cropped) size.
     plan: steps::resize::Plan,
     /// DCT shrink to decode with: 2, 4 or 8.
     shrink: u32,
+    /// A `crop` right before the resize: its index and its full-size rectangle.
+    crop: Option<(usize, (u32, u32, u32, u32))>,
 }
 
-/// Shrink-on-load applies only to a JPEG whose first pixel step is a downscaling resize
-/// (only output settings and auto-orient may come before it) and leaves at least 2x for
-/// the Lanczos3 resample after the DCT shrink.
+/// Shrink-on-load applies only to a JPEG whose first pixel step is a downscaling resize,
+/// or a `crop` followed by one (only output settings and auto-orient may come between),
+/// and leaves at least 2x for the Lanczos3 resample after the DCT shrink.
 fn shrink_on_load(chain: &[Step], probe: &codec::Probe, orientation: u32) -> Option<ShrinkOnLoad> {
     if probe.format != SrcFormat::Jpeg || codec::JPEG_MAX_SHRINK < 2 {
         return None;
     }
-    let (step, first) = chain.iter().enumerate().find(|(_, s)| {
+    let mut pixel_steps = chain.iter().enumerate().filter(|(_, s)| {
         !matches!(
             s,
             Step::Format(_) | Step::Quality(_) | Step::Interlace(_) | Step::AutoOrient(_)
         )
-    })?;
-    let Step::Resize(r) = first else {
-        return None;
-    };
-    let (w, h) = if steps::auto_orient::swaps_axes(orientation) {
+    });
+    let (mut w, mut h) = if steps::auto_orient::swaps_axes(orientation) {
         (probe.height, probe.width)
     } else {
         (probe.width, probe.height)
+    };
+    let (mut step, mut first) = pixel_steps.next()?;
+    let mut crop = None;
+    if let Step::Crop(c) = first {
+        let rect = c.rect(w, h).ok()?;
+        crop = Some((step, rect));
+        (w, h) = (rect.2, rect.3);
+        (step, first) = pixel_steps.next()?;
+    }
+    let Step::Resize(r) = first else {
+        return None;
     };
     // `never_enlarge` is for GIF sources only (as in `Resize::apply`).
     let plan = r.plan(w, h, None, false);
@@ -298,7 +324,29 @@ fn shrink_on_load(chain: &[Step], probe: &codec::Probe, orientation: u32) -> Opt
         return None;
     };
     let shrink = codec::jpeg_shrink(w, h, scaled.0, scaled.1);
-    (shrink > 1).then_some(ShrinkOnLoad { step, plan, shrink })
+    (shrink > 1).then_some(ShrinkOnLoad {
+        step,
+        plan,
+        shrink,
+        crop,
+    })
+}
+
+/// A full-size crop rectangle on a picture decoded at `pic` instead of `full` size, in
+/// the picture's (fractional) pixels, so the resize reads exactly the cropped area.
+fn scale_rect(
+    rect: (u32, u32, u32, u32),
+    full: (u32, u32),
+    pic: (u32, u32),
+) -> steps::resize::Region {
+    let fx = pic.0 as f64 / full.0 as f64;
+    let fy = pic.1 as f64 / full.1 as f64;
+    (
+        rect.0 as f64 * fx,
+        rect.1 as f64 * fy,
+        rect.2 as f64 * fx,
+        rect.3 as f64 * fy,
+    )
 }
 
 /// Decode (at `1/shrink` if possible, see [`codec::decode_shrunk`]), turning a panic

@@ -516,7 +516,16 @@ fn shrink_on_load_only_when_resize_comes_first() {
     assert_eq!(load("image/resize,w_200").unwrap().shrink, 4);
     assert_eq!(load("image/resize,w_400").unwrap().shrink, 2);
     assert_eq!(load("image/resize,w_401"), None);
-    assert_eq!(load("image/crop,w_800/resize,w_100"), None);
+    // A crop right before the resize: planned from the cropped size.
+    let l = load("image/crop,w_800,h_500,g_center/resize,w_100").unwrap();
+    assert_eq!(
+        (l.step, l.shrink, l.crop),
+        (1, 2, Some((0, (400, 250, 800, 500))))
+    );
+    assert_eq!(load("image/crop,w_1600/resize,w_100").unwrap().shrink, 4);
+    assert_eq!(load("image/crop,w_800/resize,w_300"), None);
+    assert_eq!(load("image/crop,w_800/crop,w_100/resize,w_10"), None);
+    assert_eq!(load("image/crop,x_1700/resize,w_10"), None);
     assert_eq!(load("image/rotate,90/resize,w_100"), None);
     assert_eq!(load("image/bright,10/resize,w_100"), None);
     assert_eq!(load("image/resize,w_5000"), None);
@@ -544,6 +553,10 @@ fn shrink_on_load_keeps_exact_sizes_and_pixels() {
         "resize,l_150",
         "resize,s_99",
         "resize,p_10",
+        "crop,w_800,h_500,g_center/resize,w_100",
+        "crop,x_333,y_77,w_901,h_555/resize,m_fill,w_90,h_60",
+        "crop,w_1001,g_se/resize,w_111",
+        "crop,x_1500,y_900/resize,w_25",
     ] {
         let fast = run(&format!("image/{spec}"), &src).unwrap();
         // `bright,0` first: no shrink-on-load, the full-size decode path.

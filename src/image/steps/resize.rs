@@ -256,6 +256,18 @@ impl Resize {
         plan: Plan,
         limits: &crate::image::Limits,
     ) -> Result<(), ImageError> {
+        self.run_plan_on(pic, plan, None, limits)
+    }
+
+    /// [`Self::run_plan`] reading only `region` (left, top, width, height; sub-pixel) of
+    /// each frame: a crop merged into the resize (shrink-on-load of `crop` + `resize`).
+    pub(crate) fn run_plan_on(
+        &self,
+        pic: &mut Picture,
+        plan: Plan,
+        region: Option<Region>,
+        limits: &crate::image::Limits,
+    ) -> Result<(), ImageError> {
         let Plan::Scale {
             scaled,
             canvas,
@@ -270,7 +282,7 @@ impl Resize {
         }
         let mut resizer = Resizer::new();
         pic.try_map(|img| {
-            let img = resize_with(&mut resizer, img, scaled.0, scaled.1)?;
+            let img = resize_with(&mut resizer, img, region, scaled.0, scaled.1)?;
             Ok(match canvas {
                 None => img,
                 Some((cw, ch)) if pad => pad_center(&img, cw, ch, self.color),
@@ -331,16 +343,28 @@ fn pad_center(img: &Img, cw: u32, ch: u32, color: [u8; 3]) -> Img {
 
 /// Lanczos3 resize with premultiplied alpha (fast_image_resize).
 pub fn resize_img(img: Img, w: u32, h: u32) -> Result<Img, ImageError> {
-    resize_with(&mut Resizer::new(), img, w, h)
+    resize_with(&mut Resizer::new(), img, None, w, h)
 }
 
-fn resize_with(resizer: &mut Resizer, img: Img, w: u32, h: u32) -> Result<Img, ImageError> {
-    if img.dims() == (w, h) {
+/// A source rectangle in pixels: left, top, width, height.
+pub type Region = (f64, f64, f64, f64);
+
+fn resize_with(
+    resizer: &mut Resizer,
+    img: Img,
+    region: Option<Region>,
+    w: u32,
+    h: u32,
+) -> Result<Img, ImageError> {
+    if region.is_none() && img.dims() == (w, h) {
         return Ok(img);
     }
-    let opts = ResizeOptions::new()
+    let mut opts = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .use_alpha(true);
+    if let Some((left, top, width, height)) = region {
+        opts = opts.crop(left, top, width, height);
+    }
     let err =
         |e: fast_image_resize::ResizeError| ImageError::internal(format!("resize failed: {e}"));
     Ok(match img {
