@@ -212,23 +212,32 @@ async fn dispatch(
         object: None,
     };
     if let Some(name) = ctx.bucket_name.clone() {
-        ctx.bucket = ctx.meta(move |m| m.get_bucket(name.as_str())).await?;
-        if ctx.bucket.is_none() && op != Operation::PutBucket {
+        // Bucket and object records in one trip to the blocking pool.
+        let object_key = matches!(
+            op,
+            Operation::GetObject
+                | Operation::HeadObject
+                | Operation::GetObjectMeta
+                | Operation::GetObjectAcl
+                | Operation::GetSymlink
+                | Operation::GetObjectTagging
+                | Operation::ProcessObject
+        )
+        .then(|| ctx.key_str().to_owned());
+        let (bucket, object) = ctx
+            .meta(move |m| {
+                let bucket = m.get_bucket(name.as_str())?;
+                let object = match (&bucket, object_key) {
+                    (Some(_), Some(key)) => m.get_object(name.as_str(), &key)?,
+                    _ => None,
+                };
+                Ok((bucket, object))
+            })
+            .await?;
+        if bucket.is_none() && op != Operation::PutBucket {
             return Err(OssError::no_such_bucket(ctx.bucket_str()));
         }
-    }
-    if matches!(
-        op,
-        Operation::GetObject
-            | Operation::HeadObject
-            | Operation::GetObjectMeta
-            | Operation::GetObjectAcl
-            | Operation::GetSymlink
-            | Operation::GetObjectTagging
-            | Operation::ProcessObject
-    ) {
-        let (bucket, key) = (ctx.bucket_str().to_owned(), ctx.key_str().to_owned());
-        ctx.object = ctx.meta(move |m| m.get_object(&bucket, &key)).await?;
+        (ctx.bucket, ctx.object) = (bucket, object);
     }
     // PutBucket on an existing name is settled by the handler (owner → update, else 409).
     let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);

@@ -205,11 +205,18 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn read_blocking(&self, id: &BlobId, out: &mut Vec<u8>) -> io::Result<()> {
-        use std::io::Read;
-        std::fs::File::open(self.path(id)?)?
-            .read_to_end(out)
-            .map(|_| ())
+    fn read_blocking(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(self.path(id)?)?;
+        let start = out.len();
+        out.resize(start + len as usize, 0);
+        file.read_exact_at(&mut out[start..], offset)
     }
 
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>> {

@@ -388,9 +388,15 @@ pub trait BlobStore: Send + Sync + 'static {
     fn create(&self) -> BoxFuture<'_, io::Result<Box<dyn BlobWriter>>>;
     /// `len` bytes from `offset`.
     fn open(&self, id: &BlobId, offset: u64, len: u64) -> BoxFuture<'_, io::Result<BlobReader>>;
-    /// Append a whole blob to `out`, blocking the calling thread (for worker threads that
-    /// need the bytes in memory anyway, such as image processing).
-    fn read_blocking(&self, id: &BlobId, out: &mut Vec<u8>) -> io::Result<()>;
+    /// Append `len` bytes from `offset` to `out`, blocking the calling thread (for small
+    /// bodies and for workers that need the bytes in memory anyway, such as images).
+    fn read_blocking(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+        out: &mut Vec<u8>,
+    ) -> io::Result<()>;
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>>;
     /// Remove unfinished writes and every blob not in `keep`; returns how many were removed.
     fn sweep(&self, keep: &[BlobId]) -> io::Result<usize>;

@@ -22,7 +22,7 @@ use crate::api::ops::service::write_owner;
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::storage::{
-    BlobId, BlobReader, BucketRecord, ContentHeaders, ObjectRecord, PartRecord, Segment,
+    BlobId, BlobReader, BlobStore, BucketRecord, ContentHeaders, ObjectRecord, PartRecord, Segment,
 };
 
 const STORAGE_CLASSES: &[&str] = &[
@@ -568,12 +568,8 @@ fn apply_overrides(ctx: &Ctx, out: &mut HeaderMap) -> ApiResult<()> {
 /// Read `len` bytes from `offset` of an object, across its segments. The first
 /// segment is opened before returning, so a blob replaced meanwhile is noticed
 /// (NotFound) while the response can still change.
-pub async fn open_range(
-    ctx: &Ctx,
-    o: &ObjectRecord,
-    offset: u64,
-    len: u64,
-) -> std::io::Result<futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+/// The blob pieces `(blob, offset, len)` holding `len` bytes of `o` from `offset`.
+fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
     let mut pieces = Vec::new();
     let mut start = 0;
     for s in &o.segments {
@@ -585,8 +581,17 @@ pub async fn open_range(
         }
         start = end;
     }
+    pieces
+}
+
+pub async fn open_range(
+    ctx: &Ctx,
+    o: &ObjectRecord,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>> {
     let blobs = ctx.app.blobs.clone();
-    let mut pieces = pieces.into_iter();
+    let mut pieces = pieces(o, offset, len).into_iter();
     let first: Option<BlobReader> = match pieces.next() {
         Some((blob, from, n)) => Some(blobs.open(&blob, from, n).await?),
         None => None,
@@ -600,6 +605,20 @@ pub async fn open_range(
         .map_ok(|r| tokio_util::io::ReaderStream::with_capacity(r, 256 * 1024))
         .try_flatten()
         .boxed())
+}
+
+/// `len` bytes of `o` from `offset`, read on the calling thread into one buffer.
+pub fn read_range_blocking(
+    blobs: &dyn BlobStore,
+    o: &ObjectRecord,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len as usize);
+    for (blob, from, n) in pieces(o, offset, len) {
+        blobs.read_blocking(&blob, from, n, &mut out)?;
+    }
+    Ok(out)
 }
 
 /// Follow a symlink record to its target (same bucket).
@@ -649,6 +668,9 @@ pub async fn get_object(ctx: &Ctx, head: bool) -> ApiResult<Response> {
     )))
 }
 
+/// Bodies up to this size are read into memory in one go rather than streamed.
+const SMALL_BODY: u64 = 256 * 1024;
+
 /// The response for one record, or None when its blobs have just been replaced.
 async fn respond_with(ctx: &Ctx, o: &ObjectRecord, head: bool) -> ApiResult<Option<Response>> {
     if headers::check_preconditions(&ctx.headers, "", &o.etag, o.last_modified)?
@@ -672,8 +694,20 @@ async fn respond_with(ctx: &Ctx, o: &ObjectRecord, head: bool) -> ApiResult<Opti
     let body = if head {
         Body::empty()
     } else {
-        match open_range(ctx, o, offset, len).await {
-            Ok(stream) => Body::from_stream(stream),
+        let body = if len <= SMALL_BODY {
+            // One trip to the blocking pool instead of one per open/read.
+            let (blobs, o) = (ctx.app.blobs.clone(), o.clone());
+            tokio::task::spawn_blocking(move || {
+                read_range_blocking(blobs.as_ref(), &o, offset, len)
+            })
+            .await
+            .map_err(OssError::internal)?
+            .map(Body::from)
+        } else {
+            open_range(ctx, o, offset, len).await.map(Body::from_stream)
+        };
+        match body {
+            Ok(body) => body,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(OssError::internal(e)),
         }

@@ -15,7 +15,8 @@ use tokio::sync::Semaphore;
 
 use super::bucket_config::style_content;
 use super::object::{
-    check_content_md5, commit_record, record_from_headers, resolve_symlink, set, store_stream,
+    check_content_md5, commit_record, read_range_blocking, record_from_headers, resolve_symlink,
+    set, store_stream,
 };
 use super::read_small_body;
 use crate::access::{Action, Principal};
@@ -24,7 +25,7 @@ use crate::api::headers::{self, Precondition, http_date};
 use crate::api::{Ctx, empty};
 use crate::image::{self, ImageError, Limits, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
-use crate::storage::{BlobStore, BucketRecord, ObjectRecord};
+use crate::storage::{BucketRecord, ObjectRecord};
 
 /// Runs CPU-heavy image work off the async runtime: at most `workers` at once and
 /// at most `max_waiting` queued; beyond that requests are refused at once.
@@ -180,23 +181,6 @@ fn check_source_size(record: &ObjectRecord, limit: u64) -> ApiResult<()> {
     Ok(())
 }
 
-/// A whole object's bytes, read on the calling (worker) thread: the image job needs them
-/// in memory anyway, and one blocking read avoids an async hop per chunk.
-fn read_object_blocking(blobs: &dyn BlobStore, record: &ObjectRecord) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(record.size as usize);
-    for s in &record.segments {
-        blobs.read_blocking(&s.blob, &mut out)?;
-    }
-    if out.len() as u64 != record.size {
-        return Err(std::io::Error::other(format!(
-            "stored data is {} bytes, the object record says {}",
-            out.len(),
-            record.size
-        )));
-    }
-    Ok(out)
-}
-
 /// Parse, load the source and its watermarks, and run the pipeline on the pool.
 async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
     let pool = &ctx.app.images;
@@ -221,10 +205,13 @@ async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<
     let blobs = ctx.app.blobs.clone();
     let source = source.clone();
     pool.run(move || {
-        let bytes = read_object_blocking(blobs.as_ref(), &source)?;
+        let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
         let mut marks = HashMap::new();
         for (key, record) in records {
-            marks.insert(key, read_object_blocking(blobs.as_ref(), &record)?);
+            marks.insert(
+                key,
+                read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
+            );
         }
         Ok::<_, std::io::Error>(image::process(&pipeline, &bytes, &marks, &limits))
     })
