@@ -343,6 +343,69 @@ class OssifyEnv(object):
         return unique_bucket_name(tag)
 
 
+class Oss2Ctx(object):
+    """oss2 clients of the session server for one signature version ("v1" or "v4");
+    `cleanup` removes the buckets it created (objects and pending uploads too)."""
+
+    def __init__(self, env, version):
+        import oss2
+        self.oss2 = oss2
+        self.env = env
+        self.version = version
+        self.created = []  # (region, name, keys)
+
+    def auth(self, keys=None):
+        keys = keys or self.env.root1
+        if self.version == "v4":
+            return self.oss2.AuthV4(keys.id, keys.secret)
+        return self.oss2.Auth(keys.id, keys.secret)
+
+    def service(self, keys=None, region=HZ):
+        return self.oss2.Service(self.auth(keys), self.env.endpoint(region), region=V4_REGION[region])
+
+    def bucket(self, name, keys=None, region=HZ, endpoint_region=None, auth=None, **kw):
+        endpoint_region = endpoint_region or region
+        return self.oss2.Bucket(auth or self.auth(keys), self.env.endpoint(endpoint_region), name,
+                                region=V4_REGION[endpoint_region], **kw)
+
+    def anon_bucket(self, name, region=HZ):
+        return self.oss2.Bucket(self.oss2.AnonymousAuth(), self.env.endpoint(region), name)
+
+    def new_bucket(self, tag="", acl=None, region=HZ, keys=None):
+        name = unique_bucket_name(tag)
+        b = self.bucket(name, keys=keys, region=region)
+        r = b.create_bucket(acl) if acl else b.create_bucket()
+        assert r.status == 200
+        assert_request_id(r.headers)
+        self.created.append((region, name, keys))
+        return b
+
+    def raw(self, method, bucket="", key="", keys=None, region=HZ, **kw):
+        """Signed raw request (bypasses SDK validation)."""
+        return signed_request(self.auth(keys), method, self.env.endpoint(region), bucket, key,
+                              region=V4_REGION[region], **kw)
+
+    def cleanup(self):
+        oss2 = self.oss2
+        for region, name, keys in reversed(self.created):
+            k = keys or self.env.root1
+            b = oss2.Bucket(oss2.Auth(k.id, k.secret), self.env.endpoint(region), name)
+            try:
+                for u in oss2.MultipartUploadIterator(b):
+                    try:
+                        b.abort_multipart_upload(u.key, u.upload_id)
+                    except Exception:
+                        pass
+                for obj in oss2.ObjectIterator(b, max_keys=1000):
+                    try:
+                        b.delete_object(obj.key)
+                    except Exception:
+                        pass
+                b.delete_bucket()
+            except Exception:
+                pass
+
+
 _LOG_FILES = []
 
 

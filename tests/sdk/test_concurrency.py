@@ -16,7 +16,7 @@ import pytest
 from oss2 import exceptions as oe
 from oss2.models import PartInfo
 
-from conftest import HZ, V4_REGION, unique_bucket_name
+from conftest import HZ, unique_bucket_name
 
 KB = 1024
 MIN_PART = 100 * KB

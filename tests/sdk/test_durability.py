@@ -4,13 +4,12 @@ import hashlib
 import os
 import random
 import threading
-import time
 
 import oss2
 import pytest
 from oss2 import exceptions as oe
 
-from conftest import HZ, ROOT1, OssifyServer, unique_bucket_name
+from conftest import HZ, ROOT1, unique_bucket_name
 
 
 def md5_upper(data):

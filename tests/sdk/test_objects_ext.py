@@ -2,21 +2,19 @@
 copy, batch delete, object ACL, symlinks and tagging (spec oss-api.md §5.7-§5.12, §7)."""
 
 import base64
-import filecmp
 import hashlib
 import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import oss2
 import pytest
-import requests
 from oss2 import exceptions as oe
 from oss2.models import PartInfo, Tagging, TaggingRule
 
-from conftest import HZ, V4_REGION, assert_request_id, error_of, unique_bucket_name
+from conftest import Oss2Ctx, assert_request_id, error_of, unique_bucket_name
 
 KB = 1024
 MB = 1024 * 1024
@@ -46,59 +44,7 @@ def file_md5(path):
     return h.hexdigest()
 
 
-class Ctx(object):
-    """oss2 clients for one signature version; cleans up its buckets (objects and
-    pending multipart uploads too)."""
-
-    def __init__(self, env, version):
-        self.env = env
-        self.version = version
-        self.created = []  # (region, name, keys)
-
-    def auth(self, keys=None):
-        keys = keys or self.env.root1
-        if self.version == "v4":
-            return oss2.AuthV4(keys.id, keys.secret)
-        return oss2.Auth(keys.id, keys.secret)
-
-    def bucket(self, name, keys=None, region=HZ, **kw):
-        return oss2.Bucket(self.auth(keys), self.env.endpoint(region), name,
-                           region=V4_REGION[region], **kw)
-
-    def anon_bucket(self, name, region=HZ):
-        return oss2.Bucket(oss2.AnonymousAuth(), self.env.endpoint(region), name)
-
-    def new_bucket(self, tag="", acl=None, keys=None, region=HZ):
-        name = unique_bucket_name(tag)
-        b = self.bucket(name, keys=keys, region=region)
-        r = b.create_bucket(acl) if acl else b.create_bucket()
-        assert r.status == 200
-        self.created.append((region, name, keys))
-        return b
-
-    def raw(self, method, bucket="", key="", keys=None, region=HZ, **kw):
-        from conftest import signed_request
-        return signed_request(self.auth(keys), method, self.env.endpoint(region), bucket, key,
-                              region=V4_REGION[region], **kw)
-
-    def cleanup(self):
-        for region, name, keys in reversed(self.created):
-            k = keys or self.env.root1
-            b = oss2.Bucket(oss2.Auth(k.id, k.secret), self.env.endpoint(region), name)
-            try:
-                for u in oss2.MultipartUploadIterator(b):
-                    try:
-                        b.abort_multipart_upload(u.key, u.upload_id)
-                    except Exception:
-                        pass
-                for obj in oss2.ObjectIterator(b, max_keys=1000):
-                    try:
-                        b.delete_object(obj.key)
-                    except Exception:
-                        pass
-                b.delete_bucket()
-            except Exception:
-                pass
+Ctx = Oss2Ctx
 
 
 @pytest.fixture(params=["v1", "v4"])

@@ -12,8 +12,8 @@ import pytest
 import requests
 from oss2 import exceptions as oe
 
-from conftest import (HZ, SH, V4_REGION, assert_request_id, error_of, parse_error,
-                      signed_request, unique_bucket_name)
+from conftest import (HZ, SH, Oss2Ctx, assert_request_id, error_of, parse_error,
+                      unique_bucket_name)
 
 GMT_RE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
                     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$")
@@ -37,58 +37,7 @@ def http_date(ts):
     return oss2.utils.http_date(ts)
 
 
-class Ctx(object):
-    """oss2 clients for one signature version."""
-
-    def __init__(self, env, version):
-        self.env = env
-        self.version = version
-        self.created = []  # (endpoint, region, bucket name)
-
-    def auth(self, keys=None):
-        keys = keys or self.env.root1
-        if self.version == "v4":
-            return oss2.AuthV4(keys.id, keys.secret)
-        return oss2.Auth(keys.id, keys.secret)
-
-    def service(self, keys=None, region=HZ):
-        return oss2.Service(self.auth(keys), self.env.endpoint(region), region=V4_REGION[region])
-
-    def bucket(self, name, keys=None, region=HZ, endpoint_region=None, auth=None, **kw):
-        endpoint_region = endpoint_region or region
-        return oss2.Bucket(auth or self.auth(keys), self.env.endpoint(endpoint_region), name,
-                           region=V4_REGION[endpoint_region], **kw)
-
-    def anon_bucket(self, name, region=HZ):
-        return oss2.Bucket(oss2.AnonymousAuth(), self.env.endpoint(region), name)
-
-    def new_bucket(self, tag="", acl=None, region=HZ, keys=None):
-        name = unique_bucket_name(tag)
-        b = self.bucket(name, keys=keys, region=region)
-        r = b.create_bucket(acl) if acl else b.create_bucket()
-        assert r.status == 200
-        assert_request_id(r.headers)
-        self.created.append((region, name, keys))
-        return b
-
-    def raw(self, method, bucket="", key="", keys=None, region=HZ, **kw):
-        """Signed raw request (bypasses SDK validation)."""
-        return signed_request(self.auth(keys), method, self.env.endpoint(region), bucket, key,
-                              region=V4_REGION[region], **kw)
-
-    def cleanup(self):
-        for region, name, keys in reversed(self.created):
-            b = oss2.Bucket(oss2.Auth((keys or self.env.root1).id, (keys or self.env.root1).secret),
-                            self.env.endpoint(region), name)
-            try:
-                for obj in oss2.ObjectIterator(b, max_keys=1000):
-                    try:
-                        b.delete_object(obj.key)
-                    except Exception:
-                        pass
-                b.delete_bucket()
-            except Exception:
-                pass
+Ctx = Oss2Ctx
 
 
 @pytest.fixture(params=["v1", "v4"])

@@ -20,7 +20,7 @@ from oss2 import exceptions as oe
 
 pytest.importorskip("PIL")
 
-from conftest import (HZ, SH, V4_REGION, OssifyServer, ServerError, _LOG_FILES,  # noqa: E402
+from conftest import (HZ, SH, V4_REGION, Oss2Ctx, OssifyServer, ServerError, _LOG_FILES,  # noqa: E402
                       b64_std, b64_url, error_of, frame_count, make_animated_gif, make_image,
                       open_image, saveas,
                       signed_request, unique_bucket_name)
@@ -40,43 +40,7 @@ def crc64(data):
     return c.crc
 
 
-class Ctx(object):
-    def __init__(self, env, version):
-        self.env = env
-        self.version = version
-        self.created = []
-
-    def auth(self, keys=None):
-        keys = keys or self.env.root1
-        if self.version == "v4":
-            return oss2.AuthV4(keys.id, keys.secret)
-        return oss2.Auth(keys.id, keys.secret)
-
-    def bucket(self, name, keys=None, region=HZ):
-        return oss2.Bucket(self.auth(keys), self.env.endpoint(region), name,
-                           region=V4_REGION[region])
-
-    def new_bucket(self, tag, acl=None, keys=None, region=HZ):
-        name = unique_bucket_name(tag)
-        b = self.bucket(name, keys=keys, region=region)
-        b.create_bucket(acl) if acl else b.create_bucket()
-        self.created.append((name, keys, region))
-        return b
-
-    def raw(self, method, bucket, key, keys=None, **kw):
-        return signed_request(self.auth(keys), method, self.env.hz, bucket, key,
-                              region=V4_REGION[HZ], **kw)
-
-    def cleanup(self):
-        for name, keys, region in reversed(self.created):
-            keys = keys or self.env.root1
-            b = oss2.Bucket(oss2.Auth(keys.id, keys.secret), self.env.endpoint(region), name)
-            try:
-                for obj in oss2.ObjectIterator(b):
-                    b.delete_object(obj.key)
-                b.delete_bucket()
-            except Exception:
-                pass
+Ctx = Oss2Ctx
 
 
 class World(object):
