@@ -6,6 +6,8 @@ use super::raster::{Frame, Img, Picture};
 use ::image::{ImageDecoder, ImageEncoder, ImageFormat};
 use std::io::Cursor;
 
+mod webp;
+
 /// Source formats we recognise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SrcFormat {
@@ -684,7 +686,7 @@ pub fn encode(
                             limits.max_webp_side
                         )));
                     }
-                    out = webp_encode(&img, opts)?;
+                    out = webp::encode_still(&img, opts)?;
                 }
                 OutFormat::Heic | OutFormat::Avif | OutFormat::Gif => {
                     return Err(ImageError::not_implemented(format!(
@@ -795,36 +797,6 @@ fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {
     };
     enc.write_image(img.raw(), img.width(), img.height(), ct)
         .map_err(enc_err)
-}
-
-/// Lossy (or lossless) WebP through libwebp's simple API.
-fn webp_encode(img: &Img, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
-    use libwebp_sys as w;
-    let (width, height) = img.dims();
-    let c = img.channels() as i32;
-    let stride = width as i32 * c;
-    let mut ptr: *mut u8 = std::ptr::null_mut();
-    let q = opts.quality.clamp(1, 100) as f32;
-    // SAFETY: `img.raw()` holds `height` rows of `stride` bytes; libwebp writes the
-    // output pointer and returns its length (0 on failure); we free it with WebPFree.
-    let len = unsafe {
-        let data = img.raw().as_ptr();
-        let (wi, hi) = (width as i32, height as i32);
-        match (img.has_alpha(), opts.webp_lossless) {
-            (true, false) => w::WebPEncodeRGBA(data, wi, hi, stride, q, &mut ptr),
-            (false, false) => w::WebPEncodeRGB(data, wi, hi, stride, q, &mut ptr),
-            (true, true) => w::WebPEncodeLosslessRGBA(data, wi, hi, stride, &mut ptr),
-            (false, true) => w::WebPEncodeLosslessRGB(data, wi, hi, stride, &mut ptr),
-        }
-    };
-    if len == 0 || ptr.is_null() {
-        return Err(enc_err("libwebp failed"));
-    }
-    // SAFETY: libwebp returned `len` valid bytes at `ptr`.
-    let v = unsafe { std::slice::from_raw_parts(ptr, len).to_vec() };
-    // SAFETY: `ptr` was allocated by libwebp.
-    unsafe { w::WebPFree(ptr as *mut std::ffi::c_void) };
-    Ok(v)
 }
 
 #[cfg(test)]
