@@ -323,6 +323,31 @@ pub fn header_dims(b: &[u8], format: SrcFormat) -> Option<(u32, u32)> {
     }
 }
 
+/// Whether a JPEG's data runs up to its EOI marker. Walks the segments (by their
+/// lengths) and the entropy-coded data after each SOS (by its markers); bytes after the
+/// EOI do not matter. A JPEG cut short (libjpeg's "Premature end of JPEG file") is
+/// refused, as OSS and libvips (`fail-on=truncated`) do, instead of being padded grey.
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    let mut pos = 2;
+    // Each step starts at an 0xFF: a marker, a fill byte, or one inside scan data.
+    while let Some(i) = b.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) {
+        pos += i;
+        match b.get(pos + 1) {
+            None => return false,
+            Some(0xD9) => return true,
+            // Fill byte before a marker.
+            Some(0xFF) => pos += 1,
+            // Stuffed zero and restart markers (scan data), TEM, a stray SOI: no length.
+            Some(0x00 | 0x01 | 0xD0..=0xD8) => pos += 2,
+            Some(_) => match be16(b, pos + 2) {
+                Some(len) => pos += 2 + len as usize,
+                None => return false,
+            },
+        }
+    }
+    false
+}
+
 /// Count image descriptors by walking the GIF block structure (no LZW decoding).
 pub fn gif_frame_count(b: &[u8]) -> u32 {
     if b.len() < 13 {
@@ -462,6 +487,9 @@ pub fn decode_shrunk(
     shrink: u32,
     limits: &Limits,
 ) -> Result<Picture, ImageError> {
+    if probe.format == SrcFormat::Jpeg && !jpeg_is_complete(b) {
+        return Err(corrupt("the JPEG data is truncated"));
+    }
     #[cfg(feature = "turbojpeg")]
     if probe.format == SrcFormat::Jpeg
         && let Some(img) = turbo::decode(b, probe, shrink, limits)
@@ -732,7 +760,8 @@ mod turbo {
     /// Decode to RGB at `1/shrink` (1, 2, 4, 8) of the size. `None` hands the file to the
     /// `image` crate (zune-jpeg) instead, which keeps today's behaviour for everything
     /// libjpeg-turbo does not take cleanly: CMYK/YCCK, 12-bit, and any error or warning
-    /// (truncated or corrupt data), so that broken files fail or decode exactly as before.
+    /// (corrupt data), so that broken files fail or decode exactly as before. Truncated
+    /// files never get here (see [`super::jpeg_is_complete`]).
     pub fn decode(b: &[u8], probe: &Probe, shrink: u32, limits: &Limits) -> Option<Img> {
         let mut d = Decompressor::new().ok()?;
         let hdr = d.read_header(b).ok()?;
@@ -939,6 +968,63 @@ pub(crate) mod tests {
         let e =
             crate::image::process(&pl, &j, &Default::default(), &Limits::default()).unwrap_err();
         assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE_RESIZE));
+    }
+
+    /// A 64x48 gradient JPEG from jpeg-encoder: baseline, progressive or with restarts.
+    fn gradient_jpeg(progressive: bool, restart: u16) -> Vec<u8> {
+        let px: Vec<u8> = (0..64 * 48)
+            .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 90])
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+        enc.set_progressive(progressive);
+        enc.set_restart_interval(restart);
+        enc.encode(&px, 64, 48, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn truncated_jpegs_are_refused() {
+        let limits = Limits::default();
+        // An APP1 carrying a thumbnail with its own EOI must not end the walk.
+        let mut with_thumb = vec![0xFF, 0xD8, 0xFF, 0xE1, 0, 10];
+        with_thumb.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xD9, 0xFF, 0xD9]);
+        with_thumb.extend_from_slice(&gradient_jpeg(false, 0)[2..]);
+        let sources = [
+            ("baseline", gradient_jpeg(false, 0)),
+            ("progressive", gradient_jpeg(true, 0)),
+            ("restart markers", gradient_jpeg(false, 2)),
+            ("thumbnail in APP1", with_thumb),
+            (
+                "libjpeg-turbo",
+                encode_test(Img::solid_rgb(40, 30, [9, 99, 199]), OutFormat::Jpg),
+            ),
+        ];
+        for (name, b) in sources {
+            let p = probe(&b).unwrap();
+            assert!(jpeg_is_complete(&b), "{name}");
+            assert!(decode(&b, &p, false, &limits).is_ok(), "{name}");
+            // Bytes after the EOI, even marker-like ones, are ignored.
+            let mut tail = b.clone();
+            tail.extend_from_slice(&[0xFF, 0x00, 0x12, 0xFF, 0xC4, 0x00, 0x05, 0xFF]);
+            assert!(jpeg_is_complete(&tail), "{name} + trailing bytes");
+            assert!(decode(&tail, &p, false, &limits).is_ok(), "{name}");
+            // Any cut before the end of the EOI, mid-scan included, is refused.
+            let sos = b.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+            for cut in (sos..b.len()).step_by(5).chain([b.len() - 2, b.len() - 1]) {
+                assert!(!jpeg_is_complete(&b[..cut]), "{name} cut at {cut}");
+                let e = decode(&b[..cut], &p, false, &limits).unwrap_err();
+                assert_eq!(
+                    (e.status, e.code, e.ec),
+                    (400, "BadRequest", Some(ec::UNSUPPORTED_FORMAT)),
+                    "{name} cut at {cut}"
+                );
+            }
+            for cut in 2..sos {
+                assert!(!jpeg_is_complete(&b[..cut]), "{name} cut at {cut}");
+            }
+        }
     }
 
     #[test]
