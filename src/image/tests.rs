@@ -1,7 +1,7 @@
 //! End-to-end tests of parse + process on synthetic images, and fuzz-style robustness.
 
 use super::codec::tests::encode_test;
-use super::codec::{self, OutFormat};
+use super::codec::{self, OutFormat, SrcFormat};
 use super::error::ec;
 use super::raster::{Frame, Img, Picture};
 use super::*;
@@ -58,23 +58,55 @@ fn jpg(w: u32, h: u32) -> Vec<u8> {
 }
 
 fn gif_anim(w: u32, h: u32, n: usize) -> Vec<u8> {
+    anim(w, h, n, OutFormat::Gif)
+}
+
+/// A lossless animated WebP: frame `i` is solid red `40 * i`, shown `100 * (i + 1)` ms.
+fn webp_anim(w: u32, h: u32, n: usize) -> Vec<u8> {
+    anim(w, h, n, OutFormat::Webp)
+}
+
+fn anim(w: u32, h: u32, n: usize, fmt: OutFormat) -> Vec<u8> {
     let frames = (0..n)
         .map(|i| Frame {
             img: Img::solid_rgb(w, h, [(i * 40) as u8, 0, 0]),
-            delay_ms: 100,
+            delay_ms: match fmt {
+                OutFormat::Gif => 100,
+                _ => 100 * (i as u32 + 1),
+            },
         })
         .collect();
     codec::encode(
         Picture { frames },
-        OutFormat::Gif,
+        fmt,
         codec::EncodeOpts {
             quality: 90,
             progressive: false,
-            webp_lossless: false,
+            webp_lossless: true,
         },
         &Limits::default(),
     )
     .unwrap()
+}
+
+/// Every frame of an output: (red at the centre, delay).
+fn frames_of(out: &Output) -> Vec<(u8, u32)> {
+    let p = codec::probe(&out.bytes).unwrap();
+    let pic = codec::decode(&out.bytes, &p, true, &Limits::default()).unwrap();
+    assert_eq!(pic.frames.len() as u32, p.frames);
+    let (w, h) = pic.dims();
+    pic.frames
+        .iter()
+        .map(|f| (f.img.rgb_at(w / 2, h / 2)[0], f.delay_ms))
+        .collect()
+}
+
+fn near_frames(got: &[(u8, u32)], want: &[(u8, u32)]) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| g.0.abs_diff(w.0) <= 6 && g.1 == w.1)
 }
 
 #[test]
@@ -290,6 +322,112 @@ fn animated_gif_keeps_frames() {
 }
 
 #[test]
+fn animated_webp_keeps_frames() {
+    let src = webp_anim(40, 20, 3);
+    let p = codec::probe(&src).unwrap();
+    assert_eq!(
+        (p.format, p.width, p.height, p.frames),
+        (SrcFormat::WebP, 40, 20, 3)
+    );
+    let want = [(0, 100), (40, 200), (80, 300)];
+    // Every step runs on every frame; delays are kept.
+    let out = run("image/resize,w_20/crop,w_10,h_6/rotate,90", &src).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/webp", (6, 10)));
+    let got = frames_of(&out);
+    assert!(near_frames(&got, &want), "{got:?}");
+    // `format,gif` on a non-GIF source keeps the source format (spec §8.1), animated.
+    let out = run("image/format,gif", &src).unwrap();
+    assert_eq!(out.content_type, "image/webp");
+    assert_eq!(frames_of(&out).len(), 3);
+    // Resize by `p` gives a still, as for GIF (spec §2); WebP is enlarged like a still.
+    let out = run("image/resize,p_50", &src).unwrap();
+    assert_eq!((dims(&out), frames_of(&out).len()), ((20, 10), 1));
+    let out = run("image/resize,w_80,limit_0", &src).unwrap();
+    assert_eq!((dims(&out), frames_of(&out).len()), ((80, 40), 3));
+    // Formats without animation take the first frame.
+    for f in ["png", "jpg", "bmp", "tiff"] {
+        let out = run(&format!("image/format,{f}"), &src).unwrap();
+        assert_eq!(codec::probe(&out.bytes).unwrap().frames, 1, "{f}");
+        assert!(decoded(&out).rgb_at(5, 5)[0] < 6, "{f}");
+    }
+    // Frames count in the pixel limit, from the header.
+    let limits = Limits {
+        max_pixels: 40 * 20 * 2,
+        ..Limits::default()
+    };
+    let e = process(
+        &parse("image/format,webp").unwrap(),
+        &src,
+        &HashMap::new(),
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE));
+}
+
+#[test]
+fn animated_gif_to_webp_keeps_frames() {
+    // OSS converts an animated GIF to an animated WebP.
+    let src = gif_anim(40, 20, 3);
+    let out = run("image/resize,w_20/format,webp", &src).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/webp", (20, 10)));
+    let got = frames_of(&out);
+    assert!(
+        near_frames(&got, &[(0, 100), (40, 100), (80, 100)]),
+        "{got:?}"
+    );
+    let out = run("image/resize,p_50/format,webp", &src).unwrap();
+    assert_eq!(frames_of(&out).len(), 1);
+}
+
+#[test]
+fn animated_webp_quality() {
+    // Textured frames (a tint each), so that quality shows in the size.
+    let frames: Vec<Frame> = (0..3u8)
+        .map(|i| {
+            let Img::Rgb(mut img) = textured_rgb(120, 80) else {
+                unreachable!()
+            };
+            img.pixels_mut()
+                .for_each(|p| p.0[1] = p.0[1].wrapping_add(i * 70));
+            Frame {
+                img: Img::Rgb(img),
+                delay_ms: 80,
+            }
+        })
+        .collect();
+    let opts = codec::EncodeOpts {
+        quality: 90,
+        progressive: false,
+        webp_lossless: true,
+    };
+    let pic = Picture {
+        frames: frames.clone(),
+    };
+    let src = codec::encode(pic, OutFormat::Webp, opts, &Limits::default()).unwrap();
+    // Q_100 is lossless: every frame comes back as decoded from the source, give or take
+    // the one level image-webp loses when it blends an opaque pixel onto the canvas.
+    let decode_all = |b: &[u8]| {
+        let p = codec::probe(b).unwrap();
+        codec::decode(b, &p, true, &Limits::default())
+            .unwrap()
+            .frames
+    };
+    let lossless = run("image/quality,Q_100", &src).unwrap();
+    let (got, want) = (decode_all(&lossless.bytes), decode_all(&src));
+    assert_eq!(got.len(), 3);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let (g, w) = (g.img.clone().into_rgba(), w.img.clone().into_rgba());
+        let worst = g.iter().zip(w.iter()).map(|(a, b)| a.abs_diff(*b)).max();
+        assert!(worst <= Some(1), "frame {i}: {worst:?}");
+    }
+    let low = run("image/quality,Q_20", &src).unwrap();
+    let high = run("image/quality,Q_90", &src).unwrap();
+    assert_eq!(frames_of(&low).len(), 3);
+    assert!(low.bytes.len() < high.bytes.len());
+}
+
+#[test]
 fn limits_from_header() {
     let limits = Limits {
         max_side: 100,
@@ -422,10 +560,12 @@ fn fuzz_corrupt_images_never_panic() {
         encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Bmp),
         encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Tiff),
         gif_anim(17, 9, 3),
+        webp_anim(17, 9, 3),
         with_exif(&jpg(17, 9), 6),
     ];
     let pipelines = [
         parse("image/resize,w_8/format,png").unwrap(),
+        parse("image/resize,w_8/format,webp").unwrap(),
         parse("image/auto-orient,1/rotate,30/format,jpg").unwrap(),
         parse("image/info").unwrap(),
     ];

@@ -16,8 +16,8 @@ from oss2 import exceptions as oe
 pytest.importorskip("PIL")
 
 from conftest import (HZ, V4_REGION, QUADRANT_COLORS, assert_request_id, b64_url,  # noqa: E402
-                      crafted_png, error_of, frame_count, make_animated_gif, make_image, open_image,
-                      saveas, signed_request, unique_bucket_name)
+                      crafted_png, error_of, frame_count, make_animated_gif, make_animated_webp,
+                      make_image, open_image, saveas, signed_request, unique_bucket_name)
 
 W, H = 200, 100  # size of the still test images
 
@@ -99,6 +99,7 @@ class Sources(object):
             "src.webp": make_image("WEBP", (W, H), quality=90),
             "still.gif": make_image("GIF", (W, H)),
             "anim.gif": make_animated_gif((80, 40), 3),
+            "anim.webp": make_animated_webp((80, 40), (100, 200, 300)),
             "src.bmp": make_image("BMP", (W, H)),
             "src.tiff": make_image("TIFF", (W, H)),
             "notimage.txt": b"this is plain text, not an image\n" * 4,
@@ -445,6 +446,52 @@ def test_animated_gif_never_enlarged_and_p_is_static(src):
     _, data = src.get("anim.gif", "image/resize,p_50")
     assert open_image(data).size == (40, 20)
     assert frame_count(data) == 1  # resize by p flattens the animation (§2)
+
+
+def frames_of(data):
+    """(centre colour, duration ms) of every frame, and the loop count."""
+    im = open_image(data)
+    out = []
+    for i in range(getattr(im, "n_frames", 1)):
+        im.seek(i)
+        rgb = im.convert("RGB")
+        out.append((rgb.getpixel((rgb.width // 2, rgb.height // 2)), im.info.get("duration")))
+    return out, im.info.get("loop")
+
+
+RGB3 = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+
+
+def test_animated_webp_keeps_frames(src):
+    assert frame_count(src.data["anim.webp"]) == 3
+    r, data = src.get("anim.webp", "image/resize,w_40/rotate,90")
+    assert r.headers["Content-Type"] == "image/webp"
+    assert is_format(data, "webp")
+    assert open_image(data).size == (20, 40)
+    frames, loop = frames_of(data)
+    assert [d for _, d in frames] == [100, 200, 300], frames
+    assert all(near(c, want, 10) for (c, _), want in zip(frames, RGB3)), frames
+    assert loop == 0  # forever
+    # format,gif on a WebP source keeps WebP (spec §8.1), still animated
+    r, data = src.get("anim.webp", "image/format,gif")
+    assert r.headers["Content-Type"] == "image/webp" and frame_count(data) == 3
+    # resize by p gives a still, as for GIF (§2); other formats take the first frame
+    _, data = src.get("anim.webp", "image/resize,p_50")
+    assert open_image(data).size == (40, 20) and frame_count(data) == 1
+    r, data = src.get("anim.webp", "image/format,png")
+    assert r.headers["Content-Type"] == "image/png" and frame_count(data) == 1
+    assert near(open_image(data).convert("RGB").getpixel((40, 20)), RGB3[0], 10)
+
+
+def test_animated_gif_to_webp_keeps_frames(src):
+    # OSS converts an animated GIF to an animated WebP
+    r, data = src.get("anim.gif", "image/resize,w_40/format,webp")
+    assert r.headers["Content-Type"] == "image/webp"
+    assert open_image(data).size == (40, 20)
+    frames, loop = frames_of(data)
+    assert [d for _, d in frames] == [100, 100, 100], frames
+    assert all(near(c, want, 10) for (c, _), want in zip(frames, RGB3)), frames
+    assert loop == 0
 
 
 # ---------------------------------------------------------------------------

@@ -117,6 +117,11 @@ impl OutFormat {
         }
     }
 
+    /// Whether the format keeps several frames (an animation).
+    pub fn animates(self) -> bool {
+        matches!(self, OutFormat::Gif | OutFormat::Webp)
+    }
+
     /// Whether transparent pixels survive encoding (JPG flattens onto white).
     pub fn has_alpha(self) -> bool {
         !matches!(self, OutFormat::Jpg)
@@ -465,8 +470,8 @@ pub fn jpeg_shrink(w: u32, h: u32, tw: u32, th: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// Decode the source. With `all_frames`, every frame of an animated GIF is kept
-/// (composited to the logical screen); otherwise only the first frame.
+/// Decode the source. With `all_frames`, every frame of an animated GIF or WebP is kept
+/// (composited to the full canvas); otherwise only the first frame.
 pub fn decode(
     b: &[u8],
     probe: &Probe,
@@ -499,45 +504,75 @@ pub fn decode_shrunk(
     #[cfg(not(feature = "turbojpeg"))]
     let _ = shrink;
     let ifmt = probe.format.image_format().ok_or_else(unsupported)?;
-    if probe.format == SrcFormat::Gif && all_frames && probe.frames > 1 {
+    if all_frames && probe.frames > 1 {
         use ::image::AnimationDecoder;
-        let mut dec = ::image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(corrupt)?;
-        dec.set_limits(image_limits(limits)).map_err(corrupt)?;
-        let mut frames = Vec::new();
-        let mut total: u64 = 0;
-        for f in dec.into_frames() {
-            let f = match f {
-                Ok(f) => f,
-                // A truncated tail keeps the frames decoded so far, as browsers do.
-                Err(e) if !frames.is_empty() => {
-                    let _ = e;
-                    break;
-                }
-                Err(e) => return Err(corrupt(e)),
-            };
-            let (n, d) = f.delay().numer_denom_ms();
-            let buf = f.into_buffer();
-            total += buf.width() as u64 * buf.height() as u64;
-            if total > limits.max_pixels || frames.len() as u32 >= limits.max_frames {
-                return Err(ImageError::too_large(
-                    "The animated image has too many pixels over all frames.",
-                )
-                .with_ec(ec::SOURCE_TOO_LARGE));
+        let frames = match probe.format {
+            SrcFormat::Gif => {
+                let mut dec =
+                    ::image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(corrupt)?;
+                dec.set_limits(image_limits(limits)).map_err(corrupt)?;
+                Some(dec.into_frames())
             }
-            frames.push(Frame {
-                img: Img::Rgba(buf),
-                delay_ms: n.checked_div(d).unwrap_or(0),
+            SrcFormat::WebP => {
+                let mut dec =
+                    ::image::codecs::webp::WebPDecoder::new(Cursor::new(b)).map_err(corrupt)?;
+                dec.set_limits(image_limits(limits)).map_err(corrupt)?;
+                if dec.has_animation() {
+                    // Disposed frames clear to transparent, as libwebp's WebPAnimDecoder
+                    // does (the file's background colour is only a hint).
+                    dec.set_background_color(::image::Rgba([0, 0, 0, 0]))
+                        .map_err(corrupt)?;
+                    Some(dec.into_frames())
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(frames) = frames {
+            return Ok(Picture {
+                frames: collect_frames(frames, limits)?,
             });
         }
-        if frames.is_empty() {
-            return Err(corrupt("no frames"));
-        }
-        return Ok(Picture { frames });
     }
     let mut reader = ::image::ImageReader::with_format(Cursor::new(b), ifmt);
     reader.limits(image_limits(limits));
     let d = reader.decode().map_err(corrupt)?;
     Ok(Picture::still(normalize(d)))
+}
+
+/// Every frame of an animation, composited to the full canvas, within the frame and
+/// pixel limits (checked as the frames come, whatever the header said).
+fn collect_frames(frames: ::image::Frames<'_>, limits: &Limits) -> Result<Vec<Frame>, ImageError> {
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    for f in frames {
+        let f = match f {
+            Ok(f) => f,
+            // A truncated tail keeps the frames decoded so far, as browsers do.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(corrupt(e)),
+        };
+        let (n, d) = f.delay().numer_denom_ms();
+        let buf = f.into_buffer();
+        total += buf.width() as u64 * buf.height() as u64;
+        if total > limits.max_pixels || out.len() as u32 >= limits.max_frames {
+            return Err(ImageError::too_large(format!(
+                "The animated image has too many frames or pixels over all frames \
+                 (limits: {} frames, {} pixels).",
+                limits.max_frames, limits.max_pixels
+            ))
+            .with_ec(ec::SOURCE_TOO_LARGE));
+        }
+        out.push(Frame {
+            img: Img::Rgba(buf),
+            delay_ms: n.checked_div(d).unwrap_or(0),
+        });
+    }
+    if out.is_empty() {
+        return Err(corrupt("no frames"));
+    }
+    Ok(out)
 }
 
 /// Decode a watermark object (JPG, PNG, BMP, WebP, TIFF; first frame of GIF too).
@@ -653,7 +688,8 @@ fn enc_err(e: impl std::fmt::Display) -> ImageError {
     ImageError::internal(format!("Encoding the image failed: {e}"))
 }
 
-/// Encode the picture. Only GIF output keeps several frames; other formats take the first.
+/// Encode the picture. GIF and WebP output keep several frames (an animation that
+/// loops forever); other formats take the first.
 pub fn encode(
     pic: Picture,
     fmt: OutFormat,
@@ -662,7 +698,16 @@ pub fn encode(
 ) -> Result<Vec<u8>, ImageError> {
     let (w, h) = pic.dims();
     let mut out = Vec::new();
+    if fmt == OutFormat::Webp && (w > limits.max_webp_side || h > limits.max_webp_side) {
+        return Err(ImageError::too_large(format!(
+            "WebP output is limited to {} px per side.",
+            limits.max_webp_side
+        )));
+    }
     match fmt {
+        OutFormat::Webp if pic.frames.len() > 1 => {
+            out = webp::encode_animation(&pic.frames, opts)?;
+        }
         OutFormat::Gif => {
             use ::image::codecs::gif::{GifEncoder, Repeat};
             let animated = pic.frames.len() > 1;
@@ -707,15 +752,7 @@ pub fn encode(
                     let enc = ::image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out));
                     write_with(enc, &img)?;
                 }
-                OutFormat::Webp => {
-                    if w > limits.max_webp_side || h > limits.max_webp_side {
-                        return Err(ImageError::too_large(format!(
-                            "WebP output is limited to {} px per side.",
-                            limits.max_webp_side
-                        )));
-                    }
-                    out = webp::encode_still(&img, opts)?;
-                }
+                OutFormat::Webp => out = webp::encode_still(&img, opts)?,
                 OutFormat::Heic | OutFormat::Avif | OutFormat::Gif => {
                     return Err(ImageError::not_implemented(format!(
                         "Output format {} is not supported by this server.",
@@ -891,6 +928,110 @@ pub(crate) mod tests {
         let pic = decode(&b, &p, false, &Limits::default()).unwrap();
         assert!(pic.first().has_alpha());
         assert!(pic.first().rgba_at(8, 8)[3].abs_diff(128) < 4);
+    }
+
+    #[test]
+    fn webp_animation_roundtrip() {
+        let frames: Vec<Frame> = [
+            ([200u8, 0, 0, 255], 100u32),
+            ([0, 200, 0, 128], 250),
+            ([0, 0, 200, 255], 40),
+        ]
+        .into_iter()
+        .map(|(c, delay_ms)| Frame {
+            img: Img::solid_rgba(24, 16, c),
+            delay_ms,
+        })
+        .collect();
+        let limits = Limits::default();
+        for lossless in [true, false] {
+            let opts = EncodeOpts {
+                quality: 80,
+                progressive: false,
+                webp_lossless: lossless,
+            };
+            let b = encode(
+                Picture {
+                    frames: frames.clone(),
+                },
+                OutFormat::Webp,
+                opts,
+                &limits,
+            )
+            .unwrap();
+            let p = probe(&b).unwrap();
+            assert_eq!(
+                (p.format, p.width, p.height, p.frames),
+                (SrcFormat::WebP, 24, 16, 3)
+            );
+            let pic = decode(&b, &p, true, &limits).unwrap();
+            assert_eq!(pic.frames.len(), 3);
+            // image-webp loses one level blending an opaque pixel onto the canvas.
+            let tolerance = if lossless { 1 } else { 8 };
+            for (i, (got, want)) in pic.frames.iter().zip(&frames).enumerate() {
+                assert_eq!(got.delay_ms, want.delay_ms, "frame {i}");
+                let (g, w) = (got.img.rgba_at(12, 8), want.img.rgba_at(12, 8));
+                assert!(
+                    g.iter().zip(w).all(|(a, b)| a.abs_diff(b) <= tolerance),
+                    "lossless {lossless}, frame {i}: {g:?} vs {w:?}"
+                );
+            }
+            // It loops forever, like our GIF output.
+            use ::image::AnimationDecoder;
+            let dec = ::image::codecs::webp::WebPDecoder::new(Cursor::new(&b)).unwrap();
+            assert!(matches!(
+                dec.loop_count(),
+                ::image::metadata::LoopCount::Infinite
+            ));
+            // Without `all_frames`, the first frame only.
+            assert_eq!(decode(&b, &p, false, &limits).unwrap().frames.len(), 1);
+        }
+    }
+
+    #[test]
+    fn animation_limits_hold_while_decoding() {
+        let frames: Vec<Frame> = (0..4)
+            .map(|i| Frame {
+                img: Img::solid_rgb(10, 10, [i * 60, 0, 0]),
+                delay_ms: 50,
+            })
+            .collect();
+        let opts = EncodeOpts {
+            quality: 90,
+            progressive: false,
+            webp_lossless: true,
+        };
+        for fmt in [OutFormat::Gif, OutFormat::Webp] {
+            let pic = Picture {
+                frames: frames.clone(),
+            };
+            let b = encode(pic, fmt, opts, &Limits::default()).unwrap();
+            // Even when the header undercounts the frames.
+            let p = Probe {
+                frames: 2,
+                ..probe(&b).unwrap()
+            };
+            for limits in [
+                Limits {
+                    max_frames: 3,
+                    ..Limits::default()
+                },
+                Limits {
+                    max_pixels: 3 * 100,
+                    ..Limits::default()
+                },
+            ] {
+                let e = decode(&b, &p, true, &limits).unwrap_err();
+                assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE), "{fmt:?}");
+            }
+            assert_eq!(
+                decode(&b, &p, true, &Limits::default())
+                    .unwrap()
+                    .frames
+                    .len(),
+                4
+            );
+        }
     }
 
     #[test]
