@@ -253,11 +253,7 @@ pub fn process(
     if !out_format.animates() {
         pic.frames.truncate(1);
     }
-    let mut bytes = codec::encode(pic, out_format, opts, limits)?;
-    // Colour stays faithful: a JPEG's ICC profile travels to a JPEG output.
-    if out_format == OutFormat::Jpg {
-        bytes = codec::with_icc_segments(bytes, &codec::jpeg_icc_segments(source));
-    }
+    let bytes = codec::encode(pic, out_format, opts, limits)?;
     Ok(Output {
         bytes,
         content_type: out_format.content_type(),

@@ -77,7 +77,7 @@ fn anim(w: u32, h: u32, n: usize, fmt: OutFormat) -> Vec<u8> {
         })
         .collect();
     codec::encode(
-        Picture { frames },
+        Picture::animation(frames),
         fmt,
         codec::EncodeOpts {
             quality: 90,
@@ -401,9 +401,7 @@ fn animated_webp_quality() {
         progressive: false,
         webp_lossless: true,
     };
-    let pic = Picture {
-        frames: frames.clone(),
-    };
+    let pic = Picture::animation(frames.clone());
     let src = codec::encode(pic, OutFormat::Webp, opts, &Limits::default()).unwrap();
     // Q_100 is lossless: every frame comes back as decoded from the source, give or take
     // the one level image-webp loses when it blends an opaque pixel onto the canvas.
@@ -826,42 +824,182 @@ fn jpeg_output_subsampling_and_progressive() {
     assert!(d < 3.0, "mean abs diff {d}");
 }
 
+// ---------------------------------------------------------------------------------
+// ICC profiles
+// ---------------------------------------------------------------------------------
+
+use super::codec::icc::{self, tests::SRGB};
+
+/// A 64x48 gradient written by the `image` crate's own encoder for `fmt`, with `icc`.
+fn with_profile(fmt: OutFormat, icc: &[u8]) -> Vec<u8> {
+    use ::image::codecs::{jpeg::JpegEncoder, png::PngEncoder, tiff::TiffEncoder};
+    use ::image::{ExtendedColorType, ImageEncoder};
+    fn put<E: ImageEncoder>(mut e: E, icc: &[u8]) {
+        let img =
+            ::image::RgbImage::from_fn(64, 48, |x, y| ::image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        e.set_icc_profile(icc.to_vec()).unwrap();
+        e.write_image(img.as_raw(), 64, 48, ExtendedColorType::Rgb8)
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    match fmt {
+        OutFormat::Jpg => put(JpegEncoder::new_with_quality(&mut out, 90), icc),
+        OutFormat::Png => put(PngEncoder::new(&mut out), icc),
+        OutFormat::Webp => put(
+            ::image::codecs::webp::WebPEncoder::new_lossless(&mut out),
+            icc,
+        ),
+        OutFormat::Tiff => put(TiffEncoder::new(std::io::Cursor::new(&mut out)), icc),
+        _ => unreachable!("{fmt:?}"),
+    }
+    out
+}
+
+/// The profile an output carries, as the `image` crate's decoders read it (unfiltered).
+fn profile_of(b: &[u8]) -> Option<Vec<u8>> {
+    use ::image::ImageDecoder;
+    use ::image::codecs::{gif::GifDecoder, webp::WebPDecoder};
+    use ::image::codecs::{jpeg::JpegDecoder, png::PngDecoder, tiff::TiffDecoder};
+    let c = std::io::Cursor::new(b);
+    match codec::sniff(b).unwrap() {
+        SrcFormat::Jpeg => JpegDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Png => PngDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::WebP => WebPDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Tiff => TiffDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Gif => GifDecoder::new(c).unwrap().icc_profile(),
+        _ => Ok(None),
+    }
+    .unwrap()
+}
+
+/// `SRGB` grown to `len` bytes (padding after the tags; size field updated): still a
+/// valid profile, large enough to need several JPEG APP2 segments.
+fn padded_srgb(len: usize) -> Vec<u8> {
+    let mut p = SRGB.to_vec();
+    p.resize(len, 0);
+    p[0..4].copy_from_slice(&(len as u32).to_be_bytes());
+    p
+}
+
 #[test]
-fn jpeg_icc_profile_travels_to_jpeg_output() {
-    use super::codec::{jpeg_icc_segments, with_icc_segments};
-    // An ICC APP2 segment (tiny fake profile) spliced into a real JPEG.
-    let mut icc = vec![0xFF, 0xE2];
-    let payload = [b"ICC_PROFILE\0".as_slice(), &[1, 1], b"fake-profile-bytes"].concat();
-    icc.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    icc.extend_from_slice(&payload);
-    let img =
-        ::image::RgbImage::from_fn(64, 48, |x, y| ::image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
-    let mut plain = Vec::new();
-    ::image::codecs::jpeg::JpegEncoder::new(&mut plain)
-        .encode_image(&img)
-        .unwrap();
-    let source = with_icc_segments(plain, &icc);
-    assert_eq!(jpeg_icc_segments(&source), icc);
-    let pipeline = super::parse("image/resize,w_32").unwrap();
-    let out = super::process(
-        &pipeline,
-        &source,
-        &Default::default(),
-        &super::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        jpeg_icc_segments(&out.bytes),
-        icc,
-        "the profile is carried over"
-    );
-    let png = super::process(
-        &super::parse("image/resize,w_32/format,png").unwrap(),
-        &source,
-        &Default::default(),
-        &super::Limits::default(),
-    )
-    .unwrap();
-    assert!(png.bytes.starts_with(b"\x89PNG"));
-    assert!(jpeg_icc_segments(b"not a jpeg").is_empty());
+fn icc_profile_travels_through_resize_to_jpg_png_webp_tiff() {
+    for src_fmt in [
+        OutFormat::Jpg,
+        OutFormat::Png,
+        OutFormat::Webp,
+        OutFormat::Tiff,
+    ] {
+        let src = with_profile(src_fmt, SRGB);
+        assert_eq!(
+            profile_of(&src).as_deref(),
+            Some(SRGB),
+            "{src_fmt:?} source"
+        );
+        for out_fmt in ["jpg", "png", "webp", "tiff"] {
+            let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src).unwrap();
+            assert_eq!(dims(&out), (32, 24));
+            assert_eq!(
+                profile_of(&out.bytes).as_deref(),
+                Some(SRGB),
+                "{src_fmt:?} -> {out_fmt}"
+            );
+        }
+        // Formats without room for it drop it quietly.
+        for out_fmt in ["bmp", "gif"] {
+            assert!(run(&format!("image/format,{out_fmt}"), &src).is_ok());
+        }
+    }
+    // Without a profile, none is made up.
+    let out = run("image/resize,w_10/format,webp", &png(40, 30)).unwrap();
+    assert_eq!(profile_of(&out.bytes), None);
+    let out = run("image/resize,w_10", &jpg(40, 30)).unwrap();
+    assert_eq!(profile_of(&out.bytes), None);
+}
+
+#[test]
+fn large_icc_profile_spans_jpeg_segments() {
+    let big = padded_srgb(150_000);
+    assert!(icc::usable(&big));
+    for src_fmt in [OutFormat::Png, OutFormat::Jpg, OutFormat::Tiff] {
+        let src = with_profile(src_fmt, &big);
+        for out_fmt in ["jpg", "webp"] {
+            let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src).unwrap();
+            assert_eq!(
+                profile_of(&out.bytes),
+                Some(big.clone()),
+                "{src_fmt:?} -> {out_fmt}"
+            );
+        }
+    }
+    let out = run("image/format,jpg", &with_profile(OutFormat::Png, &big)).unwrap();
+    // The JFIF APP0 segment stays first, as JFIF requires.
+    assert_eq!(&out.bytes[2..4], &[0xFF, 0xE0]);
+    assert_eq!(&out.bytes[6..11], b"JFIF\0");
+    // 150,000 bytes in APP2 segments of at most 65,519.
+    let app2 = out
+        .bytes
+        .windows(16)
+        .filter(|w| w[..2] == [0xFF, 0xE2] && &w[4..] == b"ICC_PROFILE\0")
+        .count();
+    assert_eq!(app2, 3);
+}
+
+#[test]
+fn unusable_icc_profiles_are_dropped_not_errors() {
+    let mut gray = SRGB.to_vec();
+    gray[16..20].copy_from_slice(b"GRAY");
+    let mut truncated = SRGB[..400].to_vec();
+    truncated[0..4].copy_from_slice(&588u32.to_be_bytes());
+    let oversized = padded_srgb(icc::MAX_ICC_BYTES + 1);
+    for (name, profile) in [
+        ("gray", gray),
+        ("truncated", truncated),
+        ("oversized", oversized),
+    ] {
+        for src_fmt in [OutFormat::Png, OutFormat::Jpg, OutFormat::Tiff] {
+            let src = with_profile(src_fmt, &profile);
+            for out_fmt in ["jpg", "png", "webp"] {
+                let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src)
+                    .unwrap_or_else(|e| panic!("{name} {src_fmt:?} -> {out_fmt}: {e}"));
+                assert_eq!(
+                    profile_of(&out.bytes),
+                    None,
+                    "{name} {src_fmt:?} -> {out_fmt}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn icc_profile_kept_and_exif_stripped() {
+    let src = with_exif(&with_profile(OutFormat::Jpg, SRGB), 6);
+    assert!(codec::read_exif(&src).is_some());
+    for out_fmt in ["jpg", "png", "webp"] {
+        let out = run(&format!("image/resize,w_20/format,{out_fmt}"), &src).unwrap();
+        assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB), "{out_fmt}");
+        assert!(codec::read_exif(&out.bytes).is_none(), "{out_fmt}");
+    }
+}
+
+#[test]
+fn animated_webp_keeps_icc_profile() {
+    let frames = (0..3)
+        .map(|i| Frame {
+            img: Img::solid_rgb(40, 20, [i * 80, 0, 0]),
+            delay_ms: 100,
+        })
+        .collect();
+    let mut pic = Picture::animation(frames);
+    pic.icc = Some(SRGB.to_vec());
+    let opts = codec::EncodeOpts {
+        quality: 90,
+        progressive: false,
+        webp_lossless: true,
+    };
+    let src = codec::encode(pic, OutFormat::Webp, opts, &Limits::default()).unwrap();
+    assert_eq!(profile_of(&src).as_deref(), Some(SRGB));
+    let out = run("image/resize,w_20", &src).unwrap();
+    assert_eq!(frames_of(&out).len(), 3);
+    assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB));
 }

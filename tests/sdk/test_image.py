@@ -4,6 +4,7 @@ Spec: /work/shared/spec/img.md (§3 resize, §4 crop family, §5 rotate, §8 for
 §9 info/average-hue, §10 styles, §13 errors). Source images are generated with Pillow.
 """
 
+import functools
 import json
 import re
 import time
@@ -32,6 +33,14 @@ CONTENT_TYPE = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "
                 "bmp": "image/bmp", "tiff": "image/tiff"}
 PIL_FORMAT = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP",
               "tiff": "TIFF"}
+
+
+@functools.lru_cache(maxsize=None)
+def srgb_icc():
+    """A real ICC profile (sRGB, made by Little CMS through Pillow; dated, so made once)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def is_format(data, fmt):
@@ -107,6 +116,9 @@ class Sources(object):
             "bomb.png": crafted_png(20000, 20000),
             "corrupt.jpg": b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x13\x37garbage" * 20,
         }
+        for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp")):
+            self.data["icc." + ext] = make_image(fmt, (W, H), quadrants=True,
+                                                 icc_profile=srgb_icc())
         jpg = make_image("JPEG", (W, H), quadrants=True, quality=95)
         sos = jpg.index(b"\xff\xda")
         self.data["trunc-header.jpg"] = jpg[:sos - 20]   # cut inside the headers
@@ -375,6 +387,23 @@ def test_interlace_progressive_jpeg(src):
     assert im.info.get("progressive") or im.info.get("progression")
     _, data = src.get("src.jpg", "image/interlace,0")
     assert not open_image(data).info.get("progressive")
+
+
+@pytest.mark.parametrize("source", ["icc.jpg", "icc.png", "icc.webp"])
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp"])
+def test_icc_profile_kept(src, source, fmt):
+    # Colours stay faithful: the source's ICC profile travels to the output, byte for byte
+    icc = open_image(src.data[source]).info["icc_profile"]
+    assert icc == srgb_icc()
+    r, data = src.get(source, "image/resize,w_100/format," + fmt)
+    assert r.headers["Content-Type"] == CONTENT_TYPE[fmt]
+    im = open_image(data)
+    assert im.size == (100, 50)
+    assert im.info.get("icc_profile") == icc
+    assert not im.info.get("exif")
+    # a source without a profile gets none
+    _, data = src.get("quad.png", "image/resize,w_100/format," + fmt)
+    assert not open_image(data).info.get("icc_profile")
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ use super::raster::{Frame, Img, Picture};
 use ::image::{ImageDecoder, ImageEncoder, ImageFormat};
 use std::io::Cursor;
 
+pub(crate) mod icc;
 mod webp;
 
 /// Source formats we recognise.
@@ -169,44 +170,6 @@ pub struct Probe {
     pub height: u32,
     /// Number of frames (animated GIF/WebP/APNG), 1 for stills.
     pub frames: u32,
-}
-
-/// The raw `APP2 ICC_PROFILE` segments (markers included) of a JPEG, in order.
-pub fn jpeg_icc_segments(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    if !b.starts_with(&[0xFF, 0xD8]) {
-        return out;
-    }
-    let mut pos = 2;
-    // Markers before the image data; stop at SOS (0xDA) or anything malformed.
-    while pos + 4 <= b.len() && b[pos] == 0xFF {
-        let marker = b[pos + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let len = be16(b, pos + 2).unwrap_or(0) as usize;
-        if len < 2 || pos + 2 + len > b.len() {
-            break;
-        }
-        let segment = &b[pos..pos + 2 + len];
-        if marker == 0xE2 && segment[4..].starts_with(b"ICC_PROFILE\0") {
-            out.extend_from_slice(segment);
-        }
-        pos += 2 + len;
-    }
-    out
-}
-
-/// Insert raw JPEG segments right after the SOI marker of `jpeg`.
-pub fn with_icc_segments(jpeg: Vec<u8>, segments: &[u8]) -> Vec<u8> {
-    if segments.is_empty() || !jpeg.starts_with(&[0xFF, 0xD8]) {
-        return jpeg;
-    }
-    let mut out = Vec::with_capacity(jpeg.len() + segments.len());
-    out.extend_from_slice(&jpeg[..2]);
-    out.extend_from_slice(segments);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 fn unsupported() -> ImageError {
@@ -470,8 +433,8 @@ pub fn jpeg_shrink(w: u32, h: u32, tw: u32, th: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// Decode the source. With `all_frames`, every frame of an animated GIF or WebP is kept
-/// (composited to the full canvas); otherwise only the first frame.
+/// [`decode_shrunk`] at full size.
+#[cfg(test)]
 pub fn decode(
     b: &[u8],
     probe: &Probe,
@@ -481,11 +444,26 @@ pub fn decode(
     decode_shrunk(b, probe, all_frames, 1, limits)
 }
 
-/// Like [`decode`], but a JPEG may be decoded at `1/shrink` of its size (see
-/// [`jpeg_shrink`]). This is a hint: the picture may still come back at full size (other
-/// formats, builds without `turbojpeg`, JPEGs libjpeg-turbo does not take), so callers
-/// compare its size with the probe's.
+/// Decode the source, with its ICC profile. With `all_frames`, every frame of an
+/// animated GIF or WebP is kept (composited to the full canvas); otherwise only the first
+/// frame. A JPEG may be decoded at `1/shrink` of its size (see [`jpeg_shrink`]). This is
+/// a hint: the picture may still come back at full size (other formats, builds without
+/// `turbojpeg`, JPEGs libjpeg-turbo does not take), so callers compare its size with the
+/// probe's.
 pub fn decode_shrunk(
+    b: &[u8],
+    probe: &Probe,
+    all_frames: bool,
+    shrink: u32,
+    limits: &Limits,
+) -> Result<Picture, ImageError> {
+    let mut pic = decode_pixels(b, probe, all_frames, shrink, limits)?;
+    pic.icc = icc::read(b, probe.format, limits);
+    Ok(pic)
+}
+
+/// The frames of [`decode_shrunk`], without the colour profile.
+fn decode_pixels(
     b: &[u8],
     probe: &Probe,
     all_frames: bool,
@@ -530,9 +508,7 @@ pub fn decode_shrunk(
             _ => None,
         };
         if let Some(frames) = frames {
-            return Ok(Picture {
-                frames: collect_frames(frames, limits)?,
-            });
+            return Ok(Picture::animation(collect_frames(frames, limits)?));
         }
     }
     let mut reader = ::image::ImageReader::with_format(Cursor::new(b), ifmt);
@@ -585,7 +561,7 @@ pub fn decode_watermark(b: &[u8], limits: &Limits) -> Result<Img, ImageError> {
         .with_ec(ec::WATERMARK_FORMAT)
     })?;
     limits.check_source(b.len(), p.width, p.height, 1, false)?;
-    let pic = decode(b, &p, false, limits).map_err(|e| {
+    let pic = decode_pixels(b, &p, false, 1, limits).map_err(|e| {
         ImageError::watermark(format!(
             "The watermark image cannot be decoded: {}",
             e.message
@@ -697,6 +673,9 @@ pub fn encode(
     limits: &Limits,
 ) -> Result<Vec<u8>, ImageError> {
     let (w, h) = pic.dims();
+    let Picture { frames, icc } = pic;
+    // The profile goes wherever the format has room for it (not GIF, not BMP).
+    let icc = icc.as_deref();
     let mut out = Vec::new();
     if fmt == OutFormat::Webp && (w > limits.max_webp_side || h > limits.max_webp_side) {
         return Err(ImageError::too_large(format!(
@@ -705,17 +684,17 @@ pub fn encode(
         )));
     }
     match fmt {
-        OutFormat::Webp if pic.frames.len() > 1 => {
-            out = webp::encode_animation(&pic.frames, opts)?;
+        OutFormat::Webp if frames.len() > 1 => {
+            out = webp::with_icc(webp::encode_animation(&frames, opts)?, icc);
         }
         OutFormat::Gif => {
             use ::image::codecs::gif::{GifEncoder, Repeat};
-            let animated = pic.frames.len() > 1;
+            let animated = frames.len() > 1;
             let mut enc = GifEncoder::new_with_speed(&mut out, 10);
             if animated {
                 enc.set_repeat(Repeat::Infinite).map_err(enc_err)?;
             }
-            let frames = pic.frames.into_iter().map(|f| {
+            let frames = frames.into_iter().map(|f| {
                 ::image::Frame::from_parts(
                     f.img.into_rgba(),
                     0,
@@ -726,14 +705,14 @@ pub fn encode(
             enc.encode_frames(frames).map_err(enc_err)?;
         }
         _ => {
-            let img = pic.frames.into_iter().next().expect("one frame").img;
+            let img = frames.into_iter().next().expect("one frame").img;
             match fmt {
                 OutFormat::Jpg => {
                     let rgb = img.into_rgb_on([255, 255, 255]);
                     if w > u16::MAX as u32 || h > u16::MAX as u32 {
                         return Err(ImageError::too_large("JPEG output is limited to 65535 px."));
                     }
-                    out = jpeg_encode(&rgb, opts)?;
+                    out = jpeg_encode(&rgb, opts, icc)?;
                 }
                 OutFormat::Png => {
                     use ::image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -742,17 +721,17 @@ pub fn encode(
                         CompressionType::Fast,
                         FilterType::Adaptive,
                     );
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, icc)?;
                 }
                 OutFormat::Bmp => {
                     let enc = ::image::codecs::bmp::BmpEncoder::new(&mut out);
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, None)?;
                 }
                 OutFormat::Tiff => {
                     let enc = ::image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out));
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, icc)?;
                 }
-                OutFormat::Webp => out = webp::encode_still(&img, opts)?,
+                OutFormat::Webp => out = webp::with_icc(webp::encode_still(&img, opts)?, icc),
                 OutFormat::Heic | OutFormat::Avif | OutFormat::Gif => {
                     return Err(ImageError::not_implemented(format!(
                         "Output format {} is not supported by this server.",
@@ -767,16 +746,23 @@ pub fn encode(
 
 /// Baseline (or progressive) JPEG of an RGB image: 4:2:0 below quality 90, 4:4:4 from 90
 /// on (the default of libvips and of jpeg-encoder). libjpeg-turbo with `turbojpeg`.
-fn jpeg_encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
+fn jpeg_encode(
+    rgb: &::image::RgbImage,
+    opts: EncodeOpts,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImageError> {
     #[cfg(feature = "turbojpeg")]
     {
-        turbo::encode(rgb, opts)
+        Ok(turbo::with_icc(turbo::encode(rgb, opts)?, icc))
     }
     #[cfg(not(feature = "turbojpeg"))]
     {
         let mut out = Vec::new();
         let mut enc = jpeg_encoder::Encoder::new(&mut out, opts.quality.clamp(1, 100));
         enc.set_progressive(opts.progressive);
+        if let Some(icc) = icc {
+            enc.add_icc_profile(icc).map_err(enc_err)?;
+        }
         enc.encode(
             rgb.as_raw(),
             rgb.width() as u16,
@@ -832,6 +818,35 @@ mod turbo {
         ::image::RgbImage::from_raw(w as u32, h as u32, pixels).map(Img::Rgb)
     }
 
+    /// `jpeg` with `icc` in APP2 `ICC_PROFILE` segments (ICC.1 Annex B.4) after the JFIF
+    /// APP0 segment: the `turbojpeg` crate does not expose libjpeg-turbo's
+    /// `tj3SetICCProfile`.
+    pub fn with_icc(jpeg: Vec<u8>, icc: Option<&[u8]>) -> Vec<u8> {
+        // Segment length field, "ICC_PROFILE\0", sequence number and count.
+        const MAX_CHUNK: usize = 0xFFFF - 2 - 14;
+        let Some(icc) = icc.filter(|i| !i.is_empty()) else {
+            return jpeg;
+        };
+        let count = icc.len().div_ceil(MAX_CHUNK);
+        debug_assert!(count < 256, "profiles are capped well below 16 MB");
+        let at = match jpeg.get(2..4) {
+            Some([0xFF, 0xE0]) => 4 + super::be16(&jpeg, 4).unwrap_or(0) as usize,
+            _ => 2,
+        }
+        .min(jpeg.len());
+        let mut out = Vec::with_capacity(jpeg.len() + icc.len() + 18 * count);
+        out.extend_from_slice(&jpeg[..at]);
+        for (i, chunk) in icc.chunks(MAX_CHUNK).enumerate() {
+            out.extend_from_slice(&[0xFF, 0xE2]);
+            out.extend_from_slice(&((2 + 14 + chunk.len()) as u16).to_be_bytes());
+            out.extend_from_slice(b"ICC_PROFILE\0");
+            out.extend_from_slice(&[i as u8 + 1, count as u8]);
+            out.extend_from_slice(chunk);
+        }
+        out.extend_from_slice(&jpeg[at..]);
+        out
+    }
+
     pub fn encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
         let q = opts.quality.clamp(1, 100);
         let mut c = Compressor::new().map_err(enc_err)?;
@@ -855,7 +870,14 @@ mod turbo {
     }
 }
 
-fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {
+fn write_with<E: ImageEncoder>(
+    mut enc: E,
+    img: &Img,
+    icc: Option<&[u8]>,
+) -> Result<(), ImageError> {
+    if let Some(icc) = icc {
+        enc.set_icc_profile(icc.to_vec()).map_err(enc_err)?;
+    }
     let ct = if img.has_alpha() {
         ::image::ExtendedColorType::Rgba8
     } else {
@@ -951,9 +973,7 @@ pub(crate) mod tests {
                 webp_lossless: lossless,
             };
             let b = encode(
-                Picture {
-                    frames: frames.clone(),
-                },
+                Picture::animation(frames.clone()),
                 OutFormat::Webp,
                 opts,
                 &limits,
@@ -1002,9 +1022,7 @@ pub(crate) mod tests {
             webp_lossless: true,
         };
         for fmt in [OutFormat::Gif, OutFormat::Webp] {
-            let pic = Picture {
-                frames: frames.clone(),
-            };
+            let pic = Picture::animation(frames.clone());
             let b = encode(pic, fmt, opts, &Limits::default()).unwrap();
             // Even when the header undercounts the frames.
             let p = Probe {

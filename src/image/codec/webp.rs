@@ -180,3 +180,71 @@ pub fn encode_animation(frames: &[Frame], opts: EncodeOpts) -> Result<Vec<u8>, I
         Ok(out.to_vec())
     }
 }
+
+/// Owned `WebPMux`, deleted on drop.
+struct Mux(*mut w::WebPMux);
+
+impl Drop for Mux {
+    fn drop(&mut self) {
+        // SAFETY: created by WebPMuxCreateInternal, deleted once.
+        unsafe { w::WebPMuxDelete(self.0) }
+    }
+}
+
+/// `webp` (still or animated) with `icc` as its `ICCP` chunk; WebPMux sets the VP8X
+/// flag. Should libwebp refuse, the image goes out without the profile rather than fail.
+pub fn with_icc(webp: Vec<u8>, icc: Option<&[u8]>) -> Vec<u8> {
+    let Some(icc) = icc else {
+        return webp;
+    };
+    // SAFETY: the mux borrows `webp` and `icc` (copy_data = 0), both outliving it; the
+    // assembled output is owned by `Data` and copied out before it is freed.
+    let muxed = unsafe {
+        let input = w::WebPData {
+            bytes: webp.as_ptr(),
+            size: webp.len(),
+        };
+        let mux = Mux(w::WebPMuxCreateInternal(
+            &input,
+            0,
+            w::WEBP_MUX_ABI_VERSION as c_int,
+        ));
+        let chunk = w::WebPData {
+            bytes: icc.as_ptr(),
+            size: icc.len(),
+        };
+        let mut out = Data(w::WebPData::default());
+        let ok = !mux.0.is_null()
+            && w::WebPMuxSetChunk(mux.0, c"ICCP".as_ptr(), &chunk, 0)
+                == w::WebPMuxError::WEBP_MUX_OK
+            && w::WebPMuxAssemble(mux.0, &mut out.0) == w::WebPMuxError::WEBP_MUX_OK;
+        ok.then(|| out.to_vec())
+    };
+    muxed.filter(|m| !m.is_empty()).unwrap_or(webp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::codec::icc::tests::SRGB;
+
+    #[test]
+    fn icc_chunk_is_muxed_in() {
+        let img = Img::solid_rgb(8, 8, [1, 2, 3]);
+        let opts = EncodeOpts {
+            quality: 80,
+            progressive: false,
+            webp_lossless: false,
+        };
+        let plain = encode_still(&img, opts).unwrap();
+        assert_eq!(with_icc(plain.clone(), None), plain);
+        let muxed = with_icc(plain.clone(), Some(SRGB));
+        // VP8X with the ICC flag, then the ICCP chunk holding the profile as is.
+        assert_eq!(&muxed[12..16], b"VP8X");
+        assert_ne!(muxed[20] & 0x20, 0);
+        assert_eq!(&muxed[30..34], b"ICCP");
+        assert_eq!(&muxed[38..38 + SRGB.len()], SRGB);
+        // Not WebP: handed back untouched rather than failing.
+        assert_eq!(with_icc(b"not webp".to_vec(), Some(SRGB)), b"not webp");
+    }
+}
