@@ -171,11 +171,15 @@ pub fn process(
         )));
     }
 
-    // Animated GIF keeps every frame only when it stays GIF and is not resized by `p`.
+    // An animated GIF or WebP keeps every frame when the output can animate (GIF stays
+    // GIF; OSS turns an animated GIF into an animated WebP) and it is not resized by `p`,
+    // which gives a still (spec §2, documented for GIF; WebP is treated alike).
     let resize_by_p = chain
         .iter()
         .any(|s| matches!(s, Step::Resize(r) if r.p.is_some() && r.w.is_none() && r.h.is_none() && r.l.is_none() && r.s.is_none()));
-    let all_frames = probe.format == SrcFormat::Gif && out_format == OutFormat::Gif && !resize_by_p;
+    let all_frames = matches!(probe.format, SrcFormat::Gif | SrcFormat::WebP)
+        && out_format.animates()
+        && !resize_by_p;
 
     // auto-orient is applied to the decoded source, wherever it is written (spec §1.3).
     let orientation = if chain
@@ -262,14 +266,10 @@ pub fn process(
         progressive: progressive && out_format == OutFormat::Jpg,
         webp_lossless: explicit && q >= 100,
     };
-    if out_format != OutFormat::Gif {
+    if !out_format.animates() {
         pic.frames.truncate(1);
     }
-    let mut bytes = codec::encode(pic, out_format, opts, limits)?;
-    // Colour stays faithful: a JPEG's ICC profile travels to a JPEG output.
-    if out_format == OutFormat::Jpg {
-        bytes = codec::with_icc_segments(bytes, &codec::jpeg_icc_segments(source));
-    }
+    let bytes = codec::encode(pic, out_format, opts, limits)?;
     Ok(Output {
         bytes,
         content_type: out_format.content_type(),

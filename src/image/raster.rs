@@ -174,17 +174,22 @@ pub struct Frame {
     pub delay_ms: u32,
 }
 
-/// A decoded picture: one or more frames of the same size.
+/// A decoded picture: one or more frames of the same size, and the ICC profile that
+/// says what their RGB values mean (carried from the source to the output).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picture {
     pub frames: Vec<Frame>,
+    pub icc: Option<Vec<u8>>,
 }
 
 impl Picture {
     pub fn still(img: Img) -> Picture {
-        Picture {
-            frames: vec![Frame { img, delay_ms: 0 }],
-        }
+        Picture::animation(vec![Frame { img, delay_ms: 0 }])
+    }
+
+    /// Frames without a colour profile.
+    pub fn animation(frames: Vec<Frame>) -> Picture {
+        Picture { frames, icc: None }
     }
 
     pub fn first(&self) -> &Img {

@@ -1,7 +1,7 @@
 //! End-to-end tests of parse + process on synthetic images, and fuzz-style robustness.
 
 use super::codec::tests::encode_test;
-use super::codec::{self, OutFormat};
+use super::codec::{self, OutFormat, SrcFormat};
 use super::error::ec;
 use super::raster::{Frame, Img, Picture};
 use super::*;
@@ -58,23 +58,55 @@ fn jpg(w: u32, h: u32) -> Vec<u8> {
 }
 
 fn gif_anim(w: u32, h: u32, n: usize) -> Vec<u8> {
+    anim(w, h, n, OutFormat::Gif)
+}
+
+/// A lossless animated WebP: frame `i` is solid red `40 * i`, shown `100 * (i + 1)` ms.
+fn webp_anim(w: u32, h: u32, n: usize) -> Vec<u8> {
+    anim(w, h, n, OutFormat::Webp)
+}
+
+fn anim(w: u32, h: u32, n: usize, fmt: OutFormat) -> Vec<u8> {
     let frames = (0..n)
         .map(|i| Frame {
             img: Img::solid_rgb(w, h, [(i * 40) as u8, 0, 0]),
-            delay_ms: 100,
+            delay_ms: match fmt {
+                OutFormat::Gif => 100,
+                _ => 100 * (i as u32 + 1),
+            },
         })
         .collect();
     codec::encode(
-        Picture { frames },
-        OutFormat::Gif,
+        Picture::animation(frames),
+        fmt,
         codec::EncodeOpts {
             quality: 90,
             progressive: false,
-            webp_lossless: false,
+            webp_lossless: true,
         },
         &Limits::default(),
     )
     .unwrap()
+}
+
+/// Every frame of an output: (red at the centre, delay).
+fn frames_of(out: &Output) -> Vec<(u8, u32)> {
+    let p = codec::probe(&out.bytes).unwrap();
+    let pic = codec::decode(&out.bytes, &p, true, &Limits::default()).unwrap();
+    assert_eq!(pic.frames.len() as u32, p.frames);
+    let (w, h) = pic.dims();
+    pic.frames
+        .iter()
+        .map(|f| (f.img.rgb_at(w / 2, h / 2)[0], f.delay_ms))
+        .collect()
+}
+
+fn near_frames(got: &[(u8, u32)], want: &[(u8, u32)]) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| g.0.abs_diff(w.0) <= 6 && g.1 == w.1)
 }
 
 #[test]
@@ -290,6 +322,110 @@ fn animated_gif_keeps_frames() {
 }
 
 #[test]
+fn animated_webp_keeps_frames() {
+    let src = webp_anim(40, 20, 3);
+    let p = codec::probe(&src).unwrap();
+    assert_eq!(
+        (p.format, p.width, p.height, p.frames),
+        (SrcFormat::WebP, 40, 20, 3)
+    );
+    let want = [(0, 100), (40, 200), (80, 300)];
+    // Every step runs on every frame; delays are kept.
+    let out = run("image/resize,w_20/crop,w_10,h_6/rotate,90", &src).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/webp", (6, 10)));
+    let got = frames_of(&out);
+    assert!(near_frames(&got, &want), "{got:?}");
+    // `format,gif` on a non-GIF source keeps the source format (spec §8.1), animated.
+    let out = run("image/format,gif", &src).unwrap();
+    assert_eq!(out.content_type, "image/webp");
+    assert_eq!(frames_of(&out).len(), 3);
+    // Resize by `p` gives a still, as for GIF (spec §2); WebP is enlarged like a still.
+    let out = run("image/resize,p_50", &src).unwrap();
+    assert_eq!((dims(&out), frames_of(&out).len()), ((20, 10), 1));
+    let out = run("image/resize,w_80,limit_0", &src).unwrap();
+    assert_eq!((dims(&out), frames_of(&out).len()), ((80, 40), 3));
+    // Formats without animation take the first frame.
+    for f in ["png", "jpg", "bmp", "tiff"] {
+        let out = run(&format!("image/format,{f}"), &src).unwrap();
+        assert_eq!(codec::probe(&out.bytes).unwrap().frames, 1, "{f}");
+        assert!(decoded(&out).rgb_at(5, 5)[0] < 6, "{f}");
+    }
+    // Frames count in the pixel limit, from the header.
+    let limits = Limits {
+        max_pixels: 40 * 20 * 2,
+        ..Limits::default()
+    };
+    let e = process(
+        &parse("image/format,webp").unwrap(),
+        &src,
+        &HashMap::new(),
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE));
+}
+
+#[test]
+fn animated_gif_to_webp_keeps_frames() {
+    // OSS converts an animated GIF to an animated WebP.
+    let src = gif_anim(40, 20, 3);
+    let out = run("image/resize,w_20/format,webp", &src).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/webp", (20, 10)));
+    let got = frames_of(&out);
+    assert!(
+        near_frames(&got, &[(0, 100), (40, 100), (80, 100)]),
+        "{got:?}"
+    );
+    let out = run("image/resize,p_50/format,webp", &src).unwrap();
+    assert_eq!(frames_of(&out).len(), 1);
+}
+
+#[test]
+fn animated_webp_quality() {
+    // Textured frames (a tint each), so that quality shows in the size.
+    let frames: Vec<Frame> = (0..3u8)
+        .map(|i| {
+            let Img::Rgb(mut img) = textured_rgb(120, 80) else {
+                unreachable!()
+            };
+            img.pixels_mut()
+                .for_each(|p| p.0[1] = p.0[1].wrapping_add(i * 70));
+            Frame {
+                img: Img::Rgb(img),
+                delay_ms: 80,
+            }
+        })
+        .collect();
+    let opts = codec::EncodeOpts {
+        quality: 90,
+        progressive: false,
+        webp_lossless: true,
+    };
+    let pic = Picture::animation(frames.clone());
+    let src = codec::encode(pic, OutFormat::Webp, opts, &Limits::default()).unwrap();
+    // Q_100 is lossless: every frame comes back as decoded from the source, give or take
+    // the one level image-webp loses when it blends an opaque pixel onto the canvas.
+    let decode_all = |b: &[u8]| {
+        let p = codec::probe(b).unwrap();
+        codec::decode(b, &p, true, &Limits::default())
+            .unwrap()
+            .frames
+    };
+    let lossless = run("image/quality,Q_100", &src).unwrap();
+    let (got, want) = (decode_all(&lossless.bytes), decode_all(&src));
+    assert_eq!(got.len(), 3);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let (g, w) = (g.img.clone().into_rgba(), w.img.clone().into_rgba());
+        let worst = g.iter().zip(w.iter()).map(|(a, b)| a.abs_diff(*b)).max();
+        assert!(worst <= Some(1), "frame {i}: {worst:?}");
+    }
+    let low = run("image/quality,Q_20", &src).unwrap();
+    let high = run("image/quality,Q_90", &src).unwrap();
+    assert_eq!(frames_of(&low).len(), 3);
+    assert!(low.bytes.len() < high.bytes.len());
+}
+
+#[test]
 fn limits_from_header() {
     let limits = Limits {
         max_side: 100,
@@ -422,10 +558,12 @@ fn fuzz_corrupt_images_never_panic() {
         encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Bmp),
         encode_test(Img::solid_rgb(17, 9, [1, 2, 3]), OutFormat::Tiff),
         gif_anim(17, 9, 3),
+        webp_anim(17, 9, 3),
         with_exif(&jpg(17, 9), 6),
     ];
     let pipelines = [
         parse("image/resize,w_8/format,png").unwrap(),
+        parse("image/resize,w_8/format,webp").unwrap(),
         parse("image/auto-orient,1/rotate,30/format,jpg").unwrap(),
         parse("image/info").unwrap(),
     ];
@@ -644,18 +782,29 @@ fn corrupt_jpegs_are_errors_not_panics() {
     let limits = Limits::default();
     for cut in [3, 100, 400, src.len() / 3, src.len() / 2, src.len() - 10] {
         let b = &src[..cut];
-        for spec in ["image/resize,w_100", "image/format,png"] {
-            // Same outcome as the `image` crate's decoder (zune-jpeg) on its own.
-            let reference = ::image::load_from_memory(b).is_ok();
-            let r = process(&parse(spec).unwrap(), b, &HashMap::new(), &limits);
-            if let Err(e) = &r {
-                assert_eq!(e.ec, Some(ec::UNSUPPORTED_FORMAT), "{cut} {spec}: {e:?}");
-            }
-            if cut > 400 {
-                assert_eq!(r.is_ok(), reference, "{cut} {spec}");
-            }
+        // Truncated anywhere, mid-scan included: refused, not padded with grey rows.
+        for spec in [
+            "image/resize,w_100",
+            "image/format,png",
+            "image/average-hue",
+        ] {
+            let e = process(&parse(spec).unwrap(), b, &HashMap::new(), &limits).unwrap_err();
+            assert_eq!(
+                (e.status, e.ec),
+                (400, Some(ec::UNSUPPORTED_FORMAT)),
+                "{cut} {spec}: {e:?}"
+            );
         }
     }
+    // A truncated progressive JPEG too; whole, it decodes through shrink-on-load.
+    let progressive = run("image/interlace,1", &src).unwrap().bytes;
+    assert!(run("image/resize,w_100", &progressive).is_ok());
+    let cut = &progressive[..progressive.len() * 2 / 3];
+    assert!(run("image/resize,w_100", cut).is_err());
+    // Bytes after the EOI are ignored.
+    let mut tail = src.clone();
+    tail.extend_from_slice(b"\xFF\xD8 trailing bytes");
+    assert_eq!(dims(&run("image/resize,w_100", &tail).unwrap()), (100, 63));
     // Garbage after a valid header.
     let mut b = src[..600].to_vec();
     b.extend(std::iter::repeat_n(0x5Au8, 5000));
@@ -688,42 +837,182 @@ fn jpeg_output_subsampling_and_progressive() {
     assert!(d < 3.0, "mean abs diff {d}");
 }
 
+// ---------------------------------------------------------------------------------
+// ICC profiles
+// ---------------------------------------------------------------------------------
+
+use super::codec::icc::{self, tests::SRGB};
+
+/// A 64x48 gradient written by the `image` crate's own encoder for `fmt`, with `icc`.
+fn with_profile(fmt: OutFormat, icc: &[u8]) -> Vec<u8> {
+    use ::image::codecs::{jpeg::JpegEncoder, png::PngEncoder, tiff::TiffEncoder};
+    use ::image::{ExtendedColorType, ImageEncoder};
+    fn put<E: ImageEncoder>(mut e: E, icc: &[u8]) {
+        let img =
+            ::image::RgbImage::from_fn(64, 48, |x, y| ::image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        e.set_icc_profile(icc.to_vec()).unwrap();
+        e.write_image(img.as_raw(), 64, 48, ExtendedColorType::Rgb8)
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    match fmt {
+        OutFormat::Jpg => put(JpegEncoder::new_with_quality(&mut out, 90), icc),
+        OutFormat::Png => put(PngEncoder::new(&mut out), icc),
+        OutFormat::Webp => put(
+            ::image::codecs::webp::WebPEncoder::new_lossless(&mut out),
+            icc,
+        ),
+        OutFormat::Tiff => put(TiffEncoder::new(std::io::Cursor::new(&mut out)), icc),
+        _ => unreachable!("{fmt:?}"),
+    }
+    out
+}
+
+/// The profile an output carries, as the `image` crate's decoders read it (unfiltered).
+fn profile_of(b: &[u8]) -> Option<Vec<u8>> {
+    use ::image::ImageDecoder;
+    use ::image::codecs::{gif::GifDecoder, webp::WebPDecoder};
+    use ::image::codecs::{jpeg::JpegDecoder, png::PngDecoder, tiff::TiffDecoder};
+    let c = std::io::Cursor::new(b);
+    match codec::sniff(b).unwrap() {
+        SrcFormat::Jpeg => JpegDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Png => PngDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::WebP => WebPDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Tiff => TiffDecoder::new(c).unwrap().icc_profile(),
+        SrcFormat::Gif => GifDecoder::new(c).unwrap().icc_profile(),
+        _ => Ok(None),
+    }
+    .unwrap()
+}
+
+/// `SRGB` grown to `len` bytes (padding after the tags; size field updated): still a
+/// valid profile, large enough to need several JPEG APP2 segments.
+fn padded_srgb(len: usize) -> Vec<u8> {
+    let mut p = SRGB.to_vec();
+    p.resize(len, 0);
+    p[0..4].copy_from_slice(&(len as u32).to_be_bytes());
+    p
+}
+
 #[test]
-fn jpeg_icc_profile_travels_to_jpeg_output() {
-    use super::codec::{jpeg_icc_segments, with_icc_segments};
-    // An ICC APP2 segment (tiny fake profile) spliced into a real JPEG.
-    let mut icc = vec![0xFF, 0xE2];
-    let payload = [b"ICC_PROFILE\0".as_slice(), &[1, 1], b"fake-profile-bytes"].concat();
-    icc.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    icc.extend_from_slice(&payload);
-    let img =
-        ::image::RgbImage::from_fn(64, 48, |x, y| ::image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
-    let mut plain = Vec::new();
-    ::image::codecs::jpeg::JpegEncoder::new(&mut plain)
-        .encode_image(&img)
-        .unwrap();
-    let source = with_icc_segments(plain, &icc);
-    assert_eq!(jpeg_icc_segments(&source), icc);
-    let pipeline = super::parse("image/resize,w_32").unwrap();
-    let out = super::process(
-        &pipeline,
-        &source,
-        &Default::default(),
-        &super::Limits::default(),
-    )
-    .unwrap();
-    assert_eq!(
-        jpeg_icc_segments(&out.bytes),
-        icc,
-        "the profile is carried over"
-    );
-    let png = super::process(
-        &super::parse("image/resize,w_32/format,png").unwrap(),
-        &source,
-        &Default::default(),
-        &super::Limits::default(),
-    )
-    .unwrap();
-    assert!(png.bytes.starts_with(b"\x89PNG"));
-    assert!(jpeg_icc_segments(b"not a jpeg").is_empty());
+fn icc_profile_travels_through_resize_to_jpg_png_webp_tiff() {
+    for src_fmt in [
+        OutFormat::Jpg,
+        OutFormat::Png,
+        OutFormat::Webp,
+        OutFormat::Tiff,
+    ] {
+        let src = with_profile(src_fmt, SRGB);
+        assert_eq!(
+            profile_of(&src).as_deref(),
+            Some(SRGB),
+            "{src_fmt:?} source"
+        );
+        for out_fmt in ["jpg", "png", "webp", "tiff"] {
+            let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src).unwrap();
+            assert_eq!(dims(&out), (32, 24));
+            assert_eq!(
+                profile_of(&out.bytes).as_deref(),
+                Some(SRGB),
+                "{src_fmt:?} -> {out_fmt}"
+            );
+        }
+        // Formats without room for it drop it quietly.
+        for out_fmt in ["bmp", "gif"] {
+            assert!(run(&format!("image/format,{out_fmt}"), &src).is_ok());
+        }
+    }
+    // Without a profile, none is made up.
+    let out = run("image/resize,w_10/format,webp", &png(40, 30)).unwrap();
+    assert_eq!(profile_of(&out.bytes), None);
+    let out = run("image/resize,w_10", &jpg(40, 30)).unwrap();
+    assert_eq!(profile_of(&out.bytes), None);
+}
+
+#[test]
+fn large_icc_profile_spans_jpeg_segments() {
+    let big = padded_srgb(150_000);
+    assert!(icc::usable(&big));
+    for src_fmt in [OutFormat::Png, OutFormat::Jpg, OutFormat::Tiff] {
+        let src = with_profile(src_fmt, &big);
+        for out_fmt in ["jpg", "webp"] {
+            let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src).unwrap();
+            assert_eq!(
+                profile_of(&out.bytes),
+                Some(big.clone()),
+                "{src_fmt:?} -> {out_fmt}"
+            );
+        }
+    }
+    let out = run("image/format,jpg", &with_profile(OutFormat::Png, &big)).unwrap();
+    // The JFIF APP0 segment stays first, as JFIF requires.
+    assert_eq!(&out.bytes[2..4], &[0xFF, 0xE0]);
+    assert_eq!(&out.bytes[6..11], b"JFIF\0");
+    // 150,000 bytes in APP2 segments of at most 65,519.
+    let app2 = out
+        .bytes
+        .windows(16)
+        .filter(|w| w[..2] == [0xFF, 0xE2] && &w[4..] == b"ICC_PROFILE\0")
+        .count();
+    assert_eq!(app2, 3);
+}
+
+#[test]
+fn unusable_icc_profiles_are_dropped_not_errors() {
+    let mut gray = SRGB.to_vec();
+    gray[16..20].copy_from_slice(b"GRAY");
+    let mut truncated = SRGB[..400].to_vec();
+    truncated[0..4].copy_from_slice(&588u32.to_be_bytes());
+    let oversized = padded_srgb(icc::MAX_ICC_BYTES + 1);
+    for (name, profile) in [
+        ("gray", gray),
+        ("truncated", truncated),
+        ("oversized", oversized),
+    ] {
+        for src_fmt in [OutFormat::Png, OutFormat::Jpg, OutFormat::Tiff] {
+            let src = with_profile(src_fmt, &profile);
+            for out_fmt in ["jpg", "png", "webp"] {
+                let out = run(&format!("image/resize,w_32/format,{out_fmt}"), &src)
+                    .unwrap_or_else(|e| panic!("{name} {src_fmt:?} -> {out_fmt}: {e}"));
+                assert_eq!(
+                    profile_of(&out.bytes),
+                    None,
+                    "{name} {src_fmt:?} -> {out_fmt}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn icc_profile_kept_and_exif_stripped() {
+    let src = with_exif(&with_profile(OutFormat::Jpg, SRGB), 6);
+    assert!(codec::read_exif(&src).is_some());
+    for out_fmt in ["jpg", "png", "webp"] {
+        let out = run(&format!("image/resize,w_20/format,{out_fmt}"), &src).unwrap();
+        assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB), "{out_fmt}");
+        assert!(codec::read_exif(&out.bytes).is_none(), "{out_fmt}");
+    }
+}
+
+#[test]
+fn animated_webp_keeps_icc_profile() {
+    let frames = (0..3)
+        .map(|i| Frame {
+            img: Img::solid_rgb(40, 20, [i * 80, 0, 0]),
+            delay_ms: 100,
+        })
+        .collect();
+    let mut pic = Picture::animation(frames);
+    pic.icc = Some(SRGB.to_vec());
+    let opts = codec::EncodeOpts {
+        quality: 90,
+        progressive: false,
+        webp_lossless: true,
+    };
+    let src = codec::encode(pic, OutFormat::Webp, opts, &Limits::default()).unwrap();
+    assert_eq!(profile_of(&src).as_deref(), Some(SRGB));
+    let out = run("image/resize,w_20", &src).unwrap();
+    assert_eq!(frames_of(&out).len(), 3);
+    assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB));
 }

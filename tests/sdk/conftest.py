@@ -491,6 +491,19 @@ def make_animated_gif(size=(80, 40), frames=3):
     return buf.getvalue()
 
 
+def make_animated_webp(size=(80, 40), durations=(100, 200, 300)):
+    """A lossless animated WebP: red, green, blue, ... frames shown ``durations`` ms."""
+    import io
+    from PIL import Image
+
+    colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    ims = [Image.new("RGB", size, colors[i % len(colors)]) for i in range(len(durations))]
+    buf = io.BytesIO()
+    ims[0].save(buf, "WEBP", save_all=True, append_images=ims[1:], duration=list(durations),
+                loop=0, lossless=True)
+    return buf.getvalue()
+
+
 def open_image(data):
     """PIL image of encoded bytes (fully loaded)."""
     import io

@@ -4,6 +4,7 @@ Spec: /work/shared/spec/img.md (§3 resize, §4 crop family, §5 rotate, §8 for
 §9 info/average-hue, §10 styles, §13 errors). Source images are generated with Pillow.
 """
 
+import functools
 import json
 import re
 import time
@@ -16,8 +17,8 @@ from oss2 import exceptions as oe
 pytest.importorskip("PIL")
 
 from conftest import (HZ, V4_REGION, QUADRANT_COLORS, assert_request_id, b64_url,  # noqa: E402
-                      crafted_png, error_of, frame_count, make_animated_gif, make_image, open_image,
-                      saveas, signed_request, unique_bucket_name)
+                      crafted_png, error_of, frame_count, make_animated_gif, make_animated_webp,
+                      make_image, open_image, saveas, signed_request, unique_bucket_name)
 
 W, H = 200, 100  # size of the still test images
 
@@ -32,6 +33,14 @@ CONTENT_TYPE = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "
                 "bmp": "image/bmp", "tiff": "image/tiff"}
 PIL_FORMAT = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP",
               "tiff": "TIFF"}
+
+
+@functools.lru_cache(maxsize=None)
+def srgb_icc():
+    """A real ICC profile (sRGB, made by Little CMS through Pillow; dated, so made once)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def is_format(data, fmt):
@@ -99,6 +108,7 @@ class Sources(object):
             "src.webp": make_image("WEBP", (W, H), quality=90),
             "still.gif": make_image("GIF", (W, H)),
             "anim.gif": make_animated_gif((80, 40), 3),
+            "anim.webp": make_animated_webp((80, 40), (100, 200, 300)),
             "src.bmp": make_image("BMP", (W, H)),
             "src.tiff": make_image("TIFF", (W, H)),
             "notimage.txt": b"this is plain text, not an image\n" * 4,
@@ -106,10 +116,14 @@ class Sources(object):
             "bomb.png": crafted_png(20000, 20000),
             "corrupt.jpg": b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x13\x37garbage" * 20,
         }
+        for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp")):
+            self.data["icc." + ext] = make_image(fmt, (W, H), quadrants=True,
+                                                 icc_profile=srgb_icc())
         jpg = make_image("JPEG", (W, H), quadrants=True, quality=95)
         sos = jpg.index(b"\xff\xda")
         self.data["trunc-header.jpg"] = jpg[:sos - 20]   # cut inside the headers
         self.data["trunc-scan.jpg"] = jpg[:sos + (len(jpg) - sos) // 3]  # cut mid-scan
+        self.data["trailing.jpg"] = jpg + b"\xff\xd8 bytes after the EOI marker"
         for key, data in self.data.items():
             self.b.put_object(key, data)
 
@@ -375,6 +389,23 @@ def test_interlace_progressive_jpeg(src):
     assert not open_image(data).info.get("progressive")
 
 
+@pytest.mark.parametrize("source", ["icc.jpg", "icc.png", "icc.webp"])
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp"])
+def test_icc_profile_kept(src, source, fmt):
+    # Colours stay faithful: the source's ICC profile travels to the output, byte for byte
+    icc = open_image(src.data[source]).info["icc_profile"]
+    assert icc == srgb_icc()
+    r, data = src.get(source, "image/resize,w_100/format," + fmt)
+    assert r.headers["Content-Type"] == CONTENT_TYPE[fmt]
+    im = open_image(data)
+    assert im.size == (100, 50)
+    assert im.info.get("icc_profile") == icc
+    assert not im.info.get("exif")
+    # a source without a profile gets none
+    _, data = src.get("quad.png", "image/resize,w_100/format," + fmt)
+    assert not open_image(data).info.get("icc_profile")
+
+
 # ---------------------------------------------------------------------------
 # info / average-hue
 # ---------------------------------------------------------------------------
@@ -444,6 +475,52 @@ def test_animated_gif_never_enlarged_and_p_is_static(src):
     _, data = src.get("anim.gif", "image/resize,p_50")
     assert open_image(data).size == (40, 20)
     assert frame_count(data) == 1  # resize by p flattens the animation (§2)
+
+
+def frames_of(data):
+    """(centre colour, duration ms) of every frame, and the loop count."""
+    im = open_image(data)
+    out = []
+    for i in range(getattr(im, "n_frames", 1)):
+        im.seek(i)
+        rgb = im.convert("RGB")
+        out.append((rgb.getpixel((rgb.width // 2, rgb.height // 2)), im.info.get("duration")))
+    return out, im.info.get("loop")
+
+
+RGB3 = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+
+
+def test_animated_webp_keeps_frames(src):
+    assert frame_count(src.data["anim.webp"]) == 3
+    r, data = src.get("anim.webp", "image/resize,w_40/rotate,90")
+    assert r.headers["Content-Type"] == "image/webp"
+    assert is_format(data, "webp")
+    assert open_image(data).size == (20, 40)
+    frames, loop = frames_of(data)
+    assert [d for _, d in frames] == [100, 200, 300], frames
+    assert all(near(c, want, 10) for (c, _), want in zip(frames, RGB3)), frames
+    assert loop == 0  # forever
+    # format,gif on a WebP source keeps WebP (spec §8.1), still animated
+    r, data = src.get("anim.webp", "image/format,gif")
+    assert r.headers["Content-Type"] == "image/webp" and frame_count(data) == 3
+    # resize by p gives a still, as for GIF (§2); other formats take the first frame
+    _, data = src.get("anim.webp", "image/resize,p_50")
+    assert open_image(data).size == (40, 20) and frame_count(data) == 1
+    r, data = src.get("anim.webp", "image/format,png")
+    assert r.headers["Content-Type"] == "image/png" and frame_count(data) == 1
+    assert near(open_image(data).convert("RGB").getpixel((40, 20)), RGB3[0], 10)
+
+
+def test_animated_gif_to_webp_keeps_frames(src):
+    # OSS converts an animated GIF to an animated WebP
+    r, data = src.get("anim.gif", "image/resize,w_40/format,webp")
+    assert r.headers["Content-Type"] == "image/webp"
+    assert open_image(data).size == (40, 20)
+    frames, loop = frames_of(data)
+    assert [d for _, d in frames] == [100, 100, 100], frames
+    assert all(near(c, want, 10) for (c, _), want in zip(frames, RGB3)), frames
+    assert loop == 0
 
 
 # ---------------------------------------------------------------------------
@@ -651,18 +728,20 @@ def test_corrupt_jpeg_is_400(src, key, spec):
     assert err.get("RequestId")
 
 
-@pytest.mark.parametrize("spec", ["image/resize,w_100", "image/format,png", "image/rotate,90"])
-def test_jpeg_truncated_mid_scan_never_500(src, spec):
-    # Decoders (and browsers) render a JPEG cut inside the entropy-coded data with the
-    # missing rows filled in; OSS's exact behaviour is undocumented. Either a 400 error
-    # or a complete, decodable image is acceptable -- a 5xx is not.
+@pytest.mark.parametrize("spec", ["image/resize,w_100", "image/format,png", "image/rotate,90",
+                                  "image/average-hue"])
+def test_jpeg_truncated_mid_scan_is_400(src, spec):
+    # A JPEG cut inside the entropy-coded data is refused like any undecodable image
+    # (OSS; libvips with fail-on=truncated), not rendered with grey rows.
     r = src.ctx.raw("GET", src.name, "trunc-scan.jpg", params={"x-oss-process": spec})
-    assert r.status_code in (200, 400), (r.status_code, r.content[:300])
-    if r.status_code == 400:
-        assert error_of(r)["Code"] in ("BadRequest", "InvalidArgument")
-    else:
-        im = open_image(r.content)
-        assert im.size in ((100, 50), (W, H), (H, W))
+    assert r.status_code == 400, (r.status_code, r.content[:300])
+    err = error_of(r)
+    assert err["Code"] == "BadRequest", err
+    assert err["EC"] == "0040-00000005", err
+    assert r.headers.get("x-oss-ec") == "0040-00000005"
+    # Bytes after the EOI marker are no truncation: the same request succeeds.
+    r = src.ctx.raw("GET", src.name, "trailing.jpg", params={"x-oss-process": spec})
+    assert r.status_code == 200, (r.status_code, r.content[:300])
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,9 @@ use super::raster::{Frame, Img, Picture};
 use ::image::{ImageDecoder, ImageEncoder, ImageFormat};
 use std::io::Cursor;
 
+pub(crate) mod icc;
+mod webp;
+
 /// Source formats we recognise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SrcFormat {
@@ -115,6 +118,11 @@ impl OutFormat {
         }
     }
 
+    /// Whether the format keeps several frames (an animation).
+    pub fn animates(self) -> bool {
+        matches!(self, OutFormat::Gif | OutFormat::Webp)
+    }
+
     /// Whether transparent pixels survive encoding (JPG flattens onto white).
     pub fn has_alpha(self) -> bool {
         !matches!(self, OutFormat::Jpg)
@@ -162,44 +170,6 @@ pub struct Probe {
     pub height: u32,
     /// Number of frames (animated GIF/WebP/APNG), 1 for stills.
     pub frames: u32,
-}
-
-/// The raw `APP2 ICC_PROFILE` segments (markers included) of a JPEG, in order.
-pub fn jpeg_icc_segments(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    if !b.starts_with(&[0xFF, 0xD8]) {
-        return out;
-    }
-    let mut pos = 2;
-    // Markers before the image data; stop at SOS (0xDA) or anything malformed.
-    while pos + 4 <= b.len() && b[pos] == 0xFF {
-        let marker = b[pos + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let len = be16(b, pos + 2).unwrap_or(0) as usize;
-        if len < 2 || pos + 2 + len > b.len() {
-            break;
-        }
-        let segment = &b[pos..pos + 2 + len];
-        if marker == 0xE2 && segment[4..].starts_with(b"ICC_PROFILE\0") {
-            out.extend_from_slice(segment);
-        }
-        pos += 2 + len;
-    }
-    out
-}
-
-/// Insert raw JPEG segments right after the SOI marker of `jpeg`.
-pub fn with_icc_segments(jpeg: Vec<u8>, segments: &[u8]) -> Vec<u8> {
-    if segments.is_empty() || !jpeg.starts_with(&[0xFF, 0xD8]) {
-        return jpeg;
-    }
-    let mut out = Vec::with_capacity(jpeg.len() + segments.len());
-    out.extend_from_slice(&jpeg[..2]);
-    out.extend_from_slice(segments);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 fn unsupported() -> ImageError {
@@ -321,6 +291,31 @@ pub fn header_dims(b: &[u8], format: SrcFormat) -> Option<(u32, u32)> {
     }
 }
 
+/// Whether a JPEG's data runs up to its EOI marker. Walks the segments (by their
+/// lengths) and the entropy-coded data after each SOS (by its markers); bytes after the
+/// EOI do not matter. A JPEG cut short (libjpeg's "Premature end of JPEG file") is
+/// refused, as OSS and libvips (`fail-on=truncated`) do, instead of being padded grey.
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    let mut pos = 2;
+    // Each step starts at an 0xFF: a marker, a fill byte, or one inside scan data.
+    while let Some(i) = b.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) {
+        pos += i;
+        match b.get(pos + 1) {
+            None => return false,
+            Some(0xD9) => return true,
+            // Fill byte before a marker.
+            Some(0xFF) => pos += 1,
+            // Stuffed zero and restart markers (scan data), TEM, a stray SOI: no length.
+            Some(0x00 | 0x01 | 0xD0..=0xD8) => pos += 2,
+            Some(_) => match be16(b, pos + 2) {
+                Some(len) => pos += 2 + len as usize,
+                None => return false,
+            },
+        }
+    }
+    false
+}
+
 /// Count image descriptors by walking the GIF block structure (no LZW decoding).
 pub fn gif_frame_count(b: &[u8]) -> u32 {
     if b.len() < 13 {
@@ -438,8 +433,8 @@ pub fn jpeg_shrink(w: u32, h: u32, tw: u32, th: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// Decode the source. With `all_frames`, every frame of an animated GIF is kept
-/// (composited to the logical screen); otherwise only the first frame.
+/// [`decode_shrunk`] at full size.
+#[cfg(test)]
 pub fn decode(
     b: &[u8],
     probe: &Probe,
@@ -449,10 +444,12 @@ pub fn decode(
     decode_shrunk(b, probe, all_frames, 1, limits)
 }
 
-/// Like [`decode`], but a JPEG may be decoded at `1/shrink` of its size (see
-/// [`jpeg_shrink`]). This is a hint: the picture may still come back at full size (other
-/// formats, builds without `turbojpeg`, JPEGs libjpeg-turbo does not take), so callers
-/// compare its size with the probe's.
+/// Decode the source, with its ICC profile. With `all_frames`, every frame of an
+/// animated GIF or WebP is kept (composited to the full canvas); otherwise only the first
+/// frame. A JPEG may be decoded at `1/shrink` of its size (see [`jpeg_shrink`]). This is
+/// a hint: the picture may still come back at full size (other formats, builds without
+/// `turbojpeg`, JPEGs libjpeg-turbo does not take), so callers compare its size with the
+/// probe's.
 pub fn decode_shrunk(
     b: &[u8],
     probe: &Probe,
@@ -460,6 +457,22 @@ pub fn decode_shrunk(
     shrink: u32,
     limits: &Limits,
 ) -> Result<Picture, ImageError> {
+    let mut pic = decode_pixels(b, probe, all_frames, shrink, limits)?;
+    pic.icc = icc::read(b, probe.format, limits);
+    Ok(pic)
+}
+
+/// The frames of [`decode_shrunk`], without the colour profile.
+fn decode_pixels(
+    b: &[u8],
+    probe: &Probe,
+    all_frames: bool,
+    shrink: u32,
+    limits: &Limits,
+) -> Result<Picture, ImageError> {
+    if probe.format == SrcFormat::Jpeg && !jpeg_is_complete(b) {
+        return Err(corrupt("the JPEG data is truncated"));
+    }
     #[cfg(feature = "turbojpeg")]
     if probe.format == SrcFormat::Jpeg
         && let Some(img) = turbo::decode(b, probe, shrink, limits)
@@ -469,45 +482,73 @@ pub fn decode_shrunk(
     #[cfg(not(feature = "turbojpeg"))]
     let _ = shrink;
     let ifmt = probe.format.image_format().ok_or_else(unsupported)?;
-    if probe.format == SrcFormat::Gif && all_frames && probe.frames > 1 {
+    if all_frames && probe.frames > 1 {
         use ::image::AnimationDecoder;
-        let mut dec = ::image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(corrupt)?;
-        dec.set_limits(image_limits(limits)).map_err(corrupt)?;
-        let mut frames = Vec::new();
-        let mut total: u64 = 0;
-        for f in dec.into_frames() {
-            let f = match f {
-                Ok(f) => f,
-                // A truncated tail keeps the frames decoded so far, as browsers do.
-                Err(e) if !frames.is_empty() => {
-                    let _ = e;
-                    break;
-                }
-                Err(e) => return Err(corrupt(e)),
-            };
-            let (n, d) = f.delay().numer_denom_ms();
-            let buf = f.into_buffer();
-            total += buf.width() as u64 * buf.height() as u64;
-            if total > limits.max_pixels || frames.len() as u32 >= limits.max_frames {
-                return Err(ImageError::too_large(
-                    "The animated image has too many pixels over all frames.",
-                )
-                .with_ec(ec::SOURCE_TOO_LARGE));
+        let frames = match probe.format {
+            SrcFormat::Gif => {
+                let mut dec =
+                    ::image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(corrupt)?;
+                dec.set_limits(image_limits(limits)).map_err(corrupt)?;
+                Some(dec.into_frames())
             }
-            frames.push(Frame {
-                img: Img::Rgba(buf),
-                delay_ms: n.checked_div(d).unwrap_or(0),
-            });
+            SrcFormat::WebP => {
+                let mut dec =
+                    ::image::codecs::webp::WebPDecoder::new(Cursor::new(b)).map_err(corrupt)?;
+                dec.set_limits(image_limits(limits)).map_err(corrupt)?;
+                if dec.has_animation() {
+                    // Disposed frames clear to transparent, as libwebp's WebPAnimDecoder
+                    // does (the file's background colour is only a hint).
+                    dec.set_background_color(::image::Rgba([0, 0, 0, 0]))
+                        .map_err(corrupt)?;
+                    Some(dec.into_frames())
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(frames) = frames {
+            return Ok(Picture::animation(collect_frames(frames, limits)?));
         }
-        if frames.is_empty() {
-            return Err(corrupt("no frames"));
-        }
-        return Ok(Picture { frames });
     }
     let mut reader = ::image::ImageReader::with_format(Cursor::new(b), ifmt);
     reader.limits(image_limits(limits));
     let d = reader.decode().map_err(corrupt)?;
     Ok(Picture::still(normalize(d)))
+}
+
+/// Every frame of an animation, composited to the full canvas, within the frame and
+/// pixel limits (checked as the frames come, whatever the header said).
+fn collect_frames(frames: ::image::Frames<'_>, limits: &Limits) -> Result<Vec<Frame>, ImageError> {
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    for f in frames {
+        let f = match f {
+            Ok(f) => f,
+            // A truncated tail keeps the frames decoded so far, as browsers do.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(corrupt(e)),
+        };
+        let (n, d) = f.delay().numer_denom_ms();
+        let buf = f.into_buffer();
+        total += buf.width() as u64 * buf.height() as u64;
+        if total > limits.max_pixels || out.len() as u32 >= limits.max_frames {
+            return Err(ImageError::too_large(format!(
+                "The animated image has too many frames or pixels over all frames \
+                 (limits: {} frames, {} pixels).",
+                limits.max_frames, limits.max_pixels
+            ))
+            .with_ec(ec::SOURCE_TOO_LARGE));
+        }
+        out.push(Frame {
+            img: Img::Rgba(buf),
+            delay_ms: n.checked_div(d).unwrap_or(0),
+        });
+    }
+    if out.is_empty() {
+        return Err(corrupt("no frames"));
+    }
+    Ok(out)
 }
 
 /// Decode a watermark object (JPG, PNG, BMP, WebP, TIFF; first frame of GIF too).
@@ -520,7 +561,7 @@ pub fn decode_watermark(b: &[u8], limits: &Limits) -> Result<Img, ImageError> {
         .with_ec(ec::WATERMARK_FORMAT)
     })?;
     limits.check_source(b.len(), p.width, p.height, 1, false)?;
-    let pic = decode(b, &p, false, limits).map_err(|e| {
+    let pic = decode_pixels(b, &p, false, 1, limits).map_err(|e| {
         ImageError::watermark(format!(
             "The watermark image cannot be decoded: {}",
             e.message
@@ -623,7 +664,8 @@ fn enc_err(e: impl std::fmt::Display) -> ImageError {
     ImageError::internal(format!("Encoding the image failed: {e}"))
 }
 
-/// Encode the picture. Only GIF output keeps several frames; other formats take the first.
+/// Encode the picture. GIF and WebP output keep several frames (an animation that
+/// loops forever); other formats take the first.
 pub fn encode(
     pic: Picture,
     fmt: OutFormat,
@@ -631,16 +673,28 @@ pub fn encode(
     limits: &Limits,
 ) -> Result<Vec<u8>, ImageError> {
     let (w, h) = pic.dims();
+    let Picture { frames, icc } = pic;
+    // The profile goes wherever the format has room for it (not GIF, not BMP).
+    let icc = icc.as_deref();
     let mut out = Vec::new();
+    if fmt == OutFormat::Webp && (w > limits.max_webp_side || h > limits.max_webp_side) {
+        return Err(ImageError::too_large(format!(
+            "WebP output is limited to {} px per side.",
+            limits.max_webp_side
+        )));
+    }
     match fmt {
+        OutFormat::Webp if frames.len() > 1 => {
+            out = webp::with_icc(webp::encode_animation(&frames, opts)?, icc);
+        }
         OutFormat::Gif => {
             use ::image::codecs::gif::{GifEncoder, Repeat};
-            let animated = pic.frames.len() > 1;
+            let animated = frames.len() > 1;
             let mut enc = GifEncoder::new_with_speed(&mut out, 10);
             if animated {
                 enc.set_repeat(Repeat::Infinite).map_err(enc_err)?;
             }
-            let frames = pic.frames.into_iter().map(|f| {
+            let frames = frames.into_iter().map(|f| {
                 ::image::Frame::from_parts(
                     f.img.into_rgba(),
                     0,
@@ -651,14 +705,14 @@ pub fn encode(
             enc.encode_frames(frames).map_err(enc_err)?;
         }
         _ => {
-            let img = pic.frames.into_iter().next().expect("one frame").img;
+            let img = frames.into_iter().next().expect("one frame").img;
             match fmt {
                 OutFormat::Jpg => {
                     let rgb = img.into_rgb_on([255, 255, 255]);
                     if w > u16::MAX as u32 || h > u16::MAX as u32 {
                         return Err(ImageError::too_large("JPEG output is limited to 65535 px."));
                     }
-                    out = jpeg_encode(&rgb, opts)?;
+                    out = jpeg_encode(&rgb, opts, icc)?;
                 }
                 OutFormat::Png => {
                     use ::image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -667,25 +721,17 @@ pub fn encode(
                         CompressionType::Fast,
                         FilterType::Adaptive,
                     );
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, icc)?;
                 }
                 OutFormat::Bmp => {
                     let enc = ::image::codecs::bmp::BmpEncoder::new(&mut out);
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, None)?;
                 }
                 OutFormat::Tiff => {
                     let enc = ::image::codecs::tiff::TiffEncoder::new(Cursor::new(&mut out));
-                    write_with(enc, &img)?;
+                    write_with(enc, &img, icc)?;
                 }
-                OutFormat::Webp => {
-                    if w > limits.max_webp_side || h > limits.max_webp_side {
-                        return Err(ImageError::too_large(format!(
-                            "WebP output is limited to {} px per side.",
-                            limits.max_webp_side
-                        )));
-                    }
-                    out = webp_encode(&img, opts)?;
-                }
+                OutFormat::Webp => out = webp::with_icc(webp::encode_still(&img, opts)?, icc),
                 OutFormat::Heic | OutFormat::Avif | OutFormat::Gif => {
                     return Err(ImageError::not_implemented(format!(
                         "Output format {} is not supported by this server.",
@@ -700,16 +746,23 @@ pub fn encode(
 
 /// Baseline (or progressive) JPEG of an RGB image: 4:2:0 below quality 90, 4:4:4 from 90
 /// on (the default of libvips and of jpeg-encoder). libjpeg-turbo with `turbojpeg`.
-fn jpeg_encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
+fn jpeg_encode(
+    rgb: &::image::RgbImage,
+    opts: EncodeOpts,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImageError> {
     #[cfg(feature = "turbojpeg")]
     {
-        turbo::encode(rgb, opts)
+        Ok(turbo::with_icc(turbo::encode(rgb, opts)?, icc))
     }
     #[cfg(not(feature = "turbojpeg"))]
     {
         let mut out = Vec::new();
         let mut enc = jpeg_encoder::Encoder::new(&mut out, opts.quality.clamp(1, 100));
         enc.set_progressive(opts.progressive);
+        if let Some(icc) = icc {
+            enc.add_icc_profile(icc).map_err(enc_err)?;
+        }
         enc.encode(
             rgb.as_raw(),
             rgb.width() as u16,
@@ -730,7 +783,8 @@ mod turbo {
     /// Decode to RGB at `1/shrink` (1, 2, 4, 8) of the size. `None` hands the file to the
     /// `image` crate (zune-jpeg) instead, which keeps today's behaviour for everything
     /// libjpeg-turbo does not take cleanly: CMYK/YCCK, 12-bit, and any error or warning
-    /// (truncated or corrupt data), so that broken files fail or decode exactly as before.
+    /// (corrupt data), so that broken files fail or decode exactly as before. Truncated
+    /// files never get here (see [`super::jpeg_is_complete`]).
     pub fn decode(b: &[u8], probe: &Probe, shrink: u32, limits: &Limits) -> Option<Img> {
         let mut d = Decompressor::new().ok()?;
         let hdr = d.read_header(b).ok()?;
@@ -764,6 +818,35 @@ mod turbo {
         ::image::RgbImage::from_raw(w as u32, h as u32, pixels).map(Img::Rgb)
     }
 
+    /// `jpeg` with `icc` in APP2 `ICC_PROFILE` segments (ICC.1 Annex B.4) after the JFIF
+    /// APP0 segment: the `turbojpeg` crate does not expose libjpeg-turbo's
+    /// `tj3SetICCProfile`.
+    pub fn with_icc(jpeg: Vec<u8>, icc: Option<&[u8]>) -> Vec<u8> {
+        // Segment length field, "ICC_PROFILE\0", sequence number and count.
+        const MAX_CHUNK: usize = 0xFFFF - 2 - 14;
+        let Some(icc) = icc.filter(|i| !i.is_empty()) else {
+            return jpeg;
+        };
+        let count = icc.len().div_ceil(MAX_CHUNK);
+        debug_assert!(count < 256, "profiles are capped well below 16 MB");
+        let at = match jpeg.get(2..4) {
+            Some([0xFF, 0xE0]) => 4 + super::be16(&jpeg, 4).unwrap_or(0) as usize,
+            _ => 2,
+        }
+        .min(jpeg.len());
+        let mut out = Vec::with_capacity(jpeg.len() + icc.len() + 18 * count);
+        out.extend_from_slice(&jpeg[..at]);
+        for (i, chunk) in icc.chunks(MAX_CHUNK).enumerate() {
+            out.extend_from_slice(&[0xFF, 0xE2]);
+            out.extend_from_slice(&((2 + 14 + chunk.len()) as u16).to_be_bytes());
+            out.extend_from_slice(b"ICC_PROFILE\0");
+            out.extend_from_slice(&[i as u8 + 1, count as u8]);
+            out.extend_from_slice(chunk);
+        }
+        out.extend_from_slice(&jpeg[at..]);
+        out
+    }
+
     pub fn encode(rgb: &::image::RgbImage, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
         let q = opts.quality.clamp(1, 100);
         let mut c = Compressor::new().map_err(enc_err)?;
@@ -787,7 +870,14 @@ mod turbo {
     }
 }
 
-fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {
+fn write_with<E: ImageEncoder>(
+    mut enc: E,
+    img: &Img,
+    icc: Option<&[u8]>,
+) -> Result<(), ImageError> {
+    if let Some(icc) = icc {
+        enc.set_icc_profile(icc.to_vec()).map_err(enc_err)?;
+    }
     let ct = if img.has_alpha() {
         ::image::ExtendedColorType::Rgba8
     } else {
@@ -795,36 +885,6 @@ fn write_with<E: ImageEncoder>(enc: E, img: &Img) -> Result<(), ImageError> {
     };
     enc.write_image(img.raw(), img.width(), img.height(), ct)
         .map_err(enc_err)
-}
-
-/// Lossy (or lossless) WebP through libwebp's simple API.
-fn webp_encode(img: &Img, opts: EncodeOpts) -> Result<Vec<u8>, ImageError> {
-    use libwebp_sys as w;
-    let (width, height) = img.dims();
-    let c = img.channels() as i32;
-    let stride = width as i32 * c;
-    let mut ptr: *mut u8 = std::ptr::null_mut();
-    let q = opts.quality.clamp(1, 100) as f32;
-    // SAFETY: `img.raw()` holds `height` rows of `stride` bytes; libwebp writes the
-    // output pointer and returns its length (0 on failure); we free it with WebPFree.
-    let len = unsafe {
-        let data = img.raw().as_ptr();
-        let (wi, hi) = (width as i32, height as i32);
-        match (img.has_alpha(), opts.webp_lossless) {
-            (true, false) => w::WebPEncodeRGBA(data, wi, hi, stride, q, &mut ptr),
-            (false, false) => w::WebPEncodeRGB(data, wi, hi, stride, q, &mut ptr),
-            (true, true) => w::WebPEncodeLosslessRGBA(data, wi, hi, stride, &mut ptr),
-            (false, true) => w::WebPEncodeLosslessRGB(data, wi, hi, stride, &mut ptr),
-        }
-    };
-    if len == 0 || ptr.is_null() {
-        return Err(enc_err("libwebp failed"));
-    }
-    // SAFETY: libwebp returned `len` valid bytes at `ptr`.
-    let v = unsafe { std::slice::from_raw_parts(ptr, len).to_vec() };
-    // SAFETY: `ptr` was allocated by libwebp.
-    unsafe { w::WebPFree(ptr as *mut std::ffi::c_void) };
-    Ok(v)
 }
 
 #[cfg(test)]
@@ -890,6 +950,106 @@ pub(crate) mod tests {
         let pic = decode(&b, &p, false, &Limits::default()).unwrap();
         assert!(pic.first().has_alpha());
         assert!(pic.first().rgba_at(8, 8)[3].abs_diff(128) < 4);
+    }
+
+    #[test]
+    fn webp_animation_roundtrip() {
+        let frames: Vec<Frame> = [
+            ([200u8, 0, 0, 255], 100u32),
+            ([0, 200, 0, 128], 250),
+            ([0, 0, 200, 255], 40),
+        ]
+        .into_iter()
+        .map(|(c, delay_ms)| Frame {
+            img: Img::solid_rgba(24, 16, c),
+            delay_ms,
+        })
+        .collect();
+        let limits = Limits::default();
+        for lossless in [true, false] {
+            let opts = EncodeOpts {
+                quality: 80,
+                progressive: false,
+                webp_lossless: lossless,
+            };
+            let b = encode(
+                Picture::animation(frames.clone()),
+                OutFormat::Webp,
+                opts,
+                &limits,
+            )
+            .unwrap();
+            let p = probe(&b).unwrap();
+            assert_eq!(
+                (p.format, p.width, p.height, p.frames),
+                (SrcFormat::WebP, 24, 16, 3)
+            );
+            let pic = decode(&b, &p, true, &limits).unwrap();
+            assert_eq!(pic.frames.len(), 3);
+            // image-webp loses one level blending an opaque pixel onto the canvas.
+            let tolerance = if lossless { 1 } else { 8 };
+            for (i, (got, want)) in pic.frames.iter().zip(&frames).enumerate() {
+                assert_eq!(got.delay_ms, want.delay_ms, "frame {i}");
+                let (g, w) = (got.img.rgba_at(12, 8), want.img.rgba_at(12, 8));
+                assert!(
+                    g.iter().zip(w).all(|(a, b)| a.abs_diff(b) <= tolerance),
+                    "lossless {lossless}, frame {i}: {g:?} vs {w:?}"
+                );
+            }
+            // It loops forever, like our GIF output.
+            use ::image::AnimationDecoder;
+            let dec = ::image::codecs::webp::WebPDecoder::new(Cursor::new(&b)).unwrap();
+            assert!(matches!(
+                dec.loop_count(),
+                ::image::metadata::LoopCount::Infinite
+            ));
+            // Without `all_frames`, the first frame only.
+            assert_eq!(decode(&b, &p, false, &limits).unwrap().frames.len(), 1);
+        }
+    }
+
+    #[test]
+    fn animation_limits_hold_while_decoding() {
+        let frames: Vec<Frame> = (0..4)
+            .map(|i| Frame {
+                img: Img::solid_rgb(10, 10, [i * 60, 0, 0]),
+                delay_ms: 50,
+            })
+            .collect();
+        let opts = EncodeOpts {
+            quality: 90,
+            progressive: false,
+            webp_lossless: true,
+        };
+        for fmt in [OutFormat::Gif, OutFormat::Webp] {
+            let pic = Picture::animation(frames.clone());
+            let b = encode(pic, fmt, opts, &Limits::default()).unwrap();
+            // Even when the header undercounts the frames.
+            let p = Probe {
+                frames: 2,
+                ..probe(&b).unwrap()
+            };
+            for limits in [
+                Limits {
+                    max_frames: 3,
+                    ..Limits::default()
+                },
+                Limits {
+                    max_pixels: 3 * 100,
+                    ..Limits::default()
+                },
+            ] {
+                let e = decode(&b, &p, true, &limits).unwrap_err();
+                assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE), "{fmt:?}");
+            }
+            assert_eq!(
+                decode(&b, &p, true, &Limits::default())
+                    .unwrap()
+                    .frames
+                    .len(),
+                4
+            );
+        }
     }
 
     #[test]
@@ -967,6 +1127,63 @@ pub(crate) mod tests {
         let e =
             crate::image::process(&pl, &j, &Default::default(), &Limits::default()).unwrap_err();
         assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE_RESIZE));
+    }
+
+    /// A 64x48 gradient JPEG from jpeg-encoder: baseline, progressive or with restarts.
+    fn gradient_jpeg(progressive: bool, restart: u16) -> Vec<u8> {
+        let px: Vec<u8> = (0..64 * 48)
+            .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 90])
+            .collect();
+        let mut out = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+        enc.set_progressive(progressive);
+        enc.set_restart_interval(restart);
+        enc.encode(&px, 64, 48, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn truncated_jpegs_are_refused() {
+        let limits = Limits::default();
+        // An APP1 carrying a thumbnail with its own EOI must not end the walk.
+        let mut with_thumb = vec![0xFF, 0xD8, 0xFF, 0xE1, 0, 10];
+        with_thumb.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xD9, 0xFF, 0xD9]);
+        with_thumb.extend_from_slice(&gradient_jpeg(false, 0)[2..]);
+        let sources = [
+            ("baseline", gradient_jpeg(false, 0)),
+            ("progressive", gradient_jpeg(true, 0)),
+            ("restart markers", gradient_jpeg(false, 2)),
+            ("thumbnail in APP1", with_thumb),
+            (
+                "libjpeg-turbo",
+                encode_test(Img::solid_rgb(40, 30, [9, 99, 199]), OutFormat::Jpg),
+            ),
+        ];
+        for (name, b) in sources {
+            let p = probe(&b).unwrap();
+            assert!(jpeg_is_complete(&b), "{name}");
+            assert!(decode(&b, &p, false, &limits).is_ok(), "{name}");
+            // Bytes after the EOI, even marker-like ones, are ignored.
+            let mut tail = b.clone();
+            tail.extend_from_slice(&[0xFF, 0x00, 0x12, 0xFF, 0xC4, 0x00, 0x05, 0xFF]);
+            assert!(jpeg_is_complete(&tail), "{name} + trailing bytes");
+            assert!(decode(&tail, &p, false, &limits).is_ok(), "{name}");
+            // Any cut before the end of the EOI, mid-scan included, is refused.
+            let sos = b.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+            for cut in (sos..b.len()).step_by(5).chain([b.len() - 2, b.len() - 1]) {
+                assert!(!jpeg_is_complete(&b[..cut]), "{name} cut at {cut}");
+                let e = decode(&b[..cut], &p, false, &limits).unwrap_err();
+                assert_eq!(
+                    (e.status, e.code, e.ec),
+                    (400, "BadRequest", Some(ec::UNSUPPORTED_FORMAT)),
+                    "{name} cut at {cut}"
+                );
+            }
+            for cut in 2..sos {
+                assert!(!jpeg_is_complete(&b[..cut]), "{name} cut at {cut}");
+            }
+        }
     }
 
     #[test]
