@@ -22,12 +22,38 @@ pub fn read(b: &[u8], format: SrcFormat, limits: &Limits) -> Option<Vec<u8>> {
         tiff_limits.decoding_buffer_size = MAX_ICC_BYTES * std::mem::size_of::<Value>();
         let mut dec = Decoder::new(Cursor::new(b)).ok()?.with_limits(tiff_limits);
         dec.get_tag_u8_vec(tiff::tags::Tag::IccProfile).ok()?
+    } else if format == SrcFormat::Jpeg {
+        // Straight from the APP2 segments: the `image` crate's JPEG decoder would first
+        // copy the whole file.
+        jpeg_icc(b)?
     } else {
         let mut reader = ::image::ImageReader::with_format(Cursor::new(b), format.image_format()?);
         reader.limits(image_limits(limits));
         reader.into_decoder().ok()?.icc_profile().ok()??
     };
     usable(&icc).then_some(icc)
+}
+
+/// A JPEG's profile: the `ICC_PROFILE` APP2 chunks (ICC.1 Annex B.4) in sequence order.
+fn jpeg_icc(b: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, &[u8])> = super::jpeg_segments(b)
+        .filter(|&(m, seg)| m == 0xE2 && seg.len() > 14 && seg.starts_with(b"ICC_PROFILE\0"))
+        .map(|(_, seg)| (seg[12], &seg[14..]))
+        .collect();
+    if chunks.is_empty() {
+        return None;
+    }
+    chunks.sort_by_key(|&(seq, _)| seq);
+    let total: usize = chunks.iter().map(|(_, c)| c.len()).sum();
+    if total > MAX_ICC_BYTES {
+        return None;
+    }
+    Some(
+        chunks
+            .into_iter()
+            .flat_map(|(_, c)| c.iter().copied())
+            .collect(),
+    )
 }
 
 /// Whether `icc` is a plausible RGB profile: the header's size matches, the `acsp`

@@ -262,33 +262,39 @@ pub fn header_dims(b: &[u8], format: SrcFormat) -> Option<(u32, u32)> {
             }
             _ => None,
         },
-        SrcFormat::Jpeg => {
-            let mut pos = 2;
-            loop {
-                if *b.get(pos)? != 0xFF {
-                    return None;
-                }
-                let m = *b.get(pos + 1)?;
-                if m == 0xFF {
-                    pos += 1;
-                    continue;
-                }
-                if m == 0xD8 || m == 0x01 || (0xD0..=0xD7).contains(&m) {
-                    pos += 2;
-                    continue;
-                }
-                if m == 0xDA || m == 0xD9 {
-                    return None;
-                }
-                let len = be16(b, pos + 2)? as usize;
-                if (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC {
-                    return Some((be16(b, pos + 7)?, be16(b, pos + 5)?));
-                }
-                pos += 2 + len;
-            }
-        }
+        SrcFormat::Jpeg => jpeg_segments(b)
+            .find(|&(m, _)| (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC)
+            .and_then(|(_, seg)| Some((be16(seg, 3)?, be16(seg, 1)?))),
         _ => None,
     }
+}
+
+/// The marker segments of a JPEG's header, `(marker, payload after the length)`, up to
+/// its first SOS; stops early at anything malformed.
+pub fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut pos = 2;
+    std::iter::from_fn(move || {
+        loop {
+            if *b.get(pos)? != 0xFF {
+                return None;
+            }
+            let m = *b.get(pos + 1)?;
+            match m {
+                // Fill byte before a marker.
+                0xFF => pos += 1,
+                // Markers without a length.
+                0xD8 | 0x01 | 0xD0..=0xD7 => pos += 2,
+                // Start of scan / end of image: the header is over.
+                0xDA | 0xD9 => return None,
+                _ => {
+                    let len = be16(b, pos + 2)? as usize;
+                    let seg = b.get(pos + 4..(pos + 2 + len).max(pos + 4))?;
+                    pos += 2 + len;
+                    return Some((m, seg));
+                }
+            }
+        }
+    })
 }
 
 /// Whether a JPEG's data runs up to its EOI marker. Walks the segments (by their
@@ -605,50 +611,38 @@ pub fn jfif_density(b: &[u8]) -> Option<(u8, u16, u16)> {
 pub fn jpeg_quality(b: &[u8]) -> Option<u8> {
     // Standard IJG luminance table (Annex K); order does not matter, we compare sums.
     const STD_LUMA_SUM: u32 = 3710;
-    let mut pos = 2;
-    while pos + 4 <= b.len() {
-        if b[pos] != 0xFF {
-            return None;
-        }
-        let marker = b[pos + 1];
-        if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            pos += 2;
-            continue;
-        }
-        if marker == 0xDA || marker == 0xD9 {
-            return None;
-        }
-        let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
-        let seg = b.get(pos + 4..pos + 2 + len)?;
-        if marker == 0xDB {
-            let mut i = 0;
-            while i < seg.len() {
-                let pq = seg[i] >> 4;
-                let tq = seg[i] & 15;
-                let n = if pq == 0 { 64 } else { 128 };
-                let t = seg.get(i + 1..i + 1 + n)?;
-                if tq == 0 {
-                    let sum: u32 = if pq == 0 {
-                        t.iter().map(|&v| v as u32).sum()
-                    } else {
-                        t.chunks_exact(2)
-                            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
-                            .sum()
-                    };
-                    let scale = (sum as f64 * 100.0 / STD_LUMA_SUM as f64).max(1.0);
-                    let q = if scale <= 100.0 {
-                        (200.0 - scale) / 2.0
-                    } else {
-                        5000.0 / scale
-                    };
-                    return Some(q.round().clamp(1.0, 100.0) as u8);
-                }
-                i += 1 + n;
-            }
-        }
-        pos += 2 + len;
-    }
-    None
+    let (_, seg) = jpeg_segments(b).find(|&(m, seg)| {
+        // The DQT that holds table 0 (several tables may share a segment).
+        m == 0xDB && dqt_tables(seg).any(|(tq, ..)| tq == 0)
+    })?;
+    let (_, pq, t) = dqt_tables(seg).find(|&(tq, ..)| tq == 0)?;
+    let sum: u32 = if pq == 0 {
+        t.iter().map(|&v| v as u32).sum()
+    } else {
+        t.chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]) as u32)
+            .sum()
+    };
+    let scale = (sum as f64 * 100.0 / STD_LUMA_SUM as f64).max(1.0);
+    let q = if scale <= 100.0 {
+        (200.0 - scale) / 2.0
+    } else {
+        5000.0 / scale
+    };
+    Some(q.round().clamp(1.0, 100.0) as u8)
+}
+
+/// The quantisation tables of a DQT segment: `(table id, precision, values)`.
+fn dqt_tables(seg: &[u8]) -> impl Iterator<Item = (u8, u8, &[u8])> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let pq = seg.get(i)? >> 4;
+        let tq = seg[i] & 15;
+        let n = if pq == 0 { 64 } else { 128 };
+        let t = seg.get(i + 1..i + 1 + n)?;
+        i += 1 + n;
+        Some((tq, pq, t))
+    })
 }
 
 /// Encoder settings.
