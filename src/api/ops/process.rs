@@ -3,15 +3,14 @@
 //! the result into a bucket (spec/img.md §1, §10, §11).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
 use http::{HeaderMap, StatusCode};
 use md5::{Digest, Md5};
-use tokio::sync::Semaphore;
 
 use super::bucket_config::style_content;
 use super::object::{
@@ -27,23 +26,54 @@ use crate::image::{self, ImageError, Limits, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ObjectRecord};
 
-/// Runs CPU-heavy image work off the async runtime: at most `workers` at once and
-/// at most `max_waiting` queued; beyond that requests are refused at once.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs CPU-heavy image work off the async runtime on its own threads, one per core and
+/// pinned to it (so two jobs never share a core while another idles), with at most
+/// `max_waiting` jobs queued; beyond that requests are refused at once.
 pub struct ImagePool {
-    workers: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    queue: mpsc::Sender<Job>,
+    waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     pub limits: Limits,
 }
 
 impl ImagePool {
-    pub fn new(workers: usize, max_waiting: usize) -> Self {
-        Self {
-            workers: Arc::new(Semaphore::new(workers.max(1))),
-            waiting: AtomicUsize::new(0),
+    pub fn new(workers: usize, max_waiting: usize) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        // Pin only when every worker gets a core of its own.
+        let cores = core_affinity::get_core_ids()
+            .filter(|c| c.len() >= workers)
+            .unwrap_or_default();
+        for i in 0..workers {
+            let (jobs, waiting, core) = (jobs.clone(), waiting.clone(), cores.get(i).copied());
+            std::thread::Builder::new()
+                .name(format!("ossify-image-{i}"))
+                .spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    // Ends when the pool (the sender) is dropped.
+                    loop {
+                        let job = jobs
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|q| q.recv().map_err(|_| ()));
+                        let Ok(job) = job else { return };
+                        waiting.fetch_sub(1, Ordering::SeqCst);
+                        job();
+                    }
+                })?;
+        }
+        Ok(Self {
+            queue,
+            waiting,
             max_waiting,
             limits: Limits::default(),
-        }
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -58,15 +88,24 @@ impl ImagePool {
                 "Too many image processing requests are waiting; retry later.",
             ));
         }
-        let permit = self.workers.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let permit = permit.map_err(OssError::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job()
-        })
-        .await
-        .map_err(OssError::internal)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // Skip the work when the client has gone away while it waited.
+            if done.is_closed() {
+                return;
+            }
+            // A panic is reported as an internal error and leaves the worker running.
+            if let Ok(v) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                let _ = done.send(v);
+            }
+        });
+        if self.queue.send(job).is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(OssError::internal("the image workers have stopped"));
+        }
+        result
+            .await
+            .map_err(|_| OssError::internal("the image job failed"))
     }
 }
 
@@ -428,6 +467,41 @@ mod tests {
     use super::*;
     use crate::access::Acl;
     use crate::storage::{BucketConfig, Style};
+
+    #[tokio::test]
+    async fn pool_bounds_its_queue_and_survives_panics() {
+        let pool = Arc::new(ImagePool::new(1, 1).unwrap());
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        // One job holds the only worker, a second waits, a third is refused.
+        let busy = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || {
+                    started.send(()).unwrap();
+                    gate.recv().is_ok()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        let queued = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| 7).await }
+        });
+        while pool.waiting.load(Ordering::SeqCst) != 1 {
+            tokio::task::yield_now().await;
+        }
+        let refused = pool.run(|| 0).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        // A panicking job is an internal error; the worker keeps serving.
+        let e = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(pool.run(|| 8).await.unwrap(), 8);
+    }
 
     fn bucket() -> BucketRecord {
         BucketRecord {
