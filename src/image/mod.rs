@@ -164,7 +164,7 @@ pub fn process(
             _ => {}
         }
     }
-    if matches!(out_format, OutFormat::Heic | OutFormat::Avif) {
+    if out_format == OutFormat::Heic {
         return Err(ImageError::not_implemented(format!(
             "Output format {} is not supported by this server.",
             out_format.name()

@@ -231,6 +231,33 @@ fn format_quality_interlace() {
     );
 }
 
+/// Width and height from an AVIF's `ispe` (image spatial extents) property.
+fn avif_ispe(b: &[u8]) -> (u32, u32) {
+    let i = b.windows(4).position(|w| w == b"ispe").unwrap();
+    let be = |o: usize| u32::from_be_bytes(b[i + o..i + o + 4].try_into().unwrap());
+    (be(8), be(12))
+}
+
+#[test]
+fn avif_output() {
+    let out = run("image/resize,w_33/format,avif", &jpg(64, 48)).unwrap();
+    assert_eq!(out.content_type, "image/avif");
+    assert_eq!(&out.bytes[4..12], b"ftypavif");
+    assert_eq!(avif_ispe(&out.bytes), (33, 25));
+    // An alpha source keeps an alpha plane (an auxiliary image).
+    let out = run(
+        "image/format,avif",
+        &encode_test(Img::solid_rgba(8, 8, [1, 2, 3, 100]), OutFormat::Png),
+    )
+    .unwrap();
+    assert!(out.bytes.windows(5).any(|w| w == b"alpha"));
+    // Quality changes the size.
+    let src = textured_jpg(160, 120);
+    let low = run("image/format,avif/quality,Q_20", &src).unwrap();
+    let high = run("image/format,avif/quality,Q_95", &src).unwrap();
+    assert!(low.bytes.len() < high.bytes.len());
+}
+
 #[test]
 fn alpha_flattened_to_white_for_jpg() {
     let out = run("image/circle,r_5/format,jpg", &png(40, 40)).unwrap();
