@@ -386,25 +386,29 @@ class Oss2Ctx(object):
                               region=V4_REGION[region], **kw)
 
     def cleanup(self):
-        oss2 = self.oss2
         for region, name, keys in reversed(self.created):
             k = keys or self.env.root1
-            b = oss2.Bucket(oss2.Auth(k.id, k.secret), self.env.endpoint(region), name)
+            delete_bucket_fully(self.oss2.Bucket(self.oss2.Auth(k.id, k.secret),
+                                                 self.env.endpoint(region), name))
+
+
+def delete_bucket_fully(bucket):
+    """Best-effort teardown through oss2: abort uploads, delete objects, delete the bucket."""
+    import oss2
+    try:
+        for u in oss2.MultipartUploadIterator(bucket):
             try:
-                for u in oss2.MultipartUploadIterator(b):
-                    try:
-                        b.abort_multipart_upload(u.key, u.upload_id)
-                    except Exception:
-                        pass
-                for obj in oss2.ObjectIterator(b, max_keys=1000):
-                    try:
-                        b.delete_object(obj.key)
-                    except Exception:
-                        pass
-                b.delete_bucket()
+                bucket.abort_multipart_upload(u.key, u.upload_id)
             except Exception:
                 pass
-
+        for obj in oss2.ObjectIterator(bucket, max_keys=1000):
+            try:
+                bucket.delete_object(obj.key)
+            except Exception:
+                pass
+        bucket.delete_bucket()
+    except Exception:
+        pass
 
 _LOG_FILES = []
 

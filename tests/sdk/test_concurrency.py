@@ -16,7 +16,7 @@ import pytest
 from oss2 import exceptions as oe
 from oss2.models import PartInfo
 
-from conftest import HZ, unique_bucket_name
+from conftest import HZ, delete_bucket_fully, unique_bucket_name
 
 KB = 1024
 MIN_PART = 100 * KB
@@ -51,21 +51,7 @@ class Env(object):
 
     def cleanup(self):
         for name in self.created:
-            b = self.bucket(name)
-            try:
-                for u in oss2.MultipartUploadIterator(b):
-                    try:
-                        b.abort_multipart_upload(u.key, u.upload_id)
-                    except Exception:
-                        pass
-                for o in oss2.ObjectIterator(b):
-                    try:
-                        b.delete_object(o.key)
-                    except Exception:
-                        pass
-                b.delete_bucket()
-            except Exception:
-                pass
+            delete_bucket_fully(self.bucket(name))
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from oss2 import exceptions as oe
 
 pytest.importorskip("PIL")
 
-from conftest import (HZ, V4_REGION, QUADRANT_COLORS, assert_request_id, b64_url,  # noqa: E402
+from conftest import (HZ, V4_REGION, QUADRANT_COLORS, Oss2Ctx, assert_request_id, b64_url,  # noqa: E402
                       crafted_png, error_of, frame_count, make_animated_gif, make_animated_webp,
-                      make_image, open_image, saveas, signed_request, unique_bucket_name)
+                      make_image, open_image, saveas, signed_request)
 
 W, H = 200, 100  # size of the still test images
 
@@ -55,44 +55,7 @@ def near(c1, c2, tol=40):
     return all(abs(a - b) <= tol for a, b in zip(c1[:3], c2[:3]))
 
 
-class Ctx(object):
-    def __init__(self, env, version):
-        self.env = env
-        self.version = version
-        self.created = []
-
-    def auth(self, keys=None):
-        keys = keys or self.env.root1
-        if self.version == "v4":
-            return oss2.AuthV4(keys.id, keys.secret)
-        return oss2.Auth(keys.id, keys.secret)
-
-    def bucket(self, name, keys=None):
-        return oss2.Bucket(self.auth(keys), self.env.hz, name, region=V4_REGION[HZ])
-
-    def anon(self, name):
-        return oss2.Bucket(oss2.AnonymousAuth(), self.env.hz, name)
-
-    def new_bucket(self, tag, acl=None):
-        name = unique_bucket_name(tag)
-        b = self.bucket(name)
-        b.create_bucket(acl) if acl else b.create_bucket()
-        self.created.append(name)
-        return b
-
-    def raw(self, method, bucket, key, **kw):
-        return signed_request(self.auth(), method, self.env.hz, bucket, key,
-                              region=V4_REGION[HZ], **kw)
-
-    def cleanup(self):
-        for name in reversed(self.created):
-            b = oss2.Bucket(oss2.Auth(self.env.root1.id, self.env.root1.secret), self.env.hz, name)
-            try:
-                for obj in oss2.ObjectIterator(b):
-                    b.delete_object(obj.key)
-                b.delete_bucket()
-            except Exception:
-                pass
+Ctx = Oss2Ctx
 
 
 class Sources(object):
@@ -623,7 +586,7 @@ def test_anonymous_processing_public_read(ctx):
     pub.put_object("private.jpg", data, headers={"x-oss-object-acl": "private"})
     priv.put_object("a.jpg", data)
 
-    r = ctx.anon(pub.bucket_name).get_object("a.jpg", process="image/resize,w_100")
+    r = ctx.anon_bucket(pub.bucket_name).get_object("a.jpg", process="image/resize,w_100")
     assert r.status == 200
     assert open_image(r.read()).size == (100, 50)
     url = "%s/%s/a.jpg?x-oss-process=image/resize,w_20" % (ctx.env.hz, pub.bucket_name)
@@ -638,12 +601,12 @@ def test_anonymous_processing_public_read(ctx):
     assert r.status_code == 200, r.text
     assert open_image(r.content).size == (W, H)
 
-    expect_error(lambda: ctx.anon(pub.bucket_name).get_object(
+    expect_error(lambda: ctx.anon_bucket(pub.bucket_name).get_object(
         "private.jpg", process="image/resize,w_100"), 403, "AccessDenied")
-    expect_error(lambda: ctx.anon(priv.bucket_name).get_object(
+    expect_error(lambda: ctx.anon_bucket(priv.bucket_name).get_object(
         "a.jpg", process="image/resize,w_100"), 403, "AccessDenied")
     # ... and the processing result does not leak through info either
-    expect_error(lambda: ctx.anon(priv.bucket_name).get_object(
+    expect_error(lambda: ctx.anon_bucket(priv.bucket_name).get_object(
         "a.jpg", process="image/info"), 403, "AccessDenied")
 
 

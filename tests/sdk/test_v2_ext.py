@@ -10,7 +10,7 @@ import alibabacloud_oss_v2 as oss
 import pytest
 from alibabacloud_oss_v2.models import object_basic as ob
 
-from conftest import HZ, V4_REGION, unique_bucket_name
+from conftest import HZ, V4_REGION, delete_bucket_fully, unique_bucket_name
 
 KB = 1024
 MB = 1024 * 1024
@@ -77,21 +77,7 @@ class V2(object):
         import oss2
         k = self.env.root1
         for name in reversed(self.created):
-            b = oss2.Bucket(oss2.Auth(k.id, k.secret), self.env.endpoint(HZ), name)
-            try:
-                for u in oss2.MultipartUploadIterator(b):
-                    try:
-                        b.abort_multipart_upload(u.key, u.upload_id)
-                    except Exception:
-                        pass
-                for o in oss2.ObjectIterator(b, max_keys=1000):
-                    try:
-                        b.delete_object(o.key)
-                    except Exception:
-                        pass
-                b.delete_bucket()
-            except Exception:
-                pass
+            delete_bucket_fully(oss2.Bucket(oss2.Auth(k.id, k.secret), self.env.endpoint(HZ), name))
 
 
 @pytest.fixture
