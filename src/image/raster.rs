@@ -1,6 +1,42 @@
 //! In-memory pixel buffers the steps work on: 8-bit RGB or RGBA, one per frame.
 
 use ::image::{Rgb, RgbImage, Rgba, RgbaImage};
+use std::cell::Cell;
+
+thread_local! {
+    /// One spare pixel buffer per (worker) thread: the frame a JPEG is decoded into is
+    /// handed back by the resize that consumes it, so the next decode on this thread
+    /// neither zeroes nor faults in a fresh 9-36 MB allocation.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Largest buffer kept as a spare.
+const MAX_SPARE: usize = 64 << 20;
+
+/// A buffer of `len` bytes for a decoder to overwrite entirely: the thread's spare when
+/// it is big enough (its old bytes are left in place), else a zeroed one.
+pub fn scratch(len: usize) -> Vec<u8> {
+    let mut v = SPARE.take();
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    v
+}
+
+/// Give a no longer needed pixel buffer back as the thread's spare (the larger one is kept).
+pub fn recycle(v: Vec<u8>) {
+    if v.capacity() > MAX_SPARE {
+        return;
+    }
+    let old = SPARE.take();
+    SPARE.set(if old.capacity() >= v.capacity() {
+        old
+    } else {
+        v
+    });
+}
 
 /// One frame's pixels: RGB when the image is opaque, RGBA when it has (or may get) alpha.
 #[derive(Debug, Clone, PartialEq)]

@@ -812,7 +812,7 @@ mod turbo {
         };
         d.set_scaling_factor(factor).ok()?;
         let (w, h) = (factor.scale(hdr.width), factor.scale(hdr.height));
-        let mut pixels = vec![0u8; w.checked_mul(h)?.checked_mul(3)?];
+        let mut pixels = crate::image::raster::scratch(w.checked_mul(h)?.checked_mul(3)?);
         let image = Image {
             pixels: &mut pixels[..],
             width: w,

@@ -4,10 +4,11 @@
 use crate::image::codec::SrcFormat;
 use crate::image::error::{ImageError, ec};
 use crate::image::parse::{Keyed, Param, color};
-use crate::image::raster::{Img, Picture};
+use crate::image::raster::{Img, Picture, recycle};
 use crate::image::steps::Ctx;
 use ::image::{RgbImage, RgbaImage};
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use std::cell::RefCell;
 
 const ACTION: &str = "resize";
 
@@ -280,9 +281,8 @@ impl Resize {
         if let Some((cw, ch)) = canvas {
             limits.check_output(cw, ch)?;
         }
-        let mut resizer = Resizer::new();
         pic.try_map(|img| {
-            let img = resize_with(&mut resizer, img, region, scaled.0, scaled.1)?;
+            let img = resize_with(img, region, scaled.0, scaled.1)?;
             Ok(match canvas {
                 None => img,
                 Some((cw, ch)) if pad => pad_center(&img, cw, ch, self.color),
@@ -343,19 +343,18 @@ fn pad_center(img: &Img, cw: u32, ch: u32, color: [u8; 3]) -> Img {
 
 /// Lanczos3 resize with premultiplied alpha (fast_image_resize).
 pub fn resize_img(img: Img, w: u32, h: u32) -> Result<Img, ImageError> {
-    resize_with(&mut Resizer::new(), img, None, w, h)
+    resize_with(img, None, w, h)
+}
+
+thread_local! {
+    /// fir keeps its intermediate buffers between calls: one resizer per (worker) thread.
+    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
 }
 
 /// A source rectangle in pixels: left, top, width, height.
 pub type Region = (f64, f64, f64, f64);
 
-fn resize_with(
-    resizer: &mut Resizer,
-    img: Img,
-    region: Option<Region>,
-    w: u32,
-    h: u32,
-) -> Result<Img, ImageError> {
+fn resize_with(img: Img, region: Option<Region>, w: u32, h: u32) -> Result<Img, ImageError> {
     if region.is_none() && img.dims() == (w, h) {
         return Ok(img);
     }
@@ -370,12 +369,18 @@ fn resize_with(
     Ok(match img {
         Img::Rgb(src) => {
             let mut dst = RgbImage::new(w, h);
-            resizer.resize(&src, &mut dst, &opts).map_err(err)?;
+            RESIZER
+                .with_borrow_mut(|r| r.resize(&src, &mut dst, &opts))
+                .map_err(err)?;
+            recycle(src.into_raw());
             Img::Rgb(dst)
         }
         Img::Rgba(src) => {
             let mut dst = RgbaImage::new(w, h);
-            resizer.resize(&src, &mut dst, &opts).map_err(err)?;
+            RESIZER
+                .with_borrow_mut(|r| r.resize(&src, &mut dst, &opts))
+                .map_err(err)?;
+            recycle(src.into_raw());
             Img::Rgba(dst)
         }
     })
