@@ -10,6 +10,7 @@ Run:  cd <repo> && .venv/bin/pytest tests/sdk -q
 
 import base64
 import collections
+import hashlib
 import itertools
 import os
 import random
@@ -247,6 +248,48 @@ class OssifyServer(object):
 RUN_PREFIX = "sdk" + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
+
+
+def md5_upper(data):
+    """Hex MD5 in capitals, as OSS writes ETags."""
+    return hashlib.md5(data).hexdigest().upper()
+
+
+def crc64(data, init=0):
+    """CRC-64/ECMA as OSS reports it (x-oss-hash-crc64ecma), through oss2's implementation."""
+    import oss2
+    c = oss2.utils.Crc64(init)
+    c.update(data)
+    return c.crc
+
+
+def make_v2_client(env, keys=None, region=HZ, **kw):
+    """An alibabacloud-oss-v2 client for the session server (path style, V4)."""
+    import alibabacloud_oss_v2 as oss
+    keys = keys or env.root1
+    cfg = oss.Config(
+        region=V4_REGION[region],
+        endpoint=env.endpoint(region),
+        use_path_style=True,
+        credentials_provider=oss.credentials.StaticCredentialsProvider(keys.id, keys.secret),
+        **kw
+    )
+    return oss.Client(cfg)
+
+
+def v2_service_error(excinfo):
+    """The ServiceError inside the OperationError the v2 client raised (the transfer
+    managers wrap it once more)."""
+    import alibabacloud_oss_v2 as oss
+    e = excinfo.value
+    inner = e.unwrap() if hasattr(e, "unwrap") else e
+    while not isinstance(inner, oss.exceptions.ServiceError) and hasattr(inner, "unwrap"):
+        nxt = inner.unwrap()
+        if nxt is inner:
+            break
+        inner = nxt
+    assert isinstance(inner, oss.exceptions.ServiceError), repr(inner)
+    return inner
 
 
 def unique_bucket_name(tag=""):

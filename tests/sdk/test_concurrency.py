@@ -4,7 +4,6 @@ keys, racing Complete/Abort of one multipart upload, racing appends and part upl
 Every check is "the result is exactly one of the things that were written, never a mix,
 never a torn or half-visible object"."""
 
-import hashlib
 import os
 import re
 import threading
@@ -16,20 +15,10 @@ import pytest
 from oss2 import exceptions as oe
 from oss2.models import PartInfo
 
-from conftest import HZ, delete_bucket_fully, unique_bucket_name
+from conftest import HZ, crc64, delete_bucket_fully, md5_upper, unique_bucket_name
 
 KB = 1024
 MIN_PART = 100 * KB
-
-
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
-
-
-def crc64(data):
-    c = oss2.utils.Crc64(0)
-    c.update(data)
-    return c.crc
 
 
 class Env(object):

@@ -1,6 +1,5 @@
 """Restart and crash durability of ossify, driven through oss2."""
 
-import hashlib
 import os
 import random
 import threading
@@ -9,11 +8,7 @@ import oss2
 import pytest
 from oss2 import exceptions as oe
 
-from conftest import HZ, ROOT1, unique_bucket_name
-
-
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
+from conftest import HZ, ROOT1, md5_upper, unique_bucket_name
 
 
 def auth():

@@ -14,7 +14,7 @@ import pytest
 from oss2 import exceptions as oe
 from oss2.models import PartInfo, Tagging, TaggingRule
 
-from conftest import Oss2Ctx, assert_request_id, error_of, unique_bucket_name
+from conftest import Oss2Ctx, assert_request_id, crc64, error_of, md5_upper, unique_bucket_name
 
 KB = 1024
 MB = 1024 * 1024
@@ -22,18 +22,8 @@ MIN_PART = 100 * KB  # smallest allowed non-last part (102400 bytes)
 MULTIPART_ETAG_RE = re.compile(r"^[0-9A-F]{32}-(\d+)$")
 
 
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
-
-
 def md5_b64(data):
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def crc64(data, init=0):
-    c = oss2.utils.Crc64(init)
-    c.update(data)
-    return c.crc
 
 
 def file_md5(path):

@@ -12,25 +12,15 @@ import pytest
 import requests
 from oss2 import exceptions as oe
 
-from conftest import (HZ, SH, Oss2Ctx, assert_request_id, error_of, parse_error,
-                      unique_bucket_name)
+from conftest import (HZ, SH, Oss2Ctx, assert_request_id, crc64, error_of, md5_upper,
+                      parse_error, unique_bucket_name)
 
 GMT_RE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
                     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$")
 
 
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
-
-
 def md5_b64(data):
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def crc64(data):
-    c = oss2.utils.Crc64(0)
-    c.update(data)
-    return c.crc
 
 
 def http_date(ts):

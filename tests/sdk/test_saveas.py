@@ -20,7 +20,7 @@ from oss2 import exceptions as oe
 
 pytest.importorskip("PIL")
 
-from conftest import (HZ, SH, V4_REGION, Oss2Ctx, OssifyServer, ServerError, _LOG_FILES,  # noqa: E402
+from conftest import (HZ, SH, V4_REGION, Oss2Ctx, crc64, md5_upper, OssifyServer, ServerError, _LOG_FILES,  # noqa: E402
                       b64_std, b64_url, error_of, frame_count, make_animated_gif, make_image,
                       open_image, saveas,
                       signed_request, unique_bucket_name)
@@ -28,16 +28,6 @@ from conftest import (HZ, SH, V4_REGION, Oss2Ctx, OssifyServer, ServerError, _LO
 W, H = 200, 100
 # standard base64 of this key contains '+', '/' and '==' padding: b3V0L2s/Pz8+LmpwZw==
 B64_KEY = "out/k???>.jpg"
-
-
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
-
-
-def crc64(data):
-    c = oss2.utils.Crc64(0)
-    c.update(data)
-    return c.crc
 
 
 Ctx = Oss2Ctx

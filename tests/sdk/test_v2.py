@@ -10,44 +10,13 @@ import alibabacloud_oss_v2 as oss
 import pytest
 import requests
 
-from conftest import HZ, SH, V4_REGION, unique_bucket_name
-
-
-def md5_upper(data):
-    return hashlib.md5(data).hexdigest().upper()
-
-
-def crc64(data):
-    import oss2
-    c = oss2.utils.Crc64(0)
-    c.update(data)
-    return c.crc
-
-
-def make_client(env, keys=None, region=HZ, **kw):
-    keys = keys or env.root1
-    cfg = oss.Config(
-        region=V4_REGION[region],
-        endpoint=env.endpoint(region),
-        use_path_style=True,
-        credentials_provider=oss.credentials.StaticCredentialsProvider(keys.id, keys.secret),
-        **kw
-    )
-    return oss.Client(cfg)
-
-
-def service_error(excinfo):
-    """The ServiceError inside the OperationError the client raised."""
-    e = excinfo.value
-    inner = e.unwrap() if hasattr(e, "unwrap") else e
-    assert isinstance(inner, oss.exceptions.ServiceError), repr(inner)
-    return inner
+from conftest import SH, crc64, make_v2_client, md5_upper, unique_bucket_name, v2_service_error
 
 
 class V2(object):
     def __init__(self, env):
         self.env = env
-        self.client = make_client(env)
+        self.client = make_v2_client(env)
         self.created = []
 
     def new_bucket(self, tag="", acl=None, client=None):
@@ -139,13 +108,13 @@ def test_get_bucket_info_and_location(v2, bucket):
 
 
 def test_shanghai_bucket(v2):
-    sh = make_client(v2.env, region=SH)
+    sh = make_v2_client(v2.env, region=SH)
     name = v2.new_bucket("sh", client=sh)
     assert sh.get_bucket_location(oss.GetBucketLocationRequest(bucket=name)).location == "oss-cn-shanghai"
     # the hangzhou endpoint refuses it
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.client.get_object(oss.GetObjectRequest(bucket=name, key="k"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 403
     assert se.code == "AccessDenied"
 
@@ -156,7 +125,7 @@ def test_delete_bucket_errors(v2):
     c.put_object(oss.PutObjectRequest(bucket=name, key="k", body=b"x"))
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.delete_bucket(oss.DeleteBucketRequest(bucket=name))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 409 and se.code == "BucketNotEmpty"
     assert se.request_id
     c.delete_object(oss.DeleteObjectRequest(bucket=name, key="k"))
@@ -164,7 +133,7 @@ def test_delete_bucket_errors(v2):
     assert r.status_code == 204
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.delete_bucket(oss.DeleteBucketRequest(bucket=name))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 404 and se.code == "NoSuchBucket"
 
 
@@ -218,7 +187,7 @@ def test_put_get_head_delete_object(v2, bucket):
 
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.get_object(oss.GetObjectRequest(bucket=bucket, key="dir/file.dat"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 404
     assert se.code == "NoSuchKey"
     assert se.request_id
@@ -226,7 +195,7 @@ def test_put_get_head_delete_object(v2, bucket):
 
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.head_object(oss.HeadObjectRequest(bucket=bucket, key="dir/file.dat"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 404
     assert se.code == "NoSuchKey"  # through x-oss-err
 
@@ -236,14 +205,14 @@ def test_forbid_overwrite_and_content_md5(v2, bucket):
     c.put_object(oss.PutObjectRequest(bucket=bucket, key="f", body=b"1", forbid_overwrite=True))
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.put_object(oss.PutObjectRequest(bucket=bucket, key="f", body=b"2", forbid_overwrite=True))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 409 and se.code == "FileAlreadyExists"
 
     bad_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.put_object(oss.PutObjectRequest(bucket=bucket, key="m", body=b"data",
                                           headers={"Content-MD5": bad_md5}))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 400 and se.code == "InvalidDigest"
 
 
@@ -255,11 +224,11 @@ def test_conditional_get(v2, bucket):
     assert c.get_object(oss.GetObjectRequest(bucket=bucket, key="c", if_match=etag)).body.content == data
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.get_object(oss.GetObjectRequest(bucket=bucket, key="c", if_match='"ABC"'))
-    assert service_error(ei).status_code == 412
-    assert service_error(ei).code == "PreconditionFailed"
+    assert v2_service_error(ei).status_code == 412
+    assert v2_service_error(ei).code == "PreconditionFailed"
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.get_object(oss.GetObjectRequest(bucket=bucket, key="c", if_none_match=etag))
-    assert service_error(ei).status_code == 304
+    assert v2_service_error(ei).status_code == 304
 
 
 @pytest.fixture
@@ -286,7 +255,7 @@ def test_range_behavior_standard(v2, bucket, thousand):
     with pytest.raises(oss.exceptions.OperationError) as ei:
         c.get_object(oss.GetObjectRequest(bucket=bucket, key="r", range_header="bytes=1000-",
                                           range_behavior="standard"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 416
     assert se.code == "InvalidRange"
 
@@ -382,33 +351,33 @@ def test_presign_get_and_put(v2, bucket):
 
 def test_auth_errors(v2, bucket):
     from conftest import Keys
-    bad = make_client(v2.env, keys=Keys(v2.env.root1.id, "wrong"))
+    bad = make_v2_client(v2.env, keys=Keys(v2.env.root1.id, "wrong"))
     with pytest.raises(oss.exceptions.OperationError) as ei:
         bad.get_object(oss.GetObjectRequest(bucket=bucket, key="x"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 403
     assert se.code == "SignatureDoesNotMatch"
     assert se.request_id
 
-    unknown = make_client(v2.env, keys=Keys("LTAIunknown", "x"))
+    unknown = make_v2_client(v2.env, keys=Keys("LTAIunknown", "x"))
     with pytest.raises(oss.exceptions.OperationError) as ei:
         unknown.list_buckets(oss.ListBucketsRequest())
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 403
     assert se.code == "InvalidAccessKeyId"
 
-    other = make_client(v2.env, keys=v2.env.root2)
+    other = make_v2_client(v2.env, keys=v2.env.root2)
     with pytest.raises(oss.exceptions.OperationError) as ei:
         other.put_object(oss.PutObjectRequest(bucket=bucket, key="x", body=b"x"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 403 and se.code == "AccessDenied"
 
-    reader = make_client(v2.env, keys=v2.env.reader)
+    reader = make_v2_client(v2.env, keys=v2.env.reader)
     v2.client.put_object(oss.PutObjectRequest(bucket=bucket, key="r", body=b"r"))
     assert reader.get_object(oss.GetObjectRequest(bucket=bucket, key="r")).body.content == b"r"
     with pytest.raises(oss.exceptions.OperationError) as ei:
         reader.put_object(oss.PutObjectRequest(bucket=bucket, key="r", body=b"w"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 403 and se.code == "AccessDenied"
 
 
@@ -416,5 +385,5 @@ def test_nonexistent_bucket(v2):
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.client.put_object(oss.PutObjectRequest(bucket=unique_bucket_name("v2-missing"), key="k",
                                                   body=b"x"))
-    se = service_error(ei)
+    se = v2_service_error(ei)
     assert se.status_code == 404 and se.code == "NoSuchBucket"

@@ -10,18 +10,12 @@ import alibabacloud_oss_v2 as oss
 import pytest
 from alibabacloud_oss_v2.models import object_basic as ob
 
-from conftest import HZ, V4_REGION, delete_bucket_fully, unique_bucket_name
+from conftest import (HZ, crc64, delete_bucket_fully, make_v2_client, unique_bucket_name,
+                      v2_service_error)
 
 KB = 1024
 MB = 1024 * 1024
 MULTIPART_ETAG_RE = re.compile(r'^"?[0-9A-F]{32}-(\d+)"?$')
-
-
-def crc64(data, init=0):
-    import oss2
-    c = oss2.utils.Crc64(init)
-    c.update(data)
-    return c.crc
 
 
 def file_digests(path):
@@ -35,35 +29,10 @@ def file_digests(path):
     return h.hexdigest(), c.crc
 
 
-def make_client(env, keys=None, region=HZ, **kw):
-    keys = keys or env.root1
-    cfg = oss.Config(
-        region=V4_REGION[region],
-        endpoint=env.endpoint(region),
-        use_path_style=True,
-        credentials_provider=oss.credentials.StaticCredentialsProvider(keys.id, keys.secret),
-        **kw
-    )
-    return oss.Client(cfg)
-
-
-def service_error(excinfo):
-    e = excinfo.value
-    inner = e.unwrap() if hasattr(e, "unwrap") else e
-    # the transfer managers wrap once more
-    while not isinstance(inner, oss.exceptions.ServiceError) and hasattr(inner, "unwrap"):
-        nxt = inner.unwrap()
-        if nxt is inner:
-            break
-        inner = nxt
-    assert isinstance(inner, oss.exceptions.ServiceError), repr(inner)
-    return inner
-
-
 class V2(object):
     def __init__(self, env):
         self.env = env
-        self.client = make_client(env)
+        self.client = make_v2_client(env)
         self.created = []
 
     def new_bucket(self, tag=""):
@@ -267,7 +236,7 @@ def test_copier(v2, bucket):
 
     with pytest.raises(Exception) as ei:
         copier.copy(oss.CopyObjectRequest(bucket=bucket, key="x", source_key="missing"))
-    assert service_error(ei).code == "NoSuchKey"
+    assert v2_service_error(ei).code == "NoSuchKey"
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +257,7 @@ def test_append_object(v2, bucket):
 
     with pytest.raises(Exception) as ei:
         c.append_object(oss.AppendObjectRequest(bucket=bucket, key="log", position=1, body=b"x"))
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (409, "PositionNotEqualToLength")
     assert e.headers.get("x-oss-next-append-position") == "13"
 
@@ -302,7 +271,7 @@ def test_append_object(v2, bucket):
     c.put_object(oss.PutObjectRequest(bucket=bucket, key="normal", body=b"n"))
     with pytest.raises(Exception) as ei:
         c.append_object(oss.AppendObjectRequest(bucket=bucket, key="normal", position=1, body=b"x"))
-    assert service_error(ei).code == "ObjectNotAppendable"
+    assert v2_service_error(ei).code == "ObjectNotAppendable"
 
 
 def test_append_file(v2, bucket):
@@ -385,11 +354,11 @@ def test_object_tagging(v2, bucket):
     with pytest.raises(Exception) as ei:
         c.put_object_tagging(ob.PutObjectTaggingRequest(
             bucket=bucket, key="t", tagging=_tagging([("k%d" % i, "v") for i in range(11)])))
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (400, "InvalidTag")
     with pytest.raises(Exception) as ei:
         c.get_object_tagging(ob.GetObjectTaggingRequest(bucket=bucket, key="missing"))
-    assert service_error(ei).code == "NoSuchKey"
+    assert v2_service_error(ei).code == "NoSuchKey"
 
 
 # ---------------------------------------------------------------------------
@@ -419,8 +388,8 @@ def test_symlink(v2, bucket):
     c.put_symlink(ob.PutSymlinkRequest(bucket=bucket, key="dangling", target="nope"))
     with pytest.raises(Exception) as ei:
         get_bytes(c, bucket, "dangling")
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (404, "SymlinkTargetNotExist")
     with pytest.raises(Exception) as ei:
         c.get_symlink(ob.GetSymlinkRequest(bucket=bucket, key="dir/target.txt"))
-    assert service_error(ei).code == "NotSymlink"
+    assert v2_service_error(ei).code == "NotSymlink"

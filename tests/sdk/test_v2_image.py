@@ -10,29 +10,14 @@ import requests
 
 pytest.importorskip("PIL")
 
-from conftest import (HZ, V4_REGION, make_animated_gif, make_image, frame_count,  # noqa: E402
-                      open_image, saveas, unique_bucket_name)
-
-
-def make_client(env, keys=None):
-    keys = keys or env.root1
-    cfg = oss.Config(
-        region=V4_REGION[HZ], endpoint=env.hz, use_path_style=True,
-        credentials_provider=oss.credentials.StaticCredentialsProvider(keys.id, keys.secret))
-    return oss.Client(cfg)
-
-
-def service_error(excinfo):
-    e = excinfo.value
-    inner = e.unwrap() if hasattr(e, "unwrap") else e
-    assert isinstance(inner, oss.exceptions.ServiceError), repr(inner)
-    return inner
+from conftest import (frame_count, make_animated_gif, make_image, make_v2_client,  # noqa: E402
+                      open_image, saveas, unique_bucket_name, v2_service_error)
 
 
 class V2(object):
     def __init__(self, env):
         self.env = env
-        self.c = make_client(env)
+        self.c = make_v2_client(env)
         self.bucket = unique_bucket_name("v2img")
         self.dst = unique_bucket_name("v2img-dst")
         for name in (self.bucket, self.dst):
@@ -86,12 +71,12 @@ def test_get_object_with_process(v2):
 def test_get_object_bad_process(v2):
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.get("src.jpg", "image/resize,w_abc")
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert e.status_code == 400
     assert e.code == "InvalidArgument"
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.get("src.jpg", "image/slim,1")
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert e.status_code == 400
     assert e.ec == "0040-00000213"
 
@@ -120,13 +105,13 @@ def test_process_object_errors(v2):
         v2.c.process_object(oss.ProcessObjectRequest(
             bucket=v2.bucket, key="src.jpg",
             process="image/resize,w_50|" + saveas("out/x.jpg", unique_bucket_name("v2-none"))))
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (404, "NoSuchBucket")
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.c.process_object(oss.ProcessObjectRequest(
             bucket=v2.bucket, key="src.jpg",
             process="image/resize,w_50|" + saveas("/bad.jpg")))
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (400, "InvalidObjectName")
 
 
@@ -152,10 +137,10 @@ def test_styles(v2):
         v2.c.delete_style(oss.DeleteStyleRequest(bucket=v2.bucket, style_name="v2thumb"))
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.c.get_style(oss.GetStyleRequest(bucket=v2.bucket, style_name="v2thumb"))
-    assert service_error(ei).code == "NoSuchStyle"
+    assert v2_service_error(ei).code == "NoSuchStyle"
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.get("src.jpg", "style/v2thumb")
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert (e.status_code, e.code) == (404, "NoSuchStyle")
 
 
@@ -175,7 +160,7 @@ def test_async_process_of_image_is_refused(v2):
         v2.c.async_process_object(oss.AsyncProcessObjectRequest(
             bucket=v2.bucket, key="src.jpg",
             process="image/resize,w_50|" + saveas("out/async.jpg")))
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert 400 <= e.status_code < 600 and e.status_code != 500, (e.status_code, e.code)
     r = v2.c.is_object_exist(v2.bucket, "out/async.jpg")
     assert r is False
@@ -187,11 +172,11 @@ def test_source_larger_than_20mb_is_refused(v2):
     v2.put("big.jpg", big)
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.get("big.jpg", "image/resize,w_10")
-    e = service_error(ei)
+    e = v2_service_error(ei)
     assert e.status_code == 400, (e.status_code, e.code, e.message)
     assert e.code in ("ImageTooLarge", "InvalidArgument", "BadRequest")
     with pytest.raises(oss.exceptions.OperationError) as ei:
         v2.c.process_object(oss.ProcessObjectRequest(
             bucket=v2.bucket, key="big.jpg", process="image/resize,w_10|" + saveas("out/big.jpg")))
-    assert service_error(ei).status_code == 400
+    assert v2_service_error(ei).status_code == 400
     assert v2.c.is_object_exist(v2.bucket, "out/big.jpg") is False
