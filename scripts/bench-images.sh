@@ -14,19 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv-bench
-if [ ! -x "$venv/bin/python" ]; then
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-        rm -rf "$venv"
-        # Debian's python3 ships venv separately.
-        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-            python3 -m venv "$venv"
-        else
-            python3 -m pip install --user -q virtualenv
-            python3 -m virtualenv -q "$venv"
-        fi
-    fi
-fi
+. scripts/venv.sh
+ensure_venv "$venv"
 "$venv/bin/python" -c 'import pyvips' 2>/dev/null ||
     "$venv/bin/python" -m pip install -q --disable-pip-version-check pyvips pyvips-binary
 
