@@ -565,9 +565,6 @@ fn apply_overrides(ctx: &Ctx, out: &mut HeaderMap) -> ApiResult<()> {
     Ok(())
 }
 
-/// Read `len` bytes from `offset` of an object, across its segments. The first
-/// segment is opened before returning, so a blob replaced meanwhile is noticed
-/// (NotFound) while the response can still change.
 /// The blob pieces `(blob, offset, len)` holding `len` bytes of `o` from `offset`.
 fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
     let mut pieces = Vec::new();
@@ -584,6 +581,9 @@ fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
     pieces
 }
 
+/// Read `len` bytes from `offset` of an object, across its segments. The first
+/// segment is opened before returning, so a blob replaced meanwhile is noticed
+/// (NotFound) while the response can still change.
 pub async fn open_range(
     ctx: &Ctx,
     o: &ObjectRecord,
