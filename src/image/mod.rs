@@ -216,11 +216,7 @@ pub fn process(
         src_format: probe.format,
         out_format,
     };
-    let oriented_full = if steps::auto_orient::swaps_axes(orientation) {
-        (probe.height, probe.width)
-    } else {
-        (probe.width, probe.height)
-    };
+    let oriented_full = upright_dims(&probe, orientation);
     for (i, s) in chain.iter().enumerate() {
         match (s, load) {
             (Step::Resize(r), Some(l)) if shrunk && i == l.step => {
@@ -302,11 +298,7 @@ fn shrink_on_load(chain: &[Step], probe: &codec::Probe, orientation: u32) -> Opt
             Step::Format(_) | Step::Quality(_) | Step::Interlace(_) | Step::AutoOrient(_)
         )
     });
-    let (mut w, mut h) = if steps::auto_orient::swaps_axes(orientation) {
-        (probe.height, probe.width)
-    } else {
-        (probe.width, probe.height)
-    };
+    let (mut w, mut h) = upright_dims(probe, orientation);
     let (mut step, mut first) = pixel_steps.next()?;
     let mut crop = None;
     if let Step::Crop(c) = first {
@@ -330,6 +322,15 @@ fn shrink_on_load(chain: &[Step], probe: &codec::Probe, orientation: u32) -> Opt
         shrink,
         crop,
     })
+}
+
+/// The source's size once auto-orient has turned it upright.
+fn upright_dims(probe: &codec::Probe, orientation: u32) -> (u32, u32) {
+    if steps::auto_orient::swaps_axes(orientation) {
+        (probe.height, probe.width)
+    } else {
+        (probe.width, probe.height)
+    }
 }
 
 /// A full-size crop rectangle on a picture decoded at `pic` instead of `full` size, in
