@@ -251,29 +251,20 @@ fn benches(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------
 
 /// CPU time of the whole process (all threads).
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[cfg(unix)]
 fn cpu_time() -> Duration {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    unsafe extern "C" {
-        fn clock_gettime(clk: i32, tp: *mut Timespec) -> i32;
-    }
-    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-    let mut ts = Timespec {
+    let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec with the 64-bit Linux layout.
-    let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     assert_eq!(rc, 0, "clock_gettime failed");
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Elsewhere fall back to wall time (the engine is single-threaded).
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+#[cfg(not(unix))]
 fn cpu_time() -> Duration {
     use std::sync::OnceLock;
     static START: OnceLock<Instant> = OnceLock::new();
