@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api;
 pub mod config;
+pub mod core;
 pub mod image;
 pub mod lifecycle;
 pub mod names;

@@ -41,12 +41,12 @@ pub struct Credential {
 }
 
 pub struct AppState {
-    pub meta: Arc<dyn MetaStore>,
-    pub blobs: Arc<dyn BlobStore>,
+    pub store: crate::core::Store,
     pub regions: Vec<Region>,
+    /// Endpoint host of each region, by region name.
+    pub endpoints: Arc<HashMap<String, String>>,
     pub region_hosts: Vec<RegionHosts>,
     pub credentials: HashMap<String, Credential>,
-    pub max_object_size: u64,
     pub images: crate::api::ops::process::ImagePool,
 }
 
@@ -163,6 +163,10 @@ impl Server {
                     endpoint: r.endpoint.clone().or(first).unwrap_or_default(),
                 }
             })
+            .collect::<Vec<Region>>();
+        let endpoints = regions
+            .iter()
+            .map(|r| (r.name.clone(), r.endpoint.clone()))
             .collect();
         let region_hosts = config
             .regions
@@ -170,12 +174,15 @@ impl Server {
             .map(|r| RegionHosts::new(&r.name, r.endpoint.as_deref()))
             .collect();
         let app = Arc::new(AppState {
-            meta: Arc::new(meta),
-            blobs: Arc::new(blobs),
+            store: crate::core::Store {
+                meta: Arc::new(meta),
+                blobs: Arc::new(blobs),
+                max_object_size: config.server.max_object_size,
+            },
             regions,
+            endpoints: Arc::new(endpoints),
             region_hosts,
             credentials,
-            max_object_size: config.server.max_object_size,
             images: crate::api::ops::process::ImagePool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 IMAGE_QUEUE,
@@ -183,8 +190,8 @@ impl Server {
         });
 
         let sweeper = tokio::spawn(crate::lifecycle::run(
-            app.meta.clone(),
-            app.blobs.clone(),
+            app.store.meta.clone(),
+            app.store.blobs.clone(),
             std::time::Duration::from_secs(config.server.lifecycle_interval_secs),
         ));
         let (shutdown, watcher) = watch::channel(false);

@@ -9,7 +9,7 @@ use http::StatusCode;
 use super::auth::{AuthError, SigVersion};
 use super::xml::XmlWriter;
 use crate::access::Denied;
-use crate::storage::StorageError;
+use crate::core::CoreError;
 
 #[derive(Debug, Clone)]
 pub struct OssError {
@@ -178,29 +178,133 @@ impl OssError {
     }
 }
 
-impl From<StorageError> for OssError {
-    fn from(e: StorageError) -> Self {
+impl From<CoreError> for OssError {
+    fn from(e: CoreError) -> Self {
+        let bad = |code, message: String| Self::new(StatusCode::BAD_REQUEST, code, message);
         match e {
-            StorageError::NoSuchBucket => Self::new(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist."),
-            StorageError::BucketNotEmpty => Self::new(
+            CoreError::NoSuchBucket { bucket } if bucket.is_empty() => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchBucket",
+                "The specified bucket does not exist.",
+            ),
+            CoreError::NoSuchBucket { bucket } => Self::no_such_bucket(&bucket),
+            CoreError::NoSuchKey { key } if key.is_empty() => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+            ),
+            CoreError::NoSuchKey { key } => Self::no_such_key(&key),
+            CoreError::NoSuchUpload { upload_id } => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            )
+            .with("UploadId", upload_id)
+            .ec("0042-00000002"),
+            CoreError::BucketNotEmpty { bucket } => Self::new(
                 StatusCode::CONFLICT,
                 "BucketNotEmpty",
                 "The bucket you tried to delete is not empty: delete its objects first.",
+            )
+            .with("BucketName", bucket),
+            CoreError::BucketAlreadyExists { bucket } => Self::new(
+                StatusCode::CONFLICT,
+                "BucketAlreadyExists",
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+            )
+            .with("BucketName", bucket)
+            .ec("0015-00000104"),
+            CoreError::TooManyBuckets { max, region } => bad(
+                "TooManyBuckets",
+                format!("You have attempted to create more than {max} buckets in region {region}."),
             ),
-            StorageError::FileAlreadyExists => Self::new(
+            CoreError::FileAlreadyExists => Self::new(
                 StatusCode::CONFLICT,
                 "FileAlreadyExists",
                 "The object you specified already exists and can not be overwritten (x-oss-forbid-overwrite is true).",
             )
             .ec("0026-00000002"),
-            StorageError::NoSuchKey => Self::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist."),
-            StorageError::NoSuchUpload => Self::new(
-                StatusCode::NOT_FOUND,
-                "NoSuchUpload",
-                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            CoreError::PositionNotEqualToLength { next_position } => Self::new(
+                StatusCode::CONFLICT,
+                "PositionNotEqualToLength",
+                "Position is not equal to file length.",
+            )
+            .ec("0026-00000016")
+            .with_header("x-oss-next-append-position", next_position.to_string()),
+            CoreError::ObjectNotAppendable => Self::new(
+                StatusCode::CONFLICT,
+                "ObjectNotAppendable",
+                "The object is not appendable.",
             ),
-            // The operation's own rule refused; handlers keep the real error (see `Refusal`).
-            StorageError::Refused(e) | StorageError::Io(e) => Self::internal(e),
+            CoreError::InvalidDigest { calculated } => bad(
+                "InvalidDigest",
+                "The Content-MD5 you specified does not match the MD5 of the body received.".into(),
+            )
+            .with("CalculatedDigest", calculated)
+            .ec("0017-00000503"),
+            CoreError::EntityTooLarge { limit } => bad(
+                "EntityTooLarge",
+                format!("Your proposed upload exceeds the maximum allowed size of {limit} bytes."),
+            ),
+            CoreError::EntityTooSmall { min, size } => bad(
+                "EntityTooSmall",
+                format!(
+                    "Your proposed upload is smaller than the minimum allowed size: every part but the last must be at least {min} bytes (a part has {size})."
+                ),
+            ),
+            CoreError::InvalidPart { number, reason } => {
+                let e = bad(
+                    "InvalidPart",
+                    format!("Part {number} was not uploaded or its ETag does not match the one given; list the parts with ListParts."),
+                )
+                .with("PartNumber", number.to_string());
+                match reason {
+                    Some(reason) => e.with("Reason", reason),
+                    None => e,
+                }
+            }
+            CoreError::InvalidPartOrder => bad(
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. Parts must be ordered by part number.".into(),
+            ),
+            CoreError::InvalidTag(message) => bad("InvalidTag", message),
+            CoreError::SymlinkTargetNotExist { target } => Self::new(
+                StatusCode::NOT_FOUND,
+                "SymlinkTargetNotExist",
+                "The symlink target object does not exist.",
+            )
+            .with("SymlinkTarget", target),
+            CoreError::NotSymlink { key } => {
+                bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
+            }
+            CoreError::PreconditionFailed { condition } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold.",
+            )
+            .with("Condition", condition),
+            CoreError::InvalidRange { requested, size } => Self::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "InvalidRange",
+                format!("The requested range {requested:?} cannot be satisfied for an object of {size} bytes."),
+            )
+            .with("RangeRequested", requested)
+            .with("ActualObjectSize", size.to_string()),
+            CoreError::RequestTimeout => bad(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.".into(),
+            ),
+            CoreError::IncompleteBody(why) => bad(
+                "IncompleteBody",
+                format!("The request body ended early or could not be read: {why}"),
+            ),
+            CoreError::AccessDenied {
+                denied: d,
+                action,
+                endpoint,
+            } => denied(d, action, endpoint),
+            CoreError::Forbidden(message) => Self::access_denied(message),
+            CoreError::Internal(what) => Self::internal(what),
         }
     }
 }
@@ -260,31 +364,13 @@ impl From<AuthError> for OssError {
     }
 }
 
-/// Carries an OSS error out of a storage transaction: the closure stores the error
-/// here and aborts the transaction with `StorageError::Refused`.
-#[derive(Default)]
-pub struct Refusal(std::sync::Mutex<Option<OssError>>);
-
-impl Refusal {
-    pub fn refuse(&self, e: OssError) -> StorageError {
-        let message = e.message.clone();
-        *self.0.lock().expect("not poisoned") = Some(e);
-        StorageError::Refused(message)
-    }
-
-    /// The error to report for a failed transaction.
-    pub fn explain(&self, e: OssError) -> OssError {
-        self.0.lock().expect("not poisoned").take().unwrap_or(e)
-    }
-}
-
 /// Maps an authorization refusal; `endpoint` is the host of the bucket's region.
-pub fn denied(d: Denied, action: &str, bucket_endpoint: impl FnOnce(&str) -> String) -> OssError {
+fn denied(d: Denied, action: &str, endpoint: String) -> OssError {
     match d {
-        Denied::WrongRegion { bucket_region } => OssError::access_denied(
+        Denied::WrongRegion { .. } => OssError::access_denied(
             "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
         )
-        .with("Endpoint", bucket_endpoint(&bucket_region))
+        .with("Endpoint", endpoint)
         .ec("0003-00000001"),
         Denied::ExplicitDeny => {
             OssError::access_denied(format!("You are denied by an explicit Deny in a policy ({action}).")).ec("0003-00000301")

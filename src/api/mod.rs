@@ -2,7 +2,6 @@
 //! authorize → execute → respond).
 
 pub mod auth;
-pub mod crc64;
 pub mod error;
 pub mod headers;
 pub mod ops;
@@ -19,10 +18,11 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::access::{self, BucketFacts, Policy, Principal, Resource};
+use crate::access::{self, Principal};
+use crate::core::{Requester, Store};
 use crate::names::{BucketName, ObjectKey};
 use crate::server::{AppState, ListenerState};
-use crate::storage::{BucketRecord, ObjectRecord, StorageError};
+use crate::storage::{BucketRecord, ObjectRecord};
 use error::{ApiResult, OssError};
 use headers::header;
 use query::Query;
@@ -34,7 +34,8 @@ pub struct Ctx {
     pub request_id: String,
     /// Index of the request's region.
     pub region: usize,
-    pub principal: Principal,
+    /// The principal and the request facts policies test.
+    pub requester: Requester,
     pub method: Method,
     pub peer: SocketAddr,
     pub headers: HeaderMap,
@@ -77,16 +78,9 @@ impl Ctx {
         self.key.as_ref().map(ObjectKey::as_str).unwrap_or_default()
     }
 
-    /// Run a metadata call on the blocking pool.
-    pub async fn meta<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn crate::storage::MetaStore) -> Result<T, StorageError> + Send + 'static,
-    ) -> ApiResult<T> {
-        let app = self.app.clone();
-        tokio::task::spawn_blocking(move || f(app.meta.as_ref()))
-            .await
-            .map_err(OssError::internal)?
-            .map_err(OssError::from)
+    /// The storage operations run on.
+    pub fn store(&self) -> &Store {
+        &self.app.store
     }
 }
 
@@ -197,11 +191,21 @@ async fn dispatch(
         Some(key) => Some(ObjectKey::parse(key).map_err(|e| OssError::invalid_object_name(e.0))?),
         None => None,
     };
+    let requester = Requester {
+        principal,
+        region: app.regions[target.region].name.clone(),
+        source_ip: peer.ip(),
+        user_agent: header(&parts.headers, "user-agent").map(str::to_owned),
+        referer: header(&parts.headers, "referer").map(str::to_owned),
+        prefix: query.get("prefix").map(str::to_owned),
+        delimiter: query.get("delimiter").map(str::to_owned),
+        endpoints: app.endpoints.clone(),
+    };
     let mut ctx = Ctx {
         app: app.clone(),
         request_id,
         region: target.region,
-        principal,
+        requester,
         method: parts.method.clone(),
         peer,
         headers: parts.headers,
@@ -225,6 +229,7 @@ async fn dispatch(
         )
         .then(|| ctx.key_str().to_owned());
         let (bucket, object) = ctx
+            .store()
             .meta(move |m| {
                 let bucket = m.get_bucket(name.as_str())?;
                 let object = match (&bucket, object_key) {
@@ -278,8 +283,8 @@ async fn dispatch(
 
 impl Ctx {
     /// May the requester run `action` on `bucket` (and `key` in it)? `object` is the
-    /// object's record when it exists (its ACL counts). Without a bucket the request
-    /// is service-level (or PutBucket).
+    /// object's record when it exists (its ACL counts). Without a bucket record the
+    /// request's bucket name names the resource (PutBucket), or it is service-level.
     pub fn authorize(
         &self,
         action: access::Action,
@@ -287,7 +292,7 @@ impl Ctx {
         key: Option<&str>,
         object: Option<&ObjectRecord>,
     ) -> ApiResult<()> {
-        self.authorize_as(&self.principal, action, bucket, key, object)
+        self.authorize_as(&self.requester.principal, action, bucket, key, object)
     }
 
     /// [`Ctx::authorize`] for another principal (PostObject signs in its form).
@@ -299,56 +304,10 @@ impl Ctx {
         key: Option<&str>,
         object: Option<&ObjectRecord>,
     ) -> ApiResult<()> {
-        // Without a stored record (PutBucket) the request's bucket name still names the resource.
-        let name = bucket
-            .map(|b| b.name.as_str())
-            .or(self.bucket_name.as_ref().map(BucketName::as_str));
-        let resource = match (name, key) {
-            (None, _) => Resource::Service,
-            (Some(bucket), None) => Resource::Bucket { bucket },
-            (Some(bucket), Some(key)) => Resource::Object { bucket, key },
-        };
-        let policy = match bucket.and_then(|b| b.config.policy.as_deref()) {
-            Some(text) => Some(
-                Policy::parse(text)
-                    .map_err(|e| OssError::internal(format!("stored bucket policy: {e}")))?,
-            ),
-            None => None,
-        };
-        let facts = bucket.map(|b| BucketFacts {
-            owner: &b.owner,
-            region: &b.region,
-            acl: b.acl,
-            policy: policy.as_ref(),
-            object_acl: object.map(|o| o.acl),
-        });
-        let context = access::Context {
-            source_ip: self.peer.ip(),
-            secure_transport: false,
-            current_time: chrono::Utc::now(),
-            user_agent: header(&self.headers, "user-agent"),
-            referer: header(&self.headers, "referer"),
-            prefix: self.query.get("prefix"),
-            delimiter: self.query.get("delimiter"),
-        };
-        access::authorize(
-            principal,
-            action,
-            &resource,
-            self.region_name(),
-            facts.as_ref(),
-            &context,
-        )
-        .map_err(|d| {
-            error::denied(d, action.name(), |region| {
-                self.app
-                    .regions
-                    .iter()
-                    .find(|r| r.name == region)
-                    .map(|r| r.endpoint.clone())
-                    .unwrap_or_default()
-            })
-        })
+        let name = self.bucket_name.as_ref().map(BucketName::as_str);
+        Ok(self
+            .requester
+            .authorize_as(principal, action, bucket, name, key, object)?)
     }
 }
 

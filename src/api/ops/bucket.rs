@@ -8,20 +8,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::StatusCode;
 use percent_encoding::utf8_percent_encode;
 
-use super::object::{check_content_md5, delete_key};
+use super::object::check_content_md5;
 use super::service::{write_location, write_owner};
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
 use crate::access::Acl;
 use crate::access::Action;
 use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{header, iso8601, now_ms};
+use crate::api::headers::{header, iso8601};
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::core::bucket::{self, CreateBucket};
 use crate::names::ObjectKey;
-use crate::storage::{BucketRecord, Created, ListQuery};
+use crate::storage::ListQuery;
 
-/// Buckets one account may own in one region (OSS default quota).
-const MAX_BUCKETS_PER_REGION: usize = 100;
 const STORAGE_CLASSES: &[&str] = &[
     "Standard",
     "IA",
@@ -78,62 +77,13 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             redundancy = r.to_owned();
         }
     }
-    let owner = ctx
-        .principal
-        .account()
-        .ok_or_else(|| OssError::access_denied("Anonymous users cannot create buckets."))?
-        .to_owned();
-    let region = ctx.region_name().to_owned();
-    let in_region = {
-        let (owner, region) = (owner.clone(), region.clone());
-        ctx.meta(move |m| {
-            let (all, _) = m.list_buckets(&owner, "", "", usize::MAX)?;
-            Ok(all.iter().filter(|b| b.region == region).count())
-        })
-        .await?
-    };
-    let record = BucketRecord {
+    let request = CreateBucket {
         name: name.clone(),
-        owner: owner.clone(),
-        region: region.clone(),
-        acl: acl.unwrap_or(Acl::Private),
-        created: now_ms(),
+        acl,
         storage_class,
         redundancy,
-        config: Default::default(),
     };
-    let exists = ctx.bucket.is_some();
-    if !exists && in_region >= MAX_BUCKETS_PER_REGION {
-        return Err(OssError::new(
-            StatusCode::BAD_REQUEST,
-            "TooManyBuckets",
-            format!(
-                "You have attempted to create more than {MAX_BUCKETS_PER_REGION} buckets in region {region}."
-            ),
-        ));
-    }
-    let outcome = {
-        let record = record.clone();
-        ctx.meta(move |m| m.create_bucket(&record)).await?
-    };
-    if let Created::Existing(mut existing) = outcome {
-        if existing.owner != owner || existing.region != region {
-            return Err(OssError::new(
-                StatusCode::CONFLICT,
-                "BucketAlreadyExists",
-                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
-            )
-            .with("BucketName", &name)
-            .ec("0015-00000104"));
-        }
-        // Re-creating your own bucket succeeds and applies a new ACL, as OSS does.
-        if let Some(acl) = acl {
-            existing.acl = acl;
-            ctx.meta(move |m| m.update_bucket(&existing)).await?;
-        }
-    } else {
-        tracing::info!(bucket = %name, %region, %owner, "bucket created");
-    }
+    bucket::create_bucket(ctx.store(), &ctx.requester, request).await?;
     let mut response = empty(StatusCode::OK);
     response.headers_mut().insert(
         "location",
@@ -145,16 +95,7 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
 }
 
 pub async fn delete_bucket(ctx: &Ctx) -> ApiResult<Response> {
-    let name = ctx.bucket_str().to_owned();
-    ctx.meta(move |m| m.delete_bucket(&name))
-        .await
-        .map_err(|e| {
-            if e.code == "NoSuchBucket" {
-                OssError::no_such_bucket(ctx.bucket_str())
-            } else {
-                e.with("BucketName", ctx.bucket_str())
-            }
-        })?;
+    bucket::delete_bucket(ctx.store(), ctx.bucket_str()).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -196,9 +137,7 @@ pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
     let acl = acl_header(ctx)?.ok_or_else(|| {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
-    let mut bucket = ctx.bucket()?.clone();
-    bucket.acl = acl;
-    ctx.meta(move |m| m.update_bucket(&bucket)).await?;
+    bucket::update_bucket(ctx.store(), ctx.bucket()?, |b| b.acl = acl).await?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -268,18 +207,13 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
     }
     let mut w = XmlWriter::new("DeleteResult");
     encoding.write_type(&mut w);
+    let bucket = ctx.bucket()?;
     for key in keys {
         let outcome = match ObjectKey::parse(key) {
             Err(e) => Err(OssError::invalid_object_name(e.0)),
-            Ok(key) => match ctx.authorize(
-                Action::DeleteObject,
-                ctx.bucket.as_ref(),
-                Some(key.as_str()),
-                None,
-            ) {
-                Ok(()) => delete_key(ctx, key.as_str()).await,
-                Err(e) => Err(e),
-            },
+            Ok(key) => bucket::delete_listed_object(ctx.store(), &ctx.requester, bucket, &key)
+                .await
+                .map_err(OssError::from),
         };
         match outcome {
             Ok(()) if quiet => {}
@@ -304,7 +238,7 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
 const MAX_LIST_PARAM: usize = 1024;
 
 pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
-    let bucket = ctx.bucket()?.clone();
+    let bucket = ctx.bucket()?;
     let param = |name: &str| -> ApiResult<String> {
         let v = ctx.query.get(name).unwrap_or_default();
         if v.len() > MAX_LIST_PARAM {
@@ -354,10 +288,7 @@ pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
         start_after: start,
         max_keys,
     };
-    let listing = {
-        let name = bucket.name.clone();
-        ctx.meta(move |m| m.list_objects(&name, &query)).await?
-    };
+    let listing = bucket::list_objects(ctx.store(), &bucket.name, query).await?;
 
     let mut w = XmlWriter::new("ListBucketResult");
     w.elem("Name", &bucket.name);

@@ -17,7 +17,7 @@ use crate::storage::{
 
 pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
     let bucket = ctx.bucket_str().to_owned();
-    let stat = ctx.meta(move |m| m.bucket_stat(&bucket)).await?;
+    let stat = crate::core::bucket::bucket_stat(ctx.store(), &bucket).await?;
     let mut w = XmlWriter::new("BucketStat");
     let n = |v: u64| v.to_string();
     w.elem("Storage", n(stat.storage));
@@ -44,9 +44,7 @@ pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
 
 /// Store a changed copy of the request's bucket record.
 async fn update_bucket(ctx: &Ctx, change: impl FnOnce(&mut BucketRecord)) -> ApiResult<()> {
-    let mut bucket = ctx.bucket()?.clone();
-    change(&mut bucket);
-    ctx.meta(move |m| m.update_bucket(&bucket)).await
+    Ok(crate::core::bucket::update_bucket(ctx.store(), ctx.bucket()?, change).await?)
 }
 
 async fn config_body(ctx: &Ctx, body: Body) -> ApiResult<bytes::Bytes> {

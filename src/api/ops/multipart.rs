@@ -1,75 +1,45 @@
 //! Multipart upload: Initiate, UploadPart, UploadPartCopy, Complete, Abort,
 //! ListParts, ListMultipartUploads.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
-use md5::{Digest, Md5};
+use http::StatusCode;
 
 use super::bucket::url_encoding;
 use super::copy::{copy_source, not_modified};
-use super::object::{
-    file_already_exists, forbid_overwrite, open_range, record_from_headers, remove_blob,
-    remove_unused, set, set_digests, store_body, store_stream,
-};
+use super::object::{forbid_overwrite, record_from_headers, request_body, set, set_digests};
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
-use crate::api::crc64;
-use crate::api::error::{ApiResult, OssError, Refusal};
-use crate::api::headers::{self, header, iso8601, now_ms};
+use crate::api::error::{ApiResult, OssError};
+use crate::api::headers::{header, iso8601};
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
-use crate::storage::{PartRecord, Segment, StorageError, UploadQuery, UploadRecord};
-
-pub const MAX_PARTS: u32 = 10_000;
-/// Every part but the last must have at least this many bytes (checked at Complete).
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
-
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+use crate::core::conditions::RangeRequest;
+use crate::core::multipart::{self, MAX_PARTS, UploadRef};
+use crate::storage::UploadQuery;
 
 fn upload_id(ctx: &Ctx) -> &str {
     ctx.query.get("uploadId").unwrap_or_default()
 }
 
-fn no_such_upload(id: &str) -> OssError {
-    OssError::new(
-        StatusCode::NOT_FOUND,
-        "NoSuchUpload",
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-    )
-    .with("UploadId", id)
-    .ec("0042-00000002")
-}
-
-fn explain_upload(ctx: &Ctx, e: OssError) -> OssError {
-    if e.code == "NoSuchUpload" {
-        no_such_upload(upload_id(ctx))
-    } else {
-        e
+/// The upload a request names.
+fn upload_ref(ctx: &Ctx) -> UploadRef<'_> {
+    UploadRef {
+        bucket: ctx.bucket_str(),
+        key: ctx.key_str(),
+        upload_id: upload_id(ctx),
     }
 }
 
 pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Multipart")?;
-    let upload = UploadRecord {
-        // Time first, so a key's uploads list in initiation order (OSS).
-        upload_id: format!(
-            "{:016X}{}",
-            now_nanos(),
-            hex::encode_upper(rand::random::<[u8; 8]>())
-        ),
-        key: ctx.key_str().to_owned(),
-        initiated: now_ms(),
+    let upload = multipart::initiate_multipart_upload(
+        ctx.store(),
+        ctx.bucket_str(),
+        ctx.key_str(),
         template,
-    };
-    let (bucket, stored) = (ctx.bucket_str().to_owned(), upload.clone());
-    ctx.meta(move |m| m.create_upload(&bucket, &stored)).await?;
+    )
+    .await?;
     let mut w = XmlWriter::new("InitiateMultipartUploadResult");
     encoding.write_type(&mut w);
     w.elem("Bucket", ctx.bucket_str());
@@ -90,95 +60,42 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
     }
 }
 
-async fn existing_upload(ctx: &Ctx) -> ApiResult<UploadRecord> {
-    let (bucket, key, id) = (
-        ctx.bucket_str().to_owned(),
-        ctx.key_str().to_owned(),
-        upload_id(ctx).to_owned(),
-    );
-    ctx.meta(move |m| m.get_upload(&bucket, &key, &id))
-        .await?
-        .ok_or_else(|| no_such_upload(upload_id(ctx)))
-}
-
-/// Record a stored part; a part replaced by it is removed, and so is the new one
-/// when the upload vanished meanwhile.
-async fn save_part(ctx: &Ctx, number: u32, part: PartRecord) -> ApiResult<()> {
-    let (bucket, key, id) = (
-        ctx.bucket_str().to_owned(),
-        ctx.key_str().to_owned(),
-        upload_id(ctx).to_owned(),
-    );
-    let stored = part.clone();
-    match ctx
-        .meta(move |m| m.put_part(&bucket, &key, &id, number, &stored))
-        .await
-    {
-        Ok(replaced) => {
-            if let Some(old) = replaced {
-                remove_blob(ctx, &old.blob).await;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            remove_blob(ctx, &part.blob).await;
-            Err(explain_upload(ctx, e))
-        }
-    }
-}
-
 pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
-    existing_upload(ctx).await?;
-    let stored = store_body(ctx, body).await?;
-    let part = stored.part();
-    save_part(ctx, number, part.clone()).await?;
+    let (body, expected_md5) = request_body(ctx, body)?;
+    let (part, md5) =
+        multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
     set_digests(out, &part.etag, part.crc64);
     set(
         out,
         "content-md5",
-        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, stored.md5),
+        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5),
     );
     Ok(response)
 }
 
 pub async fn upload_part_copy(ctx: &Ctx) -> ApiResult<Response> {
     let number = part_number(ctx)?;
-    existing_upload(ctx).await?;
+    multipart::existing_upload(ctx.store(), upload_ref(ctx)).await?;
     let Some(source) = copy_source(ctx).await? else {
         return Ok(not_modified());
     };
     let size = source.record.size;
-    let (offset, len) = match header(&ctx.headers, "x-oss-copy-source-range") {
-        None => (0, size),
+    let range = match header(&ctx.headers, "x-oss-copy-source-range") {
+        None => None,
         Some(range) => {
             // The range must be satisfiable: the standard Range rules apply.
-            let mut h = HeaderMap::new();
-            h.insert(
-                "range",
-                range.parse().map_err(|_| {
-                    OssError::invalid_argument(
-                        "Bad x-oss-copy-source-range.",
-                        "x-oss-copy-source-range",
-                        range,
-                    )
-                })?,
-            );
-            h.insert("x-oss-range-behavior", "standard".parse().expect("static"));
-            match headers::range(&h, size)? {
-                Some(r) => (r.start, r.end - r.start + 1),
-                None => (0, size),
+            RangeRequest {
+                spec: range.to_owned(),
+                strict: true,
             }
+            .resolve(size)?
         }
     };
-    let stream = open_range(ctx, &source.record, offset, len)
-        .await
-        .map_err(OssError::internal)?;
-    let stored = store_stream(ctx, stream, u64::MAX, None).await?;
-    let part = stored.part();
-    save_part(ctx, number, part.clone()).await?;
+    let part =
+        multipart::upload_part_copy(ctx.store(), upload_ref(ctx), number, &source, range).await?;
     let mut w = XmlWriter::new("CopyPartResult");
     w.elem("LastModified", iso8601(part.last_modified));
     w.elem("ETag", format!("\"{}\"", part.etag));
@@ -224,116 +141,14 @@ fn requested_parts(ctx: &Ctx, body: &[u8]) -> ApiResult<Option<Vec<(u32, String)
     Ok(Some(parts))
 }
 
-/// Choose and check the parts of the final object (OSS rules: ascending numbers,
-/// existing parts with matching ETags, every part but the last ≥ 100 KB).
-fn select_parts(
-    requested: &Option<Vec<(u32, String)>>,
-    uploaded: &[(u32, PartRecord)],
-) -> Result<Vec<PartRecord>, OssError> {
-    let invalid_part = |n: u32| {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidPart",
-            format!("Part {n} was not uploaded or its ETag does not match the one given; list the parts with ListParts."),
-        )
-        .with("PartNumber", n.to_string())
-    };
-    let chosen: Vec<PartRecord> = match requested {
-        None => uploaded.iter().map(|(_, p)| p.clone()).collect(),
-        Some(list) => {
-            let mut chosen = Vec::with_capacity(list.len());
-            let mut previous = 0;
-            for (number, etag) in list {
-                if *number <= previous {
-                    return Err(OssError::new(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidPartOrder",
-                        "The list of parts was not in ascending order. Parts must be ordered by part number.",
-                    ));
-                }
-                previous = *number;
-                let part = uploaded
-                    .iter()
-                    .find(|(n, _)| n == number)
-                    .map(|(_, p)| p)
-                    .ok_or_else(|| invalid_part(*number))?;
-                if part.etag != *etag {
-                    return Err(invalid_part(*number));
-                }
-                chosen.push(part.clone());
-            }
-            chosen
-        }
-    };
-    if chosen.is_empty() {
-        return Err(invalid_part(0).with("Reason", "no parts were uploaded"));
-    }
-    if let Some(small) = chosen[..chosen.len() - 1]
-        .iter()
-        .find(|p| p.size < MIN_PART_SIZE)
-    {
-        return Err(OssError::new(
-            StatusCode::BAD_REQUEST,
-            "EntityTooSmall",
-            format!(
-                "Your proposed upload is smaller than the minimum allowed size: every part but the last must be at least {MIN_PART_SIZE} bytes (a part has {}).",
-                small.size
-            ),
-        ));
-    }
-    Ok(chosen)
-}
-
 pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
     let forbid = forbid_overwrite(&ctx.headers)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
-    let refusal = Arc::new(Refusal::default());
-    let (bucket, key, id, slot) = (
-        ctx.bucket_str().to_owned(),
-        ctx.key_str().to_owned(),
-        upload_id(ctx).to_owned(),
-        refusal.clone(),
-    );
-    let result = ctx
-        .meta(move |m| {
-            let mut built = None;
-            let (replaced, parts) =
-                m.complete_upload(&bucket, &key, &id, &mut |upload, uploaded, current| {
-                    if forbid && current.is_some() {
-                        return Err(slot.refuse(file_already_exists()));
-                    }
-                    let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
-                    let mut record = upload.template.clone();
-                    let mut md5s = Md5::new();
-                    for part in &chosen {
-                        md5s.update(
-                            hex::decode(&part.etag).map_err(|e| StorageError::Io(e.to_string()))?,
-                        );
-                        record.crc64 = crc64::combine(record.crc64, part.crc64, part.size);
-                        record.size += part.size;
-                        record.segments.push(Segment {
-                            blob: part.blob.clone(),
-                            size: part.size,
-                        });
-                    }
-                    // S3-style multipart ETag: MD5 of the part MD5s, then the part count.
-                    record.etag =
-                        format!("{}-{}", hex::encode_upper(md5s.finalize()), chosen.len());
-                    record.last_modified = now_ms();
-                    built = Some(record.clone());
-                    Ok(record)
-                })?;
-            Ok((replaced, parts, built.expect("built on success")))
-        })
-        .await;
-    let (replaced, parts, record) = result.map_err(|e| explain_upload(ctx, refusal.explain(e)))?;
-    // Parts not named in the list, and the blobs of the object replaced, go.
-    remove_unused(ctx, parts.iter().map(|p| &p.blob), &record).await;
-    if let Some(old) = replaced {
-        remove_unused(ctx, old.blobs(), &record).await;
-    }
+    let record =
+        multipart::complete_multipart_upload(ctx.store(), upload_ref(ctx), requested, forbid)
+            .await?;
     let host = header(&ctx.headers, "host").unwrap_or_default();
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
     encoding.write_type(&mut w);
@@ -354,24 +169,12 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
 }
 
 pub async fn abort_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
-    let (bucket, key, id) = (
-        ctx.bucket_str().to_owned(),
-        ctx.key_str().to_owned(),
-        upload_id(ctx).to_owned(),
-    );
-    let parts = ctx
-        .meta(move |m| m.abort_upload(&bucket, &key, &id))
-        .await
-        .map_err(|e| explain_upload(ctx, e))?;
-    for part in parts {
-        remove_blob(ctx, &part.blob).await;
-    }
+    multipart::abort_multipart_upload(ctx.store(), upload_ref(ctx)).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub async fn list_parts(ctx: &Ctx) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
-    let upload = existing_upload(ctx).await?;
     let max = bounded_number(ctx, "max-parts", 1000, 1000)?;
     // oss2 sends an empty marker by default.
     let marker_raw = ctx
@@ -386,8 +189,8 @@ pub async fn list_parts(ctx: &Ctx) -> ApiResult<Response> {
             marker_raw,
         )
     })?;
-    let id = upload.upload_id.clone();
-    let (parts, truncated) = ctx.meta(move |m| m.list_parts(&id, marker, max)).await?;
+    let (upload, parts, truncated) =
+        multipart::list_parts(ctx.store(), upload_ref(ctx), marker, max).await?;
     let mut w = XmlWriter::new("ListPartsResult");
     encoding.write_type(&mut w);
     w.elem("Bucket", ctx.bucket_str());
@@ -426,8 +229,8 @@ pub async fn list_multipart_uploads(ctx: &Ctx) -> ApiResult<Response> {
             .to_owned(),
         max: bounded_number(ctx, "max-uploads", 1000, 1000)?,
     };
-    let (bucket, q) = (ctx.bucket_str().to_owned(), query.clone());
-    let listing = ctx.meta(move |m| m.list_uploads(&bucket, &q)).await?;
+    let listing =
+        multipart::list_multipart_uploads(ctx.store(), ctx.bucket_str(), query.clone()).await?;
     let mut w = XmlWriter::new("ListMultipartUploadsResult");
     encoding.write_type(&mut w);
     w.elem("Bucket", ctx.bucket_str());
@@ -464,72 +267,4 @@ pub async fn list_multipart_uploads(ctx: &Ctx) -> ApiResult<Response> {
         w.close("CommonPrefixes");
     }
     Ok(xml_response(w.finish()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::BlobId;
-
-    fn part(n: u32, size: u64) -> (u32, PartRecord) {
-        (
-            n,
-            PartRecord {
-                blob: BlobId(format!("{n:0>8}")),
-                size,
-                etag: format!("E{n}"),
-                crc64: 0,
-                last_modified: 0,
-            },
-        )
-    }
-
-    #[test]
-    fn part_selection_rules() {
-        let big = MIN_PART_SIZE;
-        let uploaded = vec![part(1, big), part(2, 10), part(3, big), part(5, 1)];
-        let list = |items: &[(u32, &str)]| {
-            Some(
-                items
-                    .iter()
-                    .map(|(n, e)| (*n, e.to_string()))
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let code = |r: Result<Vec<PartRecord>, OssError>| r.map(|v| v.len()).map_err(|e| e.code);
-        assert_eq!(
-            code(select_parts(
-                &list(&[(1, "E1"), (3, "E3"), (5, "E5")]),
-                &uploaded
-            )),
-            Ok(3)
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(3, "E3"), (1, "E1")]), &uploaded)),
-            Err("InvalidPartOrder")
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(1, "E1"), (1, "E1")]), &uploaded)),
-            Err("InvalidPartOrder")
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(1, "E1"), (4, "E4")]), &uploaded)),
-            Err("InvalidPart")
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(1, "WRONG")]), &uploaded)),
-            Err("InvalidPart")
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(2, "E2"), (3, "E3")]), &uploaded)),
-            Err("EntityTooSmall")
-        );
-        assert_eq!(
-            code(select_parts(&list(&[(1, "E1"), (2, "E2")]), &uploaded)),
-            Ok(2),
-            "the last part may be small"
-        );
-        assert_eq!(code(select_parts(&None, &uploaded)), Err("EntityTooSmall"));
-        assert_eq!(code(select_parts(&None, &[])), Err("InvalidPart"));
-    }
 }

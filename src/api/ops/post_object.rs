@@ -7,17 +7,20 @@ use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::{StreamExt, TryStreamExt};
 use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use super::object::{commit_record, forbid_overwrite, record_from_headers, set, store_stream};
+use super::object::{forbid_overwrite, record_from_headers, set};
 use crate::access::{Action, Principal};
 use crate::api::auth::{v1_signature, v4_signing_key};
 use crate::api::error::{ApiResult, OssError};
 use crate::api::headers::header;
 use crate::api::xml::XmlWriter;
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::core::CoreError;
+use crate::core::object;
 use crate::names::ObjectKey;
 
 /// Longest non-file form field (OSS: 4 KB) and all of them together.
@@ -342,20 +345,18 @@ async fn store_file(
     }
     let forbid = forbid_overwrite(&headers)?;
     let mut record = record_from_headers(&headers, bucket, "Normal")?;
-    let limit = max.min(ctx.app.max_object_size);
-    let stored = store_stream(ctx, Box::pin(file), limit, None)
+    let limit = max.min(ctx.store().max_object_size);
+    let file = file.map_err(|e| e.to_string()).boxed();
+    let stored = object::store_stream(ctx.store(), file, limit, None)
         .await
-        .map_err(|e| {
-            if e.code == "EntityTooLarge" && limit == max {
-                policy_failed(
-                    "Your proposed upload exceeds the maximum allowed size (content-length-range).",
-                )
-            } else {
-                e
-            }
+        .map_err(|e| match e {
+            CoreError::EntityTooLarge { .. } if limit == max => policy_failed(
+                "Your proposed upload exceeds the maximum allowed size (content-length-range).",
+            ),
+            e => e.into(),
         })?;
     if stored.size < min {
-        super::object::remove_blob(ctx, &stored.blob).await;
+        object::remove_blob(ctx.store(), &stored.blob).await;
         return Err(OssError::new(
             StatusCode::BAD_REQUEST,
             "EntityTooSmall",
@@ -363,8 +364,8 @@ async fn store_file(
         ));
     }
     stored.fill(&mut record);
-    let record = commit_record(
-        ctx,
+    let record = object::commit_record(
+        ctx.store(),
         &bucket.name,
         key.as_str(),
         &[stored.blob],

@@ -13,15 +13,14 @@ use http::{HeaderMap, StatusCode};
 use md5::{Digest, Md5};
 
 use super::bucket_config::style_content;
-use super::object::{
-    check_content_md5, commit_record, read_range_blocking, record_from_headers, resolve_symlink,
-    set, store_stream,
-};
+use super::object::{check_content_md5, conditions, record_from_headers, set};
 use super::read_small_body;
 use crate::access::{Action, Principal};
 use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{self, Precondition, http_date};
+use crate::api::headers::http_date;
 use crate::api::{Ctx, empty};
+use crate::core::conditions::Precondition;
+use crate::core::object::{self, read_range_blocking};
 use crate::image::{self, ImageError, Limits, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ObjectRecord};
@@ -228,20 +227,28 @@ async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<
     let mut records = Vec::new();
     for key in pipeline.watermark_objects() {
         let (b, k) = (ctx.bucket_str().to_owned(), key.clone());
-        let record = ctx
-            .meta(move |m| m.get_object(&b, &k))
-            .await?
-            .ok_or_else(|| {
-                invalid(format!(
-                    "The watermark object {key:?} does not exist in bucket {}.",
-                    ctx.bucket_str()
-                ))
-            })?;
+        let record = ctx.store().meta(move |m| m.get_object(&b, &k)).await?;
+        // A watermark object is read as a GetObject of the requester's: a private
+        // image is never composited into a readable one.
+        ctx.authorize(
+            Action::GetObject,
+            ctx.bucket.as_ref(),
+            Some(&key),
+            record.as_ref(),
+        )?;
+        let record = record.ok_or_else(|| {
+            invalid(format!(
+                "The watermark object {key:?} does not exist in bucket {}.",
+                ctx.bucket_str()
+            ))
+        })?;
+        let record =
+            object::resolve_symlink(ctx.store(), &ctx.requester, ctx.bucket()?, record).await?;
         check_source_size(&record, limit)?;
         records.push((key, record));
     }
     let limits = pool.limits.clone();
-    let blobs = ctx.app.blobs.clone();
+    let blobs = ctx.store().blobs.clone();
     let source = source.clone();
     pool.run(move || {
         let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
@@ -301,7 +308,7 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
             continue;
         };
         let (b, k) = (bucket.name.clone(), base.to_owned());
-        let Some(record) = ctx.meta(move |m| m.get_object(&b, &k)).await? else {
+        let Some(record) = ctx.store().meta(move |m| m.get_object(&b, &k)).await? else {
             continue;
         };
         ctx.authorize(Action::GetObject, Some(bucket), Some(base), Some(&record))?;
@@ -323,7 +330,7 @@ pub fn check_source_protection(ctx: &Ctx, spec: Option<&str>) -> ApiResult<()> {
     else {
         return Ok(());
     };
-    if !matches!(ctx.principal, Principal::Anonymous)
+    if !matches!(ctx.requester.principal, Principal::Anonymous)
         || spec.is_some_and(|s| s.starts_with("style/"))
     {
         return Ok(());
@@ -347,10 +354,9 @@ pub fn check_source_protection(ctx: &Ctx, spec: Option<&str>) -> ApiResult<()> {
 
 /// Answer with the processed image, honouring If-None-Match on its derived ETag.
 async fn serve_processed(ctx: &Ctx, link: ObjectRecord, pipeline: Pipeline) -> ApiResult<Response> {
-    let source = resolve_symlink(ctx, link).await?;
+    let source = object::resolve_symlink(ctx.store(), &ctx.requester, ctx.bucket()?, link).await?;
     let etag = processed_etag(&source, &pipeline);
-    if headers::check_preconditions(&ctx.headers, "", &etag, source.last_modified)?
-        == Precondition::NotModified
+    if conditions(&ctx.headers, "").check(&etag, source.last_modified)? == Precondition::NotModified
     {
         let mut response = empty(StatusCode::NOT_MODIFIED);
         response.headers_mut().remove("content-length");
@@ -396,7 +402,7 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let Some(saveas) = saveas else {
         return serve_processed(ctx, link, pipeline).await;
     };
-    let source = resolve_symlink(ctx, link).await?;
+    let source = object::resolve_symlink(ctx.store(), &ctx.requester, ctx.bucket()?, link).await?;
 
     let target_name = saveas
         .bucket
@@ -409,7 +415,8 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         source_bucket.clone()
     } else {
         let name = target_name.as_str().to_owned();
-        ctx.meta(move |m| m.get_bucket(&name))
+        ctx.store()
+            .meta(move |m| m.get_bucket(&name))
             .await?
             .ok_or_else(|| OssError::no_such_bucket(target_name.as_str()))?
     };
@@ -435,12 +442,11 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     );
     let mut record = record_from_headers(&headers, &target, "Normal")?;
     let size = output.bytes.len() as u64;
-    let stream =
-        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(output.bytes))]);
-    let stored = store_stream(ctx, stream, u64::MAX, None).await?;
+    let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(output.bytes))]);
+    let stored = object::store_stream(ctx.store(), Box::pin(stream), u64::MAX, None).await?;
     stored.fill(&mut record);
-    commit_record(
-        ctx,
+    object::commit_record(
+        ctx.store(),
         &target.name,
         key.as_str(),
         &[stored.blob],

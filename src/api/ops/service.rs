@@ -3,7 +3,7 @@
 use axum::response::Response;
 
 use super::bounded_number;
-use crate::api::error::{ApiResult, OssError};
+use crate::api::error::ApiResult;
 use crate::api::headers::iso8601;
 use crate::api::xml::XmlWriter;
 use crate::api::{Ctx, xml_response};
@@ -35,19 +35,12 @@ pub fn write_owner(w: &mut XmlWriter, owner: &str) {
 }
 
 pub async fn list_buckets(ctx: &Ctx) -> ApiResult<Response> {
-    let owner = ctx
-        .principal
-        .account()
-        .ok_or_else(|| OssError::access_denied("Anonymous users cannot list buckets."))?
-        .to_owned();
     let prefix = ctx.query.get("prefix").unwrap_or_default().to_owned();
     let marker = ctx.query.get("marker").unwrap_or_default().to_owned();
     let max = bounded_number(ctx, "max-keys", 100, 1000)?;
-    let (buckets, truncated) = {
-        let (owner, prefix, marker) = (owner.clone(), prefix.clone(), marker.clone());
-        ctx.meta(move |m| m.list_buckets(&owner, &prefix, &marker, max))
-            .await?
-    };
+    let (owner, buckets, truncated) =
+        crate::core::bucket::list_buckets(ctx.store(), &ctx.requester, &prefix, &marker, max)
+            .await?;
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
     w.elem("Prefix", &prefix);
     w.elem("Marker", &marker);

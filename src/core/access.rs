@@ -1,0 +1,106 @@
+//! The access check of every operation: the requester and the facts of its request,
+//! evaluated by the pure engine in `access`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::{CoreError, CoreResult};
+use crate::access::{self, Action, BucketFacts, Policy, Principal, Resource};
+use crate::storage::{BucketRecord, ObjectRecord};
+
+/// Who sent a request and the facts policy conditions may test.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub principal: Principal,
+    /// The region the request arrived in (`oss-` name).
+    pub region: String,
+    pub source_ip: IpAddr,
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
+    /// `oss:Prefix` / `oss:Delimiter` of a listing.
+    pub prefix: Option<String>,
+    pub delimiter: Option<String>,
+    /// Endpoint host of each region, for wrong-region refusals.
+    pub endpoints: Arc<HashMap<String, String>>,
+}
+
+impl Requester {
+    /// May the requester run `action` on `bucket` (and `key` in it)? `object` is the
+    /// object's record when it exists (its ACL counts). `bucket_name` names the
+    /// resource when there is no record yet (PutBucket); neither means service level.
+    pub fn authorize(
+        &self,
+        action: Action,
+        bucket: Option<&BucketRecord>,
+        bucket_name: Option<&str>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> CoreResult<()> {
+        self.authorize_as(&self.principal, action, bucket, bucket_name, key, object)
+    }
+
+    /// [`Requester::authorize`] for another principal (a form upload signs in its form).
+    pub fn authorize_as(
+        &self,
+        principal: &Principal,
+        action: Action,
+        bucket: Option<&BucketRecord>,
+        bucket_name: Option<&str>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> CoreResult<()> {
+        let name = bucket.map(|b| b.name.as_str()).or(bucket_name);
+        let resource = match (name, key) {
+            (None, _) => Resource::Service,
+            (Some(bucket), None) => Resource::Bucket { bucket },
+            (Some(bucket), Some(key)) => Resource::Object { bucket, key },
+        };
+        let policy = match bucket.and_then(|b| b.config.policy.as_deref()) {
+            Some(text) => Some(
+                Policy::parse(text)
+                    .map_err(|e| CoreError::internal(format!("stored bucket policy: {e}")))?,
+            ),
+            None => None,
+        };
+        let facts = bucket.map(|b| BucketFacts {
+            owner: &b.owner,
+            region: &b.region,
+            acl: b.acl,
+            policy: policy.as_ref(),
+            object_acl: object.map(|o| o.acl),
+        });
+        let context = access::Context {
+            source_ip: self.source_ip,
+            secure_transport: false,
+            current_time: chrono::Utc::now(),
+            user_agent: self.user_agent.as_deref(),
+            referer: self.referer.as_deref(),
+            prefix: self.prefix.as_deref(),
+            delimiter: self.delimiter.as_deref(),
+        };
+        access::authorize(
+            principal,
+            action,
+            &resource,
+            &self.region,
+            facts.as_ref(),
+            &context,
+        )
+        .map_err(|denied| {
+            let endpoint = match &denied {
+                access::Denied::WrongRegion { bucket_region } => self
+                    .endpoints
+                    .get(bucket_region)
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            CoreError::AccessDenied {
+                denied,
+                action: action.name(),
+                endpoint,
+            }
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Bucket operations: create, delete, list (buckets and objects), ACL and
+//! configuration changes, multi-object delete.
+
+use super::object::delete_object;
+use super::{CoreError, CoreResult, Requester, Store, now_ms};
+use crate::access::{Acl, Action};
+use crate::names::ObjectKey;
+use crate::storage::{BucketRecord, BucketStat, Created, ListQuery, Listing};
+
+/// Buckets one account may own in one region (OSS default quota).
+const MAX_BUCKETS_PER_REGION: usize = 100;
+
+/// What a CreateBucket request asks for.
+pub struct CreateBucket {
+    pub name: String,
+    /// None: private for a new bucket, unchanged for an existing one.
+    pub acl: Option<Acl>,
+    pub storage_class: String,
+    pub redundancy: String,
+}
+
+/// The account a requester acts for; anonymous requesters have none.
+fn account<'a>(requester: &'a Requester, what: &str) -> CoreResult<&'a str> {
+    requester
+        .principal
+        .account()
+        .ok_or_else(|| CoreError::Forbidden(format!("Anonymous users cannot {what}.")))
+}
+
+/// CreateBucket in the requester's region. Re-creating a bucket one owns in the same
+/// region succeeds and applies the new ACL, as OSS does.
+pub async fn create_bucket(
+    store: &Store,
+    requester: &Requester,
+    request: CreateBucket,
+) -> CoreResult<()> {
+    let owner = account(requester, "create buckets")?.to_owned();
+    let region = requester.region.clone();
+    let (exists, in_region) = {
+        let (owner, region, name) = (owner.clone(), region.clone(), request.name.clone());
+        store
+            .meta(move |m| {
+                let exists = m.get_bucket(&name)?.is_some();
+                let (all, _) = m.list_buckets(&owner, "", "", usize::MAX)?;
+                Ok((exists, all.iter().filter(|b| b.region == region).count()))
+            })
+            .await?
+    };
+    let record = BucketRecord {
+        name: request.name.clone(),
+        owner: owner.clone(),
+        region: region.clone(),
+        acl: request.acl.unwrap_or(Acl::Private),
+        created: now_ms(),
+        storage_class: request.storage_class,
+        redundancy: request.redundancy,
+        config: Default::default(),
+    };
+    let name = request.name;
+    if !exists && in_region >= MAX_BUCKETS_PER_REGION {
+        return Err(CoreError::TooManyBuckets {
+            max: MAX_BUCKETS_PER_REGION,
+            region,
+        });
+    }
+    let outcome = store.meta(move |m| m.create_bucket(&record)).await?;
+    if let Created::Existing(mut existing) = outcome {
+        if existing.owner != owner || existing.region != region {
+            return Err(CoreError::BucketAlreadyExists { bucket: name });
+        }
+        if let Some(acl) = request.acl {
+            existing.acl = acl;
+            store.meta(move |m| m.update_bucket(&existing)).await?;
+        }
+    } else {
+        tracing::info!(bucket = %name, %region, %owner, "bucket created");
+    }
+    Ok(())
+}
+
+/// DeleteBucket: refused while objects or multipart uploads remain.
+pub async fn delete_bucket(store: &Store, bucket: &str) -> CoreResult<()> {
+    let name = bucket.to_owned();
+    store
+        .meta(move |m| m.delete_bucket(&name))
+        .await
+        .map_err(|e| match e {
+            CoreError::NoSuchBucket { .. } => CoreError::no_such_bucket(bucket),
+            CoreError::BucketNotEmpty { .. } => CoreError::BucketNotEmpty {
+                bucket: bucket.to_owned(),
+            },
+            e => e,
+        })
+}
+
+/// Store a changed copy of `bucket`'s record (ACL and configuration changes).
+pub async fn update_bucket(
+    store: &Store,
+    bucket: &BucketRecord,
+    change: impl FnOnce(&mut BucketRecord),
+) -> CoreResult<()> {
+    let mut bucket = bucket.clone();
+    change(&mut bucket);
+    store.meta(move |m| m.update_bucket(&bucket)).await
+}
+
+/// ListBuckets: the requester's buckets in name order.
+pub async fn list_buckets(
+    store: &Store,
+    requester: &Requester,
+    prefix: &str,
+    marker: &str,
+    max: usize,
+) -> CoreResult<(String, Vec<BucketRecord>, bool)> {
+    let owner = account(requester, "list buckets")?.to_owned();
+    let (o, p, m) = (owner.clone(), prefix.to_owned(), marker.to_owned());
+    let (buckets, truncated) = store
+        .meta(move |meta| meta.list_buckets(&o, &p, &m, max))
+        .await?;
+    Ok((owner, buckets, truncated))
+}
+
+/// ListObjects (v1 and v2): an ordered range scan.
+pub async fn list_objects(store: &Store, bucket: &str, query: ListQuery) -> CoreResult<Listing> {
+    let b = bucket.to_owned();
+    store.meta(move |m| m.list_objects(&b, &query)).await
+}
+
+pub async fn bucket_stat(store: &Store, bucket: &str) -> CoreResult<BucketStat> {
+    let b = bucket.to_owned();
+    store.meta(move |m| m.bucket_stat(&b)).await
+}
+
+/// One key of a DeleteMultipleObjects: authorized (DeleteObject) and deleted on its own.
+pub async fn delete_listed_object(
+    store: &Store,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    key: &ObjectKey,
+) -> CoreResult<()> {
+    requester.authorize(
+        Action::DeleteObject,
+        Some(bucket),
+        None,
+        Some(key.as_str()),
+        None,
+    )?;
+    delete_object(store, &bucket.name, key.as_str()).await
+}

@@ -1,0 +1,237 @@
+//! Conditional requests (If-Match and friends) and byte ranges, evaluated against an
+//! object record. The wires parse their headers into these types.
+
+use super::{CoreError, CoreResult};
+
+/// A byte range of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    /// Inclusive.
+    pub end: u64,
+}
+
+impl ByteRange {
+    /// Bytes in the range (never zero: the end is inclusive).
+    pub fn size(&self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+/// A `Range` request as sent (`bytes=first-last`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeRequest {
+    pub spec: String,
+    /// Refuse an unsatisfiable range (416) and clamp an end past EOF. OSS does so
+    /// only with `x-oss-range-behavior: standard`; otherwise it ignores the range.
+    pub strict: bool,
+}
+
+impl RangeRequest {
+    /// Resolve against an object of `size` bytes; `None` means the whole object.
+    pub fn resolve(&self, size: u64) -> CoreResult<Option<ByteRange>> {
+        let invalid = || -> CoreResult<Option<ByteRange>> {
+            if self.strict {
+                Err(CoreError::InvalidRange {
+                    requested: self.spec.clone(),
+                    size,
+                })
+            } else {
+                Ok(None)
+            }
+        };
+        let Some(spec) = self.spec.trim().strip_prefix("bytes=") else {
+            return invalid();
+        };
+        if spec.contains(',') {
+            return invalid();
+        }
+        let Some((first, last)) = spec.split_once('-') else {
+            return invalid();
+        };
+        let num = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let (start, end) = match (num(first.trim()), num(last.trim())) {
+            (Some(start), Some(end)) if start <= end => (start, end),
+            (Some(start), None) if last.trim().is_empty() => (start, size.saturating_sub(1)),
+            (None, Some(n)) if first.trim().is_empty() && n > 0 => {
+                (size.saturating_sub(n), size.saturating_sub(1))
+            }
+            _ => return invalid(),
+        };
+        if size == 0 || start >= size {
+            return invalid();
+        }
+        if end >= size {
+            return if self.strict {
+                Ok(Some(ByteRange {
+                    start,
+                    end: size - 1,
+                }))
+            } else {
+                invalid()
+            };
+        }
+        Ok(Some(ByteRange { start, end }))
+    }
+}
+
+/// Outcome of the conditional headers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Precondition {
+    Proceed,
+    NotModified,
+}
+
+/// If-Match / If-Unmodified-Since → 412; If-None-Match / If-Modified-Since → 304.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    /// Prefix of the header names in errors: "" for GET/HEAD, the copy-source prefix
+    /// of the wire for copies.
+    pub prefix: &'static str,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    /// Unix seconds.
+    pub if_modified_since: Option<i64>,
+    pub if_unmodified_since: Option<i64>,
+}
+
+fn etag_matches(list: &str, etag: &str) -> bool {
+    list.split(',')
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| t == "*" || t.eq_ignore_ascii_case(etag))
+}
+
+impl Conditions {
+    pub fn check(&self, etag: &str, last_modified_ms: i64) -> CoreResult<Precondition> {
+        let modified = last_modified_ms.div_euclid(1000);
+        let failed = |name: &str| CoreError::PreconditionFailed {
+            condition: format!("{}{name}", self.prefix),
+        };
+        if let Some(list) = &self.if_match {
+            if !etag_matches(list, etag) {
+                return Err(failed("If-Match"));
+            }
+        } else if let Some(since) = self.if_unmodified_since
+            && modified > since
+        {
+            return Err(failed("If-Unmodified-Since"));
+        }
+        if let Some(list) = &self.if_none_match {
+            if etag_matches(list, etag) {
+                return Ok(Precondition::NotModified);
+            }
+        } else if let Some(since) = self.if_modified_since
+            && modified <= since
+        {
+            return Ok(Precondition::NotModified);
+        }
+        Ok(Precondition::Proceed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code<T>(r: CoreResult<T>) -> Result<T, String> {
+        r.map_err(|e| {
+            format!("{e:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+    }
+
+    #[test]
+    fn ranges_follow_oss_leniency() {
+        let resolve = |spec: &str, size, strict| {
+            code(
+                RangeRequest {
+                    spec: spec.into(),
+                    strict,
+                }
+                .resolve(size),
+            )
+        };
+        let r = |v: &str, size| resolve(v, size, false);
+        let s = |v: &str, size| resolve(v, size, true);
+        let br = |start, end| Ok(Some(ByteRange { start, end }));
+        assert_eq!(r("bytes=0-9", 100), br(0, 9));
+        assert_eq!(r("bytes=90-", 100), br(90, 99));
+        assert_eq!(r("bytes=-10", 100), br(90, 99));
+        assert_eq!(r("bytes=-200", 100), br(0, 99));
+        assert_eq!(r("bytes=0-1000", 100), Ok(None));
+        assert_eq!(r("bytes=1000-", 100), Ok(None));
+        assert_eq!(r("byte=0-1", 100), Ok(None));
+        assert_eq!(r("bytes=5-2", 100), Ok(None));
+        assert_eq!(r("bytes=0-1,3-4", 100), Ok(None));
+        assert_eq!(r("bytes=0-0", 0), Ok(None));
+        assert_eq!(s("bytes=50-2000", 100), br(50, 99));
+        assert_eq!(s("bytes=100-", 100), Err("InvalidRange".into()));
+        assert_eq!(s("bytes=0-1,3-4", 100), Err("InvalidRange".into()));
+    }
+
+    #[test]
+    fn preconditions() {
+        let lm = 1_700_000_000_000;
+        let secs = lm / 1000;
+        let c = |conditions: Conditions| code(conditions.check("ABC", lm));
+        let failed = Err("PreconditionFailed".to_owned());
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(c(Conditions::default()), Ok(Precondition::Proceed));
+        for (list, expected) in [("\"abc\"", true), ("ABC", true), ("\"X\"", false)] {
+            let r = c(Conditions {
+                if_match: some(list),
+                ..Default::default()
+            });
+            assert_eq!(r.is_ok(), expected, "{list}");
+        }
+        assert_eq!(
+            c(Conditions {
+                if_none_match: some("\"ABC\""),
+                ..Default::default()
+            }),
+            Ok(Precondition::NotModified)
+        );
+        assert_eq!(
+            c(Conditions {
+                if_none_match: some("\"X\""),
+                ..Default::default()
+            }),
+            Ok(Precondition::Proceed)
+        );
+        assert_eq!(
+            c(Conditions {
+                if_modified_since: Some(secs + 10),
+                ..Default::default()
+            }),
+            Ok(Precondition::NotModified)
+        );
+        assert_eq!(
+            c(Conditions {
+                if_modified_since: Some(secs - 10),
+                ..Default::default()
+            }),
+            Ok(Precondition::Proceed)
+        );
+        assert_eq!(
+            c(Conditions {
+                if_unmodified_since: Some(secs - 10),
+                ..Default::default()
+            }),
+            failed
+        );
+        assert_eq!(
+            c(Conditions {
+                if_unmodified_since: Some(secs + 10),
+                ..Default::default()
+            }),
+            Ok(Precondition::Proceed)
+        );
+    }
+}

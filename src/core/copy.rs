@@ -1,0 +1,122 @@
+//! CopyObject, and the copy source shared with UploadPartCopy.
+
+use super::conditions::{Conditions, Precondition};
+use super::object::{commit_record, copy_stream, open_range, store_stream};
+use super::{CoreError, CoreResult, Requester, Store, now_ms};
+use crate::access::Action;
+use crate::names::{BucketName, ObjectKey};
+use crate::storage::ObjectRecord;
+
+/// The object a copy reads, after the requester's read access was checked.
+pub struct CopySource {
+    pub bucket: String,
+    pub key: String,
+    pub record: ObjectRecord,
+}
+
+/// Load the copy source, check `GetObject` on it for the requester and the copy
+/// conditions; `None` when a condition answers "not modified".
+pub async fn copy_source(
+    store: &Store,
+    requester: &Requester,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    conditions: &Conditions,
+) -> CoreResult<Option<CopySource>> {
+    let name = bucket.as_str().to_owned();
+    let record = store
+        .meta(move |m| m.get_bucket(&name))
+        .await?
+        .ok_or_else(|| CoreError::no_such_bucket(bucket.as_str()))?;
+    let (b, k) = (bucket.as_str().to_owned(), key.as_str().to_owned());
+    let object = store.meta(move |m| m.get_object(&b, &k)).await?;
+    requester.authorize(
+        Action::GetObject,
+        Some(&record),
+        None,
+        Some(key.as_str()),
+        object.as_ref(),
+    )?;
+    let object = object.ok_or_else(|| CoreError::no_such_key(key.as_str()))?;
+    Ok(
+        match conditions.check(&object.etag, object.last_modified)? {
+            Precondition::NotModified => None,
+            Precondition::Proceed => Some(CopySource {
+                bucket: bucket.as_str().to_owned(),
+                key: key.as_str().to_owned(),
+                record: object,
+            }),
+        },
+    )
+}
+
+/// What a CopyObject request asks for the new object.
+pub struct CopyObject {
+    /// The metadata the request gives (headers, ACL, storage class, tags).
+    pub requested: ObjectRecord,
+    /// Metadata directive REPLACE: take `requested`'s metadata instead of the source's.
+    pub replace_meta: bool,
+    /// Tagging directive REPLACE: take `requested`'s tags.
+    pub replace_tags: bool,
+    /// The request names an object ACL / a storage class explicitly.
+    pub acl_given: bool,
+    pub storage_class_given: bool,
+    pub forbid_overwrite: bool,
+}
+
+pub async fn copy_object(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    source: CopySource,
+    request: CopyObject,
+) -> CoreResult<ObjectRecord> {
+    let CopyObject {
+        requested,
+        replace_meta,
+        replace_tags,
+        acl_given,
+        storage_class_given,
+        forbid_overwrite,
+    } = request;
+    let src = &source.record;
+    let mut record = if replace_meta {
+        ObjectRecord {
+            segments: src.segments.clone(),
+            size: src.size,
+            etag: src.etag.clone(),
+            crc64: src.crc64,
+            content_md5: src.content_md5.clone(),
+            symlink_target: src.symlink_target.clone(),
+            object_type: src.object_type.clone(),
+            ..requested.clone()
+        }
+    } else {
+        src.clone()
+    };
+    record.tags = if replace_tags {
+        requested.tags.clone()
+    } else {
+        src.tags.clone()
+    };
+    if acl_given || replace_meta {
+        record.acl = requested.acl;
+    }
+    if storage_class_given {
+        record.storage_class = requested.storage_class.clone();
+    }
+    record.last_modified = now_ms();
+    let same_object = source.bucket == bucket && source.key == key;
+    let mut new_blobs = vec![];
+    // Copying onto itself only changes metadata (oss2's update_object_meta); a symlink
+    // copies the link; anything else copies the bytes into a new blob.
+    if !same_object && record.symlink_target.is_none() {
+        let stream = open_range(store, src, 0, src.size).await?;
+        let stored = store_stream(store, copy_stream(stream), u64::MAX, None).await?;
+        // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.
+        stored.fill(&mut record);
+        record.object_type = "Normal".into();
+        new_blobs.push(stored.blob);
+    }
+    commit_record(store, bucket, key, &new_blobs, record, forbid_overwrite).await
+}

@@ -1,0 +1,138 @@
+//! Domain errors of the core operations. Each wire dialect maps them to its own codes
+//! in one place (`api::error` for OSS).
+
+use crate::access::Denied;
+use crate::storage::StorageError;
+
+/// What an operation refused, named after the wire codes. Names that identify the
+/// resource are carried so the dialect can report them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CoreError {
+    #[error("the bucket {bucket:?} does not exist")]
+    NoSuchBucket { bucket: String },
+    #[error("the key {key:?} does not exist")]
+    NoSuchKey { key: String },
+    #[error("the multipart upload {upload_id:?} does not exist")]
+    NoSuchUpload { upload_id: String },
+    #[error("the bucket {bucket:?} is not empty")]
+    BucketNotEmpty { bucket: String },
+    #[error("the bucket name {bucket:?} is taken")]
+    BucketAlreadyExists { bucket: String },
+    #[error("more than {max} buckets in region {region}")]
+    TooManyBuckets { max: usize, region: String },
+    /// A write with forbid-overwrite found the key taken.
+    #[error("the object already exists")]
+    FileAlreadyExists,
+    #[error("the append position is not the object's length ({next_position})")]
+    PositionNotEqualToLength { next_position: u64 },
+    #[error("the object is not appendable")]
+    ObjectNotAppendable,
+    /// The body's MD5 (`calculated`, base64) differs from the one declared.
+    #[error("the body's MD5 does not match the declared digest")]
+    InvalidDigest { calculated: String },
+    #[error("the body exceeds {limit} bytes")]
+    EntityTooLarge { limit: u64 },
+    #[error("a part of {size} bytes is smaller than {min}")]
+    EntityTooSmall { min: u64, size: u64 },
+    #[error("part {number} was not uploaded or has another ETag")]
+    InvalidPart {
+        number: u32,
+        reason: Option<&'static str>,
+    },
+    #[error("the parts are not in ascending order")]
+    InvalidPartOrder,
+    #[error("invalid tag: {0}")]
+    InvalidTag(String),
+    #[error("the symlink target {target:?} does not exist")]
+    SymlinkTargetNotExist { target: String },
+    #[error("the object is not a symlink")]
+    NotSymlink { key: String },
+    /// `condition` names the failed header, e.g. `If-Match`.
+    #[error("the precondition {condition} failed")]
+    PreconditionFailed { condition: String },
+    #[error("the range {requested:?} cannot be satisfied for {size} bytes")]
+    InvalidRange { requested: String, size: u64 },
+    #[error("the request body stalled")]
+    RequestTimeout,
+    #[error("the request body could not be read: {0}")]
+    IncompleteBody(String),
+    /// The access engine refused `action`; `endpoint` is the host of the bucket's
+    /// region (for a wrong-region refusal).
+    #[error("access denied ({action})")]
+    AccessDenied {
+        denied: Denied,
+        action: &'static str,
+        endpoint: String,
+    },
+    /// A refusal that is not a policy decision (anonymous bucket creation, ...).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        Self::Internal(what.to_string())
+    }
+
+    pub fn no_such_bucket(bucket: &str) -> Self {
+        Self::NoSuchBucket {
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    pub fn no_such_key(key: &str) -> Self {
+        Self::NoSuchKey {
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl From<StorageError> for CoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NoSuchBucket => Self::no_such_bucket(""),
+            StorageError::BucketNotEmpty => Self::BucketNotEmpty {
+                bucket: String::new(),
+            },
+            StorageError::FileAlreadyExists => Self::FileAlreadyExists,
+            StorageError::NoSuchKey => Self::no_such_key(""),
+            StorageError::NoSuchUpload => Self::NoSuchUpload {
+                upload_id: String::new(),
+            },
+            // The operation's own rule refused; callers keep the real error (see `Refusal`).
+            StorageError::Refused(e) | StorageError::Io(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<std::io::Error> for CoreError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// Carries a domain error out of a storage transaction: the closure stores the error
+/// here and aborts the transaction with `StorageError::Refused`.
+#[derive(Default)]
+pub struct Refusal(std::sync::Mutex<Option<CoreError>>);
+
+impl Refusal {
+    pub fn refuse(&self, e: CoreError) -> StorageError {
+        let message = e.to_string();
+        *self.0.lock().expect("not poisoned") = Some(e);
+        StorageError::Refused(message)
+    }
+
+    /// The error to report for a failed transaction.
+    pub fn explain(&self, e: StorageError) -> CoreError {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .unwrap_or_else(|| e.into())
+    }
+}

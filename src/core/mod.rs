@@ -1,0 +1,47 @@
+//! Protocol-neutral operation semantics: typed requests and results for put, get,
+//! copy, append, multipart, listing, tagging and ACLs, and the access check with the
+//! requester. Knows nothing of headers, XML or axum; the wire dialects (`api`) parse
+//! requests into these calls and serialise what they return.
+
+pub mod access;
+pub mod bucket;
+pub mod conditions;
+pub mod copy;
+pub mod crc64;
+pub mod error;
+pub mod multipart;
+pub mod object;
+
+use std::sync::Arc;
+
+pub use access::Requester;
+pub use error::{CoreError, CoreResult, Refusal};
+
+use crate::storage::{BlobStore, MetaStore, StorageError};
+
+/// The storage an operation runs on, and the limits that are not a wire's.
+pub struct Store {
+    pub meta: Arc<dyn MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Largest object a single upload may create.
+    pub max_object_size: u64,
+}
+
+impl Store {
+    /// Run a metadata call on the blocking pool.
+    pub async fn meta<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn MetaStore) -> Result<T, StorageError> + Send + 'static,
+    ) -> CoreResult<T> {
+        let meta = self.meta.clone();
+        tokio::task::spawn_blocking(move || f(meta.as_ref()))
+            .await
+            .map_err(CoreError::internal)?
+            .map_err(CoreError::from)
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,353 @@
+//! Multipart upload: initiate, upload a part (from a body or a copy), complete,
+//! abort, list parts and uploads.
+
+use md5::{Digest, Md5};
+
+use super::conditions::ByteRange;
+use super::copy::CopySource;
+use super::object::{
+    ByteStream, copy_stream, open_range, remove_blob, remove_unused, store_stream,
+};
+use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
+use crate::storage::{
+    ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery, UploadRecord,
+};
+
+pub const MAX_PARTS: u32 = 10_000;
+/// Every part but the last must have at least this many bytes (checked at Complete).
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
+
+fn now_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// One upload of one key in one bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadRef<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub upload_id: &'a str,
+}
+
+impl UploadRef<'_> {
+    fn no_such_upload(&self) -> CoreError {
+        CoreError::NoSuchUpload {
+            upload_id: self.upload_id.to_owned(),
+        }
+    }
+
+    /// Name the upload in a refusal that lost it.
+    fn explain(&self, e: CoreError) -> CoreError {
+        match e {
+            CoreError::NoSuchUpload { .. } => self.no_such_upload(),
+            e => e,
+        }
+    }
+
+    fn owned(&self) -> (String, String, String) {
+        (
+            self.bucket.to_owned(),
+            self.key.to_owned(),
+            self.upload_id.to_owned(),
+        )
+    }
+}
+
+/// Start an upload whose object will carry the metadata of `template`.
+pub async fn initiate_multipart_upload(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    template: ObjectRecord,
+) -> CoreResult<UploadRecord> {
+    let upload = UploadRecord {
+        // Time first, so a key's uploads list in initiation order (OSS).
+        upload_id: format!(
+            "{:016X}{}",
+            now_nanos(),
+            hex::encode_upper(rand::random::<[u8; 8]>())
+        ),
+        key: key.to_owned(),
+        initiated: now_ms(),
+        template,
+    };
+    let (b, stored) = (bucket.to_owned(), upload.clone());
+    store.meta(move |m| m.create_upload(&b, &stored)).await?;
+    Ok(upload)
+}
+
+pub async fn existing_upload(store: &Store, upload: UploadRef<'_>) -> CoreResult<UploadRecord> {
+    let (b, k, id) = upload.owned();
+    store
+        .meta(move |m| m.get_upload(&b, &k, &id))
+        .await?
+        .ok_or_else(|| upload.no_such_upload())
+}
+
+/// Record a stored part; a part replaced by it is removed, and so is the new one
+/// when the upload vanished meanwhile.
+async fn save_part(
+    store: &Store,
+    upload: UploadRef<'_>,
+    number: u32,
+    part: PartRecord,
+) -> CoreResult<PartRecord> {
+    let (b, k, id) = upload.owned();
+    let stored = part.clone();
+    match store
+        .meta(move |m| m.put_part(&b, &k, &id, number, &stored))
+        .await
+    {
+        Ok(replaced) => {
+            if let Some(old) = replaced {
+                remove_blob(store, &old.blob).await;
+            }
+            Ok(part)
+        }
+        Err(e) => {
+            remove_blob(store, &part.blob).await;
+            Err(upload.explain(e))
+        }
+    }
+}
+
+/// UploadPart: store `body` as part `number`; returns the part and its MD5.
+pub async fn upload_part(
+    store: &Store,
+    upload: UploadRef<'_>,
+    number: u32,
+    body: ByteStream<'_>,
+    expected_md5: Option<[u8; 16]>,
+) -> CoreResult<(PartRecord, [u8; 16])> {
+    existing_upload(store, upload).await?;
+    let stored = store_stream(store, body, store.max_object_size, expected_md5).await?;
+    let part = save_part(store, upload, number, stored.part()).await?;
+    Ok((part, stored.md5))
+}
+
+/// UploadPartCopy: part `number` from `range` of the source (all of it by default).
+pub async fn upload_part_copy(
+    store: &Store,
+    upload: UploadRef<'_>,
+    number: u32,
+    source: &CopySource,
+    range: Option<ByteRange>,
+) -> CoreResult<PartRecord> {
+    let (offset, len) = range.map_or((0, source.record.size), |r| (r.start, r.size()));
+    let stream = open_range(store, &source.record, offset, len).await?;
+    let stored = store_stream(store, copy_stream(stream), u64::MAX, None).await?;
+    save_part(store, upload, number, stored.part()).await
+}
+
+/// Choose and check the parts of the final object (ascending numbers, existing
+/// parts with matching ETags, every part but the last ≥ 100 KB). `requested` lists
+/// `(number, upper-case ETag)`; `None` takes every uploaded part.
+pub fn select_parts(
+    requested: &Option<Vec<(u32, String)>>,
+    uploaded: &[(u32, PartRecord)],
+) -> CoreResult<Vec<PartRecord>> {
+    let invalid_part = |number: u32| CoreError::InvalidPart {
+        number,
+        reason: None,
+    };
+    let chosen: Vec<PartRecord> = match requested {
+        None => uploaded.iter().map(|(_, p)| p.clone()).collect(),
+        Some(list) => {
+            let mut chosen = Vec::with_capacity(list.len());
+            let mut previous = 0;
+            for (number, etag) in list {
+                if *number <= previous {
+                    return Err(CoreError::InvalidPartOrder);
+                }
+                previous = *number;
+                let part = uploaded
+                    .iter()
+                    .find(|(n, _)| n == number)
+                    .map(|(_, p)| p)
+                    .ok_or_else(|| invalid_part(*number))?;
+                if part.etag != *etag {
+                    return Err(invalid_part(*number));
+                }
+                chosen.push(part.clone());
+            }
+            chosen
+        }
+    };
+    if chosen.is_empty() {
+        return Err(CoreError::InvalidPart {
+            number: 0,
+            reason: Some("no parts were uploaded"),
+        });
+    }
+    if let Some(small) = chosen[..chosen.len() - 1]
+        .iter()
+        .find(|p| p.size < MIN_PART_SIZE)
+    {
+        return Err(CoreError::EntityTooSmall {
+            min: MIN_PART_SIZE,
+            size: small.size,
+        });
+    }
+    Ok(chosen)
+}
+
+/// CompleteMultipartUpload: the object of the chosen parts, in one transaction that
+/// removes the upload. Parts not chosen and the blobs of a replaced object go.
+pub async fn complete_multipart_upload(
+    store: &Store,
+    upload: UploadRef<'_>,
+    requested: Option<Vec<(u32, String)>>,
+    forbid_overwrite: bool,
+) -> CoreResult<ObjectRecord> {
+    let refusal = std::sync::Arc::new(Refusal::default());
+    let ((b, k, id), slot) = (upload.owned(), refusal.clone());
+    let meta = store.meta.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut built = None;
+        let (replaced, parts) =
+            meta.complete_upload(&b, &k, &id, &mut |upload, uploaded, current| {
+                if forbid_overwrite && current.is_some() {
+                    return Err(slot.refuse(CoreError::FileAlreadyExists));
+                }
+                let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
+                let mut record = upload.template.clone();
+                let mut md5s = Md5::new();
+                for part in &chosen {
+                    md5s.update(
+                        hex::decode(&part.etag).map_err(|e| StorageError::Io(e.to_string()))?,
+                    );
+                    record.crc64 = crc64::combine(record.crc64, part.crc64, part.size);
+                    record.size += part.size;
+                    record.segments.push(Segment {
+                        blob: part.blob.clone(),
+                        size: part.size,
+                    });
+                }
+                // S3-style multipart ETag: MD5 of the part MD5s, then the part count.
+                record.etag = format!("{}-{}", hex::encode_upper(md5s.finalize()), chosen.len());
+                record.last_modified = now_ms();
+                built = Some(record.clone());
+                Ok(record)
+            })?;
+        Ok::<_, StorageError>((replaced, parts, built.expect("built on success")))
+    })
+    .await
+    .map_err(CoreError::internal)?;
+    let (replaced, parts, record) = result.map_err(|e| upload.explain(refusal.explain(e)))?;
+    remove_unused(store, parts.iter().map(|p| &p.blob), &record).await;
+    if let Some(old) = replaced {
+        remove_unused(store, old.blobs(), &record).await;
+    }
+    Ok(record)
+}
+
+pub async fn abort_multipart_upload(store: &Store, upload: UploadRef<'_>) -> CoreResult<()> {
+    let (b, k, id) = upload.owned();
+    let parts = store
+        .meta(move |m| m.abort_upload(&b, &k, &id))
+        .await
+        .map_err(|e| upload.explain(e))?;
+    for part in parts {
+        remove_blob(store, &part.blob).await;
+    }
+    Ok(())
+}
+
+/// ListParts: the upload and its parts after `marker`; the flag says more follow.
+pub async fn list_parts(
+    store: &Store,
+    upload: UploadRef<'_>,
+    marker: u32,
+    max: usize,
+) -> CoreResult<(UploadRecord, Vec<(u32, PartRecord)>, bool)> {
+    let record = existing_upload(store, upload).await?;
+    let id = record.upload_id.clone();
+    let (parts, truncated) = store.meta(move |m| m.list_parts(&id, marker, max)).await?;
+    Ok((record, parts, truncated))
+}
+
+pub async fn list_multipart_uploads(
+    store: &Store,
+    bucket: &str,
+    query: UploadQuery,
+) -> CoreResult<UploadListing> {
+    let b = bucket.to_owned();
+    store.meta(move |m| m.list_uploads(&b, &query)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::BlobId;
+
+    fn part(n: u32, size: u64) -> (u32, PartRecord) {
+        (
+            n,
+            PartRecord {
+                blob: BlobId(format!("{n:0>8}")),
+                size,
+                etag: format!("E{n}"),
+                crc64: 0,
+                last_modified: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn part_selection_rules() {
+        let big = MIN_PART_SIZE;
+        let uploaded = vec![part(1, big), part(2, 10), part(3, big), part(5, 1)];
+        let list = |items: &[(u32, &str)]| {
+            Some(
+                items
+                    .iter()
+                    .map(|(n, e)| (*n, e.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let code = |r: CoreResult<Vec<PartRecord>>| {
+            r.map(|v| v.len()).map_err(|e| match e {
+                CoreError::InvalidPartOrder => "InvalidPartOrder",
+                CoreError::InvalidPart { .. } => "InvalidPart",
+                CoreError::EntityTooSmall { .. } => "EntityTooSmall",
+                _ => "other",
+            })
+        };
+        assert_eq!(
+            code(select_parts(
+                &list(&[(1, "E1"), (3, "E3"), (5, "E5")]),
+                &uploaded
+            )),
+            Ok(3)
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(3, "E3"), (1, "E1")]), &uploaded)),
+            Err("InvalidPartOrder")
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(1, "E1"), (1, "E1")]), &uploaded)),
+            Err("InvalidPartOrder")
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(1, "E1"), (4, "E4")]), &uploaded)),
+            Err("InvalidPart")
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(1, "WRONG")]), &uploaded)),
+            Err("InvalidPart")
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(2, "E2"), (3, "E3")]), &uploaded)),
+            Err("EntityTooSmall")
+        );
+        assert_eq!(
+            code(select_parts(&list(&[(1, "E1"), (2, "E2")]), &uploaded)),
+            Ok(2),
+            "the last part may be small"
+        );
+        assert_eq!(code(select_parts(&None, &uploaded)), Err("EntityTooSmall"));
+        assert_eq!(code(select_parts(&None, &[])), Err("InvalidPart"));
+    }
+}

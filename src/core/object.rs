@@ -1,0 +1,579 @@
+//! Object operations: durable writes with digests, reads with ranges and conditions,
+//! delete, append, symlinks, ACL and tagging changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+
+use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
+use super::crc64::{self, Crc64};
+use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
+use crate::access::{Action, ObjectAcl};
+use crate::names::ObjectKey;
+use crate::storage::{
+    BlobId, BlobReader, BlobStore, BucketRecord, ObjectRecord, PartRecord, Segment,
+};
+
+/// A body that sends nothing for this long is abandoned (`RequestTimeout`).
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Tag limits (the same in OSS and S3).
+const MAX_TAGS: usize = 10;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+/// Bodies up to this size are read into memory in one go rather than streamed.
+const SMALL_BODY: u64 = 256 * 1024;
+
+/// A body written to the blob store, with its digests.
+pub struct StoredBody {
+    pub blob: BlobId,
+    pub size: u64,
+    pub md5: [u8; 16],
+    pub crc64: u64,
+}
+
+impl StoredBody {
+    pub fn segment(&self) -> Segment {
+        Segment {
+            blob: self.blob.clone(),
+            size: self.size,
+        }
+    }
+
+    /// Make `record` describe these bytes: one segment, size, ETag, CRC-64, Content-MD5.
+    pub fn fill(&self, record: &mut ObjectRecord) {
+        record.segments = vec![self.segment()];
+        record.size = self.size;
+        record.etag = hex::encode_upper(self.md5);
+        record.crc64 = self.crc64;
+        record.content_md5 = Some(STANDARD.encode(self.md5));
+    }
+
+    /// The record of these bytes as an upload part.
+    pub fn part(&self) -> PartRecord {
+        PartRecord {
+            blob: self.blob.clone(),
+            size: self.size,
+            etag: hex::encode_upper(self.md5),
+            crc64: self.crc64,
+            last_modified: now_ms(),
+        }
+    }
+}
+
+/// Bytes arriving from a client (or read from another object).
+pub type ByteStream<'a> = BoxStream<'a, Result<bytes::Bytes, String>>;
+
+/// Stream bytes into a new blob, computing MD5 and CRC-64 on the way. Memory stays
+/// bounded whatever the size; `limit` is the largest size accepted and
+/// `expected_md5` (Content-MD5) is checked before the blob becomes durable.
+pub async fn store_stream(
+    store: &Store,
+    mut stream: ByteStream<'_>,
+    limit: u64,
+    expected_md5: Option<[u8; 16]>,
+) -> CoreResult<StoredBody> {
+    let mut writer = store.blobs.create().await?;
+    let mut md5 = Md5::new();
+    let mut crc = Crc64::default();
+    let mut size = 0u64;
+    loop {
+        let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, stream.next())
+            .await
+            .map_err(|_| CoreError::RequestTimeout)?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(CoreError::IncompleteBody)?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(CoreError::EntityTooLarge { limit });
+        }
+        md5.update(&chunk);
+        crc.update(&chunk);
+        writer.write(&chunk).await?;
+    }
+    let md5: [u8; 16] = md5.finalize().into();
+    if let Some(expected) = expected_md5
+        && expected != md5
+    {
+        return Err(CoreError::InvalidDigest {
+            calculated: STANDARD.encode(md5),
+        });
+    }
+    let blob = writer.finish().await?;
+    Ok(StoredBody {
+        blob,
+        size,
+        md5,
+        crc64: crc.finish(),
+    })
+}
+
+/// The stream of an object's bytes, as a [`ByteStream`] for [`store_stream`].
+pub fn copy_stream(
+    stream: BoxStream<'static, std::io::Result<bytes::Bytes>>,
+) -> ByteStream<'static> {
+    stream.map_err(|e| e.to_string()).boxed()
+}
+
+/// Check a tag set against the limits.
+pub fn check_tags(tags: &[(String, String)]) -> CoreResult<()> {
+    let bad = |message: String| Err(CoreError::InvalidTag(message));
+    if tags.len() > MAX_TAGS {
+        return bad(format!(
+            "An object can have at most {MAX_TAGS} tags; {} were given.",
+            tags.len()
+        ));
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if k.is_empty() || k.chars().count() > MAX_TAG_KEY {
+            return bad(format!(
+                "Tag keys must be 1 to {MAX_TAG_KEY} characters long: {k:?}."
+            ));
+        }
+        if v.chars().count() > MAX_TAG_VALUE {
+            return bad(format!(
+                "Tag values must be at most {MAX_TAG_VALUE} characters long (tag {k:?})."
+            ));
+        }
+        if tags[..i].iter().any(|(other, _)| other == k) {
+            return bad(format!("The tag key {k:?} appears more than once."));
+        }
+    }
+    Ok(())
+}
+
+/// PutObject: store `body` as `key` with the metadata of `template`.
+pub async fn put_object(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    mut template: ObjectRecord,
+    body: ByteStream<'_>,
+    expected_md5: Option<[u8; 16]>,
+    forbid_overwrite: bool,
+) -> CoreResult<ObjectRecord> {
+    let stored = store_stream(store, body, store.max_object_size, expected_md5).await?;
+    stored.fill(&mut template);
+    commit_record(
+        store,
+        bucket,
+        key,
+        &[stored.blob],
+        template,
+        forbid_overwrite,
+    )
+    .await
+}
+
+/// Store the record `build` makes from the current one, in one transaction.
+/// `new_blobs` are blobs written for this request: removed if the commit fails.
+/// Blobs of the replaced record that the new one no longer uses are removed.
+pub async fn commit(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    new_blobs: &[BlobId],
+    build: impl Fn(
+        Option<&ObjectRecord>,
+        &Refusal,
+    ) -> Result<ObjectRecord, crate::storage::StorageError>
+    + Send
+    + 'static,
+) -> CoreResult<ObjectRecord> {
+    let refusal = Arc::new(Refusal::default());
+    let (b, k, slot) = (bucket.to_owned(), key.to_owned(), refusal.clone());
+    let meta = store.meta.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut made = None;
+        let replaced = meta.put_object_with(&b, &k, &mut |current| {
+            let record = build(current, &slot)?;
+            made = Some(record.clone());
+            Ok(record)
+        })?;
+        Ok((replaced, made.expect("built on success")))
+    })
+    .await
+    .map_err(CoreError::internal)?;
+    match result {
+        Ok((replaced, record)) => {
+            if let Some(old) = replaced {
+                remove_unused(store, old.blobs(), &record).await;
+            }
+            Ok(record)
+        }
+        Err(e) => {
+            for blob in new_blobs {
+                remove_blob(store, blob).await;
+            }
+            Err(match refusal.explain(e) {
+                CoreError::NoSuchBucket { .. } => CoreError::no_such_bucket(bucket),
+                e => e,
+            })
+        }
+    }
+}
+
+/// Store `record` as the new state of `key` (refused with FileAlreadyExists when
+/// `forbid_overwrite` and the key exists); see [`commit`].
+pub async fn commit_record(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    new_blobs: &[BlobId],
+    record: ObjectRecord,
+    forbid_overwrite: bool,
+) -> CoreResult<ObjectRecord> {
+    commit(store, bucket, key, new_blobs, move |current, refusal| {
+        if forbid_overwrite && current.is_some() {
+            return Err(refusal.refuse(CoreError::FileAlreadyExists));
+        }
+        Ok(record.clone())
+    })
+    .await
+}
+
+/// Remove `blobs` that `kept` does not reference.
+pub async fn remove_unused<'a>(
+    store: &Store,
+    blobs: impl Iterator<Item = &'a BlobId>,
+    kept: &ObjectRecord,
+) {
+    for blob in blobs {
+        if !kept.blobs().any(|b| b == blob) {
+            remove_blob(store, blob).await;
+        }
+    }
+}
+
+pub async fn remove_blob(store: &Store, blob: &BlobId) {
+    if let Err(e) = store.blobs.delete(blob).await {
+        // The start-up sweep removes it later.
+        tracing::warn!(blob = %blob.0, "cannot delete unreferenced blob: {e}");
+    }
+}
+
+/// The blob pieces `(blob, offset, len)` holding `len` bytes of `o` from `offset`.
+fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for s in &o.segments {
+        let end = start + s.size;
+        if end > offset && start < offset + len {
+            let from = offset.max(start) - start;
+            let to = (offset + len).min(end) - start;
+            pieces.push((s.blob.clone(), from, to - from));
+        }
+        start = end;
+    }
+    pieces
+}
+
+/// Read `len` bytes from `offset` of an object, across its segments. The first
+/// segment is opened before returning, so a blob replaced meanwhile is noticed
+/// (NotFound) while the response can still change.
+pub async fn open_range(
+    store: &Store,
+    o: &ObjectRecord,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+    let blobs = store.blobs.clone();
+    let mut pieces = pieces(o, offset, len).into_iter();
+    let first: Option<BlobReader> = match pieces.next() {
+        Some((blob, from, n)) => Some(blobs.open(&blob, from, n).await?),
+        None => None,
+    };
+    let rest = futures_util::stream::iter(pieces).then(move |(blob, from, n)| {
+        let blobs = blobs.clone();
+        async move { blobs.open(&blob, from, n).await }
+    });
+    let readers = futures_util::stream::iter(first.map(Ok)).chain(rest);
+    Ok(readers
+        .map_ok(|r| tokio_util::io::ReaderStream::with_capacity(r, 256 * 1024))
+        .try_flatten()
+        .boxed())
+}
+
+/// `len` bytes of `o` from `offset`, read on the calling thread into one buffer.
+pub fn read_range_blocking(
+    blobs: &dyn BlobStore,
+    o: &ObjectRecord,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(len as usize);
+    for (blob, from, n) in pieces(o, offset, len) {
+        blobs.read_blocking(&blob, from, n, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Follow a symlink record to its target (same bucket). Reading through a link needs
+/// the same GetObject right on the target as reading the target directly, so a link
+/// never grants what the target's ACL or a policy refuses.
+pub async fn resolve_symlink(
+    store: &Store,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    link: ObjectRecord,
+) -> CoreResult<ObjectRecord> {
+    let Some(target) = link.symlink_target else {
+        return Ok(link);
+    };
+    let (b, t) = (bucket.name.clone(), target.clone());
+    let record = store
+        .meta(move |m| m.get_object(&b, &t))
+        .await?
+        .filter(|r| r.symlink_target.is_none())
+        .ok_or_else(|| CoreError::SymlinkTargetNotExist {
+            target: target.clone(),
+        })?;
+    requester.authorize(
+        Action::GetObject,
+        Some(bucket),
+        None,
+        Some(&target),
+        Some(&record),
+    )?;
+    Ok(record)
+}
+
+/// What a GetObject asks beyond the object itself.
+#[derive(Debug, Clone, Default)]
+pub struct GetObject {
+    pub conditions: Conditions,
+    pub range: Option<RangeRequest>,
+    /// HEAD: the record and range only, no bytes.
+    pub head: bool,
+}
+
+/// The bytes of a read.
+pub enum ObjectBody {
+    Empty,
+    Bytes(Vec<u8>),
+    Stream(BoxStream<'static, std::io::Result<bytes::Bytes>>),
+}
+
+pub enum GetOutcome {
+    /// A condition says the client's copy is current (304).
+    NotModified(ObjectRecord),
+    Found {
+        record: ObjectRecord,
+        range: Option<ByteRange>,
+        body: ObjectBody,
+    },
+}
+
+/// GetObject/HeadObject of `link` (the record the request's key names), following a
+/// symlink, checking conditions and resolving the range.
+pub async fn get_object(
+    store: &Store,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    key: &str,
+    link: ObjectRecord,
+    request: &GetObject,
+) -> CoreResult<GetOutcome> {
+    let target_key = link
+        .symlink_target
+        .clone()
+        .unwrap_or_else(|| key.to_owned());
+    let mut record = resolve_symlink(store, requester, bucket, link).await?;
+    // A concurrent overwrite may delete a blob between reading the record and
+    // opening it; the newer record then names blobs that exist.
+    for _ in 0..3 {
+        if let Some(outcome) = read_record(store, record, request).await? {
+            return Ok(outcome);
+        }
+        let (b, k) = (bucket.name.clone(), target_key.clone());
+        record = store
+            .meta(move |m| m.get_object(&b, &k))
+            .await?
+            .ok_or_else(|| CoreError::no_such_key(key))?;
+    }
+    Err(CoreError::internal(format!(
+        "the data of {}/{key} keeps disappearing",
+        bucket.name
+    )))
+}
+
+/// The outcome for one record, or None when its blobs have just been replaced.
+async fn read_record(
+    store: &Store,
+    o: ObjectRecord,
+    request: &GetObject,
+) -> CoreResult<Option<GetOutcome>> {
+    if request.conditions.check(&o.etag, o.last_modified)? == Precondition::NotModified {
+        return Ok(Some(GetOutcome::NotModified(o)));
+    }
+    let range = match &request.range {
+        Some(r) => r.resolve(o.size)?,
+        None => None,
+    };
+    let (offset, len) = range.map_or((0, o.size), |r| (r.start, r.size()));
+    let body = if request.head {
+        Ok(ObjectBody::Empty)
+    } else if len <= SMALL_BODY {
+        // One trip to the blocking pool instead of one per open/read.
+        let (blobs, record) = (store.blobs.clone(), o.clone());
+        tokio::task::spawn_blocking(move || {
+            read_range_blocking(blobs.as_ref(), &record, offset, len)
+        })
+        .await
+        .map_err(CoreError::internal)?
+        .map(ObjectBody::Bytes)
+    } else {
+        open_range(store, &o, offset, len)
+            .await
+            .map(ObjectBody::Stream)
+    };
+    match body {
+        Ok(body) => Ok(Some(GetOutcome::Found {
+            record: o,
+            range,
+            body,
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Delete `key` and its blobs. Deleting a missing key succeeds.
+pub async fn delete_object(store: &Store, bucket: &str, key: &str) -> CoreResult<()> {
+    let (b, k) = (bucket.to_owned(), key.to_owned());
+    if let Some(old) = store.meta(move |m| m.delete_object(&b, &k)).await? {
+        for blob in old.blobs() {
+            remove_blob(store, blob).await;
+        }
+    }
+    Ok(())
+}
+
+/// Change an existing object's record without touching its bytes.
+pub async fn update_record(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    change: impl Fn(&mut ObjectRecord) + Send + 'static,
+) -> CoreResult<ObjectRecord> {
+    let k = key.to_owned();
+    commit(store, bucket, key, &[], move |current, refusal| {
+        let mut record = current
+            .cloned()
+            .ok_or_else(|| refusal.refuse(CoreError::no_such_key(&k)))?;
+        change(&mut record);
+        Ok(record)
+    })
+    .await
+}
+
+pub async fn put_object_acl(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    acl: ObjectAcl,
+) -> CoreResult<()> {
+    update_record(store, bucket, key, move |r| r.acl = acl).await?;
+    Ok(())
+}
+
+pub async fn put_object_tagging(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    tags: Vec<(String, String)>,
+) -> CoreResult<()> {
+    check_tags(&tags)?;
+    update_record(store, bucket, key, move |r| r.tags = tags.clone()).await?;
+    Ok(())
+}
+
+pub async fn delete_object_tagging(store: &Store, bucket: &str, key: &str) -> CoreResult<()> {
+    update_record(store, bucket, key, |r| r.tags.clear()).await?;
+    Ok(())
+}
+
+/// PutSymlink: a record without bytes naming `target`, with the metadata of `template`.
+pub async fn put_symlink(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    target: &ObjectKey,
+    mut template: ObjectRecord,
+    forbid_overwrite: bool,
+) -> CoreResult<ObjectRecord> {
+    template.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
+    template.symlink_target = Some(target.as_str().to_owned());
+    commit_record(store, bucket, key, &[], template, forbid_overwrite).await
+}
+
+/// The target of a symlink record.
+pub fn get_symlink<'a>(key: &str, record: &'a ObjectRecord) -> CoreResult<&'a str> {
+    record
+        .symlink_target
+        .as_deref()
+        .ok_or_else(|| CoreError::NotSymlink {
+            key: key.to_owned(),
+        })
+}
+
+/// AppendObject: add `body` at `position`, which must be the object's length (0 for
+/// a new object), as one transaction with the position check.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_object(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    position: u64,
+    template: ObjectRecord,
+    body: ByteStream<'_>,
+    expected_md5: Option<[u8; 16]>,
+) -> CoreResult<ObjectRecord> {
+    let mismatch = |current: u64| CoreError::PositionNotEqualToLength {
+        next_position: current,
+    };
+    // Refuse before reading the body when the answer is already known.
+    let (b, k) = (bucket.to_owned(), key.to_owned());
+    match store.meta(move |m| m.get_object(&b, &k)).await? {
+        Some(o) if o.object_type != "Appendable" => return Err(CoreError::ObjectNotAppendable),
+        Some(o) if o.size != position => return Err(mismatch(o.size)),
+        None if position != 0 => return Err(mismatch(0)),
+        _ => {}
+    }
+    let limit = store.max_object_size;
+    let stored = store_stream(store, body, limit, expected_md5).await?;
+    let segment = stored.segment();
+    let (size, crc) = (stored.size, stored.crc64);
+    commit(
+        store,
+        bucket,
+        key,
+        &[stored.blob],
+        move |current, refusal| {
+            let mut record = match current {
+                None if position == 0 => template.clone(),
+                None => return Err(refusal.refuse(mismatch(0))),
+                Some(o) if o.object_type != "Appendable" => {
+                    return Err(refusal.refuse(CoreError::ObjectNotAppendable));
+                }
+                Some(o) if o.size != position => return Err(refusal.refuse(mismatch(o.size))),
+                Some(o) => o.clone(),
+            };
+            if record.size + size > limit {
+                return Err(refusal.refuse(CoreError::EntityTooLarge { limit }));
+            }
+            record.crc64 = crc64::combine(record.crc64, crc, size);
+            record.size += size;
+            record.segments.push(segment.clone());
+            record.last_modified = now_ms();
+            // OSS does not document the appendable ETag; it changes with every append.
+            record.etag = format!("{:016X}{:016X}", record.crc64, record.size);
+            Ok(record)
+        },
+    )
+    .await
+}
