@@ -159,7 +159,84 @@ const UNSUPPORTED: &[&str] = &[
     "requestPayment",
     "transferAcceleration",
     "callback",
+    "publicAccessBlock",
+    "policyStatus",
+    "regions",
+    "resourceGroup",
+    "cname",
+    "accessPoint",
+    "accessPointPolicy",
+    "accessMonitor",
+    "metaQuery",
+    "dataRedundancyTransition",
+    "userDefinedLogFieldsConfig",
+    "reservedCapacity",
+    "httpsConfig",
+    "bucketArchiveDirectRead",
+    "cleanRestoredObject",
+    "replicationLocation",
+    "replicationProgress",
+    "rtc",
+    "overwriteConfig",
+    "qosInfo",
+    "redundancyTransition",
+    "wormId",
+    "wormExtend",
+    "objectWormConfiguration",
+    "live",
+    "comp",
+    "vod",
+    "status",
+    "eventNotification",
+    "acceleration",
+    "responseHeader",
+    "resourcePool",
+    "resourcePoolInfo",
+    "resourcePoolBuckets",
 ];
+
+/// Query parameters that qualify an operation rather than select one. Any other
+/// name without a value (outside the `x-oss-` and `response-` families) is a
+/// sub-resource this server does not know: it is refused, never taken for another
+/// operation (`GET /bucket?bogus` must not list objects). Unknown parameters with a
+/// value are ignored, as OSS ignores them (`X-Oss-Process=...` returns the object).
+const PARAMETERS: &[&str] = &[
+    "prefix",
+    "marker",
+    "max-keys",
+    "delimiter",
+    "encoding-type",
+    "list-type",
+    "continuation-token",
+    "start-after",
+    "fetch-owner",
+    "key-marker",
+    "upload-id-marker",
+    "max-uploads",
+    "partNumber",
+    "part-number-marker",
+    "max-parts",
+    "position",
+    "styleName",
+    "category",
+    "sequential",
+    "versionId",
+    "version-id-marker",
+    "resource-group-id",
+    "tag-key",
+    "tag-value",
+    "OSSAccessKeyId",
+    "Signature",
+    "Expires",
+    "security-token",
+];
+
+fn is_parameter(name: &str) -> bool {
+    PARAMETERS.contains(&name)
+        || ROUTED.contains(&name)
+        || name.starts_with("x-oss-")
+        || name.starts_with("response-")
+}
 
 pub fn route(
     method: &Method,
@@ -168,6 +245,15 @@ pub fn route(
     headers: &HeaderMap,
 ) -> ApiResult<Operation> {
     if let Some(name) = UNSUPPORTED.iter().find(|name| query.has(name)) {
+        return Err(OssError::not_implemented(&format!(
+            "The sub-resource {name:?}"
+        )));
+    }
+    if let Some((name, _)) = query
+        .pairs
+        .iter()
+        .find(|(name, value)| value.is_empty() && !is_parameter(name))
+    {
         return Err(OssError::not_implemented(&format!(
             "The sub-resource {name:?}"
         )));
@@ -370,6 +456,33 @@ mod tests {
                 Ok(DeleteStyle),
             ),
             ("GET", t(Some("b"), None), "website", Err("NotImplemented")),
+            // Unknown sub-resources never fall through to another operation.
+            (
+                "PUT",
+                t(Some("b"), None),
+                "publicAccessBlock",
+                Err("NotImplemented"),
+            ),
+            ("GET", t(None, None), "regions", Err("NotImplemented")),
+            ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "bogus=",
+                Err("NotImplemented"),
+            ),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "X-Oss-Process=a",
+                Ok(GetObject),
+            ),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "x-oss-traffic-limit=819200&response-expires=x",
+                Ok(GetObject),
+            ),
         ];
         for (method, target, q, want) in cases {
             let got = route(
