@@ -34,7 +34,8 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// `x-oss-meta-*` headers: names lower-cased without the prefix, values verbatim.
+/// `x-oss-meta-*` headers: names lower-cased without the prefix, values verbatim
+/// (UTF-8, as the SDKs send them).
 pub fn user_meta(headers: &HeaderMap) -> ApiResult<Vec<(String, String)>> {
     let mut meta = Vec::new();
     let mut total = 0;
@@ -42,12 +43,8 @@ pub fn user_meta(headers: &HeaderMap) -> ApiResult<Vec<(String, String)>> {
         let Some(short) = name.as_str().strip_prefix("x-oss-meta-") else {
             continue;
         };
-        let value = value.to_str().map_err(|_| {
-            OssError::invalid_argument(
-                "User metadata values must be printable ASCII.",
-                name.as_str(),
-                "",
-            )
+        let value = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+            OssError::invalid_argument("User metadata values must be UTF-8.", name.as_str(), "")
         })?;
         total += short.len() + value.len();
         meta.push((short.to_owned(), value.to_owned()));

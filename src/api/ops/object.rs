@@ -289,7 +289,8 @@ fn object_headers(out: &mut HeaderMap, o: &ObjectRecord) {
     for (name, value) in &o.user_meta {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(format!("x-oss-meta-{name}").as_bytes()),
-            HeaderValue::from_str(value),
+            // UTF-8 bytes go back exactly as they came.
+            HeaderValue::from_bytes(value.as_bytes()),
         ) {
             out.insert(n, v);
         }
