@@ -148,7 +148,7 @@ async fn dispatch(
         listener.region,
     )?;
     let query = Query::parse(parts.uri.query())?;
-    let op = route::route(&parts.method, &target, &query, &parts.headers)?;
+    let routed = route::route(&parts.method, &target, &query, &parts.headers);
 
     let now = chrono::Utc::now();
     let view = auth::RequestView {
@@ -158,26 +158,28 @@ async fn dispatch(
         query: &query.pairs,
         headers: &parts.headers,
     };
-    let principal = match auth::authenticate(&view, now, app.as_ref())? {
-        auth::AuthOutcome::Anonymous => Principal::Anonymous,
-        auth::AuthOutcome::Signed(signed) => {
+    let authenticated = match auth::authenticate(&view, now, app.as_ref()) {
+        Err(e) => Err(OssError::from(e)),
+        Ok(auth::AuthOutcome::Anonymous) => Ok(Principal::Anonymous),
+        Ok(auth::AuthOutcome::Signed(signed)) => {
             let expected = app.regions[target.region].v4_name();
             if let Some(region) = signed.v4_region.as_deref()
                 && region != expected
             {
-                return Err(OssError::access_denied(format!(
+                Err(OssError::access_denied(format!(
                     "Invalid signing region in Authorization header: this endpoint serves region {expected:?}, the request was signed for {region:?}."
                 ))
-                .ec("0002-00000228"));
-            }
-            app.credentials
-                .get(&signed.access_key_id)
-                .map(|c| c.principal.clone())
-                .ok_or_else(|| {
-                    OssError::from(auth::AuthError::InvalidAccessKeyId {
-                        access_key_id: signed.access_key_id,
+                .ec("0002-00000228"))
+            } else {
+                app.credentials
+                    .get(&signed.access_key_id)
+                    .map(|c| c.principal.clone())
+                    .ok_or_else(|| {
+                        OssError::from(auth::AuthError::InvalidAccessKeyId {
+                            access_key_id: signed.access_key_id,
+                        })
                     })
-                })?
+            }
         }
     };
 
@@ -191,6 +193,48 @@ async fn dispatch(
         Some(key) => Some(ObjectKey::parse(key).map_err(|e| OssError::invalid_object_name(e.0))?),
         None => None,
     };
+    // A missing bucket is NoSuchBucket before any routing or authentication error, as
+    // OSS answers (SDK helpers such as oss2's `is_bucket_exist()` rely on it); nothing
+    // else of the bucket or its objects is answered before authentication.
+    let put_bucket = matches!(routed, Ok(Operation::PutBucket));
+    let (bucket, object) = match &bucket_name {
+        Some(name) => {
+            // Bucket and object records in one trip to the blocking pool.
+            let object_key = matches!(
+                routed,
+                Ok(Operation::GetObject
+                    | Operation::HeadObject
+                    | Operation::GetObjectMeta
+                    | Operation::GetObjectAcl
+                    | Operation::GetSymlink
+                    | Operation::GetObjectTagging
+                    | Operation::ProcessObject)
+            )
+            .then(|| key.as_ref().map(|k| k.as_str().to_owned()))
+            .flatten();
+            let name = name.clone();
+            let (bucket, object) = app
+                .store
+                .meta(move |m| {
+                    let bucket = m.get_bucket(name.as_str())?;
+                    let object = match (&bucket, object_key) {
+                        (Some(_), Some(key)) => m.get_object(name.as_str(), &key)?,
+                        _ => None,
+                    };
+                    Ok((bucket, object))
+                })
+                .await?;
+            if bucket.is_none() && !put_bucket {
+                return Err(OssError::no_such_bucket(
+                    target.bucket.as_deref().unwrap_or_default(),
+                ));
+            }
+            (bucket, object)
+        }
+        None => (None, None),
+    };
+    let op = routed?;
+    let principal = authenticated?;
     let requester = Requester {
         principal,
         region: app.regions[target.region].name.clone(),
@@ -201,7 +245,7 @@ async fn dispatch(
         delimiter: query.get("delimiter").map(str::to_owned),
         endpoints: app.endpoints.clone(),
     };
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         app: app.clone(),
         request_id,
         region: target.region,
@@ -212,38 +256,9 @@ async fn dispatch(
         query,
         bucket_name,
         key,
-        bucket: None,
-        object: None,
+        bucket,
+        object,
     };
-    if let Some(name) = ctx.bucket_name.clone() {
-        // Bucket and object records in one trip to the blocking pool.
-        let object_key = matches!(
-            op,
-            Operation::GetObject
-                | Operation::HeadObject
-                | Operation::GetObjectMeta
-                | Operation::GetObjectAcl
-                | Operation::GetSymlink
-                | Operation::GetObjectTagging
-                | Operation::ProcessObject
-        )
-        .then(|| ctx.key_str().to_owned());
-        let (bucket, object) = ctx
-            .store()
-            .meta(move |m| {
-                let bucket = m.get_bucket(name.as_str())?;
-                let object = match (&bucket, object_key) {
-                    (Some(_), Some(key)) => m.get_object(name.as_str(), &key)?,
-                    _ => None,
-                };
-                Ok((bucket, object))
-            })
-            .await?;
-        if bucket.is_none() && op != Operation::PutBucket {
-            return Err(OssError::no_such_bucket(ctx.bucket_str()));
-        }
-        (ctx.bucket, ctx.object) = (bucket, object);
-    }
     // PutBucket on an existing name is settled by the handler (owner → update, else 409).
     let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
     // Browsers need the CORS headers on errors too.
