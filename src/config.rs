@@ -24,6 +24,47 @@ pub struct Config {
     pub regions: Vec<RegionConfig>,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    #[serde(default)]
+    pub image: ImageConfig,
+}
+
+/// `[image]`: the work budget of one image-processing request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImageConfig {
+    /// Most steps in one processing spec.
+    pub max_steps: usize,
+    /// Largest estimated cost, in millions of pixel operations.
+    pub max_cost: u64,
+    /// Largest estimated peak of pixel buffers, in MiB.
+    pub max_memory_mb: u64,
+    /// Longest a request may work, in milliseconds.
+    pub max_time_ms: u64,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        let l = crate::image::Limits::default();
+        Self {
+            max_steps: l.max_steps,
+            max_cost: l.max_cost,
+            max_memory_mb: l.max_memory >> 20,
+            max_time_ms: l.max_time_ms,
+        }
+    }
+}
+
+impl ImageConfig {
+    /// The engine's limits with these budgets.
+    pub fn limits(&self) -> crate::image::Limits {
+        crate::image::Limits {
+            max_steps: self.max_steps,
+            max_cost: self.max_cost,
+            max_memory: self.max_memory_mb << 20,
+            max_time_ms: self.max_time_ms,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +170,16 @@ impl Config {
         }
         if self.regions[0].listen.is_empty() {
             self.regions[0].listen.push(DEFAULT_LISTEN.parse().unwrap());
+        }
+        for (key, value) in [
+            ("max_steps", self.image.max_steps as u64),
+            ("max_cost", self.image.max_cost),
+            ("max_memory_mb", self.image.max_memory_mb),
+            ("max_time_ms", self.image.max_time_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("image.{key} must be at least 1")));
+            }
         }
         if self.server.lifecycle_interval_secs == 0 {
             return Err(ConfigError(
@@ -371,6 +422,25 @@ policy = '''{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObje
                 .0
                 .contains("accounts[0].users[0].policy")
         );
+    }
+
+    #[test]
+    fn image_budgets() {
+        let mut config = Config::from_toml("").unwrap();
+        config.finish().unwrap();
+        assert_eq!(config.image.limits(), crate::image::Limits::default());
+        let mut config = Config::from_toml("[image]\nmax_steps = 5\nmax_memory_mb = 64\n").unwrap();
+        config.finish().unwrap();
+        let limits = config.image.limits();
+        assert_eq!((limits.max_steps, limits.max_memory), (5, 64 << 20));
+        assert_eq!(
+            limits.max_time_ms,
+            crate::image::Limits::default().max_time_ms
+        );
+        let mut zero = Config::from_toml("[image]\nmax_time_ms = 0\n").unwrap();
+        assert!(zero.finish().unwrap_err().0.contains("image.max_time_ms"));
+        let typo = Config::from_toml("[image]\nmax_step = 5\n").unwrap_err();
+        assert!(typo.0.contains("max_step"), "{typo}");
     }
 
     #[test]

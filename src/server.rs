@@ -186,7 +186,8 @@ impl Server {
             images: crate::api::ops::process::ImagePool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 IMAGE_QUEUE,
-            )?,
+            )?
+            .with_limits(config.image.limits()),
         });
 
         let sweeper = tokio::spawn(crate::lifecycle::run(

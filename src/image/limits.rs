@@ -1,5 +1,6 @@
 //! Global limits of spec §2, checked from the header before decoding and again
-//! before any output buffer is allocated.
+//! before any output buffer is allocated, and the work budget of one request
+//! (steps, estimated cost, memory, time; configured in `[image]`).
 
 use super::error::{ImageError, ec};
 
@@ -26,6 +27,17 @@ pub struct Limits {
     pub max_image_watermarks: usize,
     /// Encoder quality used for JPEG/WebP when no `quality` step is given (OSS: undocumented).
     pub default_quality: u8,
+    /// Most steps in one spec (`[image] max_steps`; not an OSS number).
+    pub max_steps: usize,
+    /// Largest estimated cost of a request, in millions of pixel operations (a resize
+    /// pass over one megapixel costs about 1), checked before decoding (`[image] max_cost`).
+    pub max_cost: u64,
+    /// Largest estimated peak of pixel buffers per request, in bytes, checked before
+    /// decoding and counted again while decoding frames (`[image] max_memory_mb`).
+    pub max_memory: u64,
+    /// Longest a request may work, in milliseconds, checked between steps and inside
+    /// long steps (`[image] max_time_ms`).
+    pub max_time_ms: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +53,10 @@ impl Default for Limits {
             max_webp_side: 16_383,
             max_image_watermarks: 3,
             default_quality: 90,
+            max_steps: 20,
+            max_cost: 2_000,
+            max_memory: 512 << 20,
+            max_time_ms: 8_000,
         }
     }
 }
@@ -118,6 +134,46 @@ impl Limits {
         Ok(())
     }
 
+    /// The step count of a spec, before anything else.
+    pub fn check_steps(&self, steps: usize) -> Result<(), ImageError> {
+        if steps > self.max_steps {
+            return Err(ImageError::invalid_msg(format!(
+                "The processing spec has {steps} steps; at most {} are allowed ([image] max_steps).",
+                self.max_steps
+            )));
+        }
+        Ok(())
+    }
+
+    /// The work estimate of a request (pixel operations, bytes of pixel buffers), before
+    /// decoding.
+    pub fn check_work(&self, cost: u64, memory: u64) -> Result<(), ImageError> {
+        self.check_memory(memory)?;
+        let mega = cost.div_ceil(1_000_000);
+        if mega > self.max_cost {
+            return Err(ImageError::too_large(format!(
+                "The processing spec costs about {mega} million pixel operations on this image; \
+                 at most {} are allowed ([image] max_cost).",
+                self.max_cost
+            )));
+        }
+        Ok(())
+    }
+
+    /// Bytes of pixel buffers a request holds at its peak.
+    pub fn check_memory(&self, bytes: u64) -> Result<(), ImageError> {
+        if bytes > self.max_memory {
+            return Err(ImageError::too_large(format!(
+                "Processing this image needs about {} MB of pixel buffers; at most {} MB are \
+                 allowed per request ([image] max_memory_mb).",
+                bytes.div_ceil(1 << 20),
+                self.max_memory >> 20
+            ))
+            .with_ec(ec::SOURCE_TOO_LARGE));
+        }
+        Ok(())
+    }
+
     /// Input check of rotate / auto-orient.
     pub fn check_rotate(&self, w: u32, h: u32) -> Result<(), ImageError> {
         if self.max_rotate_side != 0 && (w > self.max_rotate_side || h > self.max_rotate_side) {
@@ -141,6 +197,24 @@ mod tests {
         assert_eq!(l.max_side, 30000);
         assert_eq!(l.max_pixels, 250_000_000);
         assert_eq!(l.max_output_pixels, 4096 * 4096);
+    }
+
+    #[test]
+    fn budget_checks_name_their_key() {
+        let l = Limits::default();
+        assert!(l.check_steps(20).is_ok());
+        let e = l.check_steps(41).unwrap_err();
+        assert_eq!(
+            e.message,
+            "The processing spec has 41 steps; at most 20 are allowed ([image] max_steps)."
+        );
+        assert_eq!((e.status, e.code), (400, "InvalidArgument"));
+        assert!(l.check_work(2_000_000_000, 1 << 20).is_ok());
+        let e = l.check_work(2_000_000_001, 1 << 20).unwrap_err();
+        assert!(e.message.contains("[image] max_cost"), "{}", e.message);
+        let e = l.check_work(1, (512 << 20) + 1).unwrap_err();
+        assert!(e.message.contains("[image] max_memory_mb"), "{}", e.message);
+        assert_eq!((e.status, e.code), (400, "ImageTooLarge"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! source object and the watermark objects named by [`Pipeline::watermark_objects`].
 //! Text watermarks need a font registered once with [`set_font`].
 
+mod budget;
 mod codec;
 mod error;
 mod font;
@@ -17,6 +18,7 @@ pub use error::ImageError;
 pub use font::{add_fallback_font, set_font, set_named_font};
 pub use limits::Limits;
 
+use budget::Budget;
 use codec::{EncodeOpts, OutFormat, SrcFormat};
 use raster::Picture;
 use std::collections::HashMap;
@@ -99,6 +101,20 @@ pub fn process(
     watermarks: &HashMap<String, Vec<u8>>,
     limits: &Limits,
 ) -> Result<Output, ImageError> {
+    process_cancellable(pipeline, source, watermarks, limits, &|| false)
+}
+
+/// [`process`] that stops (with an error) as soon as `cancelled` returns true, polled
+/// with the time budget between steps and inside long steps.
+pub fn process_cancellable(
+    pipeline: &Pipeline,
+    source: &[u8],
+    watermarks: &HashMap<String, Vec<u8>>,
+    limits: &Limits,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Output, ImageError> {
+    let budget = Budget::new(limits, cancelled);
+    limits.check_steps(pipeline.steps.len())?;
     if source.len() as u64 > limits.max_source_bytes {
         return Err(ImageError::too_large(format!(
             "The source image is too large: {} bytes exceeds {} bytes.",
@@ -196,7 +212,29 @@ pub fn process(
     // own size, so output sizes stay those of the full-size path.
     let load = shrink_on_load(chain, &probe, orientation);
     let shrink = load.map_or(1, |l| l.shrink);
+    let frames = if all_frames { probe.frames } else { 1 };
+    let work = |decoded: (u32, u32)| {
+        let shrunk = load.filter(|_| decoded != (probe.width, probe.height));
+        let (cost, memory) = estimate_work(
+            chain,
+            decoded,
+            frames,
+            orientation,
+            &probe,
+            shrunk,
+            out_format,
+        );
+        limits.check_work(cost, memory)
+    };
+    // libjpeg-turbo scales by rounding up (tj3 scaled sizes).
+    let predicted = (probe.width.div_ceil(shrink), probe.height.div_ceil(shrink));
+    work(predicted)?;
+    budget.check()?;
     let mut pic = decode_guarded(source, &probe, all_frames, shrink, limits)?;
+    if pic.dims() != predicted {
+        // Decoded at another size than planned (e.g. full size): estimate again.
+        work(pic.dims())?;
+    }
     let shrunk = shrink > 1 && pic.dims() != (probe.width, probe.height);
 
     if orientation != 1 {
@@ -212,12 +250,14 @@ pub fn process(
 
     let ctx = Ctx {
         limits,
+        budget: &budget,
         watermarks,
         src_format: probe.format,
         out_format,
     };
     let oriented_full = upright_dims(&probe, orientation);
     for (i, s) in chain.iter().enumerate() {
+        budget.check()?;
         match (s, load) {
             (Step::Resize(r), Some(l)) if shrunk && i == l.step => {
                 let region = l
@@ -265,12 +305,90 @@ pub fn process(
     if !out_format.animates() {
         pic.frames.truncate(1);
     }
+    budget.check()?;
     let bytes = codec::encode(pic, out_format, opts, limits)?;
     Ok(Output {
         bytes,
         content_type: out_format.content_type(),
     })
 }
+
+/// Estimated cost (pixel operations) and peak of pixel buffers (bytes) of decoding the
+/// source to `decoded` (per frame, before auto-orient by `orientation`), running `chain`
+/// on it and encoding the result; `load` is the shrink-on-load plan when the decode
+/// applied it.
+fn estimate_work(
+    chain: &[Step],
+    decoded: (u32, u32),
+    frames: u32,
+    orientation: u32,
+    probe: &codec::Probe,
+    load: Option<ShrinkOnLoad>,
+    out_format: OutFormat,
+) -> (u64, u64) {
+    let px = |(w, h): (u32, u32)| w as u64 * h as u64 * frames as u64;
+    // RGB(A) buffers; decoders may hold their own format besides (capped by `image`'s
+    // allocation limit).
+    let bytes_pp = if probe.format == SrcFormat::Jpeg {
+        3
+    } else {
+        4
+    };
+    let mut cost = px(decoded)
+        * if probe.format == SrcFormat::Jpeg {
+            3
+        } else {
+            5
+        };
+    let mut memory = px(decoded) * bytes_pp;
+    // Steps see the picture upright (auto-orient, one more pass).
+    if orientation != 1 {
+        cost += px(decoded);
+    }
+    let mut dims = if steps::auto_orient::swaps_axes(orientation) {
+        (decoded.1, decoded.0)
+    } else {
+        decoded
+    };
+    for (i, s) in chain.iter().enumerate() {
+        let (out, c) = match load {
+            Some(l) if i == l.step => {
+                let out = match l.plan {
+                    steps::resize::Plan::Scale { scaled, canvas, .. } => canvas.unwrap_or(scaled),
+                    steps::resize::Plan::Keep => dims,
+                };
+                (out, (px(dims) + px(out)) / frames as u64)
+            }
+            Some(ShrinkOnLoad {
+                crop: Some((at, _)),
+                ..
+            }) if i == at => (dims, 0),
+            _ => s.estimate(dims, probe.format),
+        };
+        cost += c * frames as u64;
+        memory = memory.max((px(dims) + px(out)) * 4);
+        dims = out;
+    }
+    // Encoders, per output pixel (measured on photos, relative to a resize pass).
+    let encode = match out_format {
+        OutFormat::Bmp | OutFormat::Tiff => 1,
+        OutFormat::Jpg => 2,
+        OutFormat::Png => 6,
+        OutFormat::Webp => 10,
+        OutFormat::Gif => 30,
+        OutFormat::Avif => AVIF_COST_PER_PIXEL,
+        OutFormat::Heic => 0,
+    };
+    let frames_out = if out_format.animates() { frames } else { 1 };
+    let out_px = dims.0 as u64 * dims.1 as u64 * frames_out as u64;
+    cost += out_px * encode;
+    // The encoder's input plus its own planes and state.
+    let encoder_memory = out_px * if out_format == OutFormat::Avif { 12 } else { 4 };
+    (cost, memory.max(px(dims) * 4 + encoder_memory))
+}
+
+/// Estimated cost of AVIF encoding per pixel (rav1e at the speed of `codec::encode`).
+const AVIF_COST_PER_PIXEL: u64 = 60;
 
 /// How to decode a JPEG smaller than its size, and the resize that makes up for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

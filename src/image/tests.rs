@@ -1043,3 +1043,273 @@ fn animated_webp_keeps_icc_profile() {
     assert_eq!(frames_of(&out).len(), 3);
     assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB));
 }
+
+// ---------------------------------------------------------------------------------
+// Work budget: steps, cost, memory, time, cancellation; decompression bombs
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn too_many_steps_are_refused_before_decoding() {
+    let spec = format!("image/{}", vec!["blur,r_50,s_50"; 40].join("/"));
+    let e = run(&spec, b"not even an image").unwrap_err();
+    assert_eq!((e.status, e.code), (400, "InvalidArgument"));
+    assert_eq!(
+        e.message,
+        "The processing spec has 40 steps; at most 20 are allowed ([image] max_steps)."
+    );
+}
+
+#[test]
+fn a_costly_spec_is_refused_before_decoding() {
+    // 57 characters that asked for 20-32 s of CPU: a 4096x4096 blur of radius 50.
+    let spec = "image/resize,w_4096,h_4096,m_fixed,limit_0/blur,r_50,s_50";
+    let e = run(spec, &png(64, 48)).unwrap_err();
+    assert_eq!((e.status, e.code), (400, "ImageTooLarge"));
+    assert!(e.message.contains("([image] max_cost)"), "{}", e.message);
+    // The documented example stays cheap.
+    assert!(run("image/blur,r_3,s_2", &png(400, 267)).is_ok());
+}
+
+#[test]
+fn the_time_budget_stops_a_long_step() {
+    let limits = Limits {
+        max_time_ms: 1,
+        max_cost: u64::MAX,
+        ..Limits::default()
+    };
+    let p = parse("image/blur,r_50,s_50").unwrap();
+    let e = process(&p, &png(1500, 1500), &HashMap::new(), &limits).unwrap_err();
+    assert_eq!((e.status, e.code), (400, "ImageTooLarge"));
+    assert!(e.message.contains("([image] max_time_ms)"), "{}", e.message);
+}
+
+#[test]
+fn cancellation_stops_inside_a_step() {
+    let p = parse("image/blur,r_3,s_2/bright,10").unwrap();
+    let calls = std::cell::Cell::new(0);
+    let gone = || {
+        calls.set(calls.get() + 1);
+        calls.get() > 5
+    };
+    let e = process_cancellable(&p, &png(40, 40), &HashMap::new(), &Limits::default(), &gone)
+        .unwrap_err();
+    assert!(e.message.contains("cancelled"), "{}", e.message);
+    // Checked before decoding and before the blur, then in its rows: stopped there.
+    assert_eq!(calls.get(), 6);
+}
+
+/// A real 8x8 JPEG (one block per component, then EOI) whose SOF declares `w`x`h`.
+fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
+    let mut j = jpg(8, 8);
+    let sof = j.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    j[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    j[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    j
+}
+
+/// An RLE8 BMP declaring `w`x`h` whose data is a lone end-of-bitmap.
+fn rle_bmp_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"BM".to_vec();
+    b.extend_from_slice(&(54u32 + 8 + 2).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&(54u32 + 8).to_le_bytes());
+    b.extend_from_slice(&40u32.to_le_bytes());
+    b.extend_from_slice(&w.to_le_bytes());
+    b.extend_from_slice(&h.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&8u16.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes()); // BI_RLE8
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&2u32.to_le_bytes()); // two palette colours
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0, 255, 255, 255, 0]);
+    b.extend_from_slice(&[0, 1]);
+    b
+}
+
+/// A GIF with a `w`x`h` canvas and `n` frames of one pixel each.
+fn gif_declaring(w: u16, h: u16, n: usize) -> Vec<u8> {
+    let mut g = b"GIF89a".to_vec();
+    g.extend_from_slice(&w.to_le_bytes());
+    g.extend_from_slice(&h.to_le_bytes());
+    g.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    for _ in 0..n {
+        g.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+        // LZW, minimum code size 2: clear, index 0, end.
+        g.extend_from_slice(&[2, 2, 0x44, 0x01, 0]);
+    }
+    g.push(0x3B);
+    g
+}
+
+/// A PNG header declaring `w`x`h` RGBA and no pixel data.
+fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend_from_slice(&13u32.to_be_bytes());
+    b.extend_from_slice(b"IHDR");
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let crc = codec::tests::crc32(&b[12..29]);
+    b.extend_from_slice(&crc.to_be_bytes());
+    b.extend_from_slice(&0u32.to_be_bytes());
+    b.extend_from_slice(b"IEND");
+    b.extend_from_slice(&codec::tests::crc32(b"IEND").to_be_bytes());
+    b
+}
+
+#[test]
+fn implausibly_small_files_are_refused() {
+    // 4000x4000 needs 250,000 blocks, at least 31,250 bytes of scan data.
+    let bomb = jpeg_declaring(4000, 4000);
+    assert!(bomb.len() < 1000);
+    for spec in ["image/resize,w_100", "image/format,png"] {
+        let e = run(spec, &bomb).unwrap_err();
+        assert_eq!((e.code, e.ec), ("BadRequest", Some(ec::UNSUPPORTED_FORMAT)));
+        assert!(e.message.contains("4000x4000"), "{}", e.message);
+    }
+    assert!(run("image/resize,w_100", &jpeg_declaring(8, 8)).is_ok());
+    let e = run("image/format,png", &rle_bmp_declaring(3000, 3000)).unwrap_err();
+    assert_eq!(e.code, "BadRequest", "{}", e.message);
+    assert!(run("image/format,png", &rle_bmp_declaring(30, 30)).is_ok());
+}
+
+#[test]
+fn decoded_sizes_count_against_the_memory_budget() {
+    let memory = |e: ImageError| {
+        assert_eq!((e.status, e.code), (400, "ImageTooLarge"));
+        assert!(
+            e.message.contains("([image] max_memory_mb)"),
+            "{}",
+            e.message
+        );
+    };
+    // 15000x15000 from 331 bytes: 675 MB of RGB, refused from the header.
+    memory(run("image/format,png", &jpeg_declaring(15000, 15000)).unwrap_err());
+    memory(run("image/format,png", &rle_bmp_declaring(15000, 15000)).unwrap_err());
+    memory(run("image/format,png", &png_declaring(12000, 12000)).unwrap_err());
+    // 999 frames of a 500x500 canvas: within OSS's 250 MP, but 1 GB decoded.
+    let gif = gif_declaring(500, 500, 999);
+    assert!(gif.len() < 20_000);
+    memory(run("image/resize,w_100", &gif).unwrap_err());
+    // The budget is configurable; TIFF (and everything else) counts as decoded.
+    let small = Limits {
+        max_memory: 1 << 20,
+        ..Limits::default()
+    };
+    let tiff = encode_test(Img::solid_rgb(600, 600, [1, 2, 3]), OutFormat::Tiff);
+    let p = parse("image/format,jpg").unwrap();
+    memory(process(&p, &tiff, &HashMap::new(), &small).unwrap_err());
+    assert!(process(&p, &png(100, 100), &HashMap::new(), &small).is_ok());
+}
+
+/// Specs built from the action and parameter vocabulary, plus random mutations, parsed
+/// and run on tiny images: never a panic, never a 5xx other than 501, always finished
+/// within a small work budget.
+#[test]
+fn fuzz_specs_parse_and_run() {
+    let actions: &[(&str, &[&str])] = &[
+        ("resize", &["m", "w", "h", "l", "s", "p", "limit", "color"]),
+        ("crop", &["w", "h", "x", "y", "g"]),
+        ("indexcrop", &["x", "y", "i"]),
+        ("circle", &["r"]),
+        ("rounded-corners", &["r"]),
+        ("rotate", &[]),
+        ("auto-orient", &[]),
+        ("blur", &["r", "s"]),
+        ("bright", &[]),
+        ("contrast", &[]),
+        ("sharpen", &[]),
+        ("format", &[]),
+        ("quality", &["q", "Q"]),
+        ("interlace", &[]),
+        (
+            "watermark",
+            &["text", "image", "t", "g", "x", "y", "fill", "size", "color"],
+        ),
+        ("info", &[]),
+        ("average-hue", &[]),
+    ];
+    let values = [
+        "0",
+        "1",
+        "2",
+        "3",
+        "7",
+        "50",
+        "90",
+        "100",
+        "360",
+        "4096",
+        "16384",
+        "-1",
+        "-50",
+        "abc",
+        "",
+        "lfit",
+        "mfit",
+        "fill",
+        "pad",
+        "fixed",
+        "center",
+        "se",
+        "nw",
+        "FF0000",
+        "jpg",
+        "png",
+        "webp",
+        "gif",
+        "bmp",
+        "tiff",
+        "avif",
+        "heic",
+        "aGk",
+        "YS5wbmc",
+        "YS5wbmM_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF81MA",
+    ];
+    let alphabet: Vec<char> = "image/,_-019azPQ|=%".chars().collect();
+    let marks: HashMap<String, Vec<u8>> = [("a.png".to_string(), png(3, 2))].into();
+    let sources = [png(9, 6), jpg(9, 6), gif_anim(5, 4, 2)];
+    let limits = Limits {
+        max_cost: 2,
+        max_memory: 8 << 20,
+        ..Limits::default()
+    };
+    let mut rng = Rng(0x0055_1F1E_5EED);
+    for i in 0..3000 {
+        let n = 1 + rng.below(4);
+        let chain: Vec<String> = (0..n)
+            .map(|_| {
+                let (name, keys) = actions[rng.below(actions.len())];
+                let mut a = name.to_string();
+                for _ in 0..rng.below(4) {
+                    let v = values[rng.below(values.len())];
+                    if keys.is_empty() || rng.below(5) == 0 {
+                        a.push_str(&format!(",{v}"));
+                    } else {
+                        a.push_str(&format!(",{}_{v}", keys[rng.below(keys.len())]));
+                    }
+                }
+                a
+            })
+            .collect();
+        let mut spec: Vec<char> = format!("image/{}", chain.join("/")).chars().collect();
+        if rng.below(3) == 0 {
+            let pos = rng.below(spec.len());
+            match rng.below(3) {
+                0 => {
+                    spec.remove(pos);
+                }
+                1 => spec.insert(pos, alphabet[rng.below(alphabet.len())]),
+                _ => spec[pos] = alphabet[rng.below(alphabet.len())],
+            }
+        }
+        let spec: String = spec.into_iter().collect();
+        let Ok(p) = parse(&spec) else { continue };
+        let src = &sources[i % sources.len()];
+        if let Err(e) = process(&p, src, &marks, &limits) {
+            assert!(e.status < 500 || e.status == 501, "{spec}: {e}");
+        }
+    }
+}

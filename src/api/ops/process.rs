@@ -75,9 +75,16 @@ impl ImagePool {
         })
     }
 
+    /// The pool with these image limits (`[image]` in the config).
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// Run `job` on a worker. The job gets a check that turns true once the caller has
+    /// gone (the awaiting future was dropped, e.g. the client disconnected).
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(&dyn Fn() -> bool) -> T + Send + 'static,
     ) -> ApiResult<T> {
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -94,7 +101,8 @@ impl ImagePool {
                 return;
             }
             // A panic is reported as an internal error and leaves the worker running.
-            if let Ok(v) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+            let gone = || done.is_closed();
+            if let Ok(v) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&gone))) {
                 let _ = done.send(v);
             }
         });
@@ -250,7 +258,7 @@ async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<
     let limits = pool.limits.clone();
     let blobs = ctx.store().blobs.clone();
     let source = source.clone();
-    pool.run(move || {
+    pool.run(move |gone| {
         let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
         let mut marks = HashMap::new();
         for (key, record) in records {
@@ -259,7 +267,9 @@ async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<
                 read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
             );
         }
-        Ok::<_, std::io::Error>(image::process(&pipeline, &bytes, &marks, &limits))
+        Ok::<_, std::io::Error>(image::process_cancellable(
+            &pipeline, &bytes, &marks, &limits, gone,
+        ))
     })
     .await?
     .map_err(OssError::internal)?
@@ -483,7 +493,7 @@ mod tests {
         let busy = tokio::spawn({
             let pool = pool.clone();
             async move {
-                pool.run(move || {
+                pool.run(move |_| {
                     started.send(()).unwrap();
                     gate.recv().is_ok()
                 })
@@ -493,20 +503,40 @@ mod tests {
         running.await.unwrap();
         let queued = tokio::spawn({
             let pool = pool.clone();
-            async move { pool.run(|| 7).await }
+            async move { pool.run(|_| 7).await }
         });
         while pool.waiting.load(Ordering::SeqCst) != 1 {
             tokio::task::yield_now().await;
         }
-        let refused = pool.run(|| 0).await.unwrap_err();
+        let refused = pool.run(|_| 0).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         release.send(()).unwrap();
         assert!(busy.await.unwrap().unwrap());
         assert_eq!(queued.await.unwrap().unwrap(), 7);
         // A panicking job is an internal error; the worker keeps serving.
-        let e = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
+        let e = pool.run(|_| -> u8 { panic!("boom") }).await.unwrap_err();
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(pool.run(|| 8).await.unwrap(), 8);
+        assert_eq!(pool.run(|_| 8).await.unwrap(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_job_sees_its_caller_go() {
+        let pool = ImagePool::new(1, 1).unwrap();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let (seen, saw) = std::sync::mpsc::channel::<bool>();
+        let job = pool.run(move |gone| {
+            started.send(()).unwrap();
+            // Spin until the awaiting future is dropped.
+            while !gone() {
+                std::thread::yield_now();
+            }
+            seen.send(true).unwrap();
+        });
+        tokio::select! {
+            _ = job => unreachable!("the job ends only once its caller is gone"),
+            _ = running => {}
+        }
+        assert!(saw.recv().unwrap());
     }
 
     fn bucket() -> BucketRecord {

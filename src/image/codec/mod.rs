@@ -322,6 +322,47 @@ pub fn jpeg_is_complete(b: &[u8]) -> bool {
     false
 }
 
+/// Refuse a file whose compressed data is far too small for the size it declares, where
+/// the format allows telling: a JPEG's entropy-coded data holds at least one bit per
+/// 8x8 block of its largest component (Huffman; arithmetic coding is exempt), and an RLE
+/// BMP at most 255 pixels per 2-byte run (refused beyond 1024 pixels per byte, which
+/// leaves room for skips). The others are bounded by the memory budget.
+pub fn check_plausible(b: &[u8], probe: &Probe) -> Result<(), ImageError> {
+    let blocks = probe.width.div_ceil(8) as u64 * probe.height.div_ceil(8) as u64;
+    let (data, needed) = match probe.format {
+        SrcFormat::Jpeg => {
+            let mut header_end = 2;
+            let mut arithmetic = false;
+            for (m, seg) in jpeg_segments(b) {
+                arithmetic |= matches!(m, 0xC9..=0xCB | 0xCD..=0xCF);
+                header_end = seg.as_ptr() as usize - b.as_ptr() as usize + seg.len();
+            }
+            if arithmetic {
+                return Ok(());
+            }
+            (
+                b.len().saturating_sub(header_end) as u64,
+                blocks.div_ceil(8),
+            )
+        }
+        SrcFormat::Bmp
+            if le32(b, 14).is_some_and(|dib| dib >= 40) && matches!(le32(b, 30), Some(1 | 2)) =>
+        {
+            let offset = le32(b, 10).unwrap_or(0) as usize;
+            let pixels = probe.width as u64 * probe.height as u64;
+            (b.len().saturating_sub(offset) as u64, pixels.div_ceil(1024))
+        }
+        _ => return Ok(()),
+    };
+    if data < needed {
+        return Err(corrupt(format!(
+            "the file declares {}x{} pixels but holds only {data} bytes of image data",
+            probe.width, probe.height
+        )));
+    }
+    Ok(())
+}
+
 /// Count image descriptors by walking the GIF block structure (no LZW decoding).
 pub fn gif_frame_count(b: &[u8]) -> u32 {
     if b.len() < 13 {
@@ -406,8 +447,8 @@ fn image_limits(limits: &Limits) -> ::image::Limits {
     let mut l = ::image::Limits::default();
     l.max_image_width = Some(limits.max_side);
     l.max_image_height = Some(limits.max_side);
-    // RGBA8 of the largest allowed image, plus slack for decoder state.
-    l.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    // The request's memory budget caps every buffer a decoder allocates.
+    l.max_alloc = Some(limits.max_memory);
     l
 }
 
@@ -479,6 +520,7 @@ fn decode_pixels(
     if probe.format == SrcFormat::Jpeg && !jpeg_is_complete(b) {
         return Err(corrupt("the JPEG data is truncated"));
     }
+    check_plausible(b, probe)?;
     #[cfg(feature = "turbojpeg")]
     if probe.format == SrcFormat::Jpeg
         && let Some(img) = turbo::decode(b, probe, shrink, limits)
@@ -528,6 +570,7 @@ fn decode_pixels(
 fn collect_frames(frames: ::image::Frames<'_>, limits: &Limits) -> Result<Vec<Frame>, ImageError> {
     let mut out = Vec::new();
     let mut total: u64 = 0;
+    let mut bytes: u64 = 0;
     for f in frames {
         let f = match f {
             Ok(f) => f,
@@ -538,6 +581,8 @@ fn collect_frames(frames: ::image::Frames<'_>, limits: &Limits) -> Result<Vec<Fr
         let (n, d) = f.delay().numer_denom_ms();
         let buf = f.into_buffer();
         total += buf.width() as u64 * buf.height() as u64;
+        bytes += buf.len() as u64;
+        limits.check_memory(bytes)?;
         if total > limits.max_pixels || out.len() as u32 >= limits.max_frames {
             return Err(ImageError::too_large(format!(
                 "The animated image has too many frames or pixels over all frames \
@@ -727,12 +772,13 @@ pub fn encode(
                 }
                 OutFormat::Webp => out = webp::with_icc(webp::encode_still(&img, opts)?, icc),
                 OutFormat::Avif => {
-                    // rav1e (pure Rust) through ravif, on this worker thread only. Speed 8
-                    // of 1-10 keeps an 800 px image well under a second. No ICC: the
-                    // encoder writes sRGB.
+                    // rav1e through ravif (with its assembly, feature `avif-asm`), on
+                    // this worker thread only, at its fastest speed (10 of 1-10). The
+                    // work is bounded before decoding (`AVIF_COST_PER_PIXEL`). No ICC:
+                    // the encoder writes sRGB.
                     let enc = ::image::codecs::avif::AvifEncoder::new_with_speed_quality(
                         &mut out,
-                        8,
+                        10,
                         opts.quality,
                     )
                     .with_num_threads(Some(1));

@@ -18,6 +18,7 @@ pub mod rounded_corners;
 pub mod sharpen;
 pub mod watermark;
 
+use super::budget::Budget;
 use super::codec::{OutFormat, SrcFormat};
 use super::error::{ImageError, ec};
 use super::limits::Limits;
@@ -28,6 +29,8 @@ use std::collections::HashMap;
 /// Everything a step may need besides the pixels.
 pub struct Ctx<'a> {
     pub limits: &'a Limits,
+    /// Checked inside long steps.
+    pub budget: &'a Budget<'a>,
     pub watermarks: &'a HashMap<String, Vec<u8>>,
     pub src_format: SrcFormat,
     /// Final output format (decides transparent vs white backgrounds).
@@ -122,6 +125,54 @@ impl Step {
         }
     }
 
+    /// The size this step makes of a `w×h` frame (an upper bound where it depends on the
+    /// pixels) and its cost per frame in pixel operations (about one per pixel and pass),
+    /// to refuse a spec before decoding.
+    pub fn estimate(&self, (w, h): (u32, u32), src_format: SrcFormat) -> ((u32, u32), u64) {
+        let px = |(w, h): (u32, u32)| w as u64 * h as u64;
+        let same = (w, h);
+        match self {
+            Step::Resize(r) => match r.plan(w, h, None, src_format == SrcFormat::Gif) {
+                resize::Plan::Keep => (same, 0),
+                resize::Plan::Scale { scaled, canvas, .. } => {
+                    let out = canvas.unwrap_or(scaled);
+                    (out, px(same) + px(scaled) + px(out))
+                }
+            },
+            Step::Crop(c) => {
+                let out = c.rect(w, h).map_or(same, |r| (r.2, r.3));
+                (out, px(out))
+            }
+            Step::IndexCrop(c) => {
+                let out = c.rect(w, h).map_or(same, |r| (r.2, r.3));
+                (out, px(out))
+            }
+            Step::Circle(c) => {
+                let side = 2 * c.radius(w, h) + 1;
+                ((side, side), px((side, side)))
+            }
+            Step::Rotate(r) => {
+                let out = match r.deg % 360 {
+                    0 => return (same, 0),
+                    90 | 270 => (h, w),
+                    180 => same,
+                    d => rotate::bbox(w, h, d as f64),
+                };
+                (out, 2 * px(out))
+            }
+            Step::Blur(b) => (same, px(same) * 2 * (2 * b.radius() as u64 + 1)),
+            Step::Sharpen(_) => (same, px(same) * 18),
+            Step::Watermark(_) => (same, px(same) * 2),
+            Step::RoundedCorners(_) | Step::Bright(_) | Step::Contrast(_) => (same, px(same)),
+            Step::AutoOrient(_)
+            | Step::Format(_)
+            | Step::Quality(_)
+            | Step::Interlace(_)
+            | Step::Info(_)
+            | Step::AverageHue(_) => (same, 0),
+        }
+    }
+
     /// Run a pixel step. Output-setting steps (format, quality, interlace), auto-orient
     /// (a pre-step) and the terminal queries are no-ops here; `process` handles them.
     pub fn apply(&self, pic: &mut Picture, ctx: &Ctx<'_>) -> Result<(), ImageError> {
@@ -138,10 +189,7 @@ impl Step {
                 Ok(())
             }
             Step::Rotate(s) => s.apply(pic, ctx.limits),
-            Step::Blur(s) => {
-                s.apply(pic);
-                Ok(())
-            }
+            Step::Blur(s) => s.apply(pic, ctx.budget),
             Step::Bright(s) => {
                 s.apply(pic);
                 Ok(())
@@ -150,10 +198,7 @@ impl Step {
                 s.apply(pic);
                 Ok(())
             }
-            Step::Sharpen(s) => {
-                s.apply(pic);
-                Ok(())
-            }
+            Step::Sharpen(s) => s.apply(pic, ctx.budget),
             Step::Watermark(s) => s.apply(pic, ctx),
             Step::AutoOrient(_)
             | Step::Format(_)

@@ -1,6 +1,7 @@
 //! `sharpen,<50..399>` (spec §6): unsharp mask against a 3×3 Gaussian
 //! (`[1 2 1; 2 4 2; 1 2 1]/16`) with amount `n/100`, on R, G, B.
 
+use crate::image::budget::Budget;
 use crate::image::error::ImageError;
 use crate::image::parse::{Param, int_in, single};
 use crate::image::raster::Picture;
@@ -25,15 +26,17 @@ impl Sharpen {
         format!("sharpen,{}", self.n)
     }
 
-    pub fn apply(&self, pic: &mut Picture) {
+    /// Checks `budget` every row.
+    pub fn apply(&self, pic: &mut Picture, budget: &Budget<'_>) -> Result<(), ImageError> {
         let amount = self.n as i64;
-        pic.map(|mut img| {
+        pic.try_map(|mut img| {
             let (w, h) = (img.width() as usize, img.height() as usize);
             let c = img.channels();
             let src = img.raw().to_vec();
             let dst = img.raw_mut();
             const K: [[i64; 3]; 3] = [[1, 2, 1], [2, 4, 2], [1, 2, 1]];
             for y in 0..h {
+                budget.check()?;
                 for x in 0..w {
                     for ch in 0..3 {
                         let mut blur = 0i64;
@@ -58,8 +61,8 @@ impl Sharpen {
                     }
                 }
             }
-            img
-        });
+            Ok(img)
+        })
     }
 }
 
@@ -73,7 +76,7 @@ mod tests {
     fn flat_unchanged_edges_enhanced() {
         let s = Sharpen::parse(&split_action("sharpen,100").params).unwrap();
         let mut pic = Picture::still(Img::solid_rgb(5, 5, [90, 90, 90]));
-        s.apply(&mut pic);
+        s.apply(&mut pic, &Budget::unlimited()).unwrap();
         assert_eq!(pic.first().rgb_at(2, 2), [90, 90, 90]);
         // Step edge: left half 100, right half 200.
         let i = ::image::RgbImage::from_fn(6, 3, |x, _| {
@@ -81,7 +84,7 @@ mod tests {
             ::image::Rgb([v, v, v])
         });
         let mut pic = Picture::still(Img::Rgb(i));
-        s.apply(&mut pic);
+        s.apply(&mut pic, &Budget::unlimited()).unwrap();
         let img = pic.first();
         // blur at x=2: (100*3 + 200*1)/4 = 125 → 100 + (100-125) = 75.
         assert_eq!(img.rgb_at(2, 1), [75, 75, 75]);

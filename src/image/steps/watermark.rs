@@ -344,6 +344,7 @@ fn render_image(im: &ImageMark, main: (u32, u32), ctx: &Ctx<'_>) -> Result<RgbaI
     let mut pic = Picture::still(img);
     let sub = Ctx {
         limits: ctx.limits,
+        budget: ctx.budget,
         watermarks: ctx.watermarks,
         src_format: codec::sniff(bytes).unwrap_or(codec::SrcFormat::Png),
         out_format: ctx.out_format,
@@ -610,6 +611,7 @@ mod tests {
     fn ctx<'a>(marks: &'a HashMap<String, Vec<u8>>, limits: &'a Limits) -> Ctx<'a> {
         Ctx {
             limits,
+            budget: Box::leak(Box::new(crate::image::budget::Budget::unlimited())),
             watermarks: marks,
             src_format: SrcFormat::Png,
             out_format: OutFormat::Png,
