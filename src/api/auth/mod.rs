@@ -371,7 +371,7 @@ mod tests {
             let mut out = String::new();
             for _ in 0..self.next() % 5 {
                 out.push_str(self.pick(fragments));
-                if self.next() % 4 == 0 {
+                if self.next().is_multiple_of(4) {
                     out.push(char::from(b' ' + (self.next() % 95) as u8));
                 }
             }
