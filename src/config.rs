@@ -78,6 +78,54 @@ pub struct ServerConfig {
     /// Seconds between lifecycle sweeps (expiring objects, aborting stale uploads).
     #[serde(default = "default_lifecycle_interval")]
     pub lifecycle_interval_secs: u64,
+    /// `[server.connections]`: timeouts and limits of every listener.
+    #[serde(default)]
+    pub connections: ConnectionConfig,
+}
+
+/// Limits that keep slow or idle clients from holding connections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Seconds a client has to send a complete request head, counted from the end of the
+    /// previous response on a keep-alive connection (so also the idle keep-alive timeout).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once per listener; further ones wait to be accepted.
+    #[serde(default = "default_max_connections")]
+    pub max_per_listener: usize,
+    /// Slowest accepted request body, in bytes per second over each window (0: no minimum).
+    #[serde(default = "default_min_body_rate")]
+    pub min_body_rate: u64,
+    #[serde(default = "default_body_rate_window")]
+    pub body_rate_window_secs: u64,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: default_header_read_timeout(),
+            max_per_listener: default_max_connections(),
+            min_body_rate: default_min_body_rate(),
+            body_rate_window_secs: default_body_rate_window(),
+        }
+    }
+}
+
+fn default_header_read_timeout() -> u64 {
+    30
+}
+
+fn default_max_connections() -> usize {
+    4096
+}
+
+fn default_min_body_rate() -> u64 {
+    1024
+}
+
+fn default_body_rate_window() -> u64 {
+    20
 }
 
 impl Default for ServerConfig {
@@ -86,6 +134,7 @@ impl Default for ServerConfig {
             data_dir: default_data_dir(),
             max_object_size: default_max_object_size(),
             lifecycle_interval_secs: default_lifecycle_interval(),
+            connections: ConnectionConfig::default(),
         }
     }
 }
@@ -185,6 +234,18 @@ impl Config {
             return Err(ConfigError(
                 "server.lifecycle_interval_secs must be at least 1".into(),
             ));
+        }
+        let c = &self.server.connections;
+        for (key, value) in [
+            ("header_read_timeout_secs", c.header_read_timeout_secs),
+            ("max_per_listener", c.max_per_listener as u64),
+            ("body_rate_window_secs", c.body_rate_window_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!(
+                    "server.connections.{key} must be at least 1"
+                )));
+            }
         }
         let mut names = HashSet::new();
         let mut addrs = HashSet::new();

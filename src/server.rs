@@ -4,17 +4,25 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use anyhow::Context as _;
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
+use axum::extract::{ConnectInfo, State};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+
+mod body_rate;
+
+use body_rate::{MinRate, MinRateBody};
 
 use crate::access::{Policy, Principal};
 use crate::api::target::RegionHosts;
-use crate::config::Config;
+use crate::config::{Config, ConnectionConfig};
 use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta};
 
 /// Image requests that may wait for a worker before new ones are refused (503).
@@ -65,11 +73,130 @@ pub struct ListenerState {
     pub region: usize,
 }
 
-pub fn app(state: ListenerState) -> Router {
-    Router::new()
-        .fallback(crate::api::handle)
-        .layer(DefaultBodyLimit::disable())
-        .with_state(state)
+/// One request: the body gets the minimum-rate rule, then the OSS handler runs.
+async fn serve_request(
+    state: ListenerState,
+    peer: SocketAddr,
+    rate: Option<MinRate>,
+    request: http::Request<Incoming>,
+) -> axum::response::Response {
+    let Some(rule) = rate else {
+        let request = request.map(axum::body::Body::new);
+        return crate::api::handle(State(state), ConnectInfo(peer), request).await;
+    };
+    let tripped = Arc::new(AtomicBool::new(false));
+    let host = request
+        .headers()
+        .get("host")
+        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let head = request.method() == http::Method::HEAD;
+    let request =
+        request.map(|body| axum::body::Body::new(MinRateBody::new(body, rule, tripped.clone())));
+    let response = crate::api::handle(State(state), ConnectInfo(peer), request).await;
+    if !tripped.load(Ordering::Acquire) {
+        return response;
+    }
+    // The handler saw a failed body; OSS answers a too-slow upload with RequestTimeout.
+    let request_id = response
+        .headers()
+        .get("x-oss-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut timeout = crate::api::error::OssError::new(
+        http::StatusCode::BAD_REQUEST,
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the timeout period.",
+    )
+    .into_response(&request_id, &host, head);
+    let h = timeout.headers_mut();
+    for name in ["x-oss-request-id", "server", "date"] {
+        if let Some(v) = response.headers().get(name) {
+            h.insert(name, v.clone());
+        }
+    }
+    h.insert("connection", http::HeaderValue::from_static("close"));
+    timeout
+}
+
+/// Resolves once shutdown is requested (or the server is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Accept connections on `listener` until `stop`, at most `limits.max_per_listener` at
+/// once (further clients wait in the accept backlog), each with header and body timeouts.
+async fn serve_listener(
+    listener: TcpListener,
+    state: ListenerState,
+    limits: ConnectionConfig,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_per_listener));
+    let rate = (limits.min_body_rate > 0).then(|| MinRate {
+        min_rate: limits.min_body_rate,
+        window: Duration::from_secs(limits.body_rate_window_secs),
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(limits.header_read_timeout_secs));
+    let builder = Arc::new(builder);
+    let mut connections = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+            _ = stopped(&mut stop) => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait and retry rather than stop.
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        };
+        // Small responses go out at once instead of waiting on Nagle's algorithm.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+        let (state, builder, mut stop) = (state.clone(), builder.clone(), stop.clone());
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let response = serve_request(state.clone(), peer, rate, request);
+                async move { Ok::<_, std::convert::Infallible>(response.await) }
+            });
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                }
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(permit);
+        });
+        // Reap finished connection tasks so the set stays small.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// A running server: its bound addresses and a way to stop it.
@@ -200,27 +327,16 @@ impl Server {
         let mut listeners = Vec::new();
         for (region, addr, listener) in bound {
             listeners.push((config.regions[region].name.clone(), addr));
-            let router = self::app(ListenerState {
+            let state = ListenerState {
                 app: app.clone(),
                 region,
-            });
-            let mut watcher = watcher.clone();
-            // Small responses go out at once instead of waiting on Nagle's algorithm.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::warn!("cannot set TCP_NODELAY: {e}");
-                }
-            });
-            tasks.spawn(async move {
-                axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = watcher.wait_for(|stop| *stop).await;
-                })
-                .await
-            });
+            };
+            tasks.spawn(serve_listener(
+                listener,
+                state,
+                config.server.connections.clone(),
+                watcher.clone(),
+            ));
         }
         Ok(Self {
             listeners,

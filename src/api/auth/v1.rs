@@ -8,8 +8,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 use super::{
-    AuthError, Authenticated, RequestView, SecretLookup, SigVersion, access_denied,
-    canonical_headers, check_skew, ct_eq, header, invalid_argument, lookup_secret, query_value,
+    AuthError, Authenticated, MAX_PRESIGN_SECS, MAX_SKEW_SECS, RequestView, SecretLookup,
+    SigVersion, access_denied, canonical_headers, check_skew, ct_eq, header, invalid_argument,
+    lookup_secret, query_value,
 };
 
 /// Sub-resources listed in the OSS documentation.
@@ -181,6 +182,16 @@ pub(super) fn verify_query(
     if now.timestamp() > expires_at {
         return Err(access_denied("Request has expired.", Some("0002-00000069")));
     }
+    // V1 URLs carry no signing time: an `Expires` beyond the 7-day cap (plus the clock
+    // skew) can only come from a URL signed for longer, or dated ahead, as for V4.
+    if expires_at - now.timestamp() > MAX_PRESIGN_SECS + MAX_SKEW_SECS {
+        return Err(access_denied(
+            &format!(
+                "Invalid Expires in the signed URL: {expires} is more than {MAX_PRESIGN_SECS} seconds ahead of the server time."
+            ),
+            Some("0002-00000070"),
+        ));
+    }
     let secret = lookup_secret(secrets, access_key_id)?;
     // Users pasting raw base64 into curl get '+' decoded as space.
     let provided = provided.replace(' ', "+");
@@ -349,6 +360,14 @@ mod tests {
                 ec: Some("0002-00000069")
             }
         );
+
+        // Expires more than 7 days (+ skew) ahead: a year-long URL is refused.
+        let far = run("key", &signed, 1_699_807_420 - 604_800 - 15 * 60 - 1).unwrap_err();
+        assert_eq!(
+            (far.code(), far.ec()),
+            ("AccessDenied", Some("0002-00000070"))
+        );
+        assert!(run("key", &signed, 1_699_807_420 - 604_800 - 15 * 60).is_ok());
 
         let missing = run("key", &signed[..2], 0).unwrap_err();
         assert_eq!(missing.code(), "AccessDenied");

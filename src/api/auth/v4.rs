@@ -7,8 +7,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 use super::{
-    AuthError, Authenticated, RequestView, SecretLookup, SigVersion, access_denied,
-    canonical_headers, check_skew, ct_eq, header, invalid_argument, lookup_secret, query_value,
+    AuthError, Authenticated, MAX_PRESIGN_SECS, RequestView, SecretLookup, SigVersion,
+    access_denied, canonical_headers, check_not_future, check_skew, ct_eq, header,
+    invalid_argument, lookup_secret, query_value,
 };
 
 const ALGORITHM: &str = "OSS4-HMAC-SHA256";
@@ -16,8 +17,6 @@ const ALGORITHM: &str = "OSS4-HMAC-SHA256";
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const SCOPE_SUFFIX: &str = "/oss/aliyun_v4_request";
 const TIMESTAMP_FMT: &str = "%Y%m%dT%H%M%SZ";
-/// Presigned URLs are valid for at most 7 days.
-const MAX_EXPIRES_SECS: i64 = 604_800;
 
 /// Everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded (query names/values, `/` included).
 const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -300,15 +299,17 @@ pub(super) fn verify_query(
     let expires = expires
         .parse::<i64>()
         .ok()
-        .filter(|e| (1..=MAX_EXPIRES_SECS).contains(e))
+        .filter(|e| (1..=MAX_PRESIGN_SECS).contains(e))
         .ok_or_else(|| {
             invalid_argument(
-                &format!("x-oss-expires must be between 1 and {MAX_EXPIRES_SECS}, got {expires}"),
+                &format!("x-oss-expires must be between 1 and {MAX_PRESIGN_SECS}, got {expires}"),
                 Some("0002-00000232"),
             )
         })?;
     let request_time = parse_timestamp(timestamp)?;
     check_scope_date(&credential, timestamp)?;
+    // A URL dated ahead of the server clock would stay valid past its 7-day cap.
+    check_not_future(request_time, timestamp, now, TIMESTAMP_FMT)?;
     if now > request_time + TimeDelta::seconds(expires) {
         return Err(access_denied("Request has expired.", Some("0002-00000236")));
     }
@@ -571,6 +572,15 @@ mod tests {
                 ec: Some("0002-00000236")
             })
         );
+        // Dated more than 15 minutes ahead of the server clock (a year-long URL).
+        assert_eq!(
+            presigned("20231217T025437Z", "599", sig, &[], signed_at - 15 * 60 - 1),
+            Err(AuthError::RequestTimeTooSkewed {
+                request_time: "20231217T025437Z".into(),
+                server_time: "20231217T023936Z".into()
+            })
+        );
+        assert!(presigned("20231217T025437Z", "599", sig, &[], signed_at - 15 * 60).is_ok());
         for bad in ["0", "604801", "x"] {
             let err = presigned("20231217T025437Z", bad, sig, &[], signed_at).unwrap_err();
             assert_eq!(
