@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
-use ossify::config::Config;
-use ossify::server::Server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -16,20 +14,7 @@ const CLOSED_WITHIN: Duration = Duration::from_secs(15);
 
 async fn start_with(connections: &str) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{}\n[server.connections]\n{connections}\n",
-        config_toml(dir.path())
-    );
-    let mut config = Config::from_toml(&text).unwrap();
-    config.finish().unwrap();
-    let server = Server::start(config).await.unwrap();
-    let addrs = server.listeners.iter().map(|(_, a)| *a).collect();
-    TestServer {
-        server: Some(server),
-        dir,
-        addrs,
-        http: reqwest::Client::new(),
-    }
+    TestServer::start_with(dir, &format!("[server.connections]\n{connections}")).await
 }
 
 /// Read until the server closes the connection; returns what it sent.

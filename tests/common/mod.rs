@@ -65,7 +65,13 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: tempfile::TempDir) -> Self {
-        let mut config = Config::from_toml(&config_toml(dir.path())).unwrap();
+        Self::start_with(dir, "").await
+    }
+
+    /// A server whose configuration is the standard one followed by `extra` TOML.
+    pub async fn start_with(dir: tempfile::TempDir, extra: &str) -> Self {
+        let text = format!("{}\n{extra}\n", config_toml(dir.path()));
+        let mut config = Config::from_toml(&text).unwrap();
         config.finish().unwrap();
         let server = Server::start(config).await.unwrap();
         let addrs = server.listeners.iter().map(|(_, a)| *a).collect();
