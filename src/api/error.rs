@@ -277,6 +277,26 @@ impl From<CoreError> for OssError {
             CoreError::NotSymlink { key } => {
                 bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
             }
+            CoreError::SaveAsOtherAccount {
+                target,
+                source_bucket: source,
+            } => bad(
+                "InvalidArgument",
+                format!(
+                    "sys/saveas: the target bucket {target} belongs to another account than the source bucket {source}; both must belong to the same account."
+                ),
+            ),
+            CoreError::SaveAsOtherRegion {
+                target,
+                target_region,
+                source_bucket: source,
+                source_region,
+            } => bad(
+                "InvalidArgument",
+                format!(
+                    "sys/saveas: the target bucket {target} is in {target_region}, the source bucket {source} in {source_region}; both must be in the same region."
+                ),
+            ),
             CoreError::PreconditionFailed { condition } => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "PreconditionFailed",

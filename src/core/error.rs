@@ -47,6 +47,19 @@ pub enum CoreError {
     SymlinkTargetNotExist { target: String },
     #[error("the object is not a symlink")]
     NotSymlink { key: String },
+    /// A saveas target in another account than the source.
+    #[error("the saveas target {target} belongs to another account")]
+    SaveAsOtherAccount {
+        target: String,
+        source_bucket: String,
+    },
+    #[error("the saveas target {target} is in another region")]
+    SaveAsOtherRegion {
+        target: String,
+        target_region: String,
+        source_bucket: String,
+        source_region: String,
+    },
     /// `condition` names the failed header, e.g. `If-Match`.
     #[error("the precondition {condition} failed")]
     PreconditionFailed { condition: String },

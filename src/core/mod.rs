@@ -11,6 +11,7 @@ pub mod crc64;
 pub mod error;
 pub mod multipart;
 pub mod object;
+pub mod saveas;
 
 use std::sync::Arc;
 

@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex, mpsc};
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use md5::{Digest, Md5};
 
 use super::bucket_config::style_content;
-use super::object::{check_content_md5, conditions, record_from_headers, set};
+use super::object::{check_content_md5, conditions, set};
 use super::read_small_body;
 use crate::access::{Action, Principal};
 use crate::api::error::{ApiResult, OssError};
@@ -21,6 +21,7 @@ use crate::api::headers::http_date;
 use crate::api::{Ctx, empty};
 use crate::core::conditions::Precondition;
 use crate::core::object::{self, read_range_blocking};
+use crate::core::saveas;
 use crate::image::{self, ImageError, Limits, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ObjectRecord};
@@ -421,47 +422,23 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let target_name = BucketName::parse(&target_name)
         .map_err(|e| OssError::invalid_bucket_name(&target_name, e.0))?;
     let key = ObjectKey::parse(&saveas.object).map_err(|e| OssError::invalid_object_name(e.0))?;
-    let target = if target_name.as_str() == source_bucket.name {
-        source_bucket.clone()
-    } else {
-        let name = target_name.as_str().to_owned();
-        ctx.store()
-            .meta(move |m| m.get_bucket(&name))
-            .await?
-            .ok_or_else(|| OssError::no_such_bucket(target_name.as_str()))?
-    };
-    if target.owner != source_bucket.owner {
-        return Err(invalid(format!(
-            "sys/saveas: the target bucket {} belongs to another account than the source bucket {}; both must belong to the same account.",
-            target.name, source_bucket.name
-        )));
-    }
-    if target.region != source_bucket.region {
-        return Err(invalid(format!(
-            "sys/saveas: the target bucket {} is in {}, the source bucket {} in {}; both must be in the same region.",
-            target.name, target.region, source_bucket.name, source_bucket.region
-        )));
-    }
-    ctx.authorize(Action::PutObject, Some(&target), Some(key.as_str()), None)?;
+    let target = saveas::saveas_target(
+        ctx.store(),
+        &ctx.requester,
+        source_bucket,
+        &target_name,
+        &key,
+    )
+    .await?;
 
     let output = run(ctx, &source, pipeline).await?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "content-type",
-        output.content_type.parse().expect("static MIME type"),
-    );
-    let mut record = record_from_headers(&headers, &target, "Normal")?;
     let size = output.bytes.len() as u64;
-    let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(output.bytes))]);
-    let stored = object::store_stream(ctx.store(), Box::pin(stream), u64::MAX, None).await?;
-    stored.fill(&mut record);
-    object::commit_record(
+    saveas::save(
         ctx.store(),
-        &target.name,
-        key.as_str(),
-        &[stored.blob],
-        record,
-        false,
+        &target,
+        &key,
+        output.bytes,
+        output.content_type,
     )
     .await?;
     let answer = serde_json::json!({

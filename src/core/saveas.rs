@@ -1,0 +1,90 @@
+//! `sys/saveas` of ProcessObject: where a processed image may be written, and the
+//! write itself. The target must be in the source's account and region, and the
+//! requester needs PutObject on it; all of it is checked before any pixel work.
+
+use super::object::{commit_record, store_stream};
+use super::{CoreError, CoreResult, Requester, Store, now_ms};
+use crate::access::{Action, ObjectAcl};
+use crate::names::{BucketName, ObjectKey};
+use crate::storage::{BucketRecord, ContentHeaders, ObjectRecord};
+
+/// The bucket a saveas writes to (`target`, or the source's own), after its checks.
+pub async fn saveas_target(
+    store: &Store,
+    requester: &Requester,
+    source: &BucketRecord,
+    target: &BucketName,
+    key: &ObjectKey,
+) -> CoreResult<BucketRecord> {
+    let target = if target.as_str() == source.name {
+        source.clone()
+    } else {
+        let name = target.as_str().to_owned();
+        store
+            .meta(move |m| m.get_bucket(&name))
+            .await?
+            .ok_or_else(|| CoreError::no_such_bucket(target.as_str()))?
+    };
+    if target.owner != source.owner {
+        return Err(CoreError::SaveAsOtherAccount {
+            target: target.name,
+            source_bucket: source.name.clone(),
+        });
+    }
+    if target.region != source.region {
+        return Err(CoreError::SaveAsOtherRegion {
+            target: target.name,
+            target_region: target.region,
+            source_bucket: source.name.clone(),
+            source_region: source.region.clone(),
+        });
+    }
+    requester.authorize(
+        Action::PutObject,
+        Some(&target),
+        None,
+        Some(key.as_str()),
+        None,
+    )?;
+    Ok(target)
+}
+
+/// Store the processed image as `key` of `target`, overwriting what is there.
+pub async fn save(
+    store: &Store,
+    target: &BucketRecord,
+    key: &ObjectKey,
+    bytes: Vec<u8>,
+    content_type: &str,
+) -> CoreResult<ObjectRecord> {
+    let mut record = ObjectRecord {
+        segments: vec![],
+        size: 0,
+        etag: String::new(),
+        crc64: 0,
+        content_md5: None,
+        last_modified: now_ms(),
+        object_type: "Normal".into(),
+        storage_class: target.storage_class.clone(),
+        acl: ObjectAcl::Default,
+        headers: ContentHeaders {
+            content_type: Some(content_type.to_owned()),
+            ..Default::default()
+        },
+        user_meta: vec![],
+        tags: vec![],
+        symlink_target: None,
+    };
+    let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
+    let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;
+    stored.fill(&mut record);
+    commit_record(
+        store,
+        &target.name,
+        key.as_str(),
+        &[stored.blob],
+        record,
+        false,
+    )
+    .await
+}
