@@ -30,10 +30,6 @@ pub fn iso8601(ms: i64) -> String {
         .to_string()
 }
 
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// `x-oss-meta-*` headers: names lower-cased without the prefix, values verbatim
 /// (UTF-8, as the SDKs send them).
 pub fn user_meta(headers: &HeaderMap) -> ApiResult<Vec<(String, String)>> {

@@ -37,7 +37,6 @@ pub struct Ctx {
     /// The principal and the request facts policies test.
     pub requester: Requester,
     pub method: Method,
-    pub peer: SocketAddr,
     pub headers: HeaderMap,
     pub query: Query,
     pub bucket_name: Option<BucketName>,
@@ -251,7 +250,6 @@ async fn dispatch(
         region: target.region,
         requester,
         method: parts.method.clone(),
-        peer,
         headers: parts.headers,
         query,
         bucket_name,

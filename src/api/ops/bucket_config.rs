@@ -8,9 +8,10 @@ use super::object::{check_content_md5, set};
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::{Policy, policy::glob};
 use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{header, http_date, iso8601, now_ms};
+use crate::api::headers::{header, http_date, iso8601};
 use crate::api::xml::{self, Element, XmlWriter};
 use crate::api::{Ctx, empty, xml_response};
+use crate::core::now_ms;
 use crate::storage::{
     BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, ProcessConfig, Style,
 };

@@ -13,12 +13,13 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode};
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::ObjectAcl;
 use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{self, header, http_date, now_ms};
+use crate::api::headers::{self, header, http_date};
 use crate::api::ops::service::write_owner;
 use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::CoreError;
 use crate::core::conditions::{Conditions, RangeRequest};
+use crate::core::now_ms;
 use crate::core::object::{self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags};
 use crate::storage::{BucketRecord, ContentHeaders, ObjectRecord};
 
