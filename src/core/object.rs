@@ -65,6 +65,26 @@ impl StoredBody {
     }
 }
 
+/// The record of a new object without bytes yet: `object_type` (`Normal`,
+/// `Appendable`, `Multipart`, `Symlink`), private-by-default ACL, no metadata.
+pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
+    ObjectRecord {
+        segments: vec![],
+        size: 0,
+        etag: String::new(),
+        crc64: 0,
+        content_md5: None,
+        last_modified: now_ms(),
+        object_type: object_type.into(),
+        storage_class: storage_class.into(),
+        acl: ObjectAcl::Default,
+        headers: Default::default(),
+        user_meta: vec![],
+        tags: vec![],
+        symlink_target: None,
+    }
+}
+
 /// Bytes arriving from a client (or read from another object).
 pub type ByteStream<'a> = BoxStream<'a, Result<bytes::Bytes, String>>;
 

@@ -2,9 +2,9 @@
 //! write itself. The target must be in the source's account and region, and the
 //! requester needs PutObject on it; all of it is checked before any pixel work.
 
-use super::object::{commit_record, store_stream};
-use super::{CoreError, CoreResult, Requester, Store, now_ms};
-use crate::access::{Action, ObjectAcl};
+use super::object::{commit_record, new_record, store_stream};
+use super::{CoreError, CoreResult, Requester, Store};
+use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ContentHeaders, ObjectRecord};
 
@@ -58,22 +58,11 @@ pub async fn save(
     content_type: &str,
 ) -> CoreResult<ObjectRecord> {
     let mut record = ObjectRecord {
-        segments: vec![],
-        size: 0,
-        etag: String::new(),
-        crc64: 0,
-        content_md5: None,
-        last_modified: now_ms(),
-        object_type: "Normal".into(),
-        storage_class: target.storage_class.clone(),
-        acl: ObjectAcl::Default,
         headers: ContentHeaders {
             content_type: Some(content_type.to_owned()),
             ..Default::default()
         },
-        user_meta: vec![],
-        tags: vec![],
-        symlink_target: None,
+        ..new_record("Normal", &target.storage_class)
     };
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
     let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;

@@ -19,8 +19,9 @@ use crate::api::xml::{self, XmlWriter};
 use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::CoreError;
 use crate::core::conditions::{Conditions, RangeRequest};
-use crate::core::now_ms;
-use crate::core::object::{self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags};
+use crate::core::object::{
+    self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags, new_record,
+};
 use crate::storage::{BucketRecord, ContentHeaders, ObjectRecord};
 
 const STORAGE_CLASSES: &[&str] = &[
@@ -194,20 +195,14 @@ pub fn record_from_headers(
     bucket: &BucketRecord,
     object_type: &str,
 ) -> ApiResult<ObjectRecord> {
+    // Checked in this order: storage class, ACL, metadata, tags.
+    let base = new_record(object_type, &storage_class(h, &bucket.storage_class)?);
     Ok(ObjectRecord {
-        segments: vec![],
-        size: 0,
-        etag: String::new(),
-        crc64: 0,
-        content_md5: None,
-        last_modified: now_ms(),
-        object_type: object_type.into(),
-        storage_class: storage_class(h, &bucket.storage_class)?,
         acl: object_acl(h)?,
         headers: content_headers(h),
         user_meta: headers::user_meta(h)?,
         tags: tagging_header(h)?,
-        symlink_target: None,
+        ..base
     })
 }
 
