@@ -21,7 +21,7 @@ mod body_rate;
 use body_rate::{MinRate, MinRateBody};
 
 use crate::access::{Policy, Principal};
-use crate::api::target::RegionHosts;
+use crate::api::oss::target::RegionHosts;
 use crate::config::{Config, ConnectionConfig};
 use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta};
 
@@ -55,10 +55,10 @@ pub struct AppState {
     pub endpoints: Arc<HashMap<String, String>>,
     pub region_hosts: Vec<RegionHosts>,
     pub credentials: HashMap<String, Credential>,
-    pub images: crate::api::ops::process::ImagePool,
+    pub images: crate::api::oss::ops::process::ImagePool,
 }
 
-impl crate::api::auth::SecretLookup for AppState {
+impl crate::api::oss::auth::SecretLookup for AppState {
     fn secret(&self, access_key_id: &str) -> Option<String> {
         self.credentials
             .get(access_key_id)
@@ -82,7 +82,7 @@ async fn serve_request(
 ) -> axum::response::Response {
     let Some(rule) = rate else {
         let request = request.map(axum::body::Body::new);
-        return crate::api::handle(State(state), ConnectInfo(peer), request).await;
+        return crate::api::oss::handle(State(state), ConnectInfo(peer), request).await;
     };
     let tripped = Arc::new(AtomicBool::new(false));
     let host = request
@@ -93,7 +93,7 @@ async fn serve_request(
     let head = request.method() == http::Method::HEAD;
     let request =
         request.map(|body| axum::body::Body::new(MinRateBody::new(body, rule, tripped.clone())));
-    let response = crate::api::handle(State(state), ConnectInfo(peer), request).await;
+    let response = crate::api::oss::handle(State(state), ConnectInfo(peer), request).await;
     if !tripped.load(Ordering::Acquire) {
         return response;
     }
@@ -104,7 +104,7 @@ async fn serve_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let mut timeout = crate::api::error::OssError::new(
+    let mut timeout = crate::api::oss::error::OssError::new(
         http::StatusCode::BAD_REQUEST,
         "RequestTimeout",
         "Your socket connection to the server was not read from or written to within the timeout period.",
@@ -222,7 +222,7 @@ impl Server {
         })?;
         let blobs = FsBlobStore::open(data_dir)
             .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?;
-        crate::api::ops::process::install_fonts()
+        crate::image::install_embedded_fonts()
             .map_err(|e| anyhow::anyhow!("embedded fonts: {e}"))?;
         let referenced = meta.referenced_blobs()?;
         let swept = blobs
@@ -310,7 +310,7 @@ impl Server {
             endpoints: Arc::new(endpoints),
             region_hosts,
             credentials,
-            images: crate::api::ops::process::ImagePool::new(
+            images: crate::api::oss::ops::process::ImagePool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 IMAGE_QUEUE,
             )?

@@ -477,8 +477,10 @@ async fn chunked_upload_without_length() {
         (0..10).map(|i| Ok(vec![i as u8; 100_000])).collect();
     let url = format!("http://{}/chunky/streamed", s.addrs[0]);
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let sig =
-        ossify::api::auth::v1_signature(ROOT_SECRET, &format!("PUT\n\n\n{date}\n/chunky/streamed"));
+    let sig = ossify::api::oss::auth::v1_signature(
+        ROOT_SECRET,
+        &format!("PUT\n\n\n{date}\n/chunky/streamed"),
+    );
     let r = s
         .http
         .put(url)

@@ -56,7 +56,7 @@ fn signed(
 ) -> reqwest::RequestBuilder {
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let signature =
-        ossify::api::auth::v1_signature(SECRET, &format!("{method}\n\n\n{date}\n{resource}"));
+        ossify::api::oss::auth::v1_signature(SECRET, &format!("{method}\n\n\n{date}\n{resource}"));
     client
         .request(method, format!("http://{addr}{resource}"))
         .header("date", date)

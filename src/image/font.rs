@@ -65,3 +65,11 @@ pub(crate) fn fonts_for(type_name: &str) -> Vec<FontArc> {
         .chain(reg.defaults.iter().cloned())
         .collect()
 }
+
+/// Register the embedded fonts for text watermarks (CJK first, Latin after).
+pub fn install_embedded_fonts() -> Result<(), ImageError> {
+    set_font(include_bytes!(
+        "../../assets/fonts/DroidSansFallbackFull.ttf"
+    ))?;
+    add_fallback_font(include_bytes!("../../assets/fonts/DejaVuSans.ttf"), 0)
+}

@@ -15,7 +15,7 @@ mod raster;
 pub mod steps;
 
 pub use error::ImageError;
-pub use font::{add_fallback_font, set_font, set_named_font};
+pub use font::{add_fallback_font, install_embedded_fonts, set_font, set_named_font};
 pub use limits::Limits;
 
 use budget::Budget;

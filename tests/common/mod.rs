@@ -200,7 +200,8 @@ impl Req<'_> {
         let mut builder = self.server.http.request(self.method.clone(), url);
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
         if let Some((id, secret)) = &self.key {
-            let signature = ossify::api::auth::v1_signature(secret, &self.string_to_sign(&date));
+            let signature =
+                ossify::api::oss::auth::v1_signature(secret, &self.string_to_sign(&date));
             builder = builder.header("authorization", format!("OSS {id}:{signature}"));
         }
         builder = builder.header("date", date);

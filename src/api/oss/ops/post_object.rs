@@ -14,11 +14,11 @@ use serde_json::Value;
 
 use super::object::{forbid_overwrite, record_from_headers, set};
 use crate::access::{Action, Principal};
-use crate::api::auth::{v1_signature, v4_signing_key};
-use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::header;
-use crate::api::xml::XmlWriter;
-use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::api::oss::auth::{v1_signature, v4_signing_key};
+use crate::api::oss::error::{ApiResult, OssError};
+use crate::api::oss::headers::header;
+use crate::api::oss::xml::XmlWriter;
+use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::CoreError;
 use crate::core::object;
 use crate::names::ObjectKey;

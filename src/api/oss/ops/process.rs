@@ -16,9 +16,9 @@ use super::bucket_config::style_content;
 use super::object::{check_content_md5, conditions, set};
 use super::read_small_body;
 use crate::access::{Action, Principal};
-use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::http_date;
-use crate::api::{Ctx, empty};
+use crate::api::oss::error::{ApiResult, OssError};
+use crate::api::oss::headers::http_date;
+use crate::api::oss::{Ctx, empty};
 use crate::core::conditions::Precondition;
 use crate::core::object::{self, read_range_blocking};
 use crate::core::saveas;
@@ -115,14 +115,6 @@ impl ImagePool {
             .await
             .map_err(|_| OssError::internal("the image job failed"))
     }
-}
-
-/// Register the embedded fonts for text watermarks (CJK first, Latin after).
-pub fn install_fonts() -> Result<(), ImageError> {
-    image::set_font(include_bytes!(
-        "../../../assets/fonts/DroidSansFallbackFull.ttf"
-    ))?;
-    image::add_fallback_font(include_bytes!("../../../assets/fonts/DejaVuSans.ttf"), 0)
 }
 
 fn image_error(e: ImageError) -> OssError {

@@ -3,10 +3,10 @@
 use axum::response::Response;
 
 use super::bounded_number;
-use crate::api::error::ApiResult;
-use crate::api::headers::iso8601;
-use crate::api::xml::XmlWriter;
-use crate::api::{Ctx, xml_response};
+use crate::api::oss::error::ApiResult;
+use crate::api::oss::headers::iso8601;
+use crate::api::oss::xml::XmlWriter;
+use crate::api::oss::{Ctx, xml_response};
 use crate::storage::BucketRecord;
 
 /// Writes the `ExtranetEndpoint`, `IntranetEndpoint`, `Location` and `Region` of a bucket.

@@ -12,11 +12,11 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::ObjectAcl;
-use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{self, header, http_date};
-use crate::api::ops::service::write_owner;
-use crate::api::xml::{self, XmlWriter};
-use crate::api::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::api::oss::error::{ApiResult, OssError};
+use crate::api::oss::headers::{self, header, http_date};
+use crate::api::oss::ops::service::write_owner;
+use crate::api::oss::xml::{self, XmlWriter};
+use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::CoreError;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::object::{

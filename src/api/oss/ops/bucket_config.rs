@@ -7,10 +7,10 @@ use http::{HeaderMap, StatusCode};
 use super::object::{check_content_md5, set};
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::{Policy, policy::glob};
-use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{header, http_date, iso8601};
-use crate::api::xml::{self, Element, XmlWriter};
-use crate::api::{Ctx, empty, xml_response};
+use crate::api::oss::error::{ApiResult, OssError};
+use crate::api::oss::headers::{header, http_date, iso8601};
+use crate::api::oss::xml::{self, Element, XmlWriter};
+use crate::api::oss::{Ctx, empty, xml_response};
 use crate::core::now_ms;
 use crate::storage::{
     BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, ProcessConfig, Style,

@@ -5,10 +5,10 @@ use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
 use super::object::{conditions, forbid_overwrite, record_from_headers, set_digests};
-use crate::api::error::{ApiResult, OssError};
-use crate::api::headers::{header, iso8601};
-use crate::api::xml::XmlWriter;
-use crate::api::{Ctx, xml_response};
+use crate::api::oss::error::{ApiResult, OssError};
+use crate::api::oss::headers::{header, iso8601};
+use crate::api::oss::xml::XmlWriter;
+use crate::api::oss::{Ctx, xml_response};
 use crate::core::copy::{self, CopyObject, CopySource};
 use crate::names::{BucketName, ObjectKey};
 

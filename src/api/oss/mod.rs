@@ -1,0 +1,354 @@
+//! The OSS dialect: the request spine (target → query → route → authenticate →
+//! authorize → execute → respond).
+
+pub mod auth;
+pub mod error;
+pub mod headers;
+pub mod ops;
+pub mod query;
+pub mod route;
+pub mod target;
+pub mod xml;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Method};
+
+use crate::access::{self, Principal};
+use crate::core::{Requester, Store};
+use crate::names::{BucketName, ObjectKey};
+use crate::server::{AppState, ListenerState};
+use crate::storage::{BucketRecord, ObjectRecord};
+use error::{ApiResult, OssError};
+use headers::header;
+use query::Query;
+use route::Operation;
+
+/// Everything an operation handler needs about its request.
+pub struct Ctx {
+    pub app: Arc<AppState>,
+    pub request_id: String,
+    /// Index of the request's region.
+    pub region: usize,
+    /// The principal and the request facts policies test.
+    pub requester: Requester,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub query: Query,
+    pub bucket_name: Option<BucketName>,
+    pub key: Option<ObjectKey>,
+    /// The bucket's record, when it exists.
+    pub bucket: Option<BucketRecord>,
+    /// The object's record, loaded for reads.
+    pub object: Option<ObjectRecord>,
+}
+
+impl Ctx {
+    pub fn region_name(&self) -> &str {
+        &self.app.regions[self.region].name
+    }
+
+    /// The bucket of a bucket- or object-level request (routing guarantees one).
+    pub fn bucket(&self) -> ApiResult<&BucketRecord> {
+        self.bucket
+            .as_ref()
+            .ok_or_else(|| OssError::no_such_bucket(self.bucket_str()))
+    }
+
+    /// The object of an object-level read (loaded by the spine), or NoSuchKey.
+    pub fn object(&self) -> ApiResult<&ObjectRecord> {
+        self.object
+            .as_ref()
+            .ok_or_else(|| OssError::no_such_key(self.key_str()))
+    }
+
+    pub fn bucket_str(&self) -> &str {
+        self.bucket_name
+            .as_ref()
+            .map(BucketName::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn key_str(&self) -> &str {
+        self.key.as_ref().map(ObjectKey::as_str).unwrap_or_default()
+    }
+
+    /// The storage operations run on.
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode_upper(bytes)
+}
+
+/// The axum entry point for every request.
+pub async fn handle(
+    State(listener): State<ListenerState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let request_id = new_request_id();
+    let host = header(request.headers(), "host")
+        .unwrap_or_default()
+        .to_owned();
+    let head = request.method() == Method::HEAD;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let has_body = header(request.headers(), "content-length").is_some_and(|l| l != "0")
+        || request.headers().contains_key("transfer-encoding");
+    let mut response = match dispatch(listener, peer, request_id.clone(), request).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::debug!(%method, %path, code = e.code, message = %e.message, "request failed");
+            let mut response = e.into_response(&request_id, &host, head);
+            // A refused upload may leave its body unread, and then the connection cannot
+            // be reused: say so, or clients reuse it and fail their next request.
+            if has_body {
+                response
+                    .headers_mut()
+                    .insert("connection", HeaderValue::from_static("close"));
+            }
+            response
+        }
+    };
+    let h = response.headers_mut();
+    h.insert(
+        "x-oss-request-id",
+        HeaderValue::from_str(&request_id).expect("hex"),
+    );
+    h.insert("server", HeaderValue::from_static("AliyunOSS"));
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+    {
+        h.insert("date", date);
+    }
+    tracing::debug!(%method, %path, status = response.status().as_u16(), request_id, "request");
+    response
+}
+
+async fn dispatch(
+    listener: ListenerState,
+    peer: SocketAddr,
+    request_id: String,
+    request: Request,
+) -> ApiResult<Response> {
+    let app = listener.app;
+    let (parts, body) = request.into_parts();
+    let target = target::resolve(
+        header(&parts.headers, "host"),
+        parts.uri.path(),
+        &app.region_hosts,
+        listener.region,
+    )?;
+    let query = Query::parse(parts.uri.query())?;
+    let routed = route::route(&parts.method, &target, &query, &parts.headers);
+
+    let now = chrono::Utc::now();
+    let view = auth::RequestView {
+        method: parts.method.as_str(),
+        bucket: target.bucket.as_deref(),
+        key: target.key.as_deref(),
+        query: &query.pairs,
+        headers: &parts.headers,
+    };
+    let authenticated = match auth::authenticate(&view, now, app.as_ref()) {
+        Err(e) => Err(OssError::from(e)),
+        Ok(auth::AuthOutcome::Anonymous) => Ok(Principal::Anonymous),
+        Ok(auth::AuthOutcome::Signed(signed)) => {
+            let expected = app.regions[target.region].v4_name();
+            if let Some(region) = signed.v4_region.as_deref()
+                && region != expected
+            {
+                Err(OssError::access_denied(format!(
+                    "Invalid signing region in Authorization header: this endpoint serves region {expected:?}, the request was signed for {region:?}."
+                ))
+                .ec("0002-00000228"))
+            } else {
+                app.credentials
+                    .get(&signed.access_key_id)
+                    .map(|c| c.principal.clone())
+                    .ok_or_else(|| {
+                        OssError::from(auth::AuthError::InvalidAccessKeyId {
+                            access_key_id: signed.access_key_id,
+                        })
+                    })
+            }
+        }
+    };
+
+    let bucket_name = match &target.bucket {
+        Some(name) => {
+            Some(BucketName::parse(name).map_err(|e| OssError::invalid_bucket_name(name, e.0))?)
+        }
+        None => None,
+    };
+    let key = match &target.key {
+        Some(key) => Some(ObjectKey::parse(key).map_err(|e| OssError::invalid_object_name(e.0))?),
+        None => None,
+    };
+    // A missing bucket is NoSuchBucket before any routing or authentication error, as
+    // OSS answers (SDK helpers such as oss2's `is_bucket_exist()` rely on it); nothing
+    // else of the bucket or its objects is answered before authentication.
+    let put_bucket = matches!(routed, Ok(Operation::PutBucket));
+    let (bucket, object) = match &bucket_name {
+        Some(name) => {
+            // Bucket and object records in one trip to the blocking pool.
+            let object_key = matches!(
+                routed,
+                Ok(Operation::GetObject
+                    | Operation::HeadObject
+                    | Operation::GetObjectMeta
+                    | Operation::GetObjectAcl
+                    | Operation::GetSymlink
+                    | Operation::GetObjectTagging
+                    | Operation::ProcessObject)
+            )
+            .then(|| key.as_ref().map(|k| k.as_str().to_owned()))
+            .flatten();
+            let name = name.clone();
+            let (bucket, object) = app
+                .store
+                .meta(move |m| {
+                    let bucket = m.get_bucket(name.as_str())?;
+                    let object = match (&bucket, object_key) {
+                        (Some(_), Some(key)) => m.get_object(name.as_str(), &key)?,
+                        _ => None,
+                    };
+                    Ok((bucket, object))
+                })
+                .await?;
+            if bucket.is_none() && !put_bucket {
+                return Err(OssError::no_such_bucket(
+                    target.bucket.as_deref().unwrap_or_default(),
+                ));
+            }
+            (bucket, object)
+        }
+        None => (None, None),
+    };
+    let op = routed?;
+    let principal = authenticated?;
+    let requester = Requester {
+        principal,
+        region: app.regions[target.region].name.clone(),
+        source_ip: peer.ip(),
+        user_agent: header(&parts.headers, "user-agent").map(str::to_owned),
+        referer: header(&parts.headers, "referer").map(str::to_owned),
+        prefix: query.get("prefix").map(str::to_owned),
+        delimiter: query.get("delimiter").map(str::to_owned),
+        endpoints: app.endpoints.clone(),
+    };
+    let ctx = Ctx {
+        app: app.clone(),
+        request_id,
+        region: target.region,
+        requester,
+        method: parts.method.clone(),
+        headers: parts.headers,
+        query,
+        bucket_name,
+        key,
+        bucket,
+        object,
+    };
+    // PutBucket on an existing name is settled by the handler (owner → update, else 409).
+    let bucket = ctx.bucket.as_ref().filter(|_| op != Operation::PutBucket);
+    // Browsers need the CORS headers on errors too.
+    let cors = ctx
+        .bucket
+        .as_ref()
+        .filter(|_| op != Operation::Options)
+        .map(|b| ops::bucket_config::cors_headers(b, &ctx.headers, ctx.method.as_str()))
+        .unwrap_or_default();
+    let result = async {
+        // A preflight needs no rights; a form upload is authorized by its own signature.
+        if !matches!(op, Operation::Options | Operation::PostObject) {
+            ctx.authorize(
+                op.action(),
+                bucket,
+                ctx.key.as_ref().map(ObjectKey::as_str),
+                ctx.object.as_ref(),
+            )?;
+        }
+        ops::execute(op, &ctx, body).await
+    };
+    match result.await {
+        Ok(mut response) => {
+            for (name, value) in cors {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            Ok(response)
+        }
+        Err(mut e) => {
+            e.headers.extend(cors);
+            Err(e)
+        }
+    }
+}
+
+impl Ctx {
+    /// May the requester run `action` on `bucket` (and `key` in it)? `object` is the
+    /// object's record when it exists (its ACL counts). Without a bucket record the
+    /// request's bucket name names the resource (PutBucket), or it is service-level.
+    pub fn authorize(
+        &self,
+        action: access::Action,
+        bucket: Option<&BucketRecord>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> ApiResult<()> {
+        self.authorize_as(&self.requester.principal, action, bucket, key, object)
+    }
+
+    /// [`Ctx::authorize`] for another principal (PostObject signs in its form).
+    pub fn authorize_as(
+        &self,
+        principal: &Principal,
+        action: access::Action,
+        bucket: Option<&BucketRecord>,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> ApiResult<()> {
+        let name = self.bucket_name.as_ref().map(BucketName::as_str);
+        Ok(self
+            .requester
+            .authorize_as(principal, action, bucket, name, key, object)?)
+    }
+}
+
+/// Percent-encode everything but the unreserved characters (`encoding-type=url`,
+/// symlink targets, redirect parameters).
+pub const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// An empty 200/204 response.
+pub fn empty(status: http::StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    if status != http::StatusCode::NO_CONTENT {
+        response
+            .headers_mut()
+            .insert("content-length", HeaderValue::from_static("0"));
+    }
+    response
+}
+
+/// An XML 200 response.
+pub fn xml_response(body: String) -> Response {
+    Response::builder()
+        .header("content-type", "application/xml")
+        .header("content-length", body.len())
+        .body(Body::from(body))
+        .expect("valid response")
+}
