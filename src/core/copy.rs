@@ -88,6 +88,7 @@ pub async fn copy_object(
             crc64: src.crc64,
             content_md5: src.content_md5.clone(),
             symlink_target: src.symlink_target.clone(),
+            checksum: src.checksum.clone(),
             object_type: src.object_type.clone(),
             ..requested.clone()
         }

@@ -30,6 +30,14 @@ pub enum CoreError {
     /// The body's MD5 (`calculated`, base64) differs from the one declared.
     #[error("the body's MD5 does not match the declared digest")]
     InvalidDigest { calculated: String },
+    /// The body's additional checksum differs from the one the client sent.
+    #[error("the body's {algorithm:?} checksum does not match")]
+    BadChecksum {
+        algorithm: super::checksum::ChecksumAlgorithm,
+    },
+    /// A request the operation cannot accept as given (the message says why).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     #[error("the body exceeds {limit} bytes")]
     EntityTooLarge { limit: u64 },
     #[error("a part of {size} bytes is smaller than {min}")]

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod bucket;
+pub mod checksum;
 pub mod conditions;
 pub mod copy;
 pub mod crc64;

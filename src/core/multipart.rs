@@ -3,10 +3,11 @@
 
 use md5::{Digest, Md5};
 
+use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Claimed};
 use super::conditions::ByteRange;
 use super::copy::CopySource;
 use super::object::{
-    ByteStream, copy_stream, open_range, remove_blob, remove_unused, store_stream,
+    ByteStream, Expected, copy_stream, open_range, remove_blob, remove_unused, store_stream,
 };
 use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
 use crate::storage::{
@@ -55,12 +56,14 @@ impl UploadRef<'_> {
     }
 }
 
-/// Start an upload whose object will carry the metadata of `template`.
+/// Start an upload whose object will carry the metadata of `template`; with
+/// `checksum`, every part gets that checksum and the object one of that type.
 pub async fn initiate_multipart_upload(
     store: &Store,
     bucket: &str,
     key: &str,
     template: ObjectRecord,
+    checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
 ) -> CoreResult<UploadRecord> {
     let upload = UploadRecord {
         // Time first, so a key's uploads list in initiation order (OSS).
@@ -72,6 +75,7 @@ pub async fn initiate_multipart_upload(
         key: key.to_owned(),
         initiated: now_ms(),
         template,
+        checksum,
     };
     let (b, stored) = (bucket.to_owned(), upload.clone());
     store.meta(move |m| m.create_upload(&b, &stored)).await?;
@@ -119,10 +123,30 @@ pub async fn upload_part(
     upload: UploadRef<'_>,
     number: u32,
     body: ByteStream<'_>,
-    expected_md5: Option<[u8; 16]>,
+    expected: impl Into<Expected>,
 ) -> CoreResult<(PartRecord, [u8; 16])> {
-    existing_upload(store, upload).await?;
-    let stored = store_stream(store, body, store.max_object_size, expected_md5).await?;
+    let record = existing_upload(store, upload).await?;
+    let mut expected = expected.into();
+    // The parts of an upload with a checksum all carry it (S3).
+    if let Some((algorithm, _)) = record.checksum {
+        match &expected.checksum {
+            None => {
+                expected.checksum = Some(ChecksumRequest {
+                    algorithm,
+                    claimed: Claimed::Nothing,
+                })
+            }
+            Some(c) if c.algorithm != algorithm => {
+                return Err(CoreError::InvalidRequest(format!(
+                    "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                    algorithm.name().to_ascii_lowercase(),
+                    c.algorithm.name().to_ascii_lowercase()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let stored = store_stream(store, body, store.max_object_size, expected).await?;
     let part = save_part(store, upload, number, stored.part()).await?;
     Ok((part, stored.md5))
 }
@@ -137,7 +161,13 @@ pub async fn upload_part_copy(
 ) -> CoreResult<PartRecord> {
     let (offset, len) = range.map_or((0, source.record.size), |r| (r.start, r.size()));
     let stream = open_range(store, &source.record, offset, len).await?;
-    let stored = store_stream(store, copy_stream(stream), u64::MAX, None).await?;
+    let record = existing_upload(store, upload).await?;
+    let checksum = record.checksum.map(|(algorithm, _)| ChecksumRequest {
+        algorithm,
+        claimed: Claimed::Nothing,
+    });
+    let expected = Expected { md5: None, checksum };
+    let stored = store_stream(store, copy_stream(stream), u64::MAX, expected).await?;
     save_part(store, upload, number, stored.part()).await
 }
 
@@ -225,6 +255,25 @@ pub async fn complete_multipart_upload(
                         size: part.size,
                     });
                 }
+                if let Some((algorithm, kind)) = upload.checksum {
+                    let mut sums = Vec::with_capacity(chosen.len());
+                    for (i, part) in chosen.iter().enumerate() {
+                        let sum = part.checksum.as_ref().filter(|c| c.algorithm == algorithm);
+                        let sum = sum.ok_or_else(|| {
+                            slot.refuse(CoreError::InvalidPart {
+                                number: requested
+                                    .as_ref()
+                                    .and_then(|r| r.get(i))
+                                    .map_or(i as u32 + 1, |(n, _)| *n),
+                                reason: Some("the part has no checksum of the upload's algorithm"),
+                            })
+                        })?;
+                        sums.push((sum, part.size));
+                    }
+                    record.checksum = Some(
+                        checksum::of_parts(algorithm, kind, &sums).map_err(|e| slot.refuse(e))?,
+                    );
+                }
                 // S3-style multipart ETag: MD5 of the part MD5s, then the part count.
                 record.etag = format!("{}-{}", hex::encode_upper(md5s.finalize()), chosen.len());
                 record.last_modified = now_ms();
@@ -291,6 +340,7 @@ mod tests {
                 etag: format!("E{n}"),
                 crc64: 0,
                 last_modified: 0,
+                checksum: None,
             },
         )
     }

@@ -10,6 +10,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 
+use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
 use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
@@ -34,6 +35,7 @@ pub struct StoredBody {
     pub size: u64,
     pub md5: [u8; 16],
     pub crc64: u64,
+    pub checksum: Option<Checksum>,
 }
 
 impl StoredBody {
@@ -51,6 +53,7 @@ impl StoredBody {
         record.etag = hex::encode_upper(self.md5);
         record.crc64 = self.crc64;
         record.content_md5 = Some(STANDARD.encode(self.md5));
+        record.checksum = self.checksum.clone();
     }
 
     /// The record of these bytes as an upload part.
@@ -61,6 +64,7 @@ impl StoredBody {
             etag: hex::encode_upper(self.md5),
             crc64: self.crc64,
             last_modified: now_ms(),
+            checksum: self.checksum.clone(),
         }
     }
 }
@@ -82,24 +86,47 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         user_meta: vec![],
         tags: vec![],
         symlink_target: None,
+        checksum: None,
     }
 }
 
 /// Bytes arriving from a client (or read from another object).
 pub type ByteStream<'a> = BoxStream<'a, Result<bytes::Bytes, String>>;
 
-/// Stream bytes into a new blob, computing MD5 and CRC-64 on the way. Memory stays
-/// bounded whatever the size; `limit` is the largest size accepted and
-/// `expected_md5` (Content-MD5) is checked before the blob becomes durable.
+/// What the client says a body hashes to: its Content-MD5 and an additional checksum.
+#[derive(Default)]
+pub struct Expected {
+    pub md5: Option<[u8; 16]>,
+    pub checksum: Option<ChecksumRequest>,
+}
+
+impl From<Option<[u8; 16]>> for Expected {
+    fn from(md5: Option<[u8; 16]>) -> Self {
+        Self {
+            md5,
+            checksum: None,
+        }
+    }
+}
+
+/// Stream bytes into a new blob, computing MD5, CRC-64 and any requested checksum on
+/// the way. Memory stays bounded whatever the size; `limit` is the largest size
+/// accepted, and the digests are checked against `expected` before the blob becomes
+/// durable.
 pub async fn store_stream(
     store: &Store,
     mut stream: ByteStream<'_>,
     limit: u64,
-    expected_md5: Option<[u8; 16]>,
+    expected: impl Into<Expected>,
 ) -> CoreResult<StoredBody> {
+    let Expected {
+        md5: expected_md5,
+        checksum,
+    } = expected.into();
     let mut writer = store.blobs.create().await?;
     let mut md5 = Md5::new();
     let mut crc = Crc64::default();
+    let mut extra = checksum.as_ref().map(|c| c.algorithm.hasher());
     let mut size = 0u64;
     loop {
         let next = tokio::time::timeout(BODY_IDLE_TIMEOUT, stream.next())
@@ -113,6 +140,9 @@ pub async fn store_stream(
         }
         md5.update(&chunk);
         crc.update(&chunk);
+        if let Some(h) = &mut extra {
+            h.update(&chunk);
+        }
         writer.write(&chunk).await?;
     }
     let md5: [u8; 16] = md5.finalize().into();
@@ -123,12 +153,17 @@ pub async fn store_stream(
             calculated: STANDARD.encode(md5),
         });
     }
+    let checksum = match (checksum, extra) {
+        (Some(request), Some(h)) => Some(request.verify(h.finish())?),
+        _ => None,
+    };
     let blob = writer.finish().await?;
     Ok(StoredBody {
         blob,
         size,
         md5,
         crc64: crc.finish(),
+        checksum,
     })
 }
 
@@ -173,10 +208,10 @@ pub async fn put_object(
     key: &str,
     mut template: ObjectRecord,
     body: ByteStream<'_>,
-    expected_md5: Option<[u8; 16]>,
+    expected: impl Into<Expected>,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
-    let stored = store_stream(store, body, store.max_object_size, expected_md5).await?;
+    let stored = store_stream(store, body, store.max_object_size, expected).await?;
     stored.fill(&mut template);
     commit_record(
         store,

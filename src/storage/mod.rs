@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{Acl, ObjectAcl};
+use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 
 pub use fs_blob::FsBlobStore;
 pub use redb_meta::RedbMeta;
@@ -153,6 +154,9 @@ pub struct ObjectRecord {
     /// Target key of a symlink (`x-oss-object-type: Symlink`).
     #[serde(default)]
     pub symlink_target: Option<String>,
+    /// The additional checksum the object was uploaded with (S3 `x-amz-checksum-*`).
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
 }
 
 impl ObjectRecord {
@@ -170,6 +174,9 @@ pub struct UploadRecord {
     /// Unix milliseconds.
     pub initiated: i64,
     pub template: ObjectRecord,
+    /// The checksum every part carries and the object gets (S3 CreateMultipartUpload).
+    #[serde(default)]
+    pub checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +187,8 @@ pub struct PartRecord {
     pub etag: String,
     pub crc64: u64,
     pub last_modified: i64,
+    #[serde(default)]
+    pub checksum: Option<Checksum>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -600,6 +600,7 @@ mod tests {
             user_meta: vec![],
             tags: vec![],
             symlink_target: None,
+            checksum: None,
         }
     }
 
@@ -716,6 +717,7 @@ mod tests {
             etag: format!("E{n}"),
             crc64: 0,
             last_modified: 0,
+            checksum: None,
         }
     }
 
@@ -725,6 +727,7 @@ mod tests {
             key: key.into(),
             initiated: 0,
             template: object("t"),
+            checksum: None,
         }
     }
 

@@ -242,6 +242,15 @@ impl From<CoreError> for OssError {
             )
             .with("CalculatedDigest", calculated)
             .ec("0017-00000503"),
+            // Only S3 clients send additional checksums; OSS words it like its CRC check.
+            CoreError::BadChecksum { algorithm } => bad(
+                "InvalidDigest",
+                format!(
+                    "The {} checksum you specified does not match the body received.",
+                    algorithm.name()
+                ),
+            ),
+            CoreError::InvalidRequest(message) => bad("InvalidRequest", message),
             CoreError::EntityTooLarge { limit } => bad(
                 "EntityTooLarge",
                 format!("Your proposed upload exceeds the maximum allowed size of {limit} bytes."),

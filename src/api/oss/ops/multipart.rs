@@ -38,6 +38,7 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
         ctx.bucket_str(),
         ctx.key_str(),
         template,
+        None,
     )
     .await?;
     let mut w = XmlWriter::new("InitiateMultipartUploadResult");
