@@ -158,6 +158,10 @@ pub struct RegionConfig {
     pub name: String,
     #[serde(default)]
     pub listen: Vec<SocketAddr>,
+    /// Addresses that speak only S3, so anonymous S3 clients work too (on `listen`
+    /// addresses an unsigned request is OSS).
+    #[serde(default)]
+    pub s3_listen: Vec<SocketAddr>,
     /// Host name for virtual-hosted (`bucket.<endpoint>`) and regional addressing.
     pub endpoint: Option<String>,
 }
@@ -214,6 +218,7 @@ impl Config {
             self.regions.push(RegionConfig {
                 name: DEFAULT_REGION.into(),
                 listen: vec![],
+                s3_listen: vec![],
                 endpoint: None,
             });
         }
@@ -274,7 +279,7 @@ impl Config {
                     region.name
                 )));
             }
-            for addr in &region.listen {
+            for addr in region.listen.iter().chain(&region.s3_listen) {
                 if addr.port() != 0 && !addrs.insert(*addr) {
                     return Err(ConfigError(format!(
                         "{at}.listen: address {addr} is used twice; each listener belongs to one region"

@@ -100,6 +100,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for (region, addr) in &server.listeners {
             let _ = writeln!(out, "ossify: region {region} listening on http://{addr}");
         }
+        for (region, addr) in &server.s3_listeners {
+            let _ = writeln!(out, "ossify: region {region} S3 listening on http://{addr}");
+        }
         if config.accounts.len() == 1
             && config.accounts[0].users.is_empty()
             && args.config.is_none()

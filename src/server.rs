@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::{ConnectInfo, State};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -71,6 +70,9 @@ impl crate::api::oss::auth::SecretLookup for AppState {
 pub struct ListenerState {
     pub app: Arc<AppState>,
     pub region: usize,
+    /// An `s3_listen` address: every request is S3, anonymous ones included.
+    pub s3_only: bool,
+    pub s3: s3s::service::S3Service,
 }
 
 /// One request: the body gets the minimum-rate rule, then the OSS handler runs.
@@ -82,7 +84,7 @@ async fn serve_request(
 ) -> axum::response::Response {
     let Some(rule) = rate else {
         let request = request.map(axum::body::Body::new);
-        return crate::api::oss::handle(State(state), ConnectInfo(peer), request).await;
+        return crate::api::handle(state, peer, request).await;
     };
     let tripped = Arc::new(AtomicBool::new(false));
     let host = request
@@ -93,7 +95,7 @@ async fn serve_request(
     let head = request.method() == http::Method::HEAD;
     let request =
         request.map(|body| axum::body::Body::new(MinRateBody::new(body, rule, tripped.clone())));
-    let response = crate::api::oss::handle(State(state), ConnectInfo(peer), request).await;
+    let response = crate::api::handle(state, peer, request).await;
     if !tripped.load(Ordering::Acquire) {
         return response;
     }
@@ -203,6 +205,8 @@ async fn serve_listener(
 pub struct Server {
     /// (region name, bound address) per listener.
     pub listeners: Vec<(String, SocketAddr)>,
+    /// (region name, bound address) per `s3_listen` listener.
+    pub s3_listeners: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
@@ -273,7 +277,16 @@ impl Server {
                         region.name
                     )
                 })?;
-                bound.push((i, listener.local_addr()?, listener));
+                bound.push((i, listener.local_addr()?, listener, false));
+            }
+            for addr in &region.s3_listen {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!(
+                        "cannot listen on {addr} (S3) for region {} (is the port in use?)",
+                        region.name
+                    )
+                })?;
+                bound.push((i, listener.local_addr()?, listener, true));
             }
         }
         let regions = config
@@ -283,8 +296,8 @@ impl Server {
             .map(|(i, r)| {
                 let first = bound
                     .iter()
-                    .find(|(region, ..)| *region == i)
-                    .map(|(_, addr, _)| addr.to_string());
+                    .find(|(region, .., s3)| *region == i && !s3)
+                    .map(|(_, addr, ..)| addr.to_string());
                 Region {
                     name: r.name.clone(),
                     endpoint: r.endpoint.clone().or(first).unwrap_or_default(),
@@ -325,11 +338,20 @@ impl Server {
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut listeners = Vec::new();
-        for (region, addr, listener) in bound {
-            listeners.push((config.regions[region].name.clone(), addr));
+        let mut s3_listeners = Vec::new();
+        let s3 = crate::api::s3::service(app.clone());
+        for (region, addr, listener, s3_only) in bound {
+            let name = config.regions[region].name.clone();
+            if s3_only {
+                s3_listeners.push((name, addr));
+            } else {
+                listeners.push((name, addr));
+            }
             let state = ListenerState {
                 app: app.clone(),
                 region,
+                s3_only,
+                s3: s3.clone(),
             };
             tasks.spawn(serve_listener(
                 listener,
@@ -340,6 +362,7 @@ impl Server {
         }
         Ok(Self {
             listeners,
+            s3_listeners,
             shutdown,
             tasks,
             sweeper,

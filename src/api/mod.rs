@@ -1,4 +1,27 @@
-//! The wire dialects over [`crate::core`]: OSS (`oss`), and the request spine that
-//! picks one for each request.
+//! The wire dialects over [`crate::core`]: OSS (`oss`) and S3 (`s3`), and the choice
+//! of one for each request.
 
 pub mod oss;
+pub mod s3;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+
+use crate::server::ListenerState;
+
+/// Serve one request in its dialect: S3 on an `s3_listen` address or when signed the
+/// AWS way, OSS otherwise.
+pub async fn handle(
+    listener: ListenerState,
+    peer: SocketAddr,
+    request: http::Request<Body>,
+) -> Response {
+    if listener.s3_only || s3::is_s3_request(request.headers(), request.uri()) {
+        s3::handle(&listener, peer, request).await
+    } else {
+        oss::handle(State(listener), ConnectInfo(peer), request).await
+    }
+}

@@ -166,7 +166,10 @@ pub async fn upload_part_copy(
         algorithm,
         claimed: Claimed::Nothing,
     });
-    let expected = Expected { md5: None, checksum };
+    let expected = Expected {
+        md5: None,
+        checksum,
+    };
     let stored = store_stream(store, copy_stream(stream), u64::MAX, expected).await?;
     save_part(store, upload, number, stored.part()).await
 }

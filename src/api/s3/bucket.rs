@@ -1,0 +1,412 @@
+//! Service and bucket operations: ListBuckets, Create/Head/DeleteBucket,
+//! GetBucketLocation, ListObjects (v1, v2), bucket ACLs, versioning status,
+//! DeleteObjects.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::StatusCode;
+use percent_encoding::utf8_percent_encode;
+use s3s::dto::*;
+use s3s::{S3Response, S3Result, s3_error};
+
+use super::convert;
+use super::error::from_core;
+use super::{Cx, R};
+use crate::access::Action;
+use crate::api::oss::URL_ENCODE;
+use crate::core::bucket::{self, CreateBucket};
+use crate::storage::{BucketRecord, ListQuery, Listing};
+
+const MAX_KEYS: i32 = 1000;
+
+pub async fn list_buckets(cx: Cx, input: ListBucketsInput) -> R<ListBucketsOutput> {
+    cx.requester
+        .authorize(Action::ListBuckets, None, None, None, None)
+        .map_err(from_core)?;
+    let max = match input.max_buckets {
+        Some(n) if !(1..=10_000).contains(&n) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "max-buckets must be between 1 and 10000."
+            ));
+        }
+        Some(n) => n as usize,
+        None => 10_000,
+    };
+    let marker = match &input.continuation_token {
+        Some(token) => decode_token(token)?,
+        None => String::new(),
+    };
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let (owner, buckets, truncated) =
+        bucket::list_buckets(cx.store(), &cx.requester, &prefix, &marker, max)
+            .await
+            .map_err(from_core)?;
+    let next = truncated
+        .then(|| buckets.last().map(|b| encode_token(&b.name)))
+        .flatten();
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(
+            buckets
+                .iter()
+                .map(|b| Bucket {
+                    name: Some(b.name.clone()),
+                    creation_date: Some(convert::timestamp(b.created)),
+                    bucket_region: Some(signing_region(&b.region).to_owned()),
+                })
+                .collect(),
+        ),
+        owner: Some(convert::owner(&owner)),
+        prefix: input.prefix,
+        continuation_token: next,
+    }))
+}
+
+/// The SigV4 region of an OSS region name (`oss-cn-hangzhou` → `cn-hangzhou`).
+fn signing_region(region: &str) -> &str {
+    region.strip_prefix("oss-").unwrap_or(region)
+}
+
+fn encode_token(marker: &str) -> String {
+    URL_SAFE_NO_PAD.encode(marker)
+}
+
+fn decode_token(token: &str) -> S3Result<String> {
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The continuation token provided is incorrect"
+            )
+        })
+}
+
+pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOutput> {
+    let name = crate::names::BucketName::parse(&input.bucket).map_err(|e| {
+        s3_error!(
+            InvalidBucketName,
+            "The specified bucket is not valid: {}.",
+            e.0
+        )
+    })?;
+    let region = cx.requester.region.clone();
+    if let Some(location) = input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+    {
+        let location = location.as_str();
+        if !location.is_empty() && location != region && location != signing_region(&region) {
+            return Err(s3_error!(
+                IllegalLocationConstraintException,
+                "The {location} location constraint is incompatible for the region specific endpoint this request was sent to."
+            ));
+        }
+    }
+    cx.requester
+        .authorize(Action::PutBucket, None, Some(name.as_str()), None, None)
+        .map_err(from_core)?;
+    let acl = match &input.acl {
+        Some(acl) => Some(convert::canned_acl(acl.as_str())?),
+        None => None,
+    };
+    bucket::create_bucket(
+        cx.store(),
+        &cx.requester,
+        CreateBucket {
+            name: name.as_str().to_owned(),
+            acl,
+            storage_class: "Standard".into(),
+            redundancy: "LRS".into(),
+        },
+    )
+    .await
+    .map_err(from_core)?;
+    Ok(S3Response::new(CreateBucketOutput {
+        location: Some(format!("/{}", name.as_str())),
+    }))
+}
+
+async fn authorized(cx: &Cx, name: &str, action: Action) -> S3Result<BucketRecord> {
+    let record = cx.bucket(name).await?;
+    cx.authorize(action, &record, None, None)?;
+    Ok(record)
+}
+
+pub async fn head_bucket(cx: Cx, input: HeadBucketInput) -> R<HeadBucketOutput> {
+    let record = authorized(&cx, &input.bucket, Action::ListObjects).await?;
+    Ok(S3Response::new(HeadBucketOutput {
+        bucket_region: Some(signing_region(&record.region).to_owned()),
+        ..Default::default()
+    }))
+}
+
+pub async fn delete_bucket(cx: Cx, input: DeleteBucketInput) -> R<DeleteBucketOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucket).await?;
+    bucket::delete_bucket(cx.store(), &record.name)
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(DeleteBucketOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub async fn get_bucket_location(
+    cx: Cx,
+    input: GetBucketLocationInput,
+) -> R<GetBucketLocationOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketLocation).await?;
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint: Some(BucketLocationConstraint::from(
+            signing_region(&record.region).to_owned(),
+        )),
+    }))
+}
+
+pub async fn get_bucket_acl(cx: Cx, input: GetBucketAclInput) -> R<GetBucketAclOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketAcl).await?;
+    let (owner, grants) = convert::grants(&record.owner, record.acl);
+    Ok(S3Response::new(GetBucketAclOutput {
+        owner: Some(owner),
+        grants: Some(grants),
+    }))
+}
+
+pub async fn put_bucket_acl(cx: Cx, input: PutBucketAclInput) -> R<PutBucketAclOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketAcl).await?;
+    let acl = convert::requested_acl(
+        input.acl.as_ref().map(|a| a.as_str()),
+        input.access_control_policy,
+        &record.owner,
+    )?;
+    bucket::update_bucket(cx.store(), &record, |b| b.acl = acl)
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutBucketAclOutput::default()))
+}
+
+/// Buckets are never versioned yet: S3 answers an empty configuration for them.
+pub async fn get_bucket_versioning(
+    cx: Cx,
+    input: GetBucketVersioningInput,
+) -> R<GetBucketVersioningOutput> {
+    authorized(&cx, &input.bucket, Action::GetBucketInfo).await?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+}
+
+/// `encoding-type=url`: keys and prefixes in the answer are URL-encoded.
+struct Encoding(bool);
+
+impl Encoding {
+    fn new(value: Option<&EncodingType>) -> S3Result<Self> {
+        match value.map(|v| v.as_str()) {
+            None => Ok(Self(false)),
+            Some("url") => Ok(Self(true)),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            )),
+        }
+    }
+
+    fn apply(&self, s: &str) -> String {
+        if self.0 {
+            utf8_percent_encode(s, URL_ENCODE).to_string()
+        } else {
+            s.to_owned()
+        }
+    }
+
+    fn opt(&self, s: Option<String>) -> Option<String> {
+        s.map(|s| self.apply(&s))
+    }
+
+    fn name(&self) -> Option<EncodingType> {
+        self.0.then(|| EncodingType::from_static(EncodingType::URL))
+    }
+}
+
+fn max_keys(value: Option<i32>) -> S3Result<usize> {
+    match value {
+        Some(n) if n < 0 => Err(s3_error!(
+            InvalidArgument,
+            "max-keys must be a non-negative integer."
+        )),
+        Some(n) => Ok(n.min(MAX_KEYS) as usize),
+        None => Ok(MAX_KEYS as usize),
+    }
+}
+
+struct Listed {
+    record: BucketRecord,
+    listing: Listing,
+    contents: Vec<Object>,
+    prefixes: Vec<CommonPrefix>,
+}
+
+async fn list(
+    cx: &Cx,
+    bucket: &str,
+    query: ListQuery,
+    encoding: &Encoding,
+    with_owner: bool,
+) -> S3Result<Listed> {
+    let record = authorized(cx, bucket, Action::ListObjects).await?;
+    let listing = if query.max_keys == 0 {
+        Listing::default()
+    } else {
+        bucket::list_objects(cx.store(), &record.name, query)
+            .await
+            .map_err(from_core)?
+    };
+    let contents = listing
+        .objects
+        .iter()
+        .map(|(key, o)| Object {
+            key: Some(encoding.apply(key)),
+            e_tag: Some(convert::etag(&o.etag)),
+            last_modified: Some(convert::timestamp(o.last_modified)),
+            size: Some(o.size as i64),
+            storage_class: Some(ObjectStorageClass::from(
+                convert::s3_storage_class(&o.storage_class).to_owned(),
+            )),
+            owner: with_owner.then(|| convert::owner(&record.owner)),
+            checksum_algorithm: o
+                .checksum
+                .as_ref()
+                .map(|c| vec![convert::algorithm(c.algorithm)]),
+            checksum_type: o
+                .checksum
+                .as_ref()
+                .map(|c| ChecksumType::from(c.kind.name().to_owned())),
+            ..Default::default()
+        })
+        .collect();
+    let prefixes = listing
+        .common_prefixes
+        .iter()
+        .map(|p| CommonPrefix {
+            prefix: Some(encoding.apply(p)),
+        })
+        .collect();
+    Ok(Listed {
+        record,
+        listing,
+        contents,
+        prefixes,
+    })
+}
+
+pub async fn list_objects(cx: Cx, input: ListObjectsInput) -> R<ListObjectsOutput> {
+    let encoding = Encoding::new(input.encoding_type.as_ref())?;
+    let max = max_keys(input.max_keys)?;
+    let query = ListQuery {
+        prefix: input.prefix.clone().unwrap_or_default(),
+        delimiter: input.delimiter.clone().unwrap_or_default(),
+        start_after: input.marker.clone().unwrap_or_default(),
+        max_keys: max,
+    };
+    let listed = list(&cx, &input.bucket, query, &encoding, true).await?;
+    let truncated = listed.listing.truncated;
+    // S3 gives NextMarker only with a delimiter; clients use the last key otherwise.
+    let next_marker = (truncated && input.delimiter.is_some())
+        .then(|| listed.listing.next_marker.clone())
+        .flatten();
+    Ok(S3Response::new(ListObjectsOutput {
+        name: Some(listed.record.name.clone()),
+        prefix: Some(encoding.apply(&input.prefix.unwrap_or_default())),
+        marker: Some(encoding.apply(&input.marker.unwrap_or_default())),
+        max_keys: Some(max as i32),
+        is_truncated: Some(truncated),
+        contents: Some(listed.contents),
+        common_prefixes: Some(listed.prefixes),
+        delimiter: encoding.opt(input.delimiter),
+        next_marker: encoding.opt(next_marker),
+        encoding_type: encoding.name(),
+        ..Default::default()
+    }))
+}
+
+pub async fn list_objects_v2(cx: Cx, input: ListObjectsV2Input) -> R<ListObjectsV2Output> {
+    let encoding = Encoding::new(input.encoding_type.as_ref())?;
+    let max = max_keys(input.max_keys)?;
+    let after = input.start_after.clone().unwrap_or_default();
+    let start_after = match &input.continuation_token {
+        Some(token) => decode_token(token)?.max(after),
+        None => after,
+    };
+    let query = ListQuery {
+        prefix: input.prefix.clone().unwrap_or_default(),
+        delimiter: input.delimiter.clone().unwrap_or_default(),
+        start_after,
+        max_keys: max,
+    };
+    let with_owner = input.fetch_owner.unwrap_or(false);
+    let listed = list(&cx, &input.bucket, query, &encoding, with_owner).await?;
+    let count = listed.contents.len() + listed.prefixes.len();
+    let next = listed
+        .listing
+        .truncated
+        .then(|| listed.listing.next_marker.as_deref().map(encode_token))
+        .flatten();
+    Ok(S3Response::new(ListObjectsV2Output {
+        name: Some(listed.record.name.clone()),
+        prefix: Some(encoding.apply(&input.prefix.unwrap_or_default())),
+        max_keys: Some(max as i32),
+        key_count: Some(count as i32),
+        continuation_token: input.continuation_token,
+        is_truncated: Some(listed.listing.truncated),
+        next_continuation_token: next,
+        contents: Some(listed.contents),
+        common_prefixes: Some(listed.prefixes),
+        delimiter: encoding.opt(input.delimiter),
+        encoding_type: encoding.name(),
+        start_after: encoding.opt(input.start_after),
+        ..Default::default()
+    }))
+}
+
+/// DeleteObjects: each key is authorized (DeleteObject) and deleted on its own; a
+/// missing key counts as deleted.
+pub async fn delete_objects(cx: Cx, input: DeleteObjectsInput) -> R<DeleteObjectsOutput> {
+    let record = cx.bucket(&input.bucket).await?;
+    if input.delete.objects.len() > 1000 {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
+    let quiet = input.delete.quiet.unwrap_or(false);
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for o in input.delete.objects {
+        let result = match super::parse_key(&o.key) {
+            Ok(key) => bucket::delete_listed_object(cx.store(), &cx.requester, &record, &key)
+                .await
+                .map_err(from_core),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) if quiet => {}
+            Ok(()) => deleted.push(DeletedObject {
+                key: Some(o.key),
+                version_id: o.version_id,
+                ..Default::default()
+            }),
+            Err(e) => errors.push(Error {
+                code: Some(e.code().as_str().to_owned()),
+                message: e.message().map(str::to_owned),
+                key: Some(o.key),
+                version_id: o.version_id,
+            }),
+        }
+    }
+    Ok(S3Response::new(DeleteObjectsOutput {
+        deleted: Some(deleted),
+        errors: Some(errors),
+        ..Default::default()
+    }))
+}

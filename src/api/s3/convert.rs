@@ -1,0 +1,375 @@
+//! Between the s3s DTOs and the core's records: ETags, times, metadata, content
+//! headers, canned ACLs, tags and checksums.
+
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+use percent_encoding::percent_decode_str;
+use s3s::dto::{self, ETag, Timestamp};
+use s3s::{S3Result, TrailingHeaders, s3_error};
+
+use crate::access::{Acl, ObjectAcl};
+use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, Claimed};
+use crate::storage::{ContentHeaders, ObjectRecord};
+
+/// S3 ETags are lower-case hex (OSS answers upper case for the same object).
+pub fn etag(record_etag: &str) -> ETag {
+    ETag::Strong(record_etag.to_ascii_lowercase())
+}
+
+pub fn timestamp(unix_ms: i64) -> Timestamp {
+    Timestamp::from(SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms.max(0) as u64))
+}
+
+pub fn unix_secs(t: Timestamp) -> i64 {
+    time::OffsetDateTime::from(t).unix_timestamp()
+}
+
+/// `x-amz-meta-*` as the core stores them (lower-case names, without the prefix).
+pub fn user_meta(metadata: Option<dto::Metadata>) -> Vec<(String, String)> {
+    let mut meta: Vec<(String, String)> = metadata
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    meta.sort();
+    meta
+}
+
+pub fn metadata(record: &ObjectRecord) -> Option<dto::Metadata> {
+    (!record.user_meta.is_empty()).then(|| record.user_meta.iter().cloned().collect())
+}
+
+/// Content-* headers of a write, in the stored form (`Expires` as HTTP date).
+pub fn content_headers(
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    expires: Option<Timestamp>,
+) -> ContentHeaders {
+    ContentHeaders {
+        content_type,
+        cache_control,
+        content_disposition,
+        content_encoding,
+        content_language,
+        expires: expires.map(|t| {
+            let secs = unix_secs(t).max(0) as u64;
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        }),
+    }
+}
+
+pub fn expires(headers: &ContentHeaders) -> Option<Timestamp> {
+    let date = httpdate::parse_http_date(headers.expires.as_deref()?).ok()?;
+    Some(Timestamp::from(date))
+}
+
+/// A canned ACL S3 sends that the access model holds (private, public-read,
+/// public-read-write); the others have no OSS equivalent.
+pub fn canned_acl(value: &str) -> S3Result<Acl> {
+    Acl::parse(value).ok_or_else(|| {
+        s3_error!(
+            NotImplemented,
+            "The canned ACL {value:?} is not supported; use private, public-read or public-read-write."
+        )
+    })
+}
+
+pub fn object_acl(acl: Option<dto::ObjectCannedACL>) -> S3Result<ObjectAcl> {
+    match acl {
+        None => Ok(ObjectAcl::Default),
+        Some(acl) => canned_acl(acl.as_str()).map(ObjectAcl::Set),
+    }
+}
+
+/// `x-amz-tagging: k1=v1&k2=v2` (URL-encoded).
+pub fn tagging_header(value: Option<&str>) -> S3Result<Vec<(String, String)>> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(vec![]);
+    };
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| {
+                s3_error!(
+                    InvalidArgument,
+                    "The x-amz-tagging header is not valid UTF-8."
+                )
+            })
+    };
+    value
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+pub fn tag_set(tags: &[(String, String)]) -> dto::TagSet {
+    tags.iter()
+        .map(|(k, v)| dto::Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
+}
+
+pub fn tags_of(set: dto::TagSet) -> Vec<(String, String)> {
+    set.into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+        .collect()
+}
+
+/// The checksum headers a write may carry, in one place.
+#[derive(Default)]
+pub struct ChecksumHeaders {
+    pub algorithm: Option<dto::ChecksumAlgorithm>,
+    pub crc32: Option<String>,
+    pub crc32c: Option<String>,
+    pub crc64nvme: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+}
+
+impl ChecksumHeaders {
+    /// What to verify: a checksum header, or a trailer announced by `x-amz-trailer`,
+    /// or only `x-amz-checksum-algorithm` (computed and stored, nothing to compare).
+    pub fn request(
+        self,
+        headers: &HeaderMap,
+        trailer: Option<TrailingHeaders>,
+    ) -> S3Result<Option<ChecksumRequest>> {
+        let given: Vec<(ChecksumAlgorithm, String)> = [
+            (ChecksumAlgorithm::Crc32, self.crc32),
+            (ChecksumAlgorithm::Crc32c, self.crc32c),
+            (ChecksumAlgorithm::Crc64Nvme, self.crc64nvme),
+            (ChecksumAlgorithm::Sha1, self.sha1),
+            (ChecksumAlgorithm::Sha256, self.sha256),
+        ]
+        .into_iter()
+        .filter_map(|(a, v)| v.map(|v| (a, v)))
+        .collect();
+        if given.len() > 1 {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            ));
+        }
+        let algorithm = match &self.algorithm {
+            Some(a) => Some(ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+                )
+            })?),
+            None => None,
+        };
+        if let Some((a, value)) = given.into_iter().next() {
+            if algorithm.is_some_and(|given| given != a) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-sdk-checksum-algorithm header is invalid."
+                ));
+            }
+            if !a.is_valid(&value) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-checksum-{} header is invalid.",
+                    a.name().to_ascii_lowercase()
+                ));
+            }
+            return Ok(Some(ChecksumRequest {
+                algorithm: a,
+                claimed: Claimed::Value(value),
+            }));
+        }
+        let announced = headers
+            .get("x-amz-trailer")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if let Some(name) = announced {
+            let a = name
+                .strip_prefix("x-amz-checksum-")
+                .and_then(ChecksumAlgorithm::parse)
+                .ok_or_else(|| {
+                    s3_error!(InvalidRequest, "The trailer {name:?} is not supported.")
+                })?;
+            let trailer = trailer.ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "x-amz-trailer is only accepted with a trailer content encoding."
+                )
+            })?;
+            return Ok(Some(ChecksumRequest {
+                algorithm: a,
+                claimed: Claimed::Trailer(Box::new(move || {
+                    trailer.take().and_then(|h| {
+                        h.get(name.as_str())
+                            .and_then(|v| v.to_str().ok())
+                            .map(|v| v.trim().to_owned())
+                    })
+                })),
+            }));
+        }
+        Ok(algorithm.map(|algorithm| ChecksumRequest {
+            algorithm,
+            claimed: Claimed::Nothing,
+        }))
+    }
+}
+
+/// The five checksum fields of an output and its checksum type.
+#[derive(Default)]
+pub struct ChecksumFields {
+    pub crc32: Option<String>,
+    pub crc32c: Option<String>,
+    pub crc64nvme: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub kind: Option<dto::ChecksumType>,
+}
+
+pub fn checksum_fields(checksum: Option<&Checksum>) -> ChecksumFields {
+    let Some(c) = checksum else {
+        return ChecksumFields::default();
+    };
+    let mut f = ChecksumFields {
+        kind: Some(dto::ChecksumType::from(c.kind.name().to_owned())),
+        ..Default::default()
+    };
+    let value = Some(c.value.clone());
+    match c.algorithm {
+        ChecksumAlgorithm::Crc32 => f.crc32 = value,
+        ChecksumAlgorithm::Crc32c => f.crc32c = value,
+        ChecksumAlgorithm::Crc64Nvme => f.crc64nvme = value,
+        ChecksumAlgorithm::Sha1 => f.sha1 = value,
+        ChecksumAlgorithm::Sha256 => f.sha256 = value,
+    }
+    f
+}
+
+/// S3's name of a stored algorithm.
+pub fn algorithm(a: ChecksumAlgorithm) -> dto::ChecksumAlgorithm {
+    dto::ChecksumAlgorithm::from(a.name().to_owned())
+}
+
+/// An S3 storage class as OSS names it: STANDARD is Standard; the infrequent-access
+/// and archive classes map to their OSS counterparts.
+pub fn oss_storage_class(class: Option<&dto::StorageClass>, default: &str) -> S3Result<String> {
+    let Some(class) = class else {
+        return Ok(default.to_owned());
+    };
+    Ok(match class.as_str() {
+        "STANDARD" | "REDUCED_REDUNDANCY" => "Standard",
+        "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" => "IA",
+        "GLACIER" | "GLACIER_IR" => "Archive",
+        "DEEP_ARCHIVE" => "ColdArchive",
+        _ => return Err(s3_error!(InvalidStorageClass)),
+    }
+    .to_owned())
+}
+
+/// The storage class S3 reports for a stored OSS class.
+pub fn s3_storage_class(oss: &str) -> &'static str {
+    match oss {
+        "IA" => "STANDARD_IA",
+        "Archive" => "GLACIER",
+        "ColdArchive" | "DeepColdArchive" => "DEEP_ARCHIVE",
+        _ => "STANDARD",
+    }
+}
+
+pub fn owner(account: &str) -> dto::Owner {
+    dto::Owner {
+        display_name: Some(account.to_owned()),
+        id: Some(account.to_owned()),
+    }
+}
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+
+fn grant(grantee: dto::Grantee, permission: &str) -> dto::Grant {
+    dto::Grant {
+        grantee: Some(grantee),
+        permission: Some(dto::Permission::from(permission.to_owned())),
+    }
+}
+
+/// The S3 grants of a canned ACL: the owner's FULL_CONTROL, and READ (and WRITE)
+/// for everyone when public.
+pub fn grants(account: &str, acl: Acl) -> (dto::Owner, dto::Grants) {
+    let owner = owner(account);
+    let mut grants = vec![grant(
+        dto::Grantee {
+            display_name: owner.display_name.clone(),
+            id: owner.id.clone(),
+            type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
+            email_address: None,
+            uri: None,
+        },
+        dto::Permission::FULL_CONTROL,
+    )];
+    let everyone = || dto::Grantee {
+        display_name: None,
+        id: None,
+        email_address: None,
+        type_: dto::Type::from_static(dto::Type::GROUP),
+        uri: Some(ALL_USERS.to_owned()),
+    };
+    if matches!(acl, Acl::PublicRead | Acl::PublicReadWrite) {
+        grants.push(grant(everyone(), dto::Permission::READ));
+    }
+    if acl == Acl::PublicReadWrite {
+        grants.push(grant(everyone(), dto::Permission::WRITE));
+    }
+    (owner, grants)
+}
+
+/// The ACL a PutBucketAcl/PutObjectAcl asks for: a canned `x-amz-acl`, or an
+/// AccessControlPolicy body whose grants are one of the canned ACLs.
+pub fn requested_acl(
+    canned: Option<&str>,
+    policy: Option<dto::AccessControlPolicy>,
+    account: &str,
+) -> S3Result<Acl> {
+    if let Some(canned) = canned {
+        return canned_acl(canned);
+    }
+    let policy = policy.ok_or_else(|| {
+        s3_error!(
+            MissingSecurityHeader,
+            "Your request was missing a required header: x-amz-acl or an AccessControlPolicy body."
+        )
+    })?;
+    let mut public = Vec::new();
+    for g in policy.grants.unwrap_or_default() {
+        let (Some(grantee), Some(permission)) = (g.grantee, g.permission) else {
+            return Err(s3_error!(MalformedACLError));
+        };
+        match (grantee.uri.as_deref(), grantee.id.as_deref()) {
+            (Some(ALL_USERS), _) => public.push(permission.as_str().to_owned()),
+            (None, Some(id)) if id == account && permission.as_str() == "FULL_CONTROL" => {}
+            _ => {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "Only the grants of the canned ACLs private, public-read and public-read-write are supported."
+                ));
+            }
+        }
+    }
+    public.sort();
+    match public.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Ok(Acl::Private),
+        ["READ"] => Ok(Acl::PublicRead),
+        ["READ", "WRITE"] => Ok(Acl::PublicReadWrite),
+        _ => Err(s3_error!(
+            NotImplemented,
+            "Only the grants of the canned ACLs private, public-read and public-read-write are supported."
+        )),
+    }
+}

@@ -1,0 +1,171 @@
+//! Core errors as S3 answers them: code, status and message (the one mapping for the
+//! S3 dialect), and the `Resource`/`RequestId` of every error body.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::StatusCode;
+use http_body_util::BodyExt;
+use s3s::{S3Error, S3ErrorCode, s3_error};
+
+use crate::core::CoreError;
+
+/// Error bodies larger than this are passed on untouched.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+pub fn from_core(e: CoreError) -> S3Error {
+    let with = |code: S3ErrorCode, status: StatusCode, message: String| {
+        let mut e = S3Error::with_message(code, message);
+        e.set_status_code(status);
+        e
+    };
+    let bad = |code: S3ErrorCode, message: String| with(code, StatusCode::BAD_REQUEST, message);
+    match e {
+        CoreError::NoSuchBucket { .. } => with(
+            S3ErrorCode::NoSuchBucket,
+            StatusCode::NOT_FOUND,
+            "The specified bucket does not exist".into(),
+        ),
+        CoreError::NoSuchKey { .. } | CoreError::SymlinkTargetNotExist { .. } => with(
+            S3ErrorCode::NoSuchKey,
+            StatusCode::NOT_FOUND,
+            "The specified key does not exist.".into(),
+        ),
+        CoreError::NoSuchUpload { .. } => with(
+            S3ErrorCode::NoSuchUpload,
+            StatusCode::NOT_FOUND,
+            "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.".into(),
+        ),
+        CoreError::BucketNotEmpty { .. } => with(
+            S3ErrorCode::BucketNotEmpty,
+            StatusCode::CONFLICT,
+            "The bucket you tried to delete is not empty".into(),
+        ),
+        CoreError::BucketAlreadyExists { .. } => with(
+            S3ErrorCode::BucketAlreadyExists,
+            StatusCode::CONFLICT,
+            "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.".into(),
+        ),
+        CoreError::TooManyBuckets { max, .. } => bad(
+            S3ErrorCode::TooManyBuckets,
+            format!("You have attempted to create more buckets than allowed ({max})."),
+        ),
+        // S3 refuses an existing key this way under `If-None-Match: *`.
+        CoreError::FileAlreadyExists => with(
+            S3ErrorCode::PreconditionFailed,
+            StatusCode::PRECONDITION_FAILED,
+            "At least one of the pre-conditions you specified did not hold".into(),
+        ),
+        CoreError::PositionNotEqualToLength { .. } | CoreError::ObjectNotAppendable => with(
+            S3ErrorCode::InvalidRequest,
+            StatusCode::CONFLICT,
+            "The object is an OSS appendable object and cannot be written this way.".into(),
+        ),
+        CoreError::InvalidDigest { .. } => bad(
+            S3ErrorCode::BadDigest,
+            "The Content-MD5 you specified did not match what we received.".into(),
+        ),
+        CoreError::BadChecksum { algorithm } => bad(
+            S3ErrorCode::BadDigest,
+            format!(
+                "The {} you specified did not match the calculated checksum.",
+                algorithm.name()
+            ),
+        ),
+        CoreError::InvalidRequest(message) => bad(S3ErrorCode::InvalidRequest, message),
+        CoreError::EntityTooLarge { .. } => bad(
+            S3ErrorCode::EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed size".into(),
+        ),
+        CoreError::EntityTooSmall { .. } => bad(
+            S3ErrorCode::EntityTooSmall,
+            "Your proposed upload is smaller than the minimum allowed object size.".into(),
+        ),
+        CoreError::InvalidPart { .. } => bad(
+            S3ErrorCode::InvalidPart,
+            "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.".into(),
+        ),
+        CoreError::InvalidPartOrder => bad(
+            S3ErrorCode::InvalidPartOrder,
+            "The list of parts was not in ascending order. The parts list must be specified in order by part number.".into(),
+        ),
+        CoreError::InvalidTag(message) => bad(S3ErrorCode::InvalidTag, message),
+        CoreError::NotSymlink { .. } => bad(
+            S3ErrorCode::InvalidRequest,
+            "The object is not a symlink.".into(),
+        ),
+        CoreError::PreconditionFailed { .. } => with(
+            S3ErrorCode::PreconditionFailed,
+            StatusCode::PRECONDITION_FAILED,
+            "At least one of the pre-conditions you specified did not hold".into(),
+        ),
+        CoreError::InvalidRange { .. } => with(
+            S3ErrorCode::InvalidRange,
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "The requested range is not satisfiable".into(),
+        ),
+        CoreError::RequestTimeout => bad(
+            S3ErrorCode::RequestTimeout,
+            "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.".into(),
+        ),
+        CoreError::IncompleteBody(_) => bad(
+            S3ErrorCode::IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.".into(),
+        ),
+        CoreError::AccessDenied { .. }
+        | CoreError::Forbidden(_)
+        | CoreError::SaveAsOtherAccount { .. }
+        | CoreError::SaveAsOtherRegion { .. } => {
+            with(S3ErrorCode::AccessDenied, StatusCode::FORBIDDEN, "Access Denied".into())
+        }
+        CoreError::Internal(what) => {
+            tracing::error!("internal error: {what}");
+            s3_error!(
+                InternalError,
+                "We encountered an internal error. Please try again."
+            )
+        }
+    }
+}
+
+/// S3 error bodies end with the resource and the request id; s3s writes neither.
+pub async fn complete_error_body(
+    response: Response,
+    resource: &str,
+    request_id: &str,
+    head: bool,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if head {
+        return Response::from_parts(parts, Body::empty());
+    }
+    let bytes = match http_body_util::Limited::new(body, MAX_ERROR_BODY)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Response::from_parts(parts, Body::empty()),
+    };
+    let Some(text) = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| t.strip_suffix("</Error>"))
+    else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let mut text = text.to_owned();
+    if !text.contains("<Resource>") {
+        text.push_str(&format!("<Resource>{}</Resource>", xml_escape(resource)));
+    }
+    if !text.contains("<RequestId>") {
+        text.push_str(&format!("<RequestId>{request_id}</RequestId>"));
+    }
+    text.push_str("</Error>");
+    parts.headers.insert("content-length", text.len().into());
+    Response::from_parts(parts, Body::from(text))
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,404 @@
+//! The S3 dialect. The `s3s` crate reads and writes the S3 wire — routing, SigV4
+//! (with `aws-chunked` and trailing checksums), SigV2, presigned URLs, and the DTOs
+//! generated from the AWS models; [`S3Dialect`] implements its `S3` trait over
+//! [`crate::core`], so storage, digests and permissions are the same as for OSS.
+//! Errors map to S3 codes in one place (`error.rs`).
+
+mod bucket;
+mod convert;
+mod error;
+mod multipart;
+mod object;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, Uri};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::dto::*;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+
+use crate::access::{Action, Principal};
+use crate::core::{Requester, Store};
+use crate::names::{BucketName, ObjectKey};
+use crate::server::{AppState, ListenerState};
+use crate::storage::{BucketRecord, ObjectRecord};
+
+/// Does this request speak S3 on an ordinary (OSS) listener? AWS signatures, in a
+/// header or a presigned URL, are S3; OSS signatures and anonymous requests are OSS.
+pub fn is_s3_request(headers: &HeaderMap, uri: &Uri) -> bool {
+    if let Some(auth) = headers.get("authorization") {
+        let auth = auth.as_bytes();
+        return auth.starts_with(b"AWS4-HMAC-SHA256 ") || auth.starts_with(b"AWS ");
+    }
+    let query = uri.query().unwrap_or_default();
+    query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or_default();
+        name == "X-Amz-Algorithm" || name == "AWSAccessKeyId"
+    })
+}
+
+/// What the connection tells an operation: the client's address and the region of
+/// the listener.
+#[derive(Debug, Clone, Copy)]
+struct Connection {
+    peer: SocketAddr,
+    region: usize,
+}
+
+/// The S3 service over `app`, shared by every listener.
+pub fn service(app: Arc<AppState>) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(S3Dialect { app: app.clone() });
+    builder.set_auth(Secrets(app));
+    builder.set_access(CheckedByCore);
+    builder.build()
+}
+
+/// Serve one S3 request: the answer gets S3's request-id headers, and an error body
+/// names its resource and request id as S3 does.
+pub async fn handle(
+    listener: &ListenerState,
+    peer: SocketAddr,
+    request: http::Request<axum::body::Body>,
+) -> Response {
+    let request_id = new_request_id();
+    let resource = request.uri().path().to_owned();
+    let head = request.method() == http::Method::HEAD;
+    let mut request = request.map(s3s::Body::http_body_unsync);
+    request.extensions_mut().insert(Connection {
+        peer,
+        region: listener.region,
+    });
+    let response = match listener.s3.call(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(e) => {
+            tracing::warn!("S3 request failed: {:?}", e);
+            let mut error = s3_error!(InternalError, "The request could not be served.");
+            error.set_request_id(&request_id);
+            match error.to_http_response() {
+                Ok(r) => r.map(axum::body::Body::new),
+                Err(_) => http::Response::new(axum::body::Body::empty()),
+            }
+        }
+    };
+    let mut response = if response.status().is_client_error() || response.status().is_server_error()
+    {
+        error::complete_error_body(response, &resource, &request_id, head).await
+    } else {
+        response
+    };
+    let h = response.headers_mut();
+    let id = HeaderValue::from_str(&request_id).expect("hex");
+    h.insert("x-amz-request-id", id.clone());
+    h.insert("x-amz-id-2", id);
+    h.insert("server", HeaderValue::from_static("AliyunOSS"));
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+    {
+        h.insert("date", date);
+    }
+    response
+}
+
+fn new_request_id() -> String {
+    hex::encode_upper(rand::random::<[u8; 8]>())
+}
+
+/// The same AccessKeys sign both dialects.
+struct Secrets(Arc<AppState>);
+
+#[async_trait::async_trait]
+impl S3Auth for Secrets {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        self.0
+            .credentials
+            .get(access_key)
+            .map(|c| SecretKey::from(c.secret.as_str()))
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidAccessKeyId,
+                    "The AWS Access Key Id you provided does not exist in our records."
+                )
+            })
+    }
+}
+
+/// Anonymous requests are allowed through to the operations, which authorize every
+/// request (anonymous or signed) with the access engine, as for OSS.
+struct CheckedByCore;
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for CheckedByCore {
+    async fn check(&self, _cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        Ok(())
+    }
+}
+
+pub struct S3Dialect {
+    app: Arc<AppState>,
+}
+
+/// One request's requester and storage, for the operations.
+struct Cx {
+    app: Arc<AppState>,
+    requester: Requester,
+}
+
+impl S3Dialect {
+    /// The requester of `req`, after checking the region it was signed for.
+    fn cx<T>(&self, req: &S3Request<T>) -> S3Result<Cx> {
+        let connection = req
+            .extensions
+            .get::<Connection>()
+            .copied()
+            .ok_or_else(|| s3_error!(InternalError, "the request lost its connection"))?;
+        let region = &self.app.regions[connection.region];
+        if let Some(signed) = &req.region {
+            let signed = signed.as_str();
+            // Tools default to us-east-1; it means the first region.
+            let ok = signed == region.name
+                || signed == region.v4_name()
+                || (signed == "us-east-1" && connection.region == 0);
+            if !ok {
+                let mut e = s3_error!(
+                    AuthorizationHeaderMalformed,
+                    "The authorization header is malformed; the region '{signed}' is wrong; expecting '{}'",
+                    region.v4_name()
+                );
+                e.set_status_code(http::StatusCode::BAD_REQUEST);
+                return Err(e);
+            }
+        }
+        let principal = match &req.credentials {
+            None => Principal::Anonymous,
+            Some(c) => self
+                .app
+                .credentials
+                .get(&c.access_key)
+                .map(|c| c.principal.clone())
+                .ok_or_else(|| s3_error!(InvalidAccessKeyId))?,
+        };
+        let header = |name: &str| {
+            req.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let query = |name: &str| {
+            req.uri.query().and_then(|q| {
+                q.split('&').find_map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (k == name).then(|| {
+                        percent_encoding::percent_decode_str(&v.replace('+', " "))
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                })
+            })
+        };
+        Ok(Cx {
+            app: self.app.clone(),
+            requester: Requester {
+                principal,
+                region: region.name.clone(),
+                source_ip: connection.peer.ip(),
+                user_agent: header("user-agent"),
+                referer: header("referer"),
+                prefix: query("prefix"),
+                delimiter: query("delimiter"),
+                endpoints: self.app.endpoints.clone(),
+            },
+        })
+    }
+}
+
+impl Cx {
+    fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// The bucket's record, or NoSuchBucket.
+    async fn bucket(&self, name: &str) -> S3Result<BucketRecord> {
+        let valid = BucketName::parse(name).map_err(|e| {
+            s3_error!(
+                InvalidBucketName,
+                "The specified bucket is not valid: {name:?} {}.",
+                e.0
+            )
+        })?;
+        let n = valid.as_str().to_owned();
+        self.store()
+            .meta(move |m| m.get_bucket(&n))
+            .await
+            .map_err(error::from_core)?
+            .ok_or_else(|| error::from_core(crate::core::CoreError::no_such_bucket(name)))
+    }
+
+    /// The bucket and the object's record (None when the key does not exist).
+    async fn object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> S3Result<(BucketRecord, ObjectKey, Option<ObjectRecord>)> {
+        let record = self.bucket(bucket).await?;
+        let key = parse_key(key)?;
+        let (b, k) = (bucket.to_owned(), key.as_str().to_owned());
+        let object = self
+            .store()
+            .meta(move |m| m.get_object(&b, &k))
+            .await
+            .map_err(error::from_core)?;
+        Ok((record, key, object))
+    }
+
+    fn authorize(
+        &self,
+        action: Action,
+        bucket: &BucketRecord,
+        key: Option<&str>,
+        object: Option<&ObjectRecord>,
+    ) -> S3Result<()> {
+        self.requester
+            .authorize(action, Some(bucket), None, key, object)
+            .map_err(error::from_core)
+    }
+}
+
+fn parse_key(key: &str) -> S3Result<ObjectKey> {
+    ObjectKey::parse(key).map_err(|e| {
+        if key.len() > 1023 {
+            s3_error!(KeyTooLongError, "Your key is too long.")
+        } else {
+            s3_error!(InvalidArgument, "Invalid object key: {}.", e.0)
+        }
+    })
+}
+
+type R<T> = S3Result<S3Response<T>>;
+
+/// The route table: s3s has resolved the operation; each one names its permission
+/// where it authorizes (in the operation modules).
+#[async_trait::async_trait]
+impl S3 for S3Dialect {
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> R<ListBucketsOutput> {
+        bucket::list_buckets(self.cx(&req)?, req.input).await
+    }
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> R<CreateBucketOutput> {
+        bucket::create_bucket(self.cx(&req)?, req.input).await
+    }
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> R<HeadBucketOutput> {
+        bucket::head_bucket(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> R<DeleteBucketOutput> {
+        bucket::delete_bucket(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> R<GetBucketLocationOutput> {
+        bucket::get_bucket_location(self.cx(&req)?, req.input).await
+    }
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> R<ListObjectsOutput> {
+        bucket::list_objects(self.cx(&req)?, req.input).await
+    }
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> R<ListObjectsV2Output> {
+        bucket::list_objects_v2(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> R<GetBucketAclOutput> {
+        bucket::get_bucket_acl(self.cx(&req)?, req.input).await
+    }
+    async fn put_bucket_acl(&self, req: S3Request<PutBucketAclInput>) -> R<PutBucketAclOutput> {
+        bucket::put_bucket_acl(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> R<GetBucketVersioningOutput> {
+        bucket::get_bucket_versioning(self.cx(&req)?, req.input).await
+    }
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
+        bucket::delete_objects(self.cx(&req)?, req.input).await
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> R<PutObjectOutput> {
+        let cx = self.cx(&req)?;
+        object::put_object(cx, req.input, &req.headers, req.trailing_headers).await
+    }
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
+        let cx = self.cx(&req)?;
+        object::get_object(cx, req.input, &req.headers).await
+    }
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> R<HeadObjectOutput> {
+        let cx = self.cx(&req)?;
+        object::head_object(cx, req.input, &req.headers).await
+    }
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> R<DeleteObjectOutput> {
+        object::delete_object(self.cx(&req)?, req.input).await
+    }
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
+        object::copy_object(self.cx(&req)?, req.input).await
+    }
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> R<GetObjectTaggingOutput> {
+        object::get_object_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> R<PutObjectTaggingOutput> {
+        object::put_object_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> R<DeleteObjectTaggingOutput> {
+        object::delete_object_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> R<GetObjectAclOutput> {
+        object::get_object_acl(self.cx(&req)?, req.input).await
+    }
+    async fn put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> R<PutObjectAclOutput> {
+        object::put_object_acl(self.cx(&req)?, req.input).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> R<CreateMultipartUploadOutput> {
+        multipart::create_multipart_upload(self.cx(&req)?, req.input).await
+    }
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> R<UploadPartOutput> {
+        let cx = self.cx(&req)?;
+        multipart::upload_part(cx, req.input, &req.headers, req.trailing_headers).await
+    }
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> R<UploadPartCopyOutput> {
+        multipart::upload_part_copy(self.cx(&req)?, req.input).await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> R<CompleteMultipartUploadOutput> {
+        multipart::complete_multipart_upload(self.cx(&req)?, req.input).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> R<AbortMultipartUploadOutput> {
+        multipart::abort_multipart_upload(self.cx(&req)?, req.input).await
+    }
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> R<ListPartsOutput> {
+        multipart::list_parts(self.cx(&req)?, req.input).await
+    }
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> R<ListMultipartUploadsOutput> {
+        multipart::list_multipart_uploads(self.cx(&req)?, req.input).await
+    }
+}

@@ -1,0 +1,410 @@
+//! Multipart upload: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+//! ListMultipartUploads.
+
+use http::{HeaderMap, StatusCode};
+use s3s::dto::*;
+use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
+
+use super::convert::{self, ChecksumHeaders};
+use super::error::from_core;
+use super::object::{body_stream, content_md5, copy_conditions, copy_source};
+use super::{Cx, R};
+use crate::access::Action;
+use crate::core::checksum::{ChecksumAlgorithm, ChecksumType as CoreChecksumType};
+use crate::core::conditions::RangeRequest;
+use crate::core::multipart::{self, MAX_PARTS, UploadRef};
+use crate::core::object::{Expected, new_record};
+use crate::storage::{BucketRecord, ObjectRecord, UploadQuery};
+
+fn part_number(n: i32) -> S3Result<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_PARTS).contains(n))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            )
+        })
+}
+
+/// The bucket of an upload request, authorized for `action` on the key.
+async fn authorized(cx: &Cx, bucket: &str, key: &str, action: Action) -> S3Result<BucketRecord> {
+    let (record, key, object) = cx.object(bucket, key).await?;
+    cx.authorize(action, &record, Some(key.as_str()), object.as_ref())?;
+    Ok(record)
+}
+
+fn upload<'a>(bucket: &'a BucketRecord, key: &'a str, upload_id: &'a str) -> UploadRef<'a> {
+    UploadRef {
+        bucket: &bucket.name,
+        key,
+        upload_id,
+    }
+}
+
+pub async fn create_multipart_upload(
+    cx: Cx,
+    input: CreateMultipartUploadInput,
+) -> R<CreateMultipartUploadOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
+    let storage_class =
+        convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
+    let tags = convert::tagging_header(input.tagging.as_deref())?;
+    crate::core::object::check_tags(&tags).map_err(from_core)?;
+    let template = ObjectRecord {
+        acl: convert::object_acl(input.acl)?,
+        headers: convert::content_headers(
+            input.content_type,
+            input.cache_control,
+            input.content_disposition,
+            input.content_encoding,
+            input.content_language,
+            input.expires,
+        ),
+        user_meta: convert::user_meta(input.metadata),
+        tags,
+        ..new_record("Multipart", &storage_class)
+    };
+    let algorithm = match &input.checksum_algorithm {
+        Some(a) => Some(ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "Checksum algorithm provided is unsupported."
+            )
+        })?),
+        None => None,
+    };
+    let kind = match input.checksum_type.as_ref().map(|t| t.as_str()) {
+        None => match algorithm {
+            // S3's default: CRC-64/NVME is full-object only, the others composite.
+            Some(ChecksumAlgorithm::Crc64Nvme) => CoreChecksumType::FullObject,
+            _ => CoreChecksumType::Composite,
+        },
+        Some("COMPOSITE") => CoreChecksumType::Composite,
+        Some("FULL_OBJECT") => CoreChecksumType::FullObject,
+        Some(other) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The checksum type {other:?} is not valid."
+            ));
+        }
+    };
+    if algorithm.is_none() && input.checksum_type.is_some() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+        ));
+    }
+    let upload = multipart::initiate_multipart_upload(
+        cx.store(),
+        &bucket.name,
+        &input.key,
+        template,
+        algorithm.map(|a| (a, kind)),
+    )
+    .await
+    .map_err(from_core)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(bucket.name.clone()),
+        key: Some(input.key),
+        upload_id: Some(upload.upload_id),
+        checksum_algorithm: algorithm.map(convert::algorithm),
+        checksum_type: algorithm.map(|_| ChecksumType::from(kind.name().to_owned())),
+        ..Default::default()
+    }))
+}
+
+pub async fn upload_part(
+    cx: Cx,
+    input: UploadPartInput,
+    headers: &HeaderMap,
+    trailer: Option<TrailingHeaders>,
+) -> R<UploadPartOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
+    let number = part_number(input.part_number)?;
+    let expected = Expected {
+        md5: content_md5(input.content_md5.as_deref())?,
+        checksum: ChecksumHeaders {
+            algorithm: input.checksum_algorithm,
+            crc32: input.checksum_crc32,
+            crc32c: input.checksum_crc32c,
+            crc64nvme: input.checksum_crc64nvme,
+            sha1: input.checksum_sha1,
+            sha256: input.checksum_sha256,
+        }
+        .request(headers, trailer)?,
+    };
+    let (part, _) = multipart::upload_part(
+        cx.store(),
+        upload(&bucket, &input.key, &input.upload_id),
+        number,
+        body_stream(input.body),
+        expected,
+    )
+    .await
+    .map_err(from_core)?;
+    let sums = convert::checksum_fields(part.checksum.as_ref());
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(convert::etag(&part.etag)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        ..Default::default()
+    }))
+}
+
+pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPartCopyOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
+    let number = part_number(input.part_number)?;
+    let conditions = copy_conditions(
+        input.copy_source_if_match,
+        input.copy_source_if_none_match,
+        input.copy_source_if_modified_since,
+        input.copy_source_if_unmodified_since,
+    );
+    let source = copy_source(&cx, &input.copy_source, conditions).await?;
+    let range = match &input.copy_source_range {
+        Some(spec) => {
+            let requested = RangeRequest {
+                spec: spec.clone(),
+                strict: true,
+            };
+            let range = requested
+                .resolve(source.record.size)
+                .map_err(from_core)?
+                .ok_or_else(|| {
+                    s3_error!(
+                        InvalidArgument,
+                        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+                    )
+                })?;
+            Some(range)
+        }
+        None => None,
+    };
+    let part = multipart::upload_part_copy(
+        cx.store(),
+        upload(&bucket, &input.key, &input.upload_id),
+        number,
+        &source,
+        range,
+    )
+    .await
+    .map_err(from_core)?;
+    let sums = convert::checksum_fields(part.checksum.as_ref());
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(convert::etag(&part.etag)),
+            last_modified: Some(convert::timestamp(part.last_modified)),
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
+            checksum_sha256: sums.sha256,
+        }),
+        ..Default::default()
+    }))
+}
+
+pub async fn complete_multipart_upload(
+    cx: Cx,
+    input: CompleteMultipartUploadInput,
+) -> R<CompleteMultipartUploadOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
+    let parts = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            )
+        })?;
+    let mut requested = Vec::with_capacity(parts.len());
+    for p in parts {
+        let number = part_number(p.part_number.unwrap_or(0))?;
+        let etag = p
+            .e_tag
+            .map(|t| t.value().trim_matches('"').to_ascii_uppercase())
+            .unwrap_or_default();
+        requested.push((number, etag));
+    }
+    let forbid = match &input.if_none_match {
+        None => false,
+        Some(ETagCondition::Any) => true,
+        Some(_) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "If-None-Match supports only \"*\"."
+            ));
+        }
+    };
+    let record = multipart::complete_multipart_upload(
+        cx.store(),
+        upload(&bucket, &input.key, &input.upload_id),
+        Some(requested),
+        forbid,
+    )
+    .await
+    .map_err(from_core)?;
+    let sums = convert::checksum_fields(record.checksum.as_ref());
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        bucket: Some(bucket.name.clone()),
+        key: Some(input.key.clone()),
+        e_tag: Some(convert::etag(&record.etag)),
+        location: Some(format!("/{}/{}", bucket.name, input.key)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        checksum_type: sums.kind,
+        ..Default::default()
+    }))
+}
+
+pub async fn abort_multipart_upload(
+    cx: Cx,
+    input: AbortMultipartUploadInput,
+) -> R<AbortMultipartUploadOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::AbortMultipartUpload).await?;
+    multipart::abort_multipart_upload(cx.store(), upload(&bucket, &input.key, &input.upload_id))
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(AbortMultipartUploadOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {
+    let bucket = authorized(&cx, &input.bucket, &input.key, Action::ListParts).await?;
+    let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+    let marker = input
+        .part_number_marker
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(0);
+    let (record, parts, truncated) = multipart::list_parts(
+        cx.store(),
+        upload(&bucket, &input.key, &input.upload_id),
+        marker,
+        max,
+    )
+    .await
+    .map_err(from_core)?;
+    let next = truncated
+        .then(|| parts.last().map(|(n, _)| *n as i32))
+        .flatten();
+    let owner = convert::owner(&bucket.owner);
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(bucket.name.clone()),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        part_number_marker: input.part_number_marker,
+        next_part_number_marker: next,
+        max_parts: Some(max as i32),
+        is_truncated: Some(truncated),
+        storage_class: Some(StorageClass::from(
+            convert::s3_storage_class(&record.template.storage_class).to_owned(),
+        )),
+        checksum_algorithm: record.checksum.map(|(a, _)| convert::algorithm(a)),
+        checksum_type: record
+            .checksum
+            .map(|(_, k)| ChecksumType::from(k.name().to_owned())),
+        initiator: Some(Initiator {
+            display_name: owner.display_name.clone(),
+            id: owner.id.clone(),
+        }),
+        owner: Some(owner),
+        parts: Some(
+            parts
+                .into_iter()
+                .map(|(n, p)| {
+                    let sums = convert::checksum_fields(p.checksum.as_ref());
+                    Part {
+                        part_number: Some(n as i32),
+                        e_tag: Some(convert::etag(&p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(convert::timestamp(p.last_modified)),
+                        checksum_crc32: sums.crc32,
+                        checksum_crc32c: sums.crc32c,
+                        checksum_crc64nvme: sums.crc64nvme,
+                        checksum_sha1: sums.sha1,
+                        checksum_sha256: sums.sha256,
+                    }
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
+}
+
+pub async fn list_multipart_uploads(
+    cx: Cx,
+    input: ListMultipartUploadsInput,
+) -> R<ListMultipartUploadsOutput> {
+    let bucket = cx.bucket(&input.bucket).await?;
+    cx.authorize(Action::ListMultipartUploads, &bucket, None, None)?;
+    let max = input.max_uploads.unwrap_or(1000).clamp(1, 1000) as usize;
+    let query = UploadQuery {
+        prefix: input.prefix.clone().unwrap_or_default(),
+        delimiter: input.delimiter.clone().unwrap_or_default(),
+        key_marker: input.key_marker.clone().unwrap_or_default(),
+        upload_id_marker: input.upload_id_marker.clone().unwrap_or_default(),
+        max,
+    };
+    let listing = multipart::list_multipart_uploads(cx.store(), &bucket.name, query)
+        .await
+        .map_err(from_core)?;
+    let last = listing.uploads.last();
+    let owner = convert::owner(&bucket.owner);
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(bucket.name.clone()),
+        prefix: input.prefix,
+        delimiter: input.delimiter,
+        key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
+        next_key_marker: last.filter(|_| listing.truncated).map(|u| u.key.clone()),
+        next_upload_id_marker: last
+            .filter(|_| listing.truncated)
+            .map(|u| u.upload_id.clone()),
+        max_uploads: Some(max as i32),
+        is_truncated: Some(listing.truncated),
+        common_prefixes: Some(
+            listing
+                .common_prefixes
+                .iter()
+                .map(|p| CommonPrefix {
+                    prefix: Some(p.clone()),
+                })
+                .collect(),
+        ),
+        uploads: Some(
+            listing
+                .uploads
+                .iter()
+                .map(|u| MultipartUpload {
+                    key: Some(u.key.clone()),
+                    upload_id: Some(u.upload_id.clone()),
+                    initiated: Some(convert::timestamp(u.initiated)),
+                    storage_class: Some(StorageClass::from(
+                        convert::s3_storage_class(&u.template.storage_class).to_owned(),
+                    )),
+                    owner: Some(owner.clone()),
+                    initiator: Some(Initiator {
+                        display_name: owner.display_name.clone(),
+                        id: owner.id.clone(),
+                    }),
+                    checksum_algorithm: u.checksum.map(|(a, _)| convert::algorithm(a)),
+                    checksum_type: u
+                        .checksum
+                        .map(|(_, k)| ChecksumType::from(k.name().to_owned())),
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
+}

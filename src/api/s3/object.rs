@@ -1,0 +1,629 @@
+//! Object operations: PutObject, GetObject/HeadObject, DeleteObject, CopyObject,
+//! object tagging and ACLs.
+
+use futures_util::{StreamExt, TryStreamExt};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use s3s::dto::*;
+use s3s::{S3Response, TrailingHeaders, s3_error};
+
+use super::convert::{self, ChecksumHeaders};
+use super::error::from_core;
+use super::{Cx, R};
+use crate::access::Action;
+use crate::core::conditions::{Conditions, RangeRequest};
+use crate::core::copy::{self, CopyObject};
+use crate::core::object::{self, Expected, GetOutcome, ObjectBody, new_record};
+use crate::names::BucketName;
+use crate::storage::ObjectRecord;
+
+/// A Content-MD5 header (base64 of 16 bytes).
+pub fn content_md5(value: Option<&str>) -> s3s::S3Result<Option<[u8; 16]>> {
+    use base64::Engine;
+    let Some(value) = value else { return Ok(None) };
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .map(Some)
+        .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))
+}
+
+/// The body of a write as the core reads it.
+pub fn body_stream(body: Option<StreamingBlob>) -> object::ByteStream<'static> {
+    match body {
+        Some(body) => body.map_err(|e| e.to_string()).boxed(),
+        None => futures_util::stream::empty().boxed(),
+    }
+}
+
+/// `x-oss-hash-crc64ecma` on S3 answers too, so either dialect can check it.
+fn with_crc64<T>(output: T, record: &ObjectRecord) -> S3Response<T> {
+    let mut response = S3Response::new(output);
+    if let Ok(v) = HeaderValue::from_str(&record.crc64.to_string()) {
+        response.headers.insert("x-oss-hash-crc64ecma", v);
+    }
+    response
+}
+
+/// If-None-Match: * refuses to overwrite (S3 conditional writes).
+fn forbid_overwrite(if_none_match: Option<&ETagCondition>) -> s3s::S3Result<bool> {
+    match if_none_match {
+        None => Ok(false),
+        Some(ETagCondition::Any) => Ok(true),
+        Some(_) => Err(s3_error!(
+            NotImplemented,
+            "If-None-Match on a write supports only \"*\"."
+        )),
+    }
+}
+
+pub async fn put_object(
+    cx: Cx,
+    input: PutObjectInput,
+    headers: &HeaderMap,
+    trailer: Option<TrailingHeaders>,
+) -> R<PutObjectOutput> {
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    cx.authorize(
+        Action::PutObject,
+        &bucket,
+        Some(key.as_str()),
+        current.as_ref(),
+    )?;
+    let forbid = forbid_overwrite(input.if_none_match.as_ref())?;
+    if let Some(condition) = &input.if_match {
+        let matches = match (condition, &current) {
+            (_, None) => false,
+            (ETagCondition::Any, Some(_)) => true,
+            (ETagCondition::ETag(tag), Some(o)) => tag.value().eq_ignore_ascii_case(&o.etag),
+        };
+        if !matches {
+            return Err(from_core(crate::core::CoreError::PreconditionFailed {
+                condition: "If-Match".into(),
+            }));
+        }
+    }
+    let storage_class =
+        convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
+    let tags = convert::tagging_header(input.tagging.as_deref())?;
+    crate::core::object::check_tags(&tags).map_err(from_core)?;
+    let template = ObjectRecord {
+        acl: convert::object_acl(input.acl)?,
+        headers: convert::content_headers(
+            input.content_type,
+            input.cache_control,
+            input.content_disposition,
+            input.content_encoding,
+            input.content_language,
+            input.expires,
+        ),
+        user_meta: convert::user_meta(input.metadata),
+        tags,
+        ..new_record("Normal", &storage_class)
+    };
+    let expected = Expected {
+        md5: content_md5(input.content_md5.as_deref())?,
+        checksum: ChecksumHeaders {
+            algorithm: input.checksum_algorithm,
+            crc32: input.checksum_crc32,
+            crc32c: input.checksum_crc32c,
+            crc64nvme: input.checksum_crc64nvme,
+            sha1: input.checksum_sha1,
+            sha256: input.checksum_sha256,
+        }
+        .request(headers, trailer)?,
+    };
+    let record = object::put_object(
+        cx.store(),
+        &bucket.name,
+        key.as_str(),
+        template,
+        body_stream(input.body),
+        expected,
+        forbid,
+    )
+    .await
+    .map_err(from_core)?;
+    let sums = convert::checksum_fields(record.checksum.as_ref());
+    let output = PutObjectOutput {
+        e_tag: Some(convert::etag(&record.etag)),
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        checksum_type: sums.kind,
+        ..Default::default()
+    };
+    Ok(with_crc64(output, &record))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn http_date_secs(value: Option<&str>) -> Option<i64> {
+    let t = httpdate::parse_http_date(value?).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs() as i64)
+}
+
+/// The If-* headers as sent (lists and weak tags included).
+fn conditions(headers: &HeaderMap) -> Conditions {
+    Conditions {
+        prefix: "",
+        if_match: header(headers, "if-match").map(str::to_owned),
+        if_none_match: header(headers, "if-none-match").map(str::to_owned),
+        if_modified_since: http_date_secs(header(headers, "if-modified-since")),
+        if_unmodified_since: http_date_secs(header(headers, "if-unmodified-since")),
+    }
+}
+
+/// What a GET or HEAD found, before it becomes either output.
+struct Read {
+    record: ObjectRecord,
+    content_range: Option<String>,
+    length: u64,
+    body: ObjectBody,
+    parts_count: Option<i32>,
+}
+
+async fn read(
+    cx: &Cx,
+    bucket: &str,
+    key: &str,
+    part_number: Option<i32>,
+    headers: &HeaderMap,
+    head: bool,
+) -> s3s::S3Result<Read> {
+    let (bucket, key, link) = cx.object(bucket, key).await?;
+    cx.authorize(
+        Action::GetObject,
+        &bucket,
+        Some(key.as_str()),
+        link.as_ref(),
+    )?;
+    let link = link.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    let mut range = header(headers, "range").map(|spec| RangeRequest {
+        spec: spec.to_owned(),
+        strict: true,
+    });
+    let mut parts_count = None;
+    if let Some(n) = part_number {
+        if range.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter."
+            ));
+        }
+        // A multipart object's parts are its segments; anything else is one part.
+        let segments: Vec<u64> = if link.object_type == "Multipart" {
+            link.segments.iter().map(|s| s.size).collect()
+        } else {
+            vec![link.size]
+        };
+        let index = usize::try_from(n - 1)
+            .ok()
+            .filter(|i| *i < segments.len())
+            .ok_or_else(|| {
+                let mut e = s3s::S3Error::with_message(
+                    s3s::S3ErrorCode::Custom("InvalidPartNumber".into()),
+                    "The requested partnumber is not satisfiable",
+                );
+                e.set_status_code(StatusCode::RANGE_NOT_SATISFIABLE);
+                e
+            })?;
+        let start: u64 = segments[..index].iter().sum();
+        let end = (start + segments[index]).saturating_sub(1);
+        if link.object_type == "Multipart" {
+            parts_count = Some(segments.len() as i32);
+        }
+        range = (segments[index] > 0).then(|| RangeRequest {
+            spec: format!("bytes={start}-{end}"),
+            strict: true,
+        });
+    }
+    let request = object::GetObject {
+        conditions: conditions(headers),
+        range,
+        head,
+    };
+    match object::get_object(
+        cx.store(),
+        &cx.requester,
+        &bucket,
+        key.as_str(),
+        link,
+        &request,
+    )
+    .await
+    .map_err(from_core)?
+    {
+        GetOutcome::NotModified(_) => {
+            let mut e = s3_error!(NotModified, "Not Modified");
+            e.set_status_code(StatusCode::NOT_MODIFIED);
+            Err(e)
+        }
+        GetOutcome::Found {
+            record,
+            range,
+            body,
+        } => Ok(Read {
+            content_range: range.map(|r| format!("bytes {}-{}/{}", r.start, r.end, record.size)),
+            length: range.map_or(record.size, |r| r.size()),
+            record,
+            body,
+            parts_count,
+        }),
+    }
+}
+
+fn checksum_wanted(headers: &HeaderMap, read: &Read) -> bool {
+    // S3 returns the object's checksum only for whole-object reads.
+    header(headers, "x-amz-checksum-mode").is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"))
+        && read.content_range.is_none()
+}
+
+fn status(read: &Read) -> Option<StatusCode> {
+    read.content_range
+        .as_ref()
+        .map(|_| StatusCode::PARTIAL_CONTENT)
+}
+
+pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R<GetObjectOutput> {
+    let read = read(
+        &cx,
+        &input.bucket,
+        &input.key,
+        input.part_number,
+        headers,
+        false,
+    )
+    .await?;
+    let sums = if checksum_wanted(headers, &read) {
+        convert::checksum_fields(read.record.checksum.as_ref())
+    } else {
+        Default::default()
+    };
+    let partial = status(&read);
+    let r = &read.record;
+    let h = &r.headers;
+    let body = match read.body {
+        ObjectBody::Empty => StreamingBlob::from(s3s::Body::empty()),
+        ObjectBody::Bytes(bytes) => StreamingBlob::from(s3s::Body::from(bytes)),
+        // s3s wants a Sync stream; an unsync body wrapper makes one of ours.
+        ObjectBody::Stream(stream) => StreamingBlob::from(s3s::Body::http_body_unsync(
+            http_body_util::StreamBody::new(stream.map_ok(http_body::Frame::data)),
+        )),
+    };
+    let output = GetObjectOutput {
+        body: Some(body),
+        accept_ranges: Some("bytes".into()),
+        content_length: Some(read.length as i64),
+        content_range: read.content_range.clone(),
+        content_type: input
+            .response_content_type
+            .or_else(|| h.content_type.clone())
+            .or_else(|| Some("application/octet-stream".into())),
+        cache_control: input
+            .response_cache_control
+            .or_else(|| h.cache_control.clone()),
+        content_disposition: input
+            .response_content_disposition
+            .or_else(|| h.content_disposition.clone()),
+        content_encoding: input
+            .response_content_encoding
+            .or_else(|| h.content_encoding.clone()),
+        content_language: input
+            .response_content_language
+            .or_else(|| h.content_language.clone()),
+        expires: input.response_expires.or_else(|| convert::expires(h)),
+        e_tag: Some(convert::etag(&r.etag)),
+        last_modified: Some(convert::timestamp(r.last_modified)),
+        metadata: convert::metadata(r),
+        storage_class: Some(StorageClass::from(
+            convert::s3_storage_class(&r.storage_class).to_owned(),
+        )),
+        tag_count: (!r.tags.is_empty()).then_some(r.tags.len() as i32),
+        parts_count: read.parts_count,
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        checksum_type: sums.kind,
+        ..Default::default()
+    };
+    let mut response = with_crc64(output, &read.record);
+    response.status = partial;
+    Ok(response)
+}
+
+pub async fn head_object(
+    cx: Cx,
+    input: HeadObjectInput,
+    headers: &HeaderMap,
+) -> R<HeadObjectOutput> {
+    let read = read(
+        &cx,
+        &input.bucket,
+        &input.key,
+        input.part_number,
+        headers,
+        true,
+    )
+    .await?;
+    let sums = if checksum_wanted(headers, &read) {
+        convert::checksum_fields(read.record.checksum.as_ref())
+    } else {
+        Default::default()
+    };
+    let r = &read.record;
+    let h = &r.headers;
+    let output = HeadObjectOutput {
+        accept_ranges: Some("bytes".into()),
+        content_length: Some(read.length as i64),
+        content_range: read.content_range.clone(),
+        content_type: input
+            .response_content_type
+            .or_else(|| h.content_type.clone())
+            .or_else(|| Some("application/octet-stream".into())),
+        cache_control: input
+            .response_cache_control
+            .or_else(|| h.cache_control.clone()),
+        content_disposition: input
+            .response_content_disposition
+            .or_else(|| h.content_disposition.clone()),
+        content_encoding: input
+            .response_content_encoding
+            .or_else(|| h.content_encoding.clone()),
+        content_language: input
+            .response_content_language
+            .or_else(|| h.content_language.clone()),
+        expires: input.response_expires.or_else(|| convert::expires(h)),
+        e_tag: Some(convert::etag(&r.etag)),
+        last_modified: Some(convert::timestamp(r.last_modified)),
+        metadata: convert::metadata(r),
+        storage_class: Some(StorageClass::from(
+            convert::s3_storage_class(&r.storage_class).to_owned(),
+        )),
+        parts_count: read.parts_count,
+        checksum_crc32: sums.crc32,
+        checksum_crc32c: sums.crc32c,
+        checksum_crc64nvme: sums.crc64nvme,
+        checksum_sha1: sums.sha1,
+        checksum_sha256: sums.sha256,
+        checksum_type: sums.kind,
+        ..Default::default()
+    };
+    let mut response = with_crc64(output, &read.record);
+    response.status = status(&read);
+    Ok(response)
+}
+
+pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOutput> {
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    cx.authorize(
+        Action::DeleteObject,
+        &bucket,
+        Some(key.as_str()),
+        current.as_ref(),
+    )?;
+    object::delete_object(cx.store(), &bucket.name, key.as_str())
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(DeleteObjectOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+/// An S3 ETag condition in the form the core compares.
+fn etag_condition(c: Option<ETagCondition>) -> Option<String> {
+    c.map(|c| match c {
+        ETagCondition::Any => "*".to_owned(),
+        ETagCondition::ETag(tag) => format!("\"{}\"", tag.value()),
+    })
+}
+
+/// The source of a CopyObject or UploadPartCopy, read-authorized for the requester,
+/// after the copy conditions (a failed one is 412 in S3, also for If-None-Match).
+pub async fn copy_source(
+    cx: &Cx,
+    source: &CopySource,
+    conditions: Conditions,
+) -> s3s::S3Result<copy::CopySource> {
+    let CopySource::Bucket {
+        bucket,
+        key,
+        version_id,
+    } = source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Access point copy sources are not supported."
+        ));
+    };
+    // Without versioning only the null version exists.
+    if version_id.as_deref().is_some_and(|v| v != "null") {
+        return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+    }
+    let name = BucketName::parse(bucket)
+        .map_err(|_| s3_error!(InvalidArgument, "Invalid copy source bucket name"))?;
+    let key = super::parse_key(key)?;
+    copy::copy_source(cx.store(), &cx.requester, &name, &key, &conditions)
+        .await
+        .map_err(from_core)?
+        .ok_or_else(|| {
+            from_core(crate::core::CoreError::PreconditionFailed {
+                condition: "x-amz-copy-source-If-None-Match".into(),
+            })
+        })
+}
+
+pub fn copy_conditions(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+    if_modified_since: Option<Timestamp>,
+    if_unmodified_since: Option<Timestamp>,
+) -> Conditions {
+    Conditions {
+        prefix: "x-amz-copy-source-",
+        if_match: etag_condition(if_match),
+        if_none_match: etag_condition(if_none_match),
+        if_modified_since: if_modified_since.map(convert::unix_secs),
+        if_unmodified_since: if_unmodified_since.map(convert::unix_secs),
+    }
+}
+
+pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> {
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    cx.authorize(
+        Action::PutObject,
+        &bucket,
+        Some(key.as_str()),
+        current.as_ref(),
+    )?;
+    let replace = |d: Option<&str>| -> s3s::S3Result<bool> {
+        match d {
+            None | Some("COPY") => Ok(false),
+            Some("REPLACE") => Ok(true),
+            Some(other) => Err(s3_error!(
+                InvalidArgument,
+                "Unknown directive {other:?}; use COPY or REPLACE."
+            )),
+        }
+    };
+    let replace_meta = replace(input.metadata_directive.as_ref().map(|d| d.as_str()))?;
+    let replace_tags = replace(input.tagging_directive.as_ref().map(|d| d.as_str()))?;
+    let conditions = copy_conditions(
+        input.copy_source_if_match,
+        input.copy_source_if_none_match,
+        input.copy_source_if_modified_since,
+        input.copy_source_if_unmodified_since,
+    );
+    let source = copy_source(&cx, &input.copy_source, conditions).await?;
+    let same = source.bucket == bucket.name && source.key == key.as_str();
+    if same && !replace_meta && input.storage_class.is_none() && input.acl.is_none() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let tags = convert::tagging_header(input.tagging.as_deref())?;
+    crate::core::object::check_tags(&tags).map_err(from_core)?;
+    let storage_class =
+        convert::oss_storage_class(input.storage_class.as_ref(), &source.record.storage_class)?;
+    let requested = ObjectRecord {
+        acl: convert::object_acl(input.acl.clone())?,
+        headers: convert::content_headers(
+            input.content_type,
+            input.cache_control,
+            input.content_disposition,
+            input.content_encoding,
+            input.content_language,
+            input.expires,
+        ),
+        user_meta: convert::user_meta(input.metadata),
+        tags,
+        ..new_record("Normal", &storage_class)
+    };
+    let request = CopyObject {
+        requested,
+        replace_meta,
+        replace_tags,
+        acl_given: input.acl.is_some(),
+        storage_class_given: input.storage_class.is_some(),
+        forbid_overwrite: false,
+    };
+    let record = copy::copy_object(cx.store(), &bucket.name, key.as_str(), source, request)
+        .await
+        .map_err(from_core)?;
+    let sums = convert::checksum_fields(record.checksum.as_ref());
+    let output = CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(convert::etag(&record.etag)),
+            last_modified: Some(convert::timestamp(record.last_modified)),
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
+            checksum_sha256: sums.sha256,
+            checksum_type: sums.kind,
+        }),
+        ..Default::default()
+    };
+    Ok(with_crc64(output, &record))
+}
+
+/// The object of a sub-resource request, authorized for `action`.
+async fn existing(
+    cx: &Cx,
+    bucket: &str,
+    key: &str,
+    action: Action,
+) -> s3s::S3Result<(crate::storage::BucketRecord, ObjectRecord)> {
+    let (bucket, key, record) = cx.object(bucket, key).await?;
+    cx.authorize(action, &bucket, Some(key.as_str()), record.as_ref())?;
+    let record =
+        record.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    Ok((bucket, record))
+}
+
+pub async fn get_object_tagging(cx: Cx, input: GetObjectTaggingInput) -> R<GetObjectTaggingOutput> {
+    let (_, record) = existing(&cx, &input.bucket, &input.key, Action::GetObjectTagging).await?;
+    Ok(S3Response::new(GetObjectTaggingOutput {
+        tag_set: convert::tag_set(&record.tags),
+        version_id: None,
+    }))
+}
+
+pub async fn put_object_tagging(cx: Cx, input: PutObjectTaggingInput) -> R<PutObjectTaggingOutput> {
+    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::PutObjectTagging).await?;
+    let tags = convert::tags_of(input.tagging.tag_set);
+    object::put_object_tagging(cx.store(), &bucket.name, &input.key, tags)
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+}
+
+pub async fn delete_object_tagging(
+    cx: Cx,
+    input: DeleteObjectTaggingInput,
+) -> R<DeleteObjectTaggingOutput> {
+    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::DeleteObjectTagging).await?;
+    object::delete_object_tagging(cx.store(), &bucket.name, &input.key)
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(DeleteObjectTaggingOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclOutput> {
+    let (bucket, record) = existing(&cx, &input.bucket, &input.key, Action::GetObjectAcl).await?;
+    let (owner, grants) = convert::grants(&bucket.owner, record.acl.effective(bucket.acl));
+    Ok(S3Response::new(GetObjectAclOutput {
+        owner: Some(owner),
+        grants: Some(grants),
+        ..Default::default()
+    }))
+}
+
+pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclOutput> {
+    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::PutObjectAcl).await?;
+    let acl = convert::requested_acl(
+        input.acl.as_ref().map(|a| a.as_str()),
+        input.access_control_policy,
+        &bucket.owner,
+    )?;
+    object::put_object_acl(
+        cx.store(),
+        &bucket.name,
+        &input.key,
+        crate::access::ObjectAcl::Set(acl),
+    )
+    .await
+    .map_err(from_core)?;
+    Ok(S3Response::new(PutObjectAclOutput::default()))
+}
