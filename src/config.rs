@@ -78,6 +78,10 @@ pub struct ServerConfig {
     /// Seconds between lifecycle sweeps (expiring objects, aborting stale uploads).
     #[serde(default = "default_lifecycle_interval")]
     pub lifecycle_interval_secs: u64,
+    /// MiB kept free in the data directory (`<data_dir>/reserve`) for deletes and
+    /// metadata once the disk is full; 0: no reserve.
+    #[serde(default = "default_disk_reserve_mb")]
+    pub disk_reserve_mb: u64,
     /// `[server.connections]`: timeouts and limits of every listener.
     #[serde(default)]
     pub connections: ConnectionConfig,
@@ -134,6 +138,7 @@ impl Default for ServerConfig {
             data_dir: default_data_dir(),
             max_object_size: default_max_object_size(),
             lifecycle_interval_secs: default_lifecycle_interval(),
+            disk_reserve_mb: default_disk_reserve_mb(),
             connections: ConnectionConfig::default(),
         }
     }
@@ -141,6 +146,10 @@ impl Default for ServerConfig {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("./data")
+}
+
+fn default_disk_reserve_mb() -> u64 {
+    8
 }
 
 fn default_lifecycle_interval() -> u64 {

@@ -22,7 +22,7 @@ use body_rate::{MinRate, MinRateBody};
 use crate::access::{Policy, Principal};
 use crate::api::oss::target::RegionHosts;
 use crate::config::{Config, ConnectionConfig};
-use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta};
+use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta, SpaceReserve};
 
 /// Image requests that may wait for a worker before new ones are refused (503).
 const IMAGE_QUEUE: usize = 64;
@@ -218,13 +218,19 @@ impl Server {
         let data_dir = &config.server.data_dir;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-        let meta = RedbMeta::open(&data_dir.join("meta.redb")).with_context(|| {
-            format!(
-                "cannot open the metadata database in {} (is another ossify using it?)",
-                data_dir.display()
-            )
-        })?;
-        let blobs = FsBlobStore::open(data_dir)
+        let space = Arc::new(
+            SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(
+                || format!("cannot create the space reserve in {}", data_dir.display()),
+            )?,
+        );
+        let meta =
+            RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
+                format!(
+                    "cannot open the metadata database in {} (is another ossify using it?)",
+                    data_dir.display()
+                )
+            })?;
+        let blobs = FsBlobStore::open(data_dir, space)
             .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?;
         crate::image::install_embedded_fonts()
             .map_err(|e| anyhow::anyhow!("embedded fonts: {e}"))?;

@@ -88,6 +88,9 @@ pub enum CoreError {
     /// A refusal that is not a policy decision (anonymous bucket creation, ...).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The disk holding the data is full: nothing was stored.
+    #[error("the data directory is out of space")]
+    InsufficientStorage,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -124,6 +127,7 @@ impl From<StorageError> for CoreError {
             StorageError::NoSuchUpload => Self::NoSuchUpload {
                 upload_id: String::new(),
             },
+            StorageError::InsufficientStorage => Self::InsufficientStorage,
             // The operation's own rule refused; callers keep the real error (see `Refusal`).
             StorageError::Refused(e) | StorageError::Io(e) => Self::Internal(e),
         }
@@ -132,7 +136,11 @@ impl From<StorageError> for CoreError {
 
 impl From<std::io::Error> for CoreError {
     fn from(e: std::io::Error) -> Self {
-        Self::Internal(e.to_string())
+        if crate::storage::reserve::is_storage_full(&e) {
+            Self::InsufficientStorage
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 

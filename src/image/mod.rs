@@ -388,7 +388,10 @@ fn estimate_work(
 }
 
 /// Estimated cost of AVIF encoding per pixel (rav1e at the speed of `codec::encode`).
-const AVIF_COST_PER_PIXEL: u64 = 60;
+/// The encoder cannot be interrupted, so the estimate is what bounds it: measured
+/// 0.30-0.44 s of one core per megapixel (docs/benchmarks.md), and the default
+/// `max_cost` of 2000 stands for the default `max_time_ms` of 8 s, 4 ms per unit.
+const AVIF_COST_PER_PIXEL: u64 = 100;
 
 /// How to decode a JPEG smaller than its size, and the resize that makes up for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -239,6 +239,15 @@ fn avif_ispe(b: &[u8]) -> (u32, u32) {
 }
 
 #[test]
+fn the_largest_avif_output_fits_the_default_cost_budget() {
+    // Decoding a JPEG of that size (3 per pixel) and encoding it as AVIF: what
+    // max_output_pixels allows, max_cost does not refuse.
+    let l = Limits::default();
+    let cost = l.max_output_pixels * (3 + AVIF_COST_PER_PIXEL);
+    assert!(cost.div_ceil(1_000_000) <= l.max_cost, "{cost}");
+}
+
+#[test]
 fn avif_output() {
     let out = run("image/resize,w_33/format,avif", &jpg(64, 48)).unwrap();
     assert_eq!(out.content_type, "image/avif");

@@ -1,6 +1,7 @@
 //! Blobs as files under `<data>/blobs/<2 hex>/<id>`, written to `<data>/tmp` first.
 //! Write path: temp file → fsync → rename → fsync directory, so a crash leaves
-//! either no blob or a complete one.
+//! either no blob or a complete one. A write that runs out of space removes what it
+//! wrote and releases the [`SpaceReserve`]; while the disk is full new blobs are refused.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -11,20 +12,21 @@ use futures_util::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::task::JoinHandle;
 
-use super::{BlobId, BlobReader, BlobStore, BlobWriter};
+use super::{BlobId, BlobReader, BlobStore, BlobWriter, SpaceReserve};
 
 pub struct FsBlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
+    space: Arc<SpaceReserve>,
 }
 
 impl FsBlobStore {
-    pub fn open(data_dir: &Path) -> io::Result<Self> {
+    pub fn open(data_dir: &Path, space: Arc<SpaceReserve>) -> io::Result<Self> {
         let blobs = data_dir.join("blobs");
         let tmp = data_dir.join("tmp");
         std::fs::create_dir_all(&blobs)?;
         std::fs::create_dir_all(&tmp)?;
-        Ok(Self { blobs, tmp })
+        Ok(Self { blobs, tmp, space })
     }
 
     fn path(&self, id: &BlobId) -> io::Result<PathBuf> {
@@ -61,6 +63,7 @@ struct FsBlobWriter {
     temp: PathBuf,
     id: BlobId,
     dest: PathBuf,
+    space: Arc<SpaceReserve>,
 }
 
 impl FsBlobWriter {
@@ -127,7 +130,7 @@ impl BlobWriter for FsBlobWriter {
         Box::pin(async move {
             self.buf.extend_from_slice(data);
             if self.buf.len() >= WRITE_CHUNK {
-                self.submit().await?;
+                self.submit().await.inspect_err(|e| self.space.note(e))?;
             }
             Ok(())
         })
@@ -135,23 +138,30 @@ impl BlobWriter for FsBlobWriter {
 
     fn finish(mut self: Box<Self>) -> BoxFuture<'static, io::Result<BlobId>> {
         Box::pin(async move {
-            if !self.buf.is_empty() {
-                self.submit().await?;
-            }
-            self.wait_pending().await?;
-            let file = self.file.clone();
-            let (temp, dest) = (self.temp.clone(), self.dest.clone());
-            tokio::task::spawn_blocking(move || {
-                file.sync_all()?;
-                drop(file);
-                let dir = dest.parent().expect("blob path has a parent");
-                std::fs::create_dir_all(dir)?;
-                std::fs::rename(&temp, &dest)?;
-                // The rename is durable only once the directory entry is.
-                std::fs::File::open(dir)?.sync_all()
-            })
-            .await
-            .map_err(io::Error::other)??;
+            let written = async {
+                if !self.buf.is_empty() {
+                    self.submit().await?;
+                }
+                self.wait_pending().await?;
+                let file = self.file.clone();
+                let (temp, dest) = (self.temp.clone(), self.dest.clone());
+                tokio::task::spawn_blocking(move || {
+                    file.sync_all()?;
+                    drop(file);
+                    let dir = dest.parent().expect("blob path has a parent");
+                    std::fs::create_dir_all(dir)?;
+                    std::fs::rename(&temp, &dest)?;
+                    // The rename is durable only once the directory entry is.
+                    let synced = std::fs::File::open(dir).and_then(|d| d.sync_all());
+                    if synced.is_err() {
+                        let _ = std::fs::remove_file(&dest);
+                    }
+                    synced
+                })
+                .await
+                .map_err(io::Error::other)?
+            };
+            written.await.inspect_err(|e| self.space.note(e))?;
             self.temp = PathBuf::new();
             Ok(self.id.clone())
         })
@@ -169,13 +179,20 @@ impl Drop for FsBlobWriter {
 impl BlobStore for FsBlobStore {
     fn create(&self) -> BoxFuture<'_, io::Result<Box<dyn BlobWriter>>> {
         Box::pin(async move {
+            if self.space.is_full() {
+                let space = self.space.clone();
+                tokio::task::spawn_blocking(move || space.admit_write())
+                    .await
+                    .map_err(io::Error::other)??;
+            }
             let id = BlobId(new_id());
             let temp = self.tmp.join(&id.0);
             let file = tokio::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&temp)
-                .await?
+                .await
+                .inspect_err(|e| self.space.note(e))?
                 .into_std()
                 .await;
             let dest = self.path(&id)?;
@@ -188,6 +205,7 @@ impl BlobStore for FsBlobStore {
                 temp,
                 id,
                 dest,
+                space: self.space.clone(),
             }) as Box<dyn BlobWriter>)
         })
     }
@@ -255,6 +273,10 @@ impl BlobStore for FsBlobStore {
 mod tests {
     use super::*;
 
+    fn open(dir: &Path) -> FsBlobStore {
+        FsBlobStore::open(dir, Arc::new(SpaceReserve::open(dir, 0).unwrap())).unwrap()
+    }
+
     async fn write(store: &FsBlobStore, data: &[u8]) -> BlobId {
         let mut w = store.create().await.unwrap();
         w.write(data).await.unwrap();
@@ -264,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn write_read_range_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
+        let store = open(dir.path());
         let id = write(&store, b"hello world").await;
         let mut out = String::new();
         store
@@ -283,7 +305,7 @@ mod tests {
     #[tokio::test]
     async fn unfinished_writes_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
+        let store = open(dir.path());
         let mut w = store.create().await.unwrap();
         w.write(b"partial").await.unwrap();
         drop(w);
@@ -296,7 +318,7 @@ mod tests {
     #[tokio::test]
     async fn sweep_keeps_referenced_blobs_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
+        let store = open(dir.path());
         let keep = write(&store, b"keep").await;
         let orphan = write(&store, b"orphan").await;
         std::fs::write(dir.path().join("tmp").join("crashed-upload"), b"x").unwrap();
@@ -308,7 +330,7 @@ mod tests {
     #[test]
     fn ids_cannot_escape_the_blob_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
+        let store = open(dir.path());
         assert!(store.path(&BlobId("../../etc/passwd".into())).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod fs_blob;
 pub mod redb_meta;
+pub mod reserve;
 
 use std::io;
 
@@ -15,6 +16,7 @@ use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 
 pub use fs_blob::FsBlobStore;
 pub use redb_meta::RedbMeta;
+pub use reserve::SpaceReserve;
 
 /// Internal name of a blob; never derived from an object key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -206,13 +208,20 @@ pub enum StorageError {
     /// A rule of the operation refused the change (the API layer made the error).
     #[error("refused: {0}")]
     Refused(String),
+    /// The disk holding the data is full ("no space left on device", or a quota).
+    #[error("the data directory is out of space")]
+    InsufficientStorage,
     #[error("storage failure: {0}")]
     Io(String),
 }
 
 impl From<io::Error> for StorageError {
     fn from(e: io::Error) -> Self {
-        Self::Io(e.to_string())
+        if reserve::is_storage_full(&e) {
+            Self::InsufficientStorage
+        } else {
+            Self::Io(e.to_string())
+        }
     }
 }
 

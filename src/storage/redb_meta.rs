@@ -1,15 +1,23 @@
 //! The default metadata engine: redb, an embedded transactional B-tree database.
 //! Objects are keyed by `(bucket, key)`, so listings are ordered range scans.
+//!
+//! After an I/O error in a commit (a full disk, typically) redb refuses every later
+//! operation with `PreviousIo` until the database is closed and reopened, which repairs
+//! it. So an operation that fails that way reopens the database and runs once more; a
+//! "no space left" error first releases the [`SpaceReserve`], which gives that second
+//! run the room a delete or a small metadata change needs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::reserve::is_storage_full;
 use super::{
     BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
-    PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord,
+    PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery, UploadRecord,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
@@ -20,11 +28,52 @@ const UPLOADS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new
 const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
 
 pub struct RedbMeta {
-    db: Database,
+    path: PathBuf,
+    db: RwLock<Opened>,
+    space: Arc<SpaceReserve>,
 }
 
-fn db_err(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Io(e.to_string())
+/// The open database (None after a reopen failed) and how many times it was reopened.
+struct Opened {
+    db: Option<Database>,
+    generation: u64,
+}
+
+/// What an operation does to the database: while the disk is full only reads and
+/// deletions run, so that the reserve stays available to free space.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Delete,
+    Write,
+}
+
+/// Why one run of an operation failed: its own answer, or the database.
+enum Failure {
+    Answer(StorageError),
+    Db(redb::Error),
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        Self::Answer(e)
+    }
+}
+
+fn db_err(e: impl Into<redb::Error>) -> Failure {
+    Failure::Db(e.into())
+}
+
+/// The database may be usable again once closed and reopened.
+fn needs_reopen(e: &redb::Error) -> bool {
+    matches!(
+        e,
+        redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+    )
+}
+
+fn is_full(e: &redb::Error) -> bool {
+    matches!(e, redb::Error::Io(io) if is_storage_full(io))
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -35,16 +84,98 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
     serde_json::from_slice(bytes).map_err(|e| StorageError::Io(format!("corrupt record: {e}")))
 }
 
+fn open_db(path: &Path) -> Result<Database, redb::Error> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    txn.open_table(BUCKETS)?;
+    txn.open_table(OBJECTS)?;
+    txn.open_table(UPLOADS)?;
+    txn.open_table(PARTS)?;
+    txn.commit()?;
+    Ok(db)
+}
+
 impl RedbMeta {
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let db = Database::create(path).map_err(db_err)?;
-        let txn = db.begin_write().map_err(db_err)?;
-        txn.open_table(BUCKETS).map_err(db_err)?;
-        txn.open_table(OBJECTS).map_err(db_err)?;
-        txn.open_table(UPLOADS).map_err(db_err)?;
-        txn.open_table(PARTS).map_err(db_err)?;
-        txn.commit().map_err(db_err)?;
-        Ok(Self { db })
+    pub fn open(path: &Path, space: Arc<SpaceReserve>) -> Result<Self, StorageError> {
+        let db = open_db(path).map_err(|e| StorageError::Io(e.to_string()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            db: RwLock::new(Opened {
+                db: Some(db),
+                generation: 0,
+            }),
+            space,
+        })
+    }
+
+    /// Run `op` on the database; after a failure that reopening may cure, reopen
+    /// and run it once more.
+    fn run<T>(
+        &self,
+        kind: Kind,
+        mut op: impl FnMut(&Database) -> Result<T, Failure>,
+    ) -> Result<T, StorageError> {
+        let mut again = true;
+        loop {
+            if kind == Kind::Write && self.space.is_full() {
+                self.space.admit_write()?;
+            }
+            let (generation, result) = {
+                let opened = self.db.read().unwrap_or_else(PoisonError::into_inner);
+                let result = match &opened.db {
+                    Some(db) => op(db),
+                    None => Err(Failure::Db(redb::Error::DatabaseClosed)),
+                };
+                (opened.generation, result)
+            };
+            let e = match result {
+                Ok(value) => return Ok(value),
+                Err(Failure::Answer(e)) => return Err(e),
+                Err(Failure::Db(e)) => e,
+            };
+            let full = is_full(&e);
+            if full {
+                self.space.note_full();
+            }
+            let reopen = needs_reopen(&e);
+            if reopen {
+                self.reopen(generation);
+            }
+            if !(reopen && again) {
+                return Err(if full {
+                    StorageError::InsufficientStorage
+                } else {
+                    StorageError::Io(e.to_string())
+                });
+            }
+            again = false;
+        }
+    }
+
+    /// Close and reopen the database, unless another thread already did since `seen`.
+    fn reopen(&self, seen: u64) {
+        let mut opened = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if opened.generation != seen {
+            return;
+        }
+        opened.generation += 1;
+        if let Some(db) = opened.db.take()
+            && let Err(e) = db.close()
+        {
+            tracing::warn!("closing the metadata database after an I/O error: {e}");
+        }
+        match open_db(&self.path) {
+            Ok(db) => {
+                tracing::info!("reopened the metadata database after an I/O error");
+                opened.db = Some(db);
+            }
+            Err(e) => {
+                if is_full(&e) {
+                    self.space.note_full();
+                }
+                tracing::error!("cannot reopen the metadata database: {e}");
+            }
+        }
     }
 }
 
@@ -67,71 +198,79 @@ fn after_prefix(prefix: &str) -> Option<String> {
 
 impl MetaStore for RedbMeta {
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let existing = {
-            let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
-            let existing = match table.get(bucket.name.as_str()).map_err(db_err)? {
-                Some(v) => Some(decode::<BucketRecord>(v.value())?),
-                None => None,
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let existing = {
+                let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
+                let existing = match table.get(bucket.name.as_str()).map_err(db_err)? {
+                    Some(v) => Some(decode::<BucketRecord>(v.value())?),
+                    None => None,
+                };
+                if existing.is_none() {
+                    table
+                        .insert(bucket.name.as_str(), encode(bucket).as_slice())
+                        .map_err(db_err)?;
+                }
+                existing
             };
-            if existing.is_none() {
+            txn.commit().map_err(db_err)?;
+            Ok(existing.map_or(Created::New, |e| Created::Existing(Box::new(e))))
+        })
+    }
+
+    fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError> {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(BUCKETS).map_err(db_err)?;
+            match table.get(name).map_err(db_err)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError> {
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
+                if table.get(bucket.name.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StorageError::NoSuchBucket.into());
+                }
                 table
                     .insert(bucket.name.as_str(), encode(bucket).as_slice())
                     .map_err(db_err)?;
             }
-            existing
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(existing.map_or(Created::New, |e| Created::Existing(Box::new(e))))
-    }
-
-    fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(BUCKETS).map_err(db_err)?;
-        match table.get(name).map_err(db_err)? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        {
-            let mut table = txn.open_table(BUCKETS).map_err(db_err)?;
-            if table.get(bucket.name.as_str()).map_err(db_err)?.is_none() {
-                return Err(StorageError::NoSuchBucket);
-            }
-            table
-                .insert(bucket.name.as_str(), encode(bucket).as_slice())
-                .map_err(db_err)?;
-        }
-        txn.commit().map_err(db_err)
+            txn.commit().map_err(db_err)
+        })
     }
 
     fn delete_bucket(&self, name: &str) -> Result<(), StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        {
-            let objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let mut range = objects.range((name, "")..).map_err(db_err)?;
-            if let Some(entry) = range.next() {
-                let (k, _) = entry.map_err(db_err)?;
-                if k.value().0 == name {
-                    return Err(StorageError::BucketNotEmpty);
+        self.run(Kind::Delete, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                let mut range = objects.range((name, "")..).map_err(db_err)?;
+                if let Some(entry) = range.next() {
+                    let (k, _) = entry.map_err(db_err)?;
+                    if k.value().0 == name {
+                        return Err(StorageError::BucketNotEmpty.into());
+                    }
+                }
+                let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                if let Some(entry) = uploads.range((name, "", "")..).map_err(db_err)?.next() {
+                    let (k, _) = entry.map_err(db_err)?;
+                    if k.value().0 == name {
+                        return Err(StorageError::BucketNotEmpty.into());
+                    }
+                }
+                let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+                if buckets.remove(name).map_err(db_err)?.is_none() {
+                    return Err(StorageError::NoSuchBucket.into());
                 }
             }
-            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-            if let Some(entry) = uploads.range((name, "", "")..).map_err(db_err)?.next() {
-                let (k, _) = entry.map_err(db_err)?;
-                if k.value().0 == name {
-                    return Err(StorageError::BucketNotEmpty);
-                }
-            }
-            let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
-            if buckets.remove(name).map_err(db_err)?.is_none() {
-                return Err(StorageError::NoSuchBucket);
-            }
-        }
-        txn.commit().map_err(db_err)
+            txn.commit().map_err(db_err)
+        })
     }
 
     fn list_buckets(
@@ -141,38 +280,42 @@ impl MetaStore for RedbMeta {
         marker: &str,
         max: usize,
     ) -> Result<(Vec<BucketRecord>, bool), StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(BUCKETS).map_err(db_err)?;
-        let start = if marker > prefix { marker } else { prefix };
-        let mut out = Vec::new();
-        for entry in table.range(start..).map_err(db_err)? {
-            let (name, value) = entry.map_err(db_err)?;
-            let name = name.value();
-            if name == marker {
-                continue;
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(BUCKETS).map_err(db_err)?;
+            let start = if marker > prefix { marker } else { prefix };
+            let mut out = Vec::new();
+            for entry in table.range(start..).map_err(db_err)? {
+                let (name, value) = entry.map_err(db_err)?;
+                let name = name.value();
+                if name == marker {
+                    continue;
+                }
+                if !name.starts_with(prefix) {
+                    break;
+                }
+                let record: BucketRecord = decode(value.value())?;
+                if record.owner != owner {
+                    continue;
+                }
+                if out.len() == max {
+                    return Ok((out, true));
+                }
+                out.push(record);
             }
-            if !name.starts_with(prefix) {
-                break;
-            }
-            let record: BucketRecord = decode(value.value())?;
-            if record.owner != owner {
-                continue;
-            }
-            if out.len() == max {
-                return Ok((out, true));
-            }
-            out.push(record);
-        }
-        Ok((out, false))
+            Ok((out, false))
+        })
     }
 
     fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(OBJECTS).map_err(db_err)?;
-        match table.get((bucket, key)).map_err(db_err)? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        }
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(OBJECTS).map_err(db_err)?;
+            match table.get((bucket, key)).map_err(db_err)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     fn put_object_with(
@@ -181,25 +324,27 @@ impl MetaStore for RedbMeta {
         key: &str,
         build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
     ) -> Result<Option<ObjectRecord>, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let replaced = {
-            let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
-            if buckets.get(bucket).map_err(db_err)?.is_none() {
-                return Err(StorageError::NoSuchBucket);
-            }
-            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let current = match objects.get((bucket, key)).map_err(db_err)? {
-                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                None => None,
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let replaced = {
+                let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+                if buckets.get(bucket).map_err(db_err)?.is_none() {
+                    return Err(StorageError::NoSuchBucket.into());
+                }
+                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                let current = match objects.get((bucket, key)).map_err(db_err)? {
+                    Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                    None => None,
+                };
+                let record = build(current.as_ref())?;
+                objects
+                    .insert((bucket, key), encode(&record).as_slice())
+                    .map_err(db_err)?;
+                current
             };
-            let record = build(current.as_ref())?;
-            objects
-                .insert((bucket, key), encode(&record).as_slice())
-                .map_err(db_err)?;
-            current
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(replaced)
+            txn.commit().map_err(db_err)?;
+            Ok(replaced)
+        })
     }
 
     fn delete_object_if(
@@ -208,105 +353,111 @@ impl MetaStore for RedbMeta {
         key: &str,
         condition: &mut dyn FnMut(&ObjectRecord) -> bool,
     ) -> Result<Option<ObjectRecord>, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let removed = {
-            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let current = match objects.get((bucket, key)).map_err(db_err)? {
-                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                None => None,
-            };
-            match current {
-                Some(record) if condition(&record) => {
-                    objects.remove((bucket, key)).map_err(db_err)?;
-                    Some(record)
+        self.run(Kind::Delete, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let removed = {
+                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                let current = match objects.get((bucket, key)).map_err(db_err)? {
+                    Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                    None => None,
+                };
+                match current {
+                    Some(record) if condition(&record) => {
+                        objects.remove((bucket, key)).map_err(db_err)?;
+                        Some(record)
+                    }
+                    _ => None,
                 }
-                _ => None,
-            }
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(removed)
+            };
+            txn.commit().map_err(db_err)?;
+            Ok(removed)
+        })
     }
 
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(OBJECTS).map_err(db_err)?;
-        let mut listing = Listing::default();
-        let mut start = query
-            .start_after
-            .as_str()
-            .max(query.prefix.as_str())
-            .to_owned();
-        let mut count = 0;
-        'scan: loop {
-            let mut skip_to = None;
-            for entry in table.range((bucket, start.as_str())..).map_err(db_err)? {
-                let (k, v) = entry.map_err(db_err)?;
-                let (b, key) = k.value();
-                if b != bucket || !key.starts_with(&query.prefix) {
-                    break 'scan;
-                }
-                if key <= query.start_after.as_str() {
-                    continue;
-                }
-                let rest = &key[query.prefix.len()..];
-                let common = (!query.delimiter.is_empty())
-                    .then(|| rest.find(&query.delimiter))
-                    .flatten()
-                    .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
-                if let Some(common) = common {
-                    // A prefix at or before the marker was returned on an earlier page.
-                    if common <= query.start_after.as_str()
-                        || listing.common_prefixes.last().map(String::as_str) == Some(common)
-                    {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(OBJECTS).map_err(db_err)?;
+            let mut listing = Listing::default();
+            let mut start = query
+                .start_after
+                .as_str()
+                .max(query.prefix.as_str())
+                .to_owned();
+            let mut count = 0;
+            'scan: loop {
+                let mut skip_to = None;
+                for entry in table.range((bucket, start.as_str())..).map_err(db_err)? {
+                    let (k, v) = entry.map_err(db_err)?;
+                    let (b, key) = k.value();
+                    if b != bucket || !key.starts_with(&query.prefix) {
+                        break 'scan;
+                    }
+                    if key <= query.start_after.as_str() {
                         continue;
                     }
-                }
-                if count == query.max_keys {
-                    listing.truncated = true;
-                    break 'scan;
-                }
-                count += 1;
-                match common {
-                    Some(common) => {
-                        listing.common_prefixes.push(common.to_owned());
-                        listing.next_marker = Some(common.to_owned());
-                        // Jump past every key under this common prefix.
-                        skip_to = Some(after_prefix(common));
-                        break;
+                    let rest = &key[query.prefix.len()..];
+                    let common = (!query.delimiter.is_empty())
+                        .then(|| rest.find(&query.delimiter))
+                        .flatten()
+                        .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
+                    if let Some(common) = common {
+                        // A prefix at or before the marker was returned on an earlier page.
+                        if common <= query.start_after.as_str()
+                            || listing.common_prefixes.last().map(String::as_str) == Some(common)
+                        {
+                            continue;
+                        }
                     }
-                    None => {
-                        listing.objects.push((key.to_owned(), decode(v.value())?));
-                        listing.next_marker = Some(key.to_owned());
+                    if count == query.max_keys {
+                        listing.truncated = true;
+                        break 'scan;
                     }
+                    count += 1;
+                    match common {
+                        Some(common) => {
+                            listing.common_prefixes.push(common.to_owned());
+                            listing.next_marker = Some(common.to_owned());
+                            // Jump past every key under this common prefix.
+                            skip_to = Some(after_prefix(common));
+                            break;
+                        }
+                        None => {
+                            listing.objects.push((key.to_owned(), decode(v.value())?));
+                            listing.next_marker = Some(key.to_owned());
+                        }
+                    }
+                }
+                match skip_to {
+                    Some(Some(next)) => start = next,
+                    _ => break,
                 }
             }
-            match skip_to {
-                Some(Some(next)) => start = next,
-                _ => break,
+            if !listing.truncated {
+                listing.next_marker = None;
             }
-        }
-        if !listing.truncated {
-            listing.next_marker = None;
-        }
-        Ok(listing)
+            Ok(listing)
+        })
     }
 
     fn create_upload(&self, bucket: &str, upload: &UploadRecord) -> Result<(), StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        {
-            let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
-            if buckets.get(bucket).map_err(db_err)?.is_none() {
-                return Err(StorageError::NoSuchBucket);
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            {
+                let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+                if buckets.get(bucket).map_err(db_err)?.is_none() {
+                    return Err(StorageError::NoSuchBucket.into());
+                }
+                let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                uploads
+                    .insert(
+                        (bucket, upload.key.as_str(), upload.upload_id.as_str()),
+                        encode(upload).as_slice(),
+                    )
+                    .map_err(db_err)?;
             }
-            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-            uploads
-                .insert(
-                    (bucket, upload.key.as_str(), upload.upload_id.as_str()),
-                    encode(upload).as_slice(),
-                )
-                .map_err(db_err)?;
-        }
-        txn.commit().map_err(db_err)
+            txn.commit().map_err(db_err)
+        })
     }
 
     fn get_upload(
@@ -315,12 +466,14 @@ impl MetaStore for RedbMeta {
         key: &str,
         upload_id: &str,
     ) -> Result<Option<UploadRecord>, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(UPLOADS).map_err(db_err)?;
-        match table.get((bucket, key, upload_id)).map_err(db_err)? {
-            Some(v) => Ok(Some(decode(v.value())?)),
-            None => Ok(None),
-        }
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(UPLOADS).map_err(db_err)?;
+            match table.get((bucket, key, upload_id)).map_err(db_err)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     fn put_part(
@@ -331,27 +484,29 @@ impl MetaStore for RedbMeta {
         number: u32,
         part: &PartRecord,
     ) -> Result<Option<PartRecord>, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let replaced = {
-            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-            if uploads
-                .get((bucket, key, upload_id))
-                .map_err(db_err)?
-                .is_none()
-            {
-                return Err(StorageError::NoSuchUpload);
-            }
-            let mut parts = txn.open_table(PARTS).map_err(db_err)?;
-            let replaced = parts
-                .insert((upload_id, number), encode(part).as_slice())
-                .map_err(db_err)?;
-            match replaced {
-                Some(v) => Some(decode::<PartRecord>(v.value())?),
-                None => None,
-            }
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(replaced)
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let replaced = {
+                let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                if uploads
+                    .get((bucket, key, upload_id))
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StorageError::NoSuchUpload.into());
+                }
+                let mut parts = txn.open_table(PARTS).map_err(db_err)?;
+                let replaced = parts
+                    .insert((upload_id, number), encode(part).as_slice())
+                    .map_err(db_err)?;
+                match replaced {
+                    Some(v) => Some(decode::<PartRecord>(v.value())?),
+                    None => None,
+                }
+            };
+            txn.commit().map_err(db_err)?;
+            Ok(replaced)
+        })
     }
 
     fn list_parts(
@@ -360,23 +515,25 @@ impl MetaStore for RedbMeta {
         after: u32,
         max: usize,
     ) -> Result<(Vec<(u32, PartRecord)>, bool), StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let parts = txn.open_table(PARTS).map_err(db_err)?;
-        let mut out = Vec::new();
-        let Some(start) = after.checked_add(1) else {
-            return Ok((out, false));
-        };
-        for entry in parts
-            .range((upload_id, start)..=(upload_id, u32::MAX))
-            .map_err(db_err)?
-        {
-            let (k, v) = entry.map_err(db_err)?;
-            if out.len() == max {
-                return Ok((out, true));
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let parts = txn.open_table(PARTS).map_err(db_err)?;
+            let mut out = Vec::new();
+            let Some(start) = after.checked_add(1) else {
+                return Ok((out, false));
+            };
+            for entry in parts
+                .range((upload_id, start)..=(upload_id, u32::MAX))
+                .map_err(db_err)?
+            {
+                let (k, v) = entry.map_err(db_err)?;
+                if out.len() == max {
+                    return Ok((out, true));
+                }
+                out.push((k.value().1, decode(v.value())?));
             }
-            out.push((k.value().1, decode(v.value())?));
-        }
-        Ok((out, false))
+            Ok((out, false))
+        })
     }
 
     fn complete_upload(
@@ -390,40 +547,42 @@ impl MetaStore for RedbMeta {
             Option<&ObjectRecord>,
         ) -> Result<ObjectRecord, StorageError>,
     ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let result = {
-            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-            let upload: UploadRecord =
-                match uploads.get((bucket, key, upload_id)).map_err(db_err)? {
-                    Some(v) => decode(v.value())?,
-                    None => return Err(StorageError::NoSuchUpload),
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let result = {
+                let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                let upload: UploadRecord =
+                    match uploads.get((bucket, key, upload_id)).map_err(db_err)? {
+                        Some(v) => decode(v.value())?,
+                        None => return Err(StorageError::NoSuchUpload.into()),
+                    };
+                let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
+                let mut parts = Vec::new();
+                for entry in parts_table
+                    .range((upload_id, 0)..=(upload_id, u32::MAX))
+                    .map_err(db_err)?
+                {
+                    let (k, v) = entry.map_err(db_err)?;
+                    parts.push((k.value().1, decode::<PartRecord>(v.value())?));
+                }
+                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                let current = match objects.get((bucket, key)).map_err(db_err)? {
+                    Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+                    None => None,
                 };
-            let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
-            let mut parts = Vec::new();
-            for entry in parts_table
-                .range((upload_id, 0)..=(upload_id, u32::MAX))
-                .map_err(db_err)?
-            {
-                let (k, v) = entry.map_err(db_err)?;
-                parts.push((k.value().1, decode::<PartRecord>(v.value())?));
-            }
-            let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-            let current = match objects.get((bucket, key)).map_err(db_err)? {
-                Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                None => None,
+                let record = build(&upload, &parts, current.as_ref())?;
+                objects
+                    .insert((bucket, key), encode(&record).as_slice())
+                    .map_err(db_err)?;
+                uploads.remove((bucket, key, upload_id)).map_err(db_err)?;
+                for (number, _) in &parts {
+                    parts_table.remove((upload_id, *number)).map_err(db_err)?;
+                }
+                (current, parts.into_iter().map(|(_, p)| p).collect())
             };
-            let record = build(&upload, &parts, current.as_ref())?;
-            objects
-                .insert((bucket, key), encode(&record).as_slice())
-                .map_err(db_err)?;
-            uploads.remove((bucket, key, upload_id)).map_err(db_err)?;
-            for (number, _) in &parts {
-                parts_table.remove((upload_id, *number)).map_err(db_err)?;
-            }
-            (current, parts.into_iter().map(|(_, p)| p).collect())
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(result)
+            txn.commit().map_err(db_err)?;
+            Ok(result)
+        })
     }
 
     fn abort_upload(
@@ -432,29 +591,31 @@ impl MetaStore for RedbMeta {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<PartRecord>, StorageError> {
-        let txn = self.db.begin_write().map_err(db_err)?;
-        let removed = {
-            let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-            if uploads
-                .remove((bucket, key, upload_id))
-                .map_err(db_err)?
-                .is_none()
-            {
-                return Err(StorageError::NoSuchUpload);
-            }
-            let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
-            let mut removed = Vec::new();
-            for entry in parts_table
-                .extract_from_if((upload_id, 0)..=(upload_id, u32::MAX), |_, _| true)
-                .map_err(db_err)?
-            {
-                let (_, v) = entry.map_err(db_err)?;
-                removed.push(decode::<PartRecord>(v.value())?);
-            }
-            removed
-        };
-        txn.commit().map_err(db_err)?;
-        Ok(removed)
+        self.run(Kind::Delete, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let removed = {
+                let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                if uploads
+                    .remove((bucket, key, upload_id))
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StorageError::NoSuchUpload.into());
+                }
+                let mut parts_table = txn.open_table(PARTS).map_err(db_err)?;
+                let mut removed = Vec::new();
+                for entry in parts_table
+                    .extract_from_if((upload_id, 0)..=(upload_id, u32::MAX), |_, _| true)
+                    .map_err(db_err)?
+                {
+                    let (_, v) = entry.map_err(db_err)?;
+                    removed.push(decode::<PartRecord>(v.value())?);
+                }
+                removed
+            };
+            txn.commit().map_err(db_err)?;
+            Ok(removed)
+        })
     }
 
     fn list_uploads(
@@ -462,104 +623,112 @@ impl MetaStore for RedbMeta {
         bucket: &str,
         query: &UploadQuery,
     ) -> Result<UploadListing, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(UPLOADS).map_err(db_err)?;
-        let mut listing = UploadListing::default();
-        let start = query.key_marker.as_str().max(query.prefix.as_str());
-        let mut count = 0;
-        for entry in table.range((bucket, start, "")..).map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            let (b, key, id) = k.value();
-            if b != bucket || !key.starts_with(&query.prefix) {
-                break;
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(UPLOADS).map_err(db_err)?;
+            let mut listing = UploadListing::default();
+            let start = query.key_marker.as_str().max(query.prefix.as_str());
+            let mut count = 0;
+            for entry in table.range((bucket, start, "")..).map_err(db_err)? {
+                let (k, v) = entry.map_err(db_err)?;
+                let (b, key, id) = k.value();
+                if b != bucket || !key.starts_with(&query.prefix) {
+                    break;
+                }
+                // After the key marker: later keys, or the marker key with a later upload id.
+                let (km, im) = (query.key_marker.as_str(), query.upload_id_marker.as_str());
+                if !(km.is_empty() || key > km || (key == km && !im.is_empty() && id > im)) {
+                    continue;
+                }
+                let common = (!query.delimiter.is_empty())
+                    .then(|| key[query.prefix.len()..].find(&query.delimiter))
+                    .flatten()
+                    .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
+                if let Some(common) = common
+                    && listing.common_prefixes.last().map(String::as_str) == Some(common)
+                {
+                    continue;
+                }
+                if count == query.max {
+                    listing.truncated = true;
+                    break;
+                }
+                count += 1;
+                match common {
+                    Some(common) => listing.common_prefixes.push(common.to_owned()),
+                    None => listing.uploads.push(decode(v.value())?),
+                }
             }
-            // After the key marker: later keys, or the marker key with a later upload id.
-            let (km, im) = (query.key_marker.as_str(), query.upload_id_marker.as_str());
-            if !(km.is_empty() || key > km || (key == km && !im.is_empty() && id > im)) {
-                continue;
-            }
-            let common = (!query.delimiter.is_empty())
-                .then(|| key[query.prefix.len()..].find(&query.delimiter))
-                .flatten()
-                .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
-            if let Some(common) = common
-                && listing.common_prefixes.last().map(String::as_str) == Some(common)
-            {
-                continue;
-            }
-            if count == query.max {
-                listing.truncated = true;
-                break;
-            }
-            count += 1;
-            match common {
-                Some(common) => listing.common_prefixes.push(common.to_owned()),
-                None => listing.uploads.push(decode(v.value())?),
-            }
-        }
-        Ok(listing)
+            Ok(listing)
+        })
     }
 
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(BUCKETS).map_err(db_err)?;
-        let mut out = Vec::new();
-        for entry in table.iter().map_err(db_err)? {
-            out.push(decode(entry.map_err(db_err)?.1.value())?);
-        }
-        Ok(out)
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(BUCKETS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(db_err)? {
+                out.push(decode(entry.map_err(db_err)?.1.value())?);
+            }
+            Ok(out)
+        })
     }
 
     fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let mut stat = BucketStat::default();
-        let objects = txn.open_table(OBJECTS).map_err(db_err)?;
-        for entry in objects.range((bucket, "")..).map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            if k.value().0 != bucket {
-                break;
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let mut stat = BucketStat::default();
+            let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            for entry in objects.range((bucket, "")..).map_err(db_err)? {
+                let (k, v) = entry.map_err(db_err)?;
+                if k.value().0 != bucket {
+                    break;
+                }
+                let record: ObjectRecord = decode(v.value())?;
+                stat.storage += record.size;
+                stat.object_count += 1;
+                stat.last_modified = stat.last_modified.max(record.last_modified);
             }
-            let record: ObjectRecord = decode(v.value())?;
-            stat.storage += record.size;
-            stat.object_count += 1;
-            stat.last_modified = stat.last_modified.max(record.last_modified);
-        }
-        let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-        let parts = txn.open_table(PARTS).map_err(db_err)?;
-        for entry in uploads.range((bucket, "", "")..).map_err(db_err)? {
-            let (k, _) = entry.map_err(db_err)?;
-            let (b, _, id) = k.value();
-            if b != bucket {
-                break;
+            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            let parts = txn.open_table(PARTS).map_err(db_err)?;
+            for entry in uploads.range((bucket, "", "")..).map_err(db_err)? {
+                let (k, _) = entry.map_err(db_err)?;
+                let (b, _, id) = k.value();
+                if b != bucket {
+                    break;
+                }
+                stat.multipart_upload_count += 1;
+                stat.multipart_part_count += parts
+                    .range((id, 0)..=(id, u32::MAX))
+                    .map_err(db_err)?
+                    .count() as u64;
             }
-            stat.multipart_upload_count += 1;
-            stat.multipart_part_count += parts
-                .range((id, 0)..=(id, u32::MAX))
-                .map_err(db_err)?
-                .count() as u64;
-        }
-        Ok(stat)
+            Ok(stat)
+        })
     }
 
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let table = txn.open_table(OBJECTS).map_err(db_err)?;
-        let mut out = Vec::new();
-        for entry in table.iter().map_err(db_err)? {
-            let (_, v) = entry.map_err(db_err)?;
-            out.extend(
-                decode::<ObjectRecord>(v.value())?
-                    .segments
-                    .into_iter()
-                    .map(|s| s.blob),
-            );
-        }
-        let parts = txn.open_table(PARTS).map_err(db_err)?;
-        for entry in parts.iter().map_err(db_err)? {
-            let (_, v) = entry.map_err(db_err)?;
-            out.push(decode::<PartRecord>(v.value())?.blob);
-        }
-        Ok(out)
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(OBJECTS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                out.extend(
+                    decode::<ObjectRecord>(v.value())?
+                        .segments
+                        .into_iter()
+                        .map(|s| s.blob),
+                );
+            }
+            let parts = txn.open_table(PARTS).map_err(db_err)?;
+            for entry in parts.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                out.push(decode::<PartRecord>(v.value())?.blob);
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -606,7 +775,8 @@ mod tests {
 
     fn store(keys: &[&str]) -> (tempfile::TempDir, RedbMeta) {
         let dir = tempfile::tempdir().unwrap();
-        let meta = RedbMeta::open(&dir.path().join("meta.redb")).unwrap();
+        let space = Arc::new(SpaceReserve::open(dir.path(), 0).unwrap());
+        let meta = RedbMeta::open(&dir.path().join("meta.redb"), space).unwrap();
         meta.create_bucket(&bucket("b")).unwrap();
         meta.create_bucket(&bucket("c")).unwrap();
         meta.put_object("c", "a", &object("other"), false).unwrap();
@@ -825,5 +995,60 @@ mod tests {
     fn after_prefix_is_the_successor() {
         assert_eq!(after_prefix("a/").as_deref(), Some("a0"));
         assert_eq!(after_prefix("").as_deref(), None);
+    }
+
+    /// A tmpfs of `size` on a temp directory (needs root; see tests/robustness.rs).
+    fn tmpfs(size: &str) -> Option<tempfile::TempDir> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            return Some(dir);
+        }
+        assert!(
+            std::env::var_os("OSSIFY_REQUIRE_TMPFS").is_none(),
+            "cannot mount a tmpfs"
+        );
+        eprintln!("skipped: cannot mount a tmpfs (needs root)");
+        None
+    }
+
+    #[test]
+    fn a_commit_out_of_space_reopens_the_database_and_keeps_deletes_working() {
+        let Some(dir) = tmpfs("1m") else { return };
+        let space = Arc::new(SpaceReserve::open(dir.path(), 128 << 10).unwrap());
+        let meta = RedbMeta::open(&dir.path().join("meta.redb"), space.clone()).unwrap();
+        meta.create_bucket(&bucket("b")).unwrap();
+        let mut record = object("x");
+        record.user_meta = vec![("m".into(), "v".repeat(4000))];
+        let mut stored = 0;
+        let refused = loop {
+            assert!(stored < 1000, "1 MiB never filled up");
+            match meta.put_object("b", &format!("k{stored}"), &record, false) {
+                Ok(_) => stored += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(refused, StorageError::InsufficientStorage);
+        assert!(space.is_full() && !dir.path().join("reserve").exists());
+        assert!(stored > 10, "only {stored} records");
+        // The failed commit made redb refuse everything (PreviousIo) until reopened.
+        assert!(meta.db.read().unwrap().generation > 0);
+        for i in 0..stored {
+            assert!(meta.get_object("b", &format!("k{i}")).unwrap().is_some());
+        }
+        for i in 0..stored {
+            meta.delete_object("b", &format!("k{i}")).unwrap();
+        }
+        assert_eq!(meta.get_object("b", "k0").unwrap(), None);
+        drop(meta);
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(dir.path())
+            .status();
     }
 }

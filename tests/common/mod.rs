@@ -17,10 +17,16 @@ pub const READER_ID: &str = "LTAIreader";
 pub const READER_SECRET: &str = "reader-secret";
 
 pub fn config_toml(data_dir: &std::path::Path) -> String {
+    config_toml_with(data_dir, "")
+}
+
+/// The standard configuration with `server_keys` added to `[server]`.
+pub fn config_toml_with(data_dir: &std::path::Path, server_keys: &str) -> String {
     format!(
         r#"
 [server]
 data_dir = "{}"
+{server_keys}
 
 [[regions]]
 name = "oss-cn-hangzhou"
@@ -70,7 +76,13 @@ impl TestServer {
 
     /// A server whose configuration is the standard one followed by `extra` TOML.
     pub async fn start_with(dir: tempfile::TempDir, extra: &str) -> Self {
-        let text = format!("{}\n{extra}\n", config_toml(dir.path()));
+        Self::start_configured(dir, "", extra).await
+    }
+
+    /// A server with `server_keys` in `[server]` and `extra` TOML after the standard
+    /// configuration.
+    pub async fn start_configured(dir: tempfile::TempDir, server_keys: &str, extra: &str) -> Self {
+        let text = format!("{}\n{extra}\n", config_toml_with(dir.path(), server_keys));
         let mut config = Config::from_toml(&text).unwrap();
         config.finish().unwrap();
         let server = Server::start(config).await.unwrap();
@@ -115,6 +127,8 @@ pub struct Req<'a> {
 /// Sub-resources the test signer includes in the canonical resource.
 const SUBRESOURCES: &[&str] = &[
     "acl",
+    "append",
+    "position",
     "bucketInfo",
     "location",
     "objectMeta",

@@ -333,6 +333,13 @@ impl From<CoreError> for OssError {
                 endpoint,
             } => denied(d, action, endpoint),
             CoreError::Forbidden(message) => Self::access_denied(message),
+            // OSS documents no code for a full store; 507 is HTTP's (RFC 4918) and, being
+            // a 5xx, tells SDKs the request may succeed later.
+            CoreError::InsufficientStorage => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "InsufficientStorage",
+                "The server's disk is full, so nothing was stored. Reads and deletes still work: delete objects (or have the operator free space in the data directory) and retry; writes are accepted again as soon as space is free, without a restart.",
+            ),
             CoreError::Internal(what) => Self::internal(what),
         }
     }

@@ -774,7 +774,8 @@ pub fn encode(
                 OutFormat::Avif => {
                     // rav1e through ravif (with its assembly, feature `avif-asm`), on
                     // this worker thread only, at its fastest speed (10 of 1-10). The
-                    // work is bounded before decoding (`AVIF_COST_PER_PIXEL`). No ICC:
+                    // work is bounded before decoding (`AVIF_COST_PER_PIXEL`, calibrated in
+                    // docs/benchmarks.md). No ICC:
                     // the encoder writes sRGB.
                     let enc = ::image::codecs::avif::AvifEncoder::new_with_speed_quality(
                         &mut out,
