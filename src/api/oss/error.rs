@@ -274,6 +274,13 @@ impl From<CoreError> for OssError {
                 "The symlink target object does not exist.",
             )
             .with("SymlinkTarget", target),
+            // OSS: "the target object of a symbolic link cannot be a symbolic link",
+            // checked when the link is read, not when it is created.
+            CoreError::InvalidTargetType { target } => bad(
+                "InvalidTargetType",
+                "The symlink target object type is invalid: it is a symlink.".into(),
+            )
+            .with("SymlinkTarget", target),
             CoreError::NotSymlink { key } => {
                 bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
             }
