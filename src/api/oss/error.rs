@@ -346,8 +346,18 @@ impl From<AuthError> for OssError {
             )
             .with("OSSAccessKeyId", access_key_id)
             .ec("0002-00000902"),
-            AuthError::SignatureDoesNotMatch { access_key_id, provided, string_to_sign, canonical_request, version } => {
-                let bytes = string_to_sign.bytes().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ");
+            AuthError::SignatureDoesNotMatch {
+                access_key_id,
+                provided,
+                string_to_sign,
+                canonical_request,
+                version,
+            } => {
+                let bytes = string_to_sign
+                    .bytes()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let mut e = Self::new(
                     StatusCode::FORBIDDEN,
                     "SignatureDoesNotMatch",
@@ -365,11 +375,17 @@ impl From<AuthError> for OssError {
                     SigVersion::V4 => "0002-00000201",
                 })
             }
-            AuthError::RequestTimeTooSkewed { request_time, server_time } => Self::new(
+            // OSS's wording, which applications match on; EC of OSS error page
+            // 0002-00000504 (request time too far from the server's).
+            AuthError::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            } => Self::new(
                 StatusCode::FORBIDDEN,
                 "RequestTimeTooSkewed",
-                "The difference between the request time and the current time is too large (more than 15 minutes); check the client clock.",
+                "The difference between the request time and the current time is too large.",
             )
+            .ec("0002-00000504")
             .with("RequestTime", request_time)
             .with("ServerTime", server_time)
             .with("MaxAllowedSkewMilliseconds", "900000"),
