@@ -15,7 +15,6 @@ import time
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
-import requests
 
 from conftest import Oss2Ctx, error_of, make_v2_client, unique_bucket_name, v2_service_error
 

@@ -3,9 +3,9 @@
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
-import requests
 
-from conftest import Oss2Ctx, make_v2_client, object_url, unique_bucket_name, v2_service_error
+from conftest import (Keys, Oss2Ctx, make_v2_client, signed_request, unique_bucket_name,
+                      v2_service_error)
 
 
 @pytest.fixture(scope="module", params=["v1", "v4"])
@@ -130,7 +130,7 @@ def test_v2_preflight_ignores_bad_credentials(ossify, v2):
         bucket=name,
         cors_configuration=oss.CORSConfiguration(cors_rules=[oss.CORSRule(
             allowed_origins=["http://app.test"], allowed_methods=["GET"])])))
-    bad = make_v2_client(ossify, keys=type(ossify.root1)("LTAIunknown", "nope"))
+    bad = make_v2_client(ossify, keys=Keys("LTAIunknown", "nope"))
     r = bad.option_object(oss.OptionObjectRequest(
         bucket=name, key="k", origin="http://app.test", access_control_request_method="GET"))
     assert r.status_code == 200
@@ -147,15 +147,12 @@ def test_preflight_with_wrong_signature(ossify, ctx, bucket):
     bucket.put_bucket_cors(oss2.models.BucketCors([oss2.models.CorsRule(
         allowed_origins=["http://app.test"], allowed_methods=["PUT"])]))
     try:
-        wrong = Oss2Ctx(ossify, ctx.version)
-        wrong_auth = (oss2.AuthV4 if ctx.version == "v4" else oss2.Auth)(ctx.env.root1.id, "bad")
-        from conftest import signed_request
+        wrong_auth = ctx.auth(Keys(ctx.env.root1.id, "wrong-secret"))
         r = signed_request(wrong_auth, "OPTIONS", ossify.hz, bucket.bucket_name, "k",
                            headers={"Origin": "http://app.test",
                                     "Access-Control-Request-Method": "PUT"})
         assert r.status_code == 200, r.text
         assert r.headers["Access-Control-Allow-Origin"] == "http://app.test"
-        del wrong
     finally:
         bucket.delete_bucket_cors()
 
