@@ -81,6 +81,12 @@ pub async fn copy_object(
     } = request;
     let src = &source.record;
     let mut record = if replace_meta {
+        let mut requested = requested.clone();
+        // REPLACE without a Content-Type keeps the source's (OSS; oss2's
+        // update_object_meta relies on it).
+        if requested.headers.content_type.is_none() {
+            requested.headers.content_type = src.headers.content_type.clone();
+        }
         ObjectRecord {
             segments: src.segments.clone(),
             size: src.size,
@@ -90,7 +96,7 @@ pub async fn copy_object(
             symlink_target: src.symlink_target.clone(),
             checksum: src.checksum.clone(),
             object_type: src.object_type.clone(),
-            ..requested.clone()
+            ..requested
         }
     } else {
         src.clone()

@@ -53,6 +53,9 @@ pub enum CoreError {
     InvalidTag(String),
     #[error("the symlink target {target:?} does not exist")]
     SymlinkTargetNotExist { target: String },
+    /// A symlink read through names another symlink; OSS follows one link only.
+    #[error("the symlink target {target:?} is itself a symlink")]
+    InvalidTargetType { target: String },
     #[error("the object is not a symlink")]
     NotSymlink { key: String },
     /// A saveas target in another account than the source.

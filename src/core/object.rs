@@ -369,7 +369,8 @@ pub fn read_range_blocking(
 
 /// Follow a symlink record to its target (same bucket). Reading through a link needs
 /// the same GetObject right on the target as reading the target directly, so a link
-/// never grants what the target's ACL or a policy refuses.
+/// never grants what the target's ACL or a policy refuses. A target that is itself a
+/// symlink is refused (OSS follows one link only).
 pub async fn resolve_symlink(
     store: &Store,
     requester: &Requester,
@@ -380,13 +381,13 @@ pub async fn resolve_symlink(
         return Ok(link);
     };
     let (b, t) = (bucket.name.clone(), target.clone());
-    let record = store
-        .meta(move |m| m.get_object(&b, &t))
-        .await?
-        .filter(|r| r.symlink_target.is_none())
-        .ok_or_else(|| CoreError::SymlinkTargetNotExist {
-            target: target.clone(),
-        })?;
+    let record = match store.meta(move |m| m.get_object(&b, &t)).await? {
+        None => return Err(CoreError::SymlinkTargetNotExist { target }),
+        Some(r) if r.symlink_target.is_some() => {
+            return Err(CoreError::InvalidTargetType { target });
+        }
+        Some(r) => r,
+    };
     requester.authorize(
         Action::GetObject,
         Some(bucket),
@@ -395,6 +396,24 @@ pub async fn resolve_symlink(
         Some(&record),
     )?;
     Ok(record)
+}
+
+/// What a GET or HEAD of a symlink describes, as OSS answers it: the target's bytes,
+/// size, ETag, Content-MD5 and CRC-64, the later of the two Last-Modified times, and
+/// the link's own type (`Symlink`), storage class, ACL, metadata and tags. The link's
+/// Content-Type wins when it has one.
+pub fn seen_through(link: &ObjectRecord, target: ObjectRecord) -> ObjectRecord {
+    let mut out = link.clone();
+    out.last_modified = link.last_modified.max(target.last_modified);
+    if out.headers.content_type.is_none() {
+        out.headers.content_type = target.headers.content_type;
+    }
+    out.segments = target.segments;
+    out.size = target.size;
+    out.etag = target.etag;
+    out.crc64 = target.crc64;
+    out.content_md5 = target.content_md5;
+    out
 }
 
 /// What a GetObject asks beyond the object itself.
@@ -437,7 +456,12 @@ pub async fn get_object(
         .symlink_target
         .clone()
         .unwrap_or_else(|| key.to_owned());
-    let mut record = resolve_symlink(store, requester, bucket, link).await?;
+    let through = link.symlink_target.is_some().then(|| link.clone());
+    let view = |target: ObjectRecord| match &through {
+        Some(link) => seen_through(link, target),
+        None => target,
+    };
+    let mut record = view(resolve_symlink(store, requester, bucket, link).await?);
     // A concurrent overwrite may delete a blob between reading the record and
     // opening it; the newer record then names blobs that exist.
     for _ in 0..3 {
@@ -445,10 +469,12 @@ pub async fn get_object(
             return Ok(outcome);
         }
         let (b, k) = (bucket.name.clone(), target_key.clone());
-        record = store
-            .meta(move |m| m.get_object(&b, &k))
-            .await?
-            .ok_or_else(|| CoreError::no_such_key(key))?;
+        record = view(
+            store
+                .meta(move |m| m.get_object(&b, &k))
+                .await?
+                .ok_or_else(|| CoreError::no_such_key(key))?,
+        );
     }
     Err(CoreError::internal(format!(
         "the data of {}/{key} keeps disappearing",

@@ -983,6 +983,11 @@ def test_request_time_too_skewed(ctx, bucket, monkeypatch):
         bucket.get_object("skew")
     assert ei.value.status == 403
     assert ei.value.code == "RequestTimeTooSkewed"
+    # OSS's exact wording and error-page code (applications match on them).
+    assert ei.value.message == ("The difference between the request time and the current "
+                                "time is too large.")
+    assert ei.value.details["EC"] == "0002-00000504"
+    assert ei.value.details["MaxAllowedSkewMilliseconds"] == "900000"
 
 
 def _old_http_date():

@@ -283,6 +283,13 @@ impl From<CoreError> for OssError {
                 "The symlink target object does not exist.",
             )
             .with("SymlinkTarget", target),
+            // OSS: "the target object of a symbolic link cannot be a symbolic link",
+            // checked when the link is read, not when it is created.
+            CoreError::InvalidTargetType { target } => bad(
+                "InvalidTargetType",
+                "The symlink target object type is invalid: it is a symlink.".into(),
+            )
+            .with("SymlinkTarget", target),
             CoreError::NotSymlink { key } => {
                 bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
             }
@@ -355,8 +362,18 @@ impl From<AuthError> for OssError {
             )
             .with("OSSAccessKeyId", access_key_id)
             .ec("0002-00000902"),
-            AuthError::SignatureDoesNotMatch { access_key_id, provided, string_to_sign, canonical_request, version } => {
-                let bytes = string_to_sign.bytes().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ");
+            AuthError::SignatureDoesNotMatch {
+                access_key_id,
+                provided,
+                string_to_sign,
+                canonical_request,
+                version,
+            } => {
+                let bytes = string_to_sign
+                    .bytes()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 let mut e = Self::new(
                     StatusCode::FORBIDDEN,
                     "SignatureDoesNotMatch",
@@ -374,11 +391,17 @@ impl From<AuthError> for OssError {
                     SigVersion::V4 => "0002-00000201",
                 })
             }
-            AuthError::RequestTimeTooSkewed { request_time, server_time } => Self::new(
+            // OSS's wording, which applications match on; EC of OSS error page
+            // 0002-00000504 (request time too far from the server's).
+            AuthError::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            } => Self::new(
                 StatusCode::FORBIDDEN,
                 "RequestTimeTooSkewed",
-                "The difference between the request time and the current time is too large (more than 15 minutes); check the client clock.",
+                "The difference between the request time and the current time is too large.",
             )
+            .ec("0002-00000504")
             .with("RequestTime", request_time)
             .with("ServerTime", server_time)
             .with("MaxAllowedSkewMilliseconds", "900000"),

@@ -117,6 +117,16 @@ pub fn from_core(e: CoreError) -> S3Error {
         | CoreError::SaveAsOtherRegion { .. } => {
             with(S3ErrorCode::AccessDenied, StatusCode::FORBIDDEN, "Access Denied".into())
         }
+        CoreError::InvalidTargetType { .. } => bad(
+            S3ErrorCode::InvalidRequest,
+            "The symlink target object type is invalid: it is a symlink.".into(),
+        ),
+        // S3 has no code for a full store; the same answer as OSS.
+        CoreError::InsufficientStorage => with(
+            S3ErrorCode::Custom("InsufficientStorage".into()),
+            StatusCode::INSUFFICIENT_STORAGE,
+            "The server's disk is full, so nothing was stored. Reads and deletes still work: delete objects (or have the operator free space in the data directory) and retry; writes are accepted again as soon as space is free, without a restart.".into(),
+        ),
         CoreError::Internal(what) => {
             tracing::error!("internal error: {what}");
             s3_error!(

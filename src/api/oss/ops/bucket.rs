@@ -29,6 +29,9 @@ const STORAGE_CLASSES: &[&str] = &[
     "DeepColdArchive",
 ];
 
+/// The resource group every bucket reports.
+const DEFAULT_RESOURCE_GROUP: &str = "rg-default";
+
 fn acl_header(ctx: &Ctx) -> ApiResult<Option<Acl>> {
     match header(&ctx.headers, "x-oss-acl") {
         None => Ok(None),
@@ -84,14 +87,18 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         redundancy,
     };
     bucket::create_bucket(ctx.store(), &ctx.requester, request).await?;
-    let mut response = empty(StatusCode::OK);
+    Ok(with_location(empty(StatusCode::OK), &name))
+}
+
+/// `Location: /<bucket>`, as OSS answers PutBucket and PutBucketAcl.
+fn with_location(mut response: Response, bucket: &str) -> Response {
     response.headers_mut().insert(
         "location",
-        format!("/{name}")
+        format!("/{bucket}")
             .parse()
             .expect("bucket names are header-safe"),
     );
-    Ok(response)
+    response
 }
 
 pub async fn delete_bucket(ctx: &Ctx) -> ApiResult<Response> {
@@ -109,7 +116,9 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("DataRedundancyType", &b.redundancy);
     write_location(&mut w, ctx, b);
     w.elem("Name", &b.name);
-    w.elem("ResourceGroupId", "");
+    // Every OSS bucket belongs to a resource group (the account's default one unless
+    // moved); SDKs expect a value. Resource groups are not modelled here.
+    w.elem("ResourceGroupId", DEFAULT_RESOURCE_GROUP);
     w.elem("StorageClass", &b.storage_class);
     w.elem("TransferAcceleration", "Disabled");
     write_owner(&mut w, &b.owner);
@@ -117,6 +126,13 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Grant", b.acl.as_str());
     w.close("AccessControlList");
     w.elem("Comment", "");
+    // OSS lists the logging target here (empty without logging) and whether Block
+    // Public Access is on; the v2 SDK reads BlockPublicAccess as a bool.
+    w.open("BucketPolicy");
+    w.elem("LogBucket", "");
+    w.elem("LogPrefix", "");
+    w.close("BucketPolicy");
+    w.elem("BlockPublicAccess", "false");
     w.open("ServerSideEncryptionRule");
     w.elem("SSEAlgorithm", "None");
     w.close("ServerSideEncryptionRule");
@@ -138,7 +154,7 @@ pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
     bucket::update_bucket(ctx.store(), ctx.bucket()?, |b| b.acl = acl).await?;
-    Ok(empty(StatusCode::OK))
+    Ok(with_location(empty(StatusCode::OK), ctx.bucket_str()))
 }
 
 pub fn get_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {

@@ -73,7 +73,11 @@ pub fn parse_cors(body: &[u8]) -> ApiResult<CorsConfig> {
         let r = CorsRule {
             allowed_origins: texts(rule, "AllowedOrigin"),
             allowed_methods: texts(rule, "AllowedMethod"),
-            allowed_headers: texts(rule, "AllowedHeader"),
+            // OSS stores AllowedHeader lower-case (header names are case-insensitive).
+            allowed_headers: texts(rule, "AllowedHeader")
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             expose_headers: texts(rule, "ExposeHeader"),
             max_age_seconds: match rule.child_text("MaxAgeSeconds") {
                 None => None,

@@ -174,6 +174,22 @@ pub async fn abort_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// User metadata of a client-side-encrypted upload and its ListParts element.
+const CLIENT_ENCRYPTION: [(&str, &str); 6] = [
+    ("client-side-encryption-key", "ClientEncryptionKey"),
+    ("client-side-encryption-start", "ClientEncryptionStart"),
+    ("client-side-encryption-cek-alg", "ClientEncryptionCekAlg"),
+    ("client-side-encryption-wrap-alg", "ClientEncryptionWrapAlg"),
+    (
+        "client-side-encryption-data-size",
+        "ClientEncryptionDataSize",
+    ),
+    (
+        "client-side-encryption-part-size",
+        "ClientEncryptionPartSize",
+    ),
+];
+
 pub async fn list_parts(ctx: &Ctx) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
     let max = bounded_number(ctx, "max-parts", 1000, 1000)?;
@@ -198,6 +214,13 @@ pub async fn list_parts(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Key", encoding.apply(ctx.key_str()));
     w.elem("UploadId", &upload.upload_id);
     w.elem("StorageClass", &upload.template.storage_class);
+    // The client-side-encryption metadata given at initiate, as OSS lists it (the v2
+    // SDK's EncryptionClient rebuilds its envelope from these elements).
+    for (meta, element) in CLIENT_ENCRYPTION {
+        if let Some((_, v)) = upload.template.user_meta.iter().find(|(n, _)| n == meta) {
+            w.elem(element, v);
+        }
+    }
     w.elem("PartNumberMarker", marker.to_string());
     w.elem(
         "NextPartNumberMarker",
