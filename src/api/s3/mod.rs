@@ -51,6 +51,13 @@ struct Connection {
 /// The S3 service over `app`, shared by every listener.
 pub fn service(app: Arc<AppState>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(S3Dialect { app: app.clone() });
+    let mut domains: Vec<String> = app
+        .region_hosts
+        .iter()
+        .flat_map(|r| r.hosts.iter().cloned())
+        .collect();
+    domains.push("localhost".into());
+    builder.set_host(Hosts(domains));
     builder.set_auth(Secrets(app));
     builder.set_access(CheckedByCore);
     builder.build()
@@ -103,6 +110,29 @@ pub async fn handle(
 
 fn new_request_id() -> String {
     hex::encode_upper(rand::random::<[u8; 8]>())
+}
+
+/// Virtual-hosted style: `bucket.<endpoint>` and `bucket.localhost` name the bucket;
+/// any other host (an IP address, the endpoint itself) is path style.
+struct Hosts(Vec<String>);
+
+impl s3s::host::S3Host for Hosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<s3s::host::VirtualHost<'a>> {
+        let name = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(h, _)| h);
+        for domain in &self.0 {
+            if let Some(bucket) = name
+                .strip_suffix(domain.as_str())
+                .and_then(|b| b.strip_suffix('.'))
+                .filter(|b| !b.is_empty())
+            {
+                return Ok(s3s::host::VirtualHost::new(domain.as_str()).with_bucket(bucket));
+            }
+        }
+        Ok(s3s::host::VirtualHost::new(name))
+    }
 }
 
 /// The same AccessKeys sign both dialects.
