@@ -54,7 +54,7 @@ pub struct AppState {
     pub endpoints: Arc<HashMap<String, String>>,
     pub region_hosts: Vec<RegionHosts>,
     pub credentials: HashMap<String, Credential>,
-    pub images: crate::api::oss::ops::process::ImagePool,
+    pub images: crate::core::process::ImagePool,
 }
 
 impl crate::api::oss::auth::SecretLookup for AppState {
@@ -329,7 +329,7 @@ impl Server {
             endpoints: Arc::new(endpoints),
             region_hosts,
             credentials,
-            images: crate::api::oss::ops::process::ImagePool::new(
+            images: crate::core::process::ImagePool::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 IMAGE_QUEUE,
             )?

@@ -35,6 +35,15 @@ pub enum CoreError {
     BadChecksum {
         algorithm: super::checksum::ChecksumAlgorithm,
     },
+    /// An image-processing refusal, with the engine's code, status and message.
+    #[error("image processing: {}", .0.message)]
+    Image(crate::image::ImageError),
+    /// Too much work is waiting (the image queue is full).
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
+    /// A parameter the operation cannot use (the message says which).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// A request the operation cannot accept as given (the message says why).
     #[error("invalid request: {0}")]
     InvalidRequest(String),

@@ -12,6 +12,7 @@ pub mod crc64;
 pub mod error;
 pub mod multipart;
 pub mod object;
+pub mod process;
 pub mod saveas;
 
 use std::sync::Arc;

@@ -251,6 +251,20 @@ impl From<CoreError> for OssError {
                 ),
             ),
             CoreError::InvalidRequest(message) => bad("InvalidRequest", message),
+            CoreError::InvalidArgument(message) => bad("InvalidArgument", message),
+            CoreError::ServiceUnavailable(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                message,
+            ),
+            CoreError::Image(e) => {
+                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+                let err = Self::new(status, e.code, e.message);
+                match e.ec {
+                    Some(ec) => err.ec(ec),
+                    None => err,
+                }
+            }
             CoreError::EntityTooLarge { limit } => bad(
                 "EntityTooLarge",
                 format!("Your proposed upload exceeds the maximum allowed size of {limit} bytes."),

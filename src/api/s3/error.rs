@@ -72,6 +72,18 @@ pub fn from_core(e: CoreError) -> S3Error {
             ),
         ),
         CoreError::InvalidRequest(message) => bad(S3ErrorCode::InvalidRequest, message),
+        CoreError::InvalidArgument(message) => bad(S3ErrorCode::InvalidArgument, message),
+        CoreError::ServiceUnavailable(message) => with(
+            S3ErrorCode::ServiceUnavailable,
+            StatusCode::SERVICE_UNAVAILABLE,
+            message,
+        ),
+        // The image engine's own code and status, as on the OSS path.
+        CoreError::Image(e) => with(
+            S3ErrorCode::Custom(e.code.into()),
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.message,
+        ),
         CoreError::EntityTooLarge { .. } => bad(
             S3ErrorCode::EntityTooLarge,
             "Your proposed upload exceeds the maximum allowed size".into(),

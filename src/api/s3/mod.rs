@@ -215,18 +215,7 @@ impl S3Dialect {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let query = |name: &str| {
-            req.uri.query().and_then(|q| {
-                q.split('&').find_map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (k == name).then(|| {
-                        percent_encoding::percent_decode_str(&v.replace('+', " "))
-                            .decode_utf8_lossy()
-                            .into_owned()
-                    })
-                })
-            })
-        };
+        let query = |name: &str| query_value(&req.uri, name);
         Ok(Cx {
             app: self.app.clone(),
             requester: Requester {
@@ -295,6 +284,18 @@ impl Cx {
     }
 }
 
+/// A query parameter, decoded.
+fn query_value(uri: &Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
 fn parse_key(key: &str) -> S3Result<ObjectKey> {
     ObjectKey::parse(key).map_err(|e| {
         if key.len() > 1023 {
@@ -357,7 +358,10 @@ impl S3 for S3Dialect {
     }
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> R<GetObjectOutput> {
         let cx = self.cx(&req)?;
-        object::get_object(cx, req.input, &req.headers).await
+        match query_value(&req.uri, "x-oss-process") {
+            Some(spec) => object::get_processed(cx, req.input, &spec, &req.headers).await,
+            None => object::get_object(cx, req.input, &req.headers).await,
+        }
     }
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> R<HeadObjectOutput> {
         let cx = self.cx(&req)?;

@@ -13,6 +13,7 @@ use crate::access::Action;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::copy::{self, CopyObject};
 use crate::core::object::{self, Expected, GetOutcome, ObjectBody, new_record};
+use crate::core::process;
 use crate::names::BucketName;
 use crate::storage::ObjectRecord;
 
@@ -626,4 +627,82 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
     .await
     .map_err(from_core)?;
     Ok(S3Response::new(PutObjectAclOutput::default()))
+}
+
+/// `GET ?x-oss-process=image/...` (or `style/<name>`) on an S3-signed request: the
+/// same image engine, rules and derived ETag as on the OSS path.
+pub async fn get_processed(
+    cx: Cx,
+    input: GetObjectInput,
+    spec: &str,
+    headers: &HeaderMap,
+) -> R<GetObjectOutput> {
+    use crate::core::CoreError;
+    let (bucket, key, link) = cx.object(&input.bucket, &input.key).await?;
+    cx.authorize(
+        Action::GetObject,
+        &bucket,
+        Some(key.as_str()),
+        link.as_ref(),
+    )?;
+    let link = link.ok_or_else(|| from_core(CoreError::no_such_key(key.as_str())))?;
+    if spec.contains('|') {
+        return Err(s3_error!(
+            InvalidArgument,
+            "sys/saveas is allowed only in POST requests (ProcessObject), not with GET."
+        ));
+    }
+    let chain = match spec.strip_prefix("style/") {
+        Some(rest) => {
+            let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
+            let style = bucket.config.styles.iter().find(|s| s.name == name);
+            let style = style.ok_or_else(|| {
+                let mut e = s3s::S3Error::with_message(
+                    s3s::S3ErrorCode::Custom("NoSuchStyle".into()),
+                    "The specified style does not exist.",
+                );
+                e.set_status_code(StatusCode::NOT_FOUND);
+                e
+            })?;
+            if more.is_empty() {
+                style.content.clone()
+            } else {
+                format!("{}/{more}", style.content)
+            }
+        }
+        None => spec.to_owned(),
+    };
+    let pipeline = crate::image::parse(&chain).map_err(|e| from_core(CoreError::Image(e)))?;
+    let source = object::resolve_symlink(cx.store(), &cx.requester, &bucket, link)
+        .await
+        .map_err(from_core)?;
+    let etag = process::processed_etag(&source, &pipeline);
+    if conditions(headers)
+        .check(&etag, source.last_modified)
+        .map_err(from_core)?
+        == crate::core::conditions::Precondition::NotModified
+    {
+        let mut e = s3_error!(NotModified, "Not Modified");
+        e.set_status_code(StatusCode::NOT_MODIFIED);
+        return Err(e);
+    }
+    let output = process::render(
+        cx.store(),
+        &cx.app.images,
+        &cx.requester,
+        &bucket,
+        &source,
+        pipeline,
+    )
+    .await
+    .map_err(from_core)?;
+    let length = output.bytes.len() as i64;
+    Ok(S3Response::new(GetObjectOutput {
+        body: Some(StreamingBlob::from(s3s::Body::from(output.bytes))),
+        content_length: Some(length),
+        content_type: Some(output.content_type.to_owned()),
+        e_tag: Some(convert::etag(&etag)),
+        last_modified: Some(convert::timestamp(source.last_modified)),
+        ..Default::default()
+    }))
 }

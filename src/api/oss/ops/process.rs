@@ -2,15 +2,10 @@
 //! `POST ?x-oss-process` (ProcessObject) does the same or, with `sys/saveas`, writes
 //! the result into a bucket (spec/img.md §1, §10, §11).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-
 use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
 use http::StatusCode;
-use md5::{Digest, Md5};
 
 use super::bucket_config::style_content;
 use super::object::{check_content_md5, conditions, set};
@@ -19,112 +14,23 @@ use crate::access::{Action, Principal};
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::http_date;
 use crate::api::oss::{Ctx, empty};
+use crate::core::CoreError;
 use crate::core::conditions::Precondition;
-use crate::core::object::{self, read_range_blocking};
+use crate::core::object;
+use crate::core::process::{self, processed_etag};
 use crate::core::saveas;
-use crate::image::{self, ImageError, Limits, Output, Pipeline};
+use crate::image::{self, ImageError, Output, Pipeline};
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ObjectRecord};
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Runs CPU-heavy image work off the async runtime on its own threads, one per core and
-/// pinned to it (so two jobs never share a core while another idles), with at most
-/// `max_waiting` jobs queued; beyond that requests are refused at once.
-pub struct ImagePool {
-    queue: mpsc::Sender<Job>,
-    waiting: Arc<AtomicUsize>,
-    max_waiting: usize,
-    pub limits: Limits,
-}
-
-impl ImagePool {
-    pub fn new(workers: usize, max_waiting: usize) -> std::io::Result<Self> {
-        let workers = workers.max(1);
-        let (queue, jobs) = mpsc::channel::<Job>();
-        let jobs = Arc::new(Mutex::new(jobs));
-        let waiting = Arc::new(AtomicUsize::new(0));
-        // Pin only when every worker gets a core of its own.
-        let cores = core_affinity::get_core_ids()
-            .filter(|c| c.len() >= workers)
-            .unwrap_or_default();
-        for i in 0..workers {
-            let (jobs, waiting, core) = (jobs.clone(), waiting.clone(), cores.get(i).copied());
-            std::thread::Builder::new()
-                .name(format!("ossify-image-{i}"))
-                .spawn(move || {
-                    if let Some(core) = core {
-                        core_affinity::set_for_current(core);
-                    }
-                    // Ends when the pool (the sender) is dropped.
-                    loop {
-                        let job = jobs
-                            .lock()
-                            .map_err(|_| ())
-                            .and_then(|q| q.recv().map_err(|_| ()));
-                        let Ok(job) = job else { return };
-                        waiting.fetch_sub(1, Ordering::SeqCst);
-                        job();
-                    }
-                })?;
-        }
-        Ok(Self {
-            queue,
-            waiting,
-            max_waiting,
-            limits: Limits::default(),
-        })
-    }
-
-    /// The pool with these image limits (`[image]` in the config).
-    pub fn with_limits(self, limits: Limits) -> Self {
-        Self { limits, ..self }
-    }
-
-    /// Run `job` on a worker. The job gets a check that turns true once the caller has
-    /// gone (the awaiting future was dropped, e.g. the client disconnected).
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&dyn Fn() -> bool) -> T + Send + 'static,
-    ) -> ApiResult<T> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(OssError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                "Too many image processing requests are waiting; retry later.",
-            ));
-        }
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            // Skip the work when the client has gone away while it waited.
-            if done.is_closed() {
-                return;
-            }
-            // A panic is reported as an internal error and leaves the worker running.
-            let gone = || done.is_closed();
-            if let Ok(v) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&gone))) {
-                let _ = done.send(v);
-            }
-        });
-        if self.queue.send(job).is_err() {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(OssError::internal("the image workers have stopped"));
-        }
-        result
-            .await
-            .map_err(|_| OssError::internal("the image job failed"))
-    }
-}
-
 fn image_error(e: ImageError) -> OssError {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let code = e.code;
-    let err = OssError::new(status, code, e.message);
-    match e.ec {
-        Some(ec) => err.ec(ec),
-        None => err,
-    }
+    CoreError::Image(e).into()
+}
+
+/// Render on the image pool (watermarks authorized for the requester).
+async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
+    let (store, pool) = (ctx.store(), &ctx.app.images);
+    Ok(process::render(store, pool, &ctx.requester, ctx.bucket()?, source, pipeline).await?)
 }
 
 fn invalid(message: impl Into<String>) -> OssError {
@@ -203,75 +109,6 @@ pub fn parse_spec(value: &str, bucket: &BucketRecord) -> ApiResult<(String, Opti
         chain.to_owned()
     };
     Ok((chain, saveas))
-}
-
-/// Refuse sources over the engine's limit before reading them.
-fn check_source_size(record: &ObjectRecord, limit: u64) -> ApiResult<()> {
-    if record.size > limit {
-        return Err(OssError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidArgument",
-            format!(
-                "The source image is {} bytes; image processing accepts at most {limit} bytes.",
-                record.size
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Parse, load the source and its watermarks, and run the pipeline on the pool.
-async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
-    let pool = &ctx.app.images;
-    let limit = pool.limits.max_source_bytes;
-    check_source_size(source, limit)?;
-    let mut records = Vec::new();
-    for key in pipeline.watermark_objects() {
-        let (b, k) = (ctx.bucket_str().to_owned(), key.clone());
-        let record = ctx.store().meta(move |m| m.get_object(&b, &k)).await?;
-        // A watermark object is read as a GetObject of the requester's: a private
-        // image is never composited into a readable one.
-        ctx.authorize(
-            Action::GetObject,
-            ctx.bucket.as_ref(),
-            Some(&key),
-            record.as_ref(),
-        )?;
-        let record = record.ok_or_else(|| {
-            invalid(format!(
-                "The watermark object {key:?} does not exist in bucket {}.",
-                ctx.bucket_str()
-            ))
-        })?;
-        let record =
-            object::resolve_symlink(ctx.store(), &ctx.requester, ctx.bucket()?, record).await?;
-        check_source_size(&record, limit)?;
-        records.push((key, record));
-    }
-    let limits = pool.limits.clone();
-    let blobs = ctx.store().blobs.clone();
-    let source = source.clone();
-    pool.run(move |gone| {
-        let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
-        let mut marks = HashMap::new();
-        for (key, record) in records {
-            marks.insert(
-                key,
-                read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
-            );
-        }
-        Ok::<_, std::io::Error>(image::process_cancellable(
-            &pipeline, &bytes, &marks, &limits, gone,
-        ))
-    })
-    .await?
-    .map_err(OssError::internal)?
-    .map_err(image_error)
-}
-
-fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
-    let digest = Md5::digest(format!("{}\n{}", source.etag, pipeline.normalized()));
-    hex::encode_upper(digest)
 }
 
 fn image_response(output: Output, etag: &str, source: &ObjectRecord) -> Response {
@@ -452,61 +289,6 @@ mod tests {
     use super::*;
     use crate::access::Acl;
     use crate::storage::{BucketConfig, Style};
-
-    #[tokio::test]
-    async fn pool_bounds_its_queue_and_survives_panics() {
-        let pool = Arc::new(ImagePool::new(1, 1).unwrap());
-        let (release, gate) = std::sync::mpsc::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        // One job holds the only worker, a second waits, a third is refused.
-        let busy = tokio::spawn({
-            let pool = pool.clone();
-            async move {
-                pool.run(move |_| {
-                    started.send(()).unwrap();
-                    gate.recv().is_ok()
-                })
-                .await
-            }
-        });
-        running.await.unwrap();
-        let queued = tokio::spawn({
-            let pool = pool.clone();
-            async move { pool.run(|_| 7).await }
-        });
-        while pool.waiting.load(Ordering::SeqCst) != 1 {
-            tokio::task::yield_now().await;
-        }
-        let refused = pool.run(|_| 0).await.unwrap_err();
-        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
-        release.send(()).unwrap();
-        assert!(busy.await.unwrap().unwrap());
-        assert_eq!(queued.await.unwrap().unwrap(), 7);
-        // A panicking job is an internal error; the worker keeps serving.
-        let e = pool.run(|_| -> u8 { panic!("boom") }).await.unwrap_err();
-        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(pool.run(|_| 8).await.unwrap(), 8);
-    }
-
-    #[tokio::test]
-    async fn a_job_sees_its_caller_go() {
-        let pool = ImagePool::new(1, 1).unwrap();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let (seen, saw) = std::sync::mpsc::channel::<bool>();
-        let job = pool.run(move |gone| {
-            started.send(()).unwrap();
-            // Spin until the awaiting future is dropped.
-            while !gone() {
-                std::thread::yield_now();
-            }
-            seen.send(true).unwrap();
-        });
-        tokio::select! {
-            _ = job => unreachable!("the job ends only once its caller is gone"),
-            _ = running => {}
-        }
-        assert!(saw.recv().unwrap());
-    }
 
     fn bucket() -> BucketRecord {
         BucketRecord {

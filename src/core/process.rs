@@ -1,0 +1,235 @@
+//! Image processing shared by the dialects: the worker pool, and rendering an object
+//! through a pipeline with every watermark object authorized for the requester.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+use md5::{Digest, Md5};
+
+use super::object::{read_range_blocking, resolve_symlink};
+use super::{CoreError, CoreResult, Requester, Store};
+use crate::access::Action;
+use crate::image::{self, Limits, Output, Pipeline};
+use crate::storage::{BucketRecord, ObjectRecord};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs CPU-heavy image work off the async runtime on its own threads, one per core and
+/// pinned to it (so two jobs never share a core while another idles), with at most
+/// `max_waiting` jobs queued; beyond that requests are refused at once.
+pub struct ImagePool {
+    queue: mpsc::Sender<Job>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+    pub limits: Limits,
+}
+
+impl ImagePool {
+    pub fn new(workers: usize, max_waiting: usize) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        // Pin only when every worker gets a core of its own.
+        let cores = core_affinity::get_core_ids()
+            .filter(|c| c.len() >= workers)
+            .unwrap_or_default();
+        for i in 0..workers {
+            let (jobs, waiting, core) = (jobs.clone(), waiting.clone(), cores.get(i).copied());
+            std::thread::Builder::new()
+                .name(format!("ossify-image-{i}"))
+                .spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    // Ends when the pool (the sender) is dropped.
+                    loop {
+                        let job = jobs
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|q| q.recv().map_err(|_| ()));
+                        let Ok(job) = job else { return };
+                        waiting.fetch_sub(1, Ordering::SeqCst);
+                        job();
+                    }
+                })?;
+        }
+        Ok(Self {
+            queue,
+            waiting,
+            max_waiting,
+            limits: Limits::default(),
+        })
+    }
+
+    /// The pool with these image limits (`[image]` in the config).
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// Run `job` on a worker. The job gets a check that turns true once the caller has
+    /// gone (the awaiting future was dropped, e.g. the client disconnected).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&dyn Fn() -> bool) -> T + Send + 'static,
+    ) -> CoreResult<T> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(CoreError::ServiceUnavailable(
+                "Too many image processing requests are waiting; retry later.".into(),
+            ));
+        }
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // Skip the work when the client has gone away while it waited.
+            if done.is_closed() {
+                return;
+            }
+            // A panic is reported as an internal error and leaves the worker running.
+            let gone = || done.is_closed();
+            if let Ok(v) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&gone))) {
+                let _ = done.send(v);
+            }
+        });
+        if self.queue.send(job).is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(CoreError::internal("the image workers have stopped"));
+        }
+        result
+            .await
+            .map_err(|_| CoreError::internal("the image job failed"))
+    }
+}
+
+/// Refuse sources over the engine's limit before reading them.
+fn check_source_size(record: &ObjectRecord, limit: u64) -> CoreResult<()> {
+    if record.size > limit {
+        return Err(CoreError::InvalidArgument(format!(
+            "The source image is {} bytes; image processing accepts at most {limit} bytes.",
+            record.size
+        )));
+    }
+    Ok(())
+}
+
+/// Render `source` (already read-authorized, symlink resolved) through `pipeline`:
+/// each watermark object is read as a GetObject of the requester's, so a private
+/// image is never composited into a readable one.
+pub async fn render(
+    store: &Store,
+    pool: &ImagePool,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    source: &ObjectRecord,
+    pipeline: Pipeline,
+) -> CoreResult<Output> {
+    let limit = pool.limits.max_source_bytes;
+    check_source_size(source, limit)?;
+    let mut records = Vec::new();
+    for key in pipeline.watermark_objects() {
+        let (b, k) = (bucket.name.clone(), key.clone());
+        let record = store.meta(move |m| m.get_object(&b, &k)).await?;
+        requester.authorize(
+            Action::GetObject,
+            Some(bucket),
+            None,
+            Some(&key),
+            record.as_ref(),
+        )?;
+        let record = record.ok_or_else(|| {
+            CoreError::InvalidArgument(format!(
+                "The watermark object {key:?} does not exist in bucket {}.",
+                bucket.name
+            ))
+        })?;
+        let record = resolve_symlink(store, requester, bucket, record).await?;
+        check_source_size(&record, limit)?;
+        records.push((key, record));
+    }
+    let limits = pool.limits.clone();
+    let blobs = store.blobs.clone();
+    let source = source.clone();
+    pool.run(move |gone| {
+        let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
+        let mut marks = HashMap::new();
+        for (key, record) in records {
+            marks.insert(
+                key,
+                read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
+            );
+        }
+        Ok::<_, std::io::Error>(image::process_cancellable(
+            &pipeline, &bytes, &marks, &limits, gone,
+        ))
+    })
+    .await?
+    .map_err(CoreError::internal)?
+    .map_err(CoreError::Image)
+}
+
+/// The ETag of a processed image: derived from the source's and the normalized spec.
+pub fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
+    let digest = Md5::digest(format!("{}\n{}", source.etag, pipeline.normalized()));
+    hex::encode_upper(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pool_bounds_its_queue_and_survives_panics() {
+        let pool = Arc::new(ImagePool::new(1, 1).unwrap());
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        // One job holds the only worker, a second waits, a third is refused.
+        let busy = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move |_| {
+                    started.send(()).unwrap();
+                    gate.recv().is_ok()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        let queued = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|_| 7).await }
+        });
+        while pool.waiting.load(Ordering::SeqCst) != 1 {
+            tokio::task::yield_now().await;
+        }
+        let refused = pool.run(|_| 0).await.unwrap_err();
+        assert!(matches!(refused, CoreError::ServiceUnavailable(_)));
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        assert_eq!(queued.await.unwrap().unwrap(), 7);
+        // A panicking job is an internal error; the worker keeps serving.
+        let e = pool.run(|_| -> u8 { panic!("boom") }).await.unwrap_err();
+        assert!(matches!(e, CoreError::Internal(_)));
+        assert_eq!(pool.run(|_| 8).await.unwrap(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_job_sees_its_caller_go() {
+        let pool = ImagePool::new(1, 1).unwrap();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let (seen, saw) = std::sync::mpsc::channel::<bool>();
+        let job = pool.run(move |gone| {
+            started.send(()).unwrap();
+            // Spin until the awaiting future is dropped.
+            while !gone() {
+                std::thread::yield_now();
+            }
+            seen.send(true).unwrap();
+        });
+        tokio::select! {
+            _ = job => unreachable!("the job ends only once its caller is gone"),
+            _ = running => {}
+        }
+        assert!(saw.recv().unwrap());
+    }
+}
