@@ -1,0 +1,203 @@
+"""The S3 dialect beside OSS: which requests are S3, `s3_listen` addresses (anonymous
+S3), virtual-hosted style, and x-oss-process on S3-signed GETs."""
+
+import base64
+import io
+import re
+import time
+from urllib.parse import quote
+
+import boto3
+import botocore
+import oss2
+import pytest
+import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+from conftest import HZ, ROOT1, ROOT2, make_config, make_image, unique_bucket_name
+
+S3_LISTEN_RE = re.compile(r"ossify: region (\S+) S3 listening on http://(\S+:\d+)")
+
+
+@pytest.fixture(scope="module")
+def dual(tmp_path_factory):
+    """A server whose first region also has an S3-only listener."""
+    from conftest import OssifyServer
+
+    workdir = tmp_path_factory.mktemp("s3-dialect")
+    text = make_config(workdir / "data").replace(
+        'listen = ["127.0.0.1:0"]', 'listen = ["127.0.0.1:0"]\ns3_listen = ["127.0.0.1:0"]', 1
+    )
+    server = OssifyServer(workdir, config_text=text, name="s3-dialect")
+    server.start()
+    s3_endpoint = None
+    for _ in range(100):
+        for line in list(server.output):
+            m = S3_LISTEN_RE.search(line)
+            if m:
+                s3_endpoint = "http://" + m.group(2)
+        if s3_endpoint:
+            break
+        time.sleep(0.05)
+    assert s3_endpoint, server.output_text()
+    try:
+        yield server, s3_endpoint
+    finally:
+        server.stop()
+
+
+def client(endpoint, keys=ROOT1, **config):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=keys.id,
+        aws_secret_access_key=keys.secret,
+        region_name="us-east-1",
+        config=Config(**config),
+    )
+
+
+def anonymous(endpoint):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=botocore.UNSIGNED),
+    )
+
+
+def signed_get(url, host=None, keys=ROOT1, region="us-east-1"):
+    """A SigV4-signed GET of `url` (its query already encoded), sent to `host`'s
+    address when given (virtual-hosted names do not resolve here)."""
+    req = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials(keys.id, keys.secret), "s3", region).add_auth(req)
+    headers = dict(req.headers)
+    if host:
+        headers["Host"] = url.split("/")[2]
+        url = url.replace(url.split("/")[2], host, 1)
+    return requests.get(url, headers=headers)
+
+
+def test_aws_signed_requests_are_s3_and_oss_signed_stay_oss(dual):
+    server, _ = dual
+    ep = server.endpoint(HZ)
+    s3 = client(ep)
+    name = unique_bucket_name("dia")
+    s3.create_bucket(Bucket=name)
+    # An S3 answer carries x-amz-request-id; an OSS one x-oss-request-id.
+    r = s3.put_object(Bucket=name, Key="k", Body=b"v")
+    assert "x-amz-request-id" in r["ResponseMetadata"]["HTTPHeaders"]
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), ep, name)
+    got = b.get_object("k")
+    assert got.read() == b"v" and "x-oss-request-id" in got.headers
+    # Anonymous requests on an ordinary listener are OSS: OSS's error document.
+    r = requests.get("%s/%s/k" % (ep, name))
+    assert r.status_code == 403
+    assert "x-oss-request-id" in r.headers and "<HostId>" in r.text
+    s3.delete_object(Bucket=name, Key="k")
+    s3.delete_bucket(Bucket=name)
+
+
+def test_s3_listen_serves_anonymous_s3_clients(dual):
+    server, s3_ep = dual
+    s3 = client(server.endpoint(HZ))
+    name = unique_bucket_name("anon")
+    s3.create_bucket(Bucket=name, ACL="public-read-write")
+    anon = anonymous(s3_ep)
+    anon.put_object(Bucket=name, Key="a.txt", Body=b"anonymous")
+    assert anon.get_object(Bucket=name, Key="a.txt")["Body"].read() == b"anonymous"
+    assert [o["Key"] for o in anon.list_objects_v2(Bucket=name)["Contents"]] == ["a.txt"]
+    # Signed clients work on the S3 listener as well.
+    assert client(s3_ep).head_object(Bucket=name, Key="a.txt")["ContentLength"] == 9
+    # A private bucket refuses anonymous S3 with S3's error document.
+    private = unique_bucket_name("priv")
+    s3.create_bucket(Bucket=private)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        anon.get_object(Bucket=private, Key="x")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    r = requests.get("%s/%s/x" % (s3_ep, private))
+    assert r.status_code == 403 and "x-amz-request-id" in r.headers
+    assert "<Resource>/%s/x</Resource>" % private in r.text
+    for b, keys in ((name, ["a.txt"]), (private, [])):
+        for k in keys:
+            s3.delete_object(Bucket=b, Key=k)
+        s3.delete_bucket(Bucket=b)
+
+
+def test_virtual_hosted_style(dual):
+    server, _ = dual
+    ep = server.endpoint(HZ)
+    addr = ep.split("/")[2]
+    port = addr.split(":")[1]
+    s3 = client(ep)
+    name = unique_bucket_name("vh")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="dir/v.txt", Body=b"virtual")
+    r = signed_get("http://%s.localhost:%s/dir/v.txt" % (name, port), host=addr)
+    assert r.status_code == 200 and r.content == b"virtual"
+    r = signed_get("http://%s.localhost:%s/?list-type=2" % (name, port), host=addr)
+    assert r.status_code == 200 and "<Key>dir/v.txt</Key>" in r.text
+    s3.delete_object(Bucket=name, Key="dir/v.txt")
+    s3.delete_bucket(Bucket=name)
+
+
+def test_signing_region_rules(dual):
+    server, _ = dual
+    ep = server.endpoint(HZ)
+    for region in ("us-east-1", "cn-hangzhou", "oss-cn-hangzhou"):
+        s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ROOT1.id,
+                          aws_secret_access_key=ROOT1.secret, region_name=region)
+        s3.list_buckets()
+    wrong = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ROOT1.id,
+                         aws_secret_access_key=ROOT1.secret, region_name="eu-west-1",
+                         config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        wrong.list_buckets()
+    err = e.value.response["Error"]
+    assert err["Code"] == "AuthorizationHeaderMalformed"
+    assert "'eu-west-1' is wrong; expecting 'cn-hangzhou'" in err["Message"]
+    # The second region does not take us-east-1 (only the first does).
+    sh = boto3.client("s3", endpoint_url=server.endpoint("oss-cn-shanghai"),
+                      aws_access_key_id=ROOT1.id, aws_secret_access_key=ROOT1.secret,
+                      region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sh.list_buckets()
+    assert e.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
+
+
+def test_x_oss_process_on_s3_signed_get(dual):
+    from PIL import Image
+
+    server, _ = dual
+    ep = server.endpoint(HZ)
+    s3 = client(ep)
+    name = unique_bucket_name("img")
+    s3.create_bucket(Bucket=name, ACL="public-read")
+    s3.put_object(Bucket=name, Key="p.jpg", Body=make_image(size=(400, 200)), ACL="public-read")
+    s3.put_object(Bucket=name, Key="secret.png", Body=make_image("PNG", size=(20, 20)),
+                  ACL="private")
+    url = "%s/%s/p.jpg?x-oss-process=%s" % (ep, name, quote("image/resize,w_100/format,png", safe=""))
+    r = signed_get(url)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (100, 50)
+    # The processed ETag is derived (lower case, like every S3 ETag), not the source's.
+    source_etag = s3.head_object(Bucket=name, Key="p.jpg")["ETag"]
+    assert r.headers["etag"] != source_etag and r.headers["etag"] == r.headers["etag"].lower()
+    # A watermark object is read as the requester: ROOT2 may read the public image but
+    # not ROOT1's private one, so compositing it is refused.
+    mark = base64.urlsafe_b64encode(b"secret.png").decode().rstrip("=")
+    spec = quote("image/watermark,image_%s" % mark, safe="")
+    r = signed_get("%s/%s/p.jpg?x-oss-process=%s" % (ep, name, spec), keys=ROOT2)
+    assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text
+    # The owner may.
+    assert signed_get("%s/%s/p.jpg?x-oss-process=%s" % (ep, name, spec)).status_code == 200
+    # A bad spec gets the image engine's error.
+    r = signed_get("%s/%s/p.jpg?x-oss-process=%s" % (ep, name, quote("image/resize,w_0", safe="")))
+    assert r.status_code == 400 and "x-amz-request-id" in r.headers
+    for k in ("p.jpg", "secret.png"):
+        s3.delete_object(Bucket=name, Key=k)
+    s3.delete_bucket(Bucket=name)
