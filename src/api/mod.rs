@@ -13,13 +13,15 @@ use axum::response::Response;
 use crate::server::ListenerState;
 
 /// Serve one request in its dialect: S3 on an `s3_listen` address or when signed the
-/// AWS way, OSS otherwise.
+/// AWS way, OSS otherwise. CORS preflights are unsigned and answered the same for
+/// both from the bucket's rules (the OSS spine does it).
 pub async fn handle(
     listener: ListenerState,
     peer: SocketAddr,
     request: http::Request<Body>,
 ) -> Response {
-    if listener.s3_only || s3::is_s3_request(request.headers(), request.uri()) {
+    let preflight = request.method() == http::Method::OPTIONS;
+    if !preflight && (listener.s3_only || s3::is_s3_request(request.headers(), request.uri())) {
         s3::handle(&listener, peer, request).await
     } else {
         oss::handle(State(listener), ConnectInfo(peer), request).await

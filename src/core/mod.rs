@@ -8,6 +8,7 @@ pub mod bucket;
 pub mod checksum;
 pub mod conditions;
 pub mod copy;
+pub mod cors;
 pub mod crc64;
 pub mod error;
 pub mod multipart;

@@ -201,3 +201,44 @@ def test_x_oss_process_on_s3_signed_get(dual):
     for k in ("p.jpg", "secret.png"):
         s3.delete_object(Bucket=name, Key=k)
     s3.delete_bucket(Bucket=name)
+
+
+def test_cors_is_shared_between_dialects(dual):
+    server, s3_ep = dual
+    ep = server.endpoint(HZ)
+    s3 = client(ep)
+    name = unique_bucket_name("cors")
+    s3.create_bucket(Bucket=name, ACL="public-read")
+    s3.put_object(Bucket=name, Key="c.txt", Body=b"cors", ACL="public-read")
+    s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET", "PUT"],
+        "AllowedHeaders": ["X-Amz-*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 60}]})
+    rules = s3.get_bucket_cors(Bucket=name)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://app.example.com"]
+    # Read back through OSS: the same rules.
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), ep, name)
+    assert b.get_bucket_cors().rules[0].allowed_methods == ["GET", "PUT"]
+    # An S3 request with Origin gets the headers (anonymous on the S3 listener), and a
+    # preflight on the S3 listener is answered from the same rules.
+    origin = {"Origin": "https://app.example.com"}
+    r = requests.get("%s/%s/c.txt" % (s3_ep, name), headers=origin)
+    assert r.status_code == 200 and "x-amz-request-id" in r.headers
+    assert r.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert r.headers["access-control-expose-headers"] == "ETag"
+    r = requests.options("%s/%s/c.txt" % (s3_ep, name), headers=dict(
+        origin, **{"Access-Control-Request-Method": "PUT",
+                   "Access-Control-Request-Headers": "x-amz-meta-a"}))
+    assert r.status_code == 200 and r.headers["access-control-max-age"] == "60"
+    r = requests.options("%s/%s/c.txt" % (s3_ep, name), headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 403
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [{
+            "AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]})
+    assert e.value.response["Error"]["Code"] == "InvalidRequest"
+    s3.delete_bucket_cors(Bucket=name)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_cors(Bucket=name)
+    assert e.value.response["Error"]["Code"] == "NoSuchCORSConfiguration"
+    s3.delete_object(Bucket=name, Key="c.txt")
+    s3.delete_bucket(Bucket=name)

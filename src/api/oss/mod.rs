@@ -269,7 +269,9 @@ async fn dispatch(
         .bucket
         .as_ref()
         .filter(|_| op != Operation::Options)
-        .map(|b| ops::bucket_config::cors_headers(b, &ctx.headers, ctx.method.as_str()))
+        .map(|b| {
+            crate::core::cors::cors_headers(b, header(&ctx.headers, "origin"), ctx.method.as_str())
+        })
         .unwrap_or_default();
     let result = async {
         // A preflight needs no rights; a form upload is authorized by its own signature.

@@ -410,3 +410,92 @@ pub async fn delete_objects(cx: Cx, input: DeleteObjectsInput) -> R<DeleteObject
         ..Default::default()
     }))
 }
+
+/// PutBucketCors in S3's shape; the rules are the bucket's, whichever dialect set them.
+pub async fn put_bucket_cors(cx: Cx, input: PutBucketCorsInput) -> R<PutBucketCorsOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketCors).await?;
+    let rules = input.cors_configuration.cors_rules;
+    if rules.is_empty() || rules.len() > 100 {
+        return Err(s3_error!(
+            MalformedXML,
+            "A CORS configuration has 1 to 100 rules."
+        ));
+    }
+    let mut out = Vec::with_capacity(rules.len());
+    for rule in rules {
+        for method in &rule.allowed_methods {
+            if !["GET", "PUT", "HEAD", "POST", "DELETE"].contains(&method.as_str()) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Found unsupported HTTP method in CORS config. Unsupported method is {method}"
+                ));
+            }
+        }
+        for origin in &rule.allowed_origins {
+            if origin.matches('*').count() > 1 {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "AllowedOrigin \"{origin}\" can not have more than one wildcard."
+                ));
+            }
+        }
+        out.push(crate::storage::CorsRule {
+            allowed_origins: rule.allowed_origins,
+            allowed_methods: rule.allowed_methods,
+            // Stored lower-case, as OSS does; matching ignores case.
+            allowed_headers: rule
+                .allowed_headers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            expose_headers: rule.expose_headers.unwrap_or_default(),
+            max_age_seconds: rule.max_age_seconds.and_then(|s| u64::try_from(s).ok()),
+        });
+    }
+    let config = crate::storage::CorsConfig {
+        rules: out,
+        response_vary: false,
+    };
+    bucket::update_bucket(cx.store(), &record, |b| b.config.cors = Some(config))
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutBucketCorsOutput::default()))
+}
+
+pub async fn get_bucket_cors(cx: Cx, input: GetBucketCorsInput) -> R<GetBucketCorsOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketCors).await?;
+    let config = record.config.cors.ok_or_else(|| {
+        let mut e = s3_error!(
+            NoSuchCORSConfiguration,
+            "The CORS configuration does not exist"
+        );
+        e.set_status_code(StatusCode::NOT_FOUND);
+        e
+    })?;
+    let rules = config
+        .rules
+        .into_iter()
+        .map(|r| CORSRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: (!r.allowed_headers.is_empty()).then_some(r.allowed_headers),
+            expose_headers: (!r.expose_headers.is_empty()).then_some(r.expose_headers),
+            max_age_seconds: r.max_age_seconds.map(|s| s.min(i32::MAX as u64) as i32),
+            id: None,
+        })
+        .collect();
+    Ok(S3Response::new(GetBucketCorsOutput {
+        cors_rules: Some(rules),
+    }))
+}
+
+pub async fn delete_bucket_cors(cx: Cx, input: DeleteBucketCorsInput) -> R<DeleteBucketCorsOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucketCors).await?;
+    bucket::update_bucket(cx.store(), &record, |b| b.config.cors = None)
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(DeleteBucketCorsOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}

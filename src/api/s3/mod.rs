@@ -51,13 +51,7 @@ struct Connection {
 /// The S3 service over `app`, shared by every listener.
 pub fn service(app: Arc<AppState>) -> S3Service {
     let mut builder = S3ServiceBuilder::new(S3Dialect { app: app.clone() });
-    let mut domains: Vec<String> = app
-        .region_hosts
-        .iter()
-        .flat_map(|r| r.hosts.iter().cloned())
-        .collect();
-    domains.push("localhost".into());
-    builder.set_host(Hosts(domains));
+    builder.set_host(Hosts(virtual_host_domains(&app)));
     builder.set_auth(Secrets(app));
     builder.set_access(CheckedByCore);
     builder.build()
@@ -73,6 +67,14 @@ pub async fn handle(
     let request_id = new_request_id();
     let resource = request.uri().path().to_owned();
     let head = request.method() == http::Method::HEAD;
+    // Browsers need the CORS headers on errors too.
+    let cors = cors_headers(
+        &listener.app,
+        request.headers(),
+        request.uri(),
+        request.method(),
+    )
+    .await;
     let mut request = request.map(s3s::Body::http_body_unsync);
     request.extensions_mut().insert(Connection {
         peer,
@@ -101,6 +103,11 @@ pub async fn handle(
     h.insert("x-amz-request-id", id.clone());
     h.insert("x-amz-id-2", id);
     h.insert("server", HeaderValue::from_static("AliyunOSS"));
+    for (name, value) in cors {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            h.insert(name, value);
+        }
+    }
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
     {
         h.insert("date", date);
@@ -110,6 +117,43 @@ pub async fn handle(
 
 fn new_request_id() -> String {
     hex::encode_upper(rand::random::<[u8; 8]>())
+}
+
+fn virtual_host_domains(app: &AppState) -> Vec<String> {
+    let mut domains: Vec<String> = app
+        .region_hosts
+        .iter()
+        .flat_map(|r| r.hosts.iter().cloned())
+        .collect();
+    domains.push("localhost".into());
+    domains
+}
+
+/// The CORS headers a request with `Origin` gets from its bucket's rules.
+async fn cors_headers(
+    app: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    method: &http::Method,
+) -> Vec<(&'static str, String)> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(origin) = header("origin").map(str::to_owned) else {
+        return vec![];
+    };
+    let hosts = Hosts(virtual_host_domains(app));
+    let virtual_bucket = s3s::host::S3Host::parse_host_header(&hosts, header("host").unwrap_or(""))
+        .ok()
+        .and_then(|vh| vh.bucket().map(str::to_owned));
+    let path_bucket = uri.path().trim_start_matches('/').split('/').next();
+    let Some(bucket) = virtual_bucket.or(path_bucket.filter(|b| !b.is_empty()).map(str::to_owned))
+    else {
+        return vec![];
+    };
+    let method = method.as_str().to_owned();
+    let Ok(Some(record)) = app.store.meta(move |m| m.get_bucket(&bucket)).await else {
+        return vec![];
+    };
+    crate::core::cors::cors_headers(&record, Some(&origin), &method)
 }
 
 /// Virtual-hosted style: `bucket.<endpoint>` and `bucket.localhost` name the bucket;
@@ -347,6 +391,18 @@ impl S3 for S3Dialect {
         req: S3Request<GetBucketVersioningInput>,
     ) -> R<GetBucketVersioningOutput> {
         bucket::get_bucket_versioning(self.cx(&req)?, req.input).await
+    }
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> R<PutBucketCorsOutput> {
+        bucket::put_bucket_cors(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> R<GetBucketCorsOutput> {
+        bucket::get_bucket_cors(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> R<DeleteBucketCorsOutput> {
+        bucket::delete_bucket_cors(self.cx(&req)?, req.input).await
     }
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
         bucket::delete_objects(self.cx(&req)?, req.input).await

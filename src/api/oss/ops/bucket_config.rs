@@ -2,15 +2,16 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::object::{check_content_md5, set};
 use super::{MAX_SMALL_BODY, read_small_body};
-use crate::access::{Policy, policy::glob};
+use crate::access::Policy;
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::{header, http_date, iso8601};
 use crate::api::oss::xml::{self, Element, XmlWriter};
 use crate::api::oss::{Ctx, empty, xml_response};
+use crate::core::cors::matching_rule;
 use crate::core::now_ms;
 use crate::storage::{
     BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, ProcessConfig, Style,
@@ -167,55 +168,6 @@ pub fn get_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
 pub async fn delete_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
     update_bucket(ctx, |b| b.config.cors = None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-/// The first rule that allows `origin` to use `method` with `headers`.
-pub fn matching_rule<'a>(
-    config: &'a CorsConfig,
-    origin: &str,
-    method: &str,
-    headers: &[String],
-) -> Option<&'a CorsRule> {
-    config.rules.iter().find(|rule| {
-        rule.allowed_origins.iter().any(|o| glob(o, origin))
-            && rule.allowed_methods.iter().any(|m| m == method)
-            && headers.iter().all(|h| {
-                rule.allowed_headers
-                    .iter()
-                    .any(|allowed| glob(&allowed.to_ascii_lowercase(), &h.to_ascii_lowercase()))
-            })
-    })
-}
-
-/// CORS headers for an ordinary request with an `Origin` header.
-pub fn cors_headers(
-    bucket: &BucketRecord,
-    request: &HeaderMap,
-    method: &str,
-) -> Vec<(&'static str, String)> {
-    let (Some(config), Some(origin)) = (&bucket.config.cors, header(request, "origin")) else {
-        return vec![];
-    };
-    let Some(rule) = matching_rule(config, origin, method, &[]) else {
-        return vec![];
-    };
-    let mut out = vec![
-        ("access-control-allow-origin", origin.to_owned()),
-        (
-            "access-control-allow-methods",
-            rule.allowed_methods.join(", "),
-        ),
-    ];
-    if !rule.expose_headers.is_empty() {
-        out.push((
-            "access-control-expose-headers",
-            rule.expose_headers.join(", "),
-        ));
-    }
-    if config.response_vary {
-        out.push(("vary", "Origin".into()));
-    }
-    out
 }
 
 /// `OPTIONS` preflight: answered from the bucket's CORS rules, without authentication.
