@@ -153,9 +153,10 @@ impl Policy {
         let Some(doc) = doc.as_object() else {
             return err("the document must be a JSON object");
         };
+        // "1" is RAM's grammar; S3's documents say 2012-10-17 (or 2008-10-17).
         match doc.get("Version") {
-            Some(Value::String(v)) if v == "1" => {}
-            _ => return err("\"Version\" must be \"1\""),
+            Some(Value::String(v)) if v == "1" || v == "2012-10-17" || v == "2008-10-17" => {}
+            _ => return err("\"Version\" must be \"1\" (or S3's \"2012-10-17\")"),
         }
         let statements = match doc.get("Statement") {
             Some(Value::Array(list)) => list,
@@ -213,17 +214,35 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
             )),
         }
     };
-    let action = either("Action", "NotAction")?;
-    for pattern in &action.1 {
-        if !(pattern == "*" || pattern.to_ascii_lowercase().starts_with("oss:")) {
+    let mut action = either("Action", "NotAction")?;
+    for pattern in &mut action.1 {
+        if let Some(s3) = s3_action(pattern) {
+            *pattern = s3;
+        } else if !(pattern == "*" || pattern.to_ascii_lowercase().starts_with("oss:")) {
             return err(format!(
-                "action {pattern:?} must look like \"oss:GetObject\""
+                "action {pattern:?} must look like \"oss:GetObject\" or \"s3:GetObject\""
             ));
         }
     }
-    let resource = either("Resource", "NotResource")?;
+    let mut resource = either("Resource", "NotResource")?;
+    for pattern in &mut resource.1 {
+        // S3's `arn:aws:s3:::bucket/key` is `acs:oss:*:*:bucket/key`.
+        if let Some(path) = pattern.strip_prefix("arn:aws:s3:::") {
+            *pattern = format!("acs:oss:*:*:{path}");
+        }
+    }
     let principal = match s.get("Principal") {
         None => None,
+        // S3 writes `{"AWS": [...]}`.
+        Some(Value::Object(o)) => match o.get("AWS") {
+            Some(v) => Some(
+                strings(v, "Principal.AWS")?
+                    .iter()
+                    .map(|p| s3_principal(p))
+                    .collect(),
+            ),
+            None => return err("\"Principal\" must name \"AWS\" principals or be \"*\""),
+        },
         // `[]` behaves like `["*"]`.
         Some(v) => {
             Some(strings(v, "Principal")?).map(|p| if p.is_empty() { vec!["*".into()] } else { p })
@@ -242,6 +261,7 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
                 return err(format!("condition {operator:?} must map keys to values"));
             };
             for (key, values) in keys {
+                let key = &s3_condition_key(key);
                 let values = strings(values, key)?;
                 for v in &values {
                     validate_condition_value(op, key, v)?;
@@ -296,6 +316,61 @@ fn parse_net(value: &str) -> Option<ipnet::IpNet> {
         .parse::<ipnet::IpNet>()
         .ok()
         .or_else(|| value.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+/// An S3 action as the OSS action it covers (`s3:ListBucket` is `oss:ListObjects`);
+/// None when `pattern` is not an S3 action.
+fn s3_action(pattern: &str) -> Option<String> {
+    let name = pattern
+        .strip_prefix("s3:")
+        .or_else(|| pattern.strip_prefix("S3:"))?;
+    let oss = match name {
+        "ListBucket" | "ListBucketVersions" => "ListObjects",
+        "ListAllMyBuckets" => "ListBuckets",
+        "CreateBucket" => "PutBucket",
+        "ListBucketMultipartUploads" => "ListMultipartUploads",
+        "ListMultipartUploadParts" => "ListParts",
+        "GetBucketCORS" => "GetBucketCors",
+        "PutBucketCORS" => "PutBucketCors",
+        "GetLifecycleConfiguration" => "GetBucketLifecycle",
+        "PutLifecycleConfiguration" => "PutBucketLifecycle",
+        "DeleteBucketPolicy" | "GetBucketPolicy" | "PutBucketPolicy" => name,
+        "GetObjectVersion" => "GetObject",
+        "DeleteObjectVersion" => "DeleteObject",
+        other => other,
+    };
+    Some(format!("oss:{oss}"))
+}
+
+/// `arn:aws:iam::<account>:root` is the account; `arn:aws:iam::<account>:user/<name>`
+/// the RAM user, as a RAM policy names them.
+fn s3_principal(p: &str) -> String {
+    let Some(rest) = p.strip_prefix("arn:aws:iam::") else {
+        return p.to_owned();
+    };
+    match rest.split_once(':') {
+        Some((account, "root")) => account.to_owned(),
+        Some((account, user)) => match user.strip_prefix("user/") {
+            Some(name) => format!("acs:ram::{account}:user/{name}"),
+            None => p.to_owned(),
+        },
+        None => p.to_owned(),
+    }
+}
+
+/// S3's condition keys as the access engine names them.
+fn s3_condition_key(key: &str) -> String {
+    match key.to_ascii_lowercase().as_str() {
+        "aws:sourceip" => "acs:SourceIp",
+        "aws:securetransport" => "acs:SecureTransport",
+        "aws:currenttime" => "acs:CurrentTime",
+        "aws:useragent" => "acs:UserAgent",
+        "aws:referer" => "acs:Referer",
+        "s3:prefix" => "oss:Prefix",
+        "s3:delimiter" => "oss:Delimiter",
+        _ => key,
+    }
+    .to_owned()
 }
 
 fn parse_date(value: &str) -> Option<DateTime<Utc>> {
@@ -549,6 +624,40 @@ mod tests {
                 "{doc} {action} {resource}"
             );
         }
+    }
+
+    #[test]
+    fn s3_grammar_is_the_same_engine() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::1000000000000002:root"]},
+             "Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*",
+             "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1000000000000002:root"},
+             "Action":"s3:ListBucket","Resource":"arn:aws:s3:::photos",
+             "Condition":{"StringLike":{"s3:prefix":["a*"]}}}]}"#;
+        let policy = Policy::parse(doc).unwrap();
+        let other = ["1000000000000002".to_owned()];
+        let listing = Context {
+            prefix: Some("ab"),
+            ..ctx()
+        };
+        assert_eq!(
+            policy.evaluate(&other, "oss:GetObject", OBJ, &ctx()),
+            Some(Effect::Allow)
+        );
+        assert_eq!(
+            policy.evaluate(&other, "oss:ListObjects", "acs:oss:r:1:photos", &listing),
+            Some(Effect::Allow)
+        );
+        assert_eq!(
+            policy.evaluate(&other, "oss:ListObjects", "acs:oss:r:1:photos", &ctx()),
+            None
+        );
+        assert_eq!(policy.evaluate(&other, "oss:PutObject", OBJ, &ctx()), None);
+        assert_eq!(
+            policy.evaluate(&["3".to_owned()], "oss:GetObject", OBJ, &ctx()),
+            None
+        );
     }
 
     #[test]

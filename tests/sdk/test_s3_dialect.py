@@ -242,3 +242,47 @@ def test_cors_is_shared_between_dialects(dual):
     assert e.value.response["Error"]["Code"] == "NoSuchCORSConfiguration"
     s3.delete_object(Bucket=name, Key="c.txt")
     s3.delete_bucket(Bucket=name)
+
+
+def test_bucket_policy_in_s3_grammar_applies_to_both_dialects(dual):
+    import json
+
+    server, _ = dual
+    ep = server.endpoint(HZ)
+    s3 = client(ep)
+    other = client(ep, keys=ROOT2)
+    name = unique_bucket_name("pol")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="shared/a.txt", Body=b"shared")
+    s3.put_object(Bucket=name, Key="private/b.txt", Body=b"private")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        other.get_object(Bucket=name, Key="shared/a.txt")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::%s:root" % ROOT2.account_id]},
+        "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::%s/shared/*" % name]}]}
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    assert json.loads(s3.get_bucket_policy(Bucket=name)["Policy"]) == policy
+    assert other.get_object(Bucket=name, Key="shared/a.txt")["Body"].read() == b"shared"
+    for key in ("private/b.txt",):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            other.get_object(Bucket=name, Key=key)
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        other.put_object(Bucket=name, Key="shared/new.txt", Body=b"x")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # The same engine decides OSS requests.
+    b2 = oss2.Bucket(oss2.Auth(ROOT2.id, ROOT2.secret), ep, name)
+    assert b2.get_object("shared/a.txt").read() == b"shared"
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        b2.get_object("private/b.txt")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_bucket_policy(Bucket=name, Policy='{"Version":"2012-10-17","Statement":"nope"}')
+    assert e.value.response["Error"]["Code"] == "MalformedPolicy"
+    s3.delete_bucket_policy(Bucket=name)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.get_bucket_policy(Bucket=name)
+    assert e.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    for k in ("shared/a.txt", "private/b.txt"):
+        s3.delete_object(Bucket=name, Key=k)
+    s3.delete_bucket(Bucket=name)

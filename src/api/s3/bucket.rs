@@ -499,3 +499,44 @@ pub async fn delete_bucket_cors(cx: Cx, input: DeleteBucketCorsInput) -> R<Delet
     response.status = Some(StatusCode::NO_CONTENT);
     Ok(response)
 }
+
+/// PutBucketPolicy: S3's grammar (`s3:*` actions, `arn:aws:s3:::` resources, `aws:`
+/// condition keys) or RAM's, evaluated by the same access engine.
+pub async fn put_bucket_policy(cx: Cx, input: PutBucketPolicyInput) -> R<PutBucketPolicyOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketPolicy).await?;
+    crate::access::Policy::parse(&input.policy)
+        .map_err(|e| s3_error!(MalformedPolicy, "Policy has invalid resource: {}", e.0))?;
+    bucket::update_bucket(cx.store(), &record, |b| {
+        b.config.policy = Some(input.policy.clone())
+    })
+    .await
+    .map_err(from_core)?;
+    let mut response = S3Response::new(PutBucketPolicyOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub async fn get_bucket_policy(cx: Cx, input: GetBucketPolicyInput) -> R<GetBucketPolicyOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketPolicy).await?;
+    let policy = record.config.policy.ok_or_else(|| {
+        let mut e = s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist");
+        e.set_status_code(StatusCode::NOT_FOUND);
+        e
+    })?;
+    Ok(S3Response::new(GetBucketPolicyOutput {
+        policy: Some(policy),
+    }))
+}
+
+pub async fn delete_bucket_policy(
+    cx: Cx,
+    input: DeleteBucketPolicyInput,
+) -> R<DeleteBucketPolicyOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucketPolicy).await?;
+    bucket::update_bucket(cx.store(), &record, |b| b.config.policy = None)
+        .await
+        .map_err(from_core)?;
+    let mut response = S3Response::new(DeleteBucketPolicyOutput::default());
+    response.status = Some(StatusCode::NO_CONTENT);
+    Ok(response)
+}

@@ -404,6 +404,24 @@ impl S3 for S3Dialect {
     ) -> R<DeleteBucketCorsOutput> {
         bucket::delete_bucket_cors(self.cx(&req)?, req.input).await
     }
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> R<PutBucketPolicyOutput> {
+        bucket::put_bucket_policy(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> R<GetBucketPolicyOutput> {
+        bucket::get_bucket_policy(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> R<DeleteBucketPolicyOutput> {
+        bucket::delete_bucket_policy(self.cx(&req)?, req.input).await
+    }
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
         bucket::delete_objects(self.cx(&req)?, req.input).await
     }
