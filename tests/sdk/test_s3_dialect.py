@@ -286,3 +286,40 @@ def test_bucket_policy_in_s3_grammar_applies_to_both_dialects(dual):
     for k in ("shared/a.txt", "private/b.txt"):
         s3.delete_object(Bucket=name, Key=k)
     s3.delete_bucket(Bucket=name)
+
+
+def test_object_versions_and_attributes_of_an_unversioned_bucket(dual):
+    server, _ = dual
+    s3 = client(server.endpoint(HZ))
+    name = unique_bucket_name("ver")
+    s3.create_bucket(Bucket=name)
+    for k in ("a", "b", "c"):
+        s3.put_object(Bucket=name, Key=k, Body=k.encode() * 3)
+    assert s3.get_bucket_versioning(Bucket=name).get("Status") is None
+    page = s3.list_object_versions(Bucket=name, MaxKeys=2)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page["Versions"]] == [
+        ("a", "null", True), ("b", "null", True)]
+    assert page["IsTruncated"] and page["NextKeyMarker"] == "b"
+    rest = s3.list_object_versions(Bucket=name, KeyMarker="b")
+    assert [v["Key"] for v in rest["Versions"]] == ["c"] and not rest["IsTruncated"]
+    # Multipart object: its parts; every object: ETag, size, checksum.
+    up = s3.create_multipart_upload(Bucket=name, Key="mp", ChecksumAlgorithm="SHA256")
+    parts = []
+    for n, body in ((1, b"x" * (5 << 20)), (2, b"y" * 100)):
+        r = s3.upload_part(Bucket=name, Key="mp", UploadId=up["UploadId"], PartNumber=n,
+                           Body=body, ChecksumAlgorithm="SHA256")
+        parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    s3.complete_multipart_upload(Bucket=name, Key="mp", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+    attrs = s3.get_object_attributes(Bucket=name, Key="mp", ObjectAttributes=[
+        "ETag", "ObjectSize", "ObjectParts", "Checksum", "StorageClass"])
+    assert attrs["ObjectSize"] == (5 << 20) + 100
+    assert attrs["ETag"].strip('"').endswith("-2") and attrs["StorageClass"] == "STANDARD"
+    assert attrs["ObjectParts"]["TotalPartsCount"] == 2
+    assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [5 << 20, 100]
+    assert attrs["Checksum"]["ChecksumSHA256"].endswith("-2")
+    small = s3.get_object_attributes(Bucket=name, Key="a", ObjectAttributes=["ObjectSize"])
+    assert small["ObjectSize"] == 3 and "ETag" not in small
+    for k in ("a", "b", "c", "mp"):
+        s3.delete_object(Bucket=name, Key=k)
+    s3.delete_bucket(Bucket=name)

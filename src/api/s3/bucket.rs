@@ -540,3 +540,58 @@ pub async fn delete_bucket_policy(
     response.status = Some(StatusCode::NO_CONTENT);
     Ok(response)
 }
+
+/// ListObjectVersions of a bucket that was never versioned: each object is its only
+/// version, `null`, and the latest (S3's answer for unversioned buckets).
+pub async fn list_object_versions(
+    cx: Cx,
+    input: ListObjectVersionsInput,
+) -> R<ListObjectVersionsOutput> {
+    let encoding = Encoding::new(input.encoding_type.as_ref())?;
+    let max = max_keys(input.max_keys)?;
+    let query = ListQuery {
+        prefix: input.prefix.clone().unwrap_or_default(),
+        delimiter: input.delimiter.clone().unwrap_or_default(),
+        start_after: input.key_marker.clone().unwrap_or_default(),
+        max_keys: max,
+    };
+    let listed = list(&cx, &input.bucket, query, &encoding, true).await?;
+    let truncated = listed.listing.truncated;
+    let versions = listed
+        .contents
+        .into_iter()
+        .map(|o| ObjectVersion {
+            checksum_algorithm: o.checksum_algorithm,
+            checksum_type: o.checksum_type,
+            e_tag: o.e_tag,
+            is_latest: Some(true),
+            key: o.key,
+            last_modified: o.last_modified,
+            owner: o.owner,
+            size: o.size,
+            storage_class: o
+                .storage_class
+                .map(|c| ObjectVersionStorageClass::from(c.as_str().to_owned())),
+            version_id: Some("null".into()),
+            ..Default::default()
+        })
+        .collect();
+    let next = truncated
+        .then(|| listed.listing.next_marker.clone())
+        .flatten();
+    Ok(S3Response::new(ListObjectVersionsOutput {
+        name: Some(listed.record.name.clone()),
+        prefix: Some(encoding.apply(&input.prefix.unwrap_or_default())),
+        key_marker: Some(encoding.apply(&input.key_marker.unwrap_or_default())),
+        version_id_marker: input.version_id_marker,
+        max_keys: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_version_id_marker: next.as_ref().map(|_| "null".to_owned()),
+        next_key_marker: encoding.opt(next),
+        versions: Some(versions),
+        common_prefixes: Some(listed.prefixes),
+        delimiter: encoding.opt(input.delimiter),
+        encoding_type: encoding.name(),
+        ..Default::default()
+    }))
+}

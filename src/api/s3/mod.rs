@@ -422,6 +422,12 @@ impl S3 for S3Dialect {
     ) -> R<DeleteBucketPolicyOutput> {
         bucket::delete_bucket_policy(self.cx(&req)?, req.input).await
     }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> R<ListObjectVersionsOutput> {
+        bucket::list_object_versions(self.cx(&req)?, req.input).await
+    }
     async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> R<DeleteObjectsOutput> {
         bucket::delete_objects(self.cx(&req)?, req.input).await
     }
@@ -446,6 +452,12 @@ impl S3 for S3Dialect {
     }
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
         object::copy_object(self.cx(&req)?, req.input).await
+    }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> R<GetObjectAttributesOutput> {
+        object::get_object_attributes(self.cx(&req)?, req.input).await
     }
     async fn get_object_tagging(
         &self,
