@@ -763,7 +763,7 @@ pub async fn get_object_attributes(
         object_size: wanted("ObjectSize").then_some(r.size as i64),
         storage_class: wanted("StorageClass")
             .then(|| StorageClass::from(convert::s3_storage_class(&r.storage_class).to_owned())),
-        checksum: (wanted("Checksum") && r.checksum.is_some()).then(|| Checksum {
+        checksum: (wanted("Checksum") && r.checksum.is_some()).then_some(Checksum {
             checksum_crc32: sums.crc32,
             checksum_crc32c: sums.crc32c,
             checksum_crc64nvme: sums.crc64nvme,
