@@ -91,6 +91,14 @@ impl fmt::Display for ObjectKey {
     }
 }
 
+/// Percent-encode everything but the unreserved characters in names (`encoding-type=url`
+/// listings of both dialects, symlink targets, redirect parameters).
+pub const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -331,13 +331,7 @@ impl Ctx {
     }
 }
 
-/// Percent-encode everything but the unreserved characters (`encoding-type=url`,
-/// symlink targets, redirect parameters).
-pub const URL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+pub use crate::names::URL_ENCODE;
 
 /// An empty 200/204 response.
 pub fn empty(status: http::StatusCode) -> Response {

@@ -13,8 +13,8 @@ use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
-use crate::api::oss::URL_ENCODE;
 use crate::core::bucket::{self, CreateBucket};
+use crate::names::URL_ENCODE;
 use crate::storage::{BucketRecord, ListQuery, Listing};
 
 const MAX_KEYS: i32 = 1000;
