@@ -12,6 +12,46 @@ use crate::access::{Acl, ObjectAcl};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, Claimed};
 use crate::storage::{ContentHeaders, ObjectRecord};
 
+/// The metadata a write request gives (PutObject, CreateMultipartUpload, CopyObject
+/// share these input fields): the record the new object starts from, after the tags
+/// are checked.
+macro_rules! requested_record {
+    ($input:expr, $object_type:expr, $storage_class:expr) => {{
+        let tags = $crate::api::s3::convert::tagging_header($input.tagging.as_deref())?;
+        $crate::core::object::check_tags(&tags).map_err($crate::api::s3::error::from_core)?;
+        $crate::storage::ObjectRecord {
+            acl: $crate::api::s3::convert::object_acl($input.acl.clone())?,
+            headers: $crate::api::s3::convert::content_headers(
+                $input.content_type,
+                $input.cache_control,
+                $input.content_disposition,
+                $input.content_encoding,
+                $input.content_language,
+                $input.expires,
+            ),
+            user_meta: $crate::api::s3::convert::user_meta($input.metadata),
+            tags,
+            ..$crate::core::object::new_record($object_type, $storage_class)
+        }
+    }};
+}
+pub(crate) use requested_record;
+
+/// The checksum headers of a body upload (PutObject, UploadPart).
+macro_rules! checksum_headers {
+    ($input:expr) => {
+        $crate::api::s3::convert::ChecksumHeaders {
+            algorithm: $input.checksum_algorithm,
+            crc32: $input.checksum_crc32,
+            crc32c: $input.checksum_crc32c,
+            crc64nvme: $input.checksum_crc64nvme,
+            sha1: $input.checksum_sha1,
+            sha256: $input.checksum_sha256,
+        }
+    };
+}
+pub(crate) use checksum_headers;
+
 /// S3 ETags are lower-case hex (OSS answers upper case for the same object).
 pub fn etag(record_etag: &str) -> ETag {
     ETag::Strong(record_etag.to_ascii_lowercase())

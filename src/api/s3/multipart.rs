@@ -5,7 +5,7 @@ use http::{HeaderMap, StatusCode};
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
 
-use super::convert::{self, ChecksumHeaders};
+use super::convert;
 use super::error::from_core;
 use super::object::{body_stream, content_md5, copy_conditions, copy_source};
 use super::{Cx, R};
@@ -13,8 +13,8 @@ use crate::access::Action;
 use crate::core::checksum::{ChecksumAlgorithm, ChecksumType as CoreChecksumType};
 use crate::core::conditions::RangeRequest;
 use crate::core::multipart::{self, MAX_PARTS, UploadRef};
-use crate::core::object::{Expected, new_record};
-use crate::storage::{BucketRecord, ObjectRecord, UploadQuery};
+use crate::core::object::Expected;
+use crate::storage::{BucketRecord, UploadQuery};
 
 fn part_number(n: i32) -> S3Result<u32> {
     u32::try_from(n)
@@ -50,22 +50,7 @@ pub async fn create_multipart_upload(
     let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
-    let tags = convert::tagging_header(input.tagging.as_deref())?;
-    crate::core::object::check_tags(&tags).map_err(from_core)?;
-    let template = ObjectRecord {
-        acl: convert::object_acl(input.acl)?,
-        headers: convert::content_headers(
-            input.content_type,
-            input.cache_control,
-            input.content_disposition,
-            input.content_encoding,
-            input.content_language,
-            input.expires,
-        ),
-        user_meta: convert::user_meta(input.metadata),
-        tags,
-        ..new_record("Multipart", &storage_class)
-    };
+    let template = convert::requested_record!(input, "Multipart", &storage_class);
     let algorithm = match &input.checksum_algorithm {
         Some(a) => Some(ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
             s3_error!(
@@ -125,15 +110,7 @@ pub async fn upload_part(
     let number = part_number(input.part_number)?;
     let expected = Expected {
         md5: content_md5(input.content_md5.as_deref())?,
-        checksum: ChecksumHeaders {
-            algorithm: input.checksum_algorithm,
-            crc32: input.checksum_crc32,
-            crc32c: input.checksum_crc32c,
-            crc64nvme: input.checksum_crc64nvme,
-            sha1: input.checksum_sha1,
-            sha256: input.checksum_sha256,
-        }
-        .request(headers, trailer)?,
+        checksum: convert::checksum_headers!(input).request(headers, trailer)?,
     };
     let (part, _) = multipart::upload_part(
         cx.store(),

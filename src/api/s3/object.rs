@@ -6,13 +6,13 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use s3s::dto::*;
 use s3s::{S3Response, TrailingHeaders, s3_error};
 
-use super::convert::{self, ChecksumHeaders};
+use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::copy::{self, CopyObject};
-use crate::core::object::{self, Expected, GetOutcome, ObjectBody, new_record};
+use crate::core::object::{self, Expected, GetOutcome, ObjectBody};
 use crate::core::process;
 use crate::names::BucketName;
 use crate::storage::ObjectRecord;
@@ -86,33 +86,10 @@ pub async fn put_object(
     }
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
-    let tags = convert::tagging_header(input.tagging.as_deref())?;
-    crate::core::object::check_tags(&tags).map_err(from_core)?;
-    let template = ObjectRecord {
-        acl: convert::object_acl(input.acl)?,
-        headers: convert::content_headers(
-            input.content_type,
-            input.cache_control,
-            input.content_disposition,
-            input.content_encoding,
-            input.content_language,
-            input.expires,
-        ),
-        user_meta: convert::user_meta(input.metadata),
-        tags,
-        ..new_record("Normal", &storage_class)
-    };
+    let template = convert::requested_record!(input, "Normal", &storage_class);
     let expected = Expected {
         md5: content_md5(input.content_md5.as_deref())?,
-        checksum: ChecksumHeaders {
-            algorithm: input.checksum_algorithm,
-            crc32: input.checksum_crc32,
-            crc32c: input.checksum_crc32c,
-            crc64nvme: input.checksum_crc64nvme,
-            sha1: input.checksum_sha1,
-            sha256: input.checksum_sha256,
-        }
-        .request(headers, trailer)?,
+        checksum: convert::checksum_headers!(input).request(headers, trailer)?,
     };
     let record = object::put_object(
         cx.store(),
@@ -272,8 +249,67 @@ fn status(read: &Read) -> Option<StatusCode> {
         .map(|_| StatusCode::PARTIAL_CONTENT)
 }
 
+/// The output of a GET or HEAD (two DTOs with the same fields) from what was read,
+/// with the request's `response-*` overrides and `extra` fields.
+macro_rules! read_output {
+    ($ty:ident, $read:expr, $input:expr, $headers:expr, { $($extra:tt)* }) => {{
+        let read = &$read;
+        let sums = if checksum_wanted($headers, read) {
+            convert::checksum_fields(read.record.checksum.as_ref())
+        } else {
+            Default::default()
+        };
+        let r = &read.record;
+        let h = &r.headers;
+        $ty {
+            accept_ranges: Some("bytes".into()),
+            content_length: Some(read.length as i64),
+            content_range: read.content_range.clone(),
+            content_type: $input
+                .response_content_type
+                .or_else(|| h.content_type.clone())
+                .or_else(|| Some("application/octet-stream".into())),
+            cache_control: $input
+                .response_cache_control
+                .or_else(|| h.cache_control.clone()),
+            content_disposition: $input
+                .response_content_disposition
+                .or_else(|| h.content_disposition.clone()),
+            content_encoding: $input
+                .response_content_encoding
+                .or_else(|| h.content_encoding.clone()),
+            content_language: $input
+                .response_content_language
+                .or_else(|| h.content_language.clone()),
+            expires: $input.response_expires.or_else(|| convert::expires(h)),
+            e_tag: Some(convert::etag(&r.etag)),
+            last_modified: Some(convert::timestamp(r.last_modified)),
+            metadata: convert::metadata(r),
+            storage_class: Some(StorageClass::from(
+                convert::s3_storage_class(&r.storage_class).to_owned(),
+            )),
+            parts_count: read.parts_count,
+            checksum_crc32: sums.crc32,
+            checksum_crc32c: sums.crc32c,
+            checksum_crc64nvme: sums.crc64nvme,
+            checksum_sha1: sums.sha1,
+            checksum_sha256: sums.sha256,
+            checksum_type: sums.kind,
+            $($extra)*
+            ..Default::default()
+        }
+    }};
+}
+
+/// The answer of a GET or HEAD: 206 for a range, and the CRC-64 header.
+fn read_response<T>(output: T, read: &Read) -> S3Response<T> {
+    let mut response = with_crc64(output, &read.record);
+    response.status = status(read);
+    response
+}
+
 pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R<GetObjectOutput> {
-    let read = read(
+    let mut read = read(
         &cx,
         &input.bucket,
         &input.key,
@@ -282,15 +318,7 @@ pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R
         false,
     )
     .await?;
-    let sums = if checksum_wanted(headers, &read) {
-        convert::checksum_fields(read.record.checksum.as_ref())
-    } else {
-        Default::default()
-    };
-    let partial = status(&read);
-    let r = &read.record;
-    let h = &r.headers;
-    let body = match read.body {
+    let body = match std::mem::replace(&mut read.body, ObjectBody::Empty) {
         ObjectBody::Empty => StreamingBlob::from(s3s::Body::empty()),
         ObjectBody::Bytes(bytes) => StreamingBlob::from(s3s::Body::from(bytes)),
         // s3s wants a Sync stream; an unsync body wrapper makes one of ours.
@@ -298,47 +326,12 @@ pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R
             http_body_util::StreamBody::new(stream.map_ok(http_body::Frame::data)),
         )),
     };
-    let output = GetObjectOutput {
+    let tags = read.record.tags.len() as i32;
+    let output = read_output!(GetObjectOutput, read, input, headers, {
         body: Some(body),
-        accept_ranges: Some("bytes".into()),
-        content_length: Some(read.length as i64),
-        content_range: read.content_range.clone(),
-        content_type: input
-            .response_content_type
-            .or_else(|| h.content_type.clone())
-            .or_else(|| Some("application/octet-stream".into())),
-        cache_control: input
-            .response_cache_control
-            .or_else(|| h.cache_control.clone()),
-        content_disposition: input
-            .response_content_disposition
-            .or_else(|| h.content_disposition.clone()),
-        content_encoding: input
-            .response_content_encoding
-            .or_else(|| h.content_encoding.clone()),
-        content_language: input
-            .response_content_language
-            .or_else(|| h.content_language.clone()),
-        expires: input.response_expires.or_else(|| convert::expires(h)),
-        e_tag: Some(convert::etag(&r.etag)),
-        last_modified: Some(convert::timestamp(r.last_modified)),
-        metadata: convert::metadata(r),
-        storage_class: Some(StorageClass::from(
-            convert::s3_storage_class(&r.storage_class).to_owned(),
-        )),
-        tag_count: (!r.tags.is_empty()).then_some(r.tags.len() as i32),
-        parts_count: read.parts_count,
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        checksum_type: sums.kind,
-        ..Default::default()
-    };
-    let mut response = with_crc64(output, &read.record);
-    response.status = partial;
-    Ok(response)
+        tag_count: (tags > 0).then_some(tags),
+    });
+    Ok(read_response(output, &read))
 }
 
 pub async fn head_object(
@@ -355,52 +348,8 @@ pub async fn head_object(
         true,
     )
     .await?;
-    let sums = if checksum_wanted(headers, &read) {
-        convert::checksum_fields(read.record.checksum.as_ref())
-    } else {
-        Default::default()
-    };
-    let r = &read.record;
-    let h = &r.headers;
-    let output = HeadObjectOutput {
-        accept_ranges: Some("bytes".into()),
-        content_length: Some(read.length as i64),
-        content_range: read.content_range.clone(),
-        content_type: input
-            .response_content_type
-            .or_else(|| h.content_type.clone())
-            .or_else(|| Some("application/octet-stream".into())),
-        cache_control: input
-            .response_cache_control
-            .or_else(|| h.cache_control.clone()),
-        content_disposition: input
-            .response_content_disposition
-            .or_else(|| h.content_disposition.clone()),
-        content_encoding: input
-            .response_content_encoding
-            .or_else(|| h.content_encoding.clone()),
-        content_language: input
-            .response_content_language
-            .or_else(|| h.content_language.clone()),
-        expires: input.response_expires.or_else(|| convert::expires(h)),
-        e_tag: Some(convert::etag(&r.etag)),
-        last_modified: Some(convert::timestamp(r.last_modified)),
-        metadata: convert::metadata(r),
-        storage_class: Some(StorageClass::from(
-            convert::s3_storage_class(&r.storage_class).to_owned(),
-        )),
-        parts_count: read.parts_count,
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        checksum_type: sums.kind,
-        ..Default::default()
-    };
-    let mut response = with_crc64(output, &read.record);
-    response.status = status(&read);
-    Ok(response)
+    let output = read_output!(HeadObjectOutput, read, input, headers, {});
+    Ok(read_response(output, &read))
 }
 
 pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOutput> {
@@ -511,29 +460,15 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
         ));
     }
-    let tags = convert::tagging_header(input.tagging.as_deref())?;
-    crate::core::object::check_tags(&tags).map_err(from_core)?;
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &source.record.storage_class)?;
-    let requested = ObjectRecord {
-        acl: convert::object_acl(input.acl.clone())?,
-        headers: convert::content_headers(
-            input.content_type,
-            input.cache_control,
-            input.content_disposition,
-            input.content_encoding,
-            input.content_language,
-            input.expires,
-        ),
-        user_meta: convert::user_meta(input.metadata),
-        tags,
-        ..new_record("Normal", &storage_class)
-    };
+    let acl_given = input.acl.is_some();
+    let requested = convert::requested_record!(input, "Normal", &storage_class);
     let request = CopyObject {
         requested,
         replace_meta,
         replace_tags,
-        acl_given: input.acl.is_some(),
+        acl_given,
         storage_class_given: input.storage_class.is_some(),
         forbid_overwrite: false,
     };
