@@ -24,6 +24,21 @@ if ! { command -v cmake && command -v nasm; } >/dev/null 2>&1; then
     fi
 fi
 
+# The S3 tool tests (tests/sdk/test_s3_rclone.py) drive Debian's rclone; install it
+# (Debian, as root) when missing; there its tests fail rather than skip without it,
+# elsewhere they skip.
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    export OSSIFY_REQUIRE_RCLONE=1
+fi
+if ! command -v rclone >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq rclone >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq rclone >/dev/null; }
+    else
+        echo "test.sh: rclone missing and cannot be installed here; its tests will skip" >&2
+    fi
+fi
+
 cargo build --locked ${features[@]+"${features[@]}"}
 # As root the full-disk tests mount a small tmpfs; make them fail rather than skip there.
 if [ "$(id -u)" = 0 ]; then

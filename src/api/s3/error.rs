@@ -119,10 +119,7 @@ pub fn from_core(e: CoreError) -> S3Error {
             S3ErrorCode::RequestTimeout,
             "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.".into(),
         ),
-        CoreError::IncompleteBody(_) => bad(
-            S3ErrorCode::IncompleteBody,
-            "You did not provide the number of bytes specified by the Content-Length HTTP header.".into(),
-        ),
+        CoreError::IncompleteBody(why) => body_error(&why),
         CoreError::AccessDenied { .. }
         | CoreError::Forbidden(_)
         | CoreError::SaveAsOtherAccount { .. }
@@ -146,6 +143,43 @@ pub fn from_core(e: CoreError) -> S3Error {
                 "We encountered an internal error. Please try again."
             )
         }
+    }
+}
+
+/// A write's body that failed as it was read: s3s checks aws-chunked framing and
+/// chunk signatures, and the signed SHA-256 of a body, in the stream, with errors of
+/// private types that reach the core as their text.
+fn body_error(why: &str) -> S3Error {
+    let bad = |code: S3ErrorCode, message: &'static str| {
+        let mut e = S3Error::with_message(code, message);
+        e.set_status_code(StatusCode::BAD_REQUEST);
+        e
+    };
+    if why.contains("AwsChunkedStreamError: SignatureMismatch") {
+        let mut e = S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        );
+        e.set_status_code(StatusCode::FORBIDDEN);
+        e
+    } else if why.contains("UploadStreamError: Sha256Mismatch") {
+        bad(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    } else if why.contains("AwsChunkedStreamError: FormatError")
+        || why.contains("TooLarge")
+        || why.contains("TooManyTrailerHeaders")
+    {
+        bad(
+            S3ErrorCode::InvalidRequest,
+            "The aws-chunked body is malformed.",
+        )
+    } else {
+        bad(
+            S3ErrorCode::IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        )
     }
 }
 

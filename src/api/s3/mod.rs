@@ -7,6 +7,7 @@
 mod bucket;
 mod convert;
 mod error;
+mod guard;
 mod multipart;
 mod object;
 
@@ -75,6 +76,7 @@ pub async fn handle(
         request.method(),
     )
     .await;
+    let request = guard::require_final_chunk(request);
     let mut request = request.map(s3s::Body::http_body_unsync);
     request.extensions_mut().insert(Connection {
         peer,
@@ -199,13 +201,16 @@ impl S3Auth for Secrets {
 }
 
 /// Anonymous requests are allowed through to the operations, which authorize every
-/// request (anonymous or signed) with the access engine, as for OSS.
+/// request (anonymous or signed) with the access engine, as for OSS. Here, after
+/// routing and before the body is read, S3's refusals that s3s leaves out
+/// (`guard.rs`).
 struct CheckedByCore;
 
 #[async_trait::async_trait]
 impl s3s::access::S3Access for CheckedByCore {
-    async fn check(&self, _cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
-        Ok(())
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        guard::check_sub_resources(cx.s3_op().name(), cx.uri())?;
+        guard::check_headers(cx.headers())
     }
 }
 

@@ -30,11 +30,35 @@ pub fn content_md5(value: Option<&str>) -> s3s::S3Result<Option<[u8; 16]>> {
 }
 
 /// The body of a write as the core reads it.
+/// s3s does not hold an aws-chunked body to its x-amz-decoded-content-length: a body
+/// of another length fails here.
 pub fn body_stream(body: Option<StreamingBlob>) -> object::ByteStream<'static> {
-    match body {
-        Some(body) => body.map_err(|e| e.to_string()).boxed(),
-        None => futures_util::stream::empty().boxed(),
-    }
+    let Some(body) = body else {
+        return futures_util::stream::empty().boxed();
+    };
+    let declared = s3s::stream::ByteStream::remaining_length(&body).exact();
+    futures_util::stream::unfold(Some((body, 0usize)), move |state| async move {
+        let (mut body, seen) = state?;
+        match (body.next().await, declared) {
+            (Some(Ok(chunk)), Some(n)) if seen + chunk.len() > n => Some((
+                Err(format!("the body is longer than the {n} bytes declared")),
+                None,
+            )),
+            (Some(Ok(chunk)), _) => {
+                let seen = seen + chunk.len();
+                Some((Ok(chunk), Some((body, seen))))
+            }
+            (Some(Err(e)), _) => Some((Err(e.to_string()), None)),
+            (None, Some(n)) if seen != n => Some((
+                Err(format!(
+                    "the body ended after {seen} of the {n} bytes declared"
+                )),
+                None,
+            )),
+            (None, _) => None,
+        }
+    })
+    .boxed()
 }
 
 /// `x-oss-hash-crc64ecma` on S3 answers too, so either dialect can check it.
