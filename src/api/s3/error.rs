@@ -137,6 +137,28 @@ pub fn from_core(e: CoreError) -> S3Error {
     }
 }
 
+/// S3 refuses presigned URLs valid for more than a week, which s3s accepts.
+pub fn presigned_limits(uri: &http::Uri) -> Option<S3Error> {
+    let expires = uri.query()?.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "X-Amz-Expires").then_some(value)
+    })?;
+    let message = match expires.parse::<i64>() {
+        Ok(secs) if secs < 0 => "X-Amz-Expires must be non-negative",
+        Ok(secs) if secs > 604_800 => {
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than 604800 seconds"
+        }
+        Ok(_) => return None,
+        Err(_) => "X-Amz-Expires should be a number",
+    };
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
+        message,
+    );
+    e.set_status_code(StatusCode::BAD_REQUEST);
+    Some(e)
+}
+
 /// S3 error bodies end with the resource and the request id; s3s writes neither.
 pub async fn complete_error_body(
     response: Response,
