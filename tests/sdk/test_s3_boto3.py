@@ -1001,3 +1001,64 @@ def test_lower_case_etags_everywhere(s3, bucket):
     assert s3.list_objects_v2(Bucket=bucket)["Contents"][0]["ETag"] == want
     c = s3.copy_object(Bucket=bucket, Key="e2", CopySource={"Bucket": bucket, "Key": "e"})
     assert c["CopyObjectResult"]["ETag"] == want
+
+
+def test_presigned_wrong_region(ossify, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    other = s3_client(ossify.hz, region="eu-west-1")
+    url = other.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    r = requests.get(url)
+    assert r.status_code == 400
+    err = error_xml(r.content)
+    assert err["Code"] == "AuthorizationQueryParametersError"
+    assert "eu-west-1" in err["Message"] and "cn-hangzhou" in err["Message"]
+
+
+def test_sigv2_presigned_put(ossify, s3, bucket):
+    v2 = s3_client(ossify.hz, signature_version="s3")
+    url = v2.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "v2put"},
+                                    ExpiresIn=300)
+    r = requests.put(url, data=b"put with v2")
+    assert r.status_code == 200, r.text
+    assert body(s3.get_object(Bucket=bucket, Key="v2put")) == b"put with v2"
+
+
+def test_anonymous_on_s3_listener(ossify, anon, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="private", Body=b"p")
+    expect_error("AccessDenied", 403, anon.list_buckets)
+    expect_error("AccessDenied", 403, anon.list_objects_v2, Bucket=bucket)
+    expect_error("AccessDenied", 403, anon.put_object, Bucket=bucket, Key="x", Body=b"x")
+    expect_error("403", 403, anon.head_object, Bucket=bucket, Key="private")
+    expect_error("NoSuchBucket", 404, anon.list_objects_v2, Bucket=bucket + "-none")
+    r = requests.get("%s/%s/private" % (ossify.s3_hz, bucket))
+    err = error_xml(r.content)
+    assert r.status_code == 403 and err["Code"] == "AccessDenied"
+    assert err["Message"] == "Access Denied"
+    assert r.headers["x-amz-request-id"] == err["RequestId"]
+
+
+def test_upload_part_copy_conditions_and_range(s3, bucket):
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"0123456789")["ETag"]
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    src = {"Bucket": bucket, "Key": "src"}
+    expect_error("PreconditionFailed", 412, s3.upload_part_copy, Bucket=bucket, Key="dst",
+                 UploadId=uid, PartNumber=1, CopySource=src, CopySourceIfMatch='"00"')
+    expect_error("PreconditionFailed", 412, s3.upload_part_copy, Bucket=bucket, Key="dst",
+                 UploadId=uid, PartNumber=1, CopySource=src, CopySourceIfNoneMatch=etag)
+    expect_error("InvalidArgument", 400, s3.upload_part_copy, Bucket=bucket, Key="dst",
+                 UploadId=uid, PartNumber=1, CopySource=src, CopySourceRange="bytes=5-100")
+    r = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=uid, PartNumber=1,
+                            CopySource=src, CopySourceIfMatch=etag, CopySourceRange="bytes=2-5")
+    assert r["CopyPartResult"]["ETag"] == lower_quoted_md5(b"2345")
+    s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+    assert body(s3.get_object(Bucket=bucket, Key="dst")) == b"2345"
+
+
+def test_copy_source_version_id(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="v", Body=b"versioned?")
+    s3.copy_object(Bucket=bucket, Key="v2", CopySource={"Bucket": bucket, "Key": "v",
+                                                        "VersionId": "null"})
+    assert body(s3.get_object(Bucket=bucket, Key="v2")) == b"versioned?"
+    expect_error("InvalidArgument", 400, s3.copy_object, Bucket=bucket, Key="v3",
+                 CopySource={"Bucket": bucket, "Key": "v", "VersionId": "nope"})

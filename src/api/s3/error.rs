@@ -137,6 +137,31 @@ pub fn from_core(e: CoreError) -> S3Error {
     }
 }
 
+/// A request signed for another region: S3 names the region it expects, for a
+/// header signature or a presigned URL.
+pub fn wrong_region(uri: &http::Uri, signed: &str, expected: &str) -> S3Error {
+    let presigned = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("X-Amz-Credential=")));
+    let mut e = if presigned {
+        S3Error::with_message(
+            S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
+            format!(
+                "Error parsing the X-Amz-Credential parameter; the region '{signed}' is wrong; expecting '{expected}'"
+            ),
+        )
+    } else {
+        S3Error::with_message(
+            S3ErrorCode::AuthorizationHeaderMalformed,
+            format!(
+                "The authorization header is malformed; the region '{signed}' is wrong; expecting '{expected}'"
+            ),
+        )
+    };
+    e.set_status_code(StatusCode::BAD_REQUEST);
+    e
+}
+
 /// S3 refuses presigned URLs valid for more than a week, which s3s accepts.
 pub fn presigned_limits(uri: &http::Uri) -> Option<S3Error> {
     let expires = uri.query()?.split('&').find_map(|pair| {

@@ -167,13 +167,7 @@ impl S3Dialect {
                 || signed == region.v4_name()
                 || (signed == "us-east-1" && connection.region == 0);
             if !ok {
-                let mut e = s3_error!(
-                    AuthorizationHeaderMalformed,
-                    "The authorization header is malformed; the region '{signed}' is wrong; expecting '{}'",
-                    region.v4_name()
-                );
-                e.set_status_code(http::StatusCode::BAD_REQUEST);
-                return Err(e);
+                return Err(error::wrong_region(&req.uri, signed, region.v4_name()));
             }
         }
         let principal = match &req.credentials {
