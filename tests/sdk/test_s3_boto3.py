@@ -18,8 +18,8 @@ from urllib.parse import unquote_plus, urlsplit, parse_qsl, urlencode, urlunspli
 import pytest
 import requests
 
-from conftest import HZ, SH, ROOT1, ROOT2, READER, unique_bucket_name
-from s3util import (BucketMaker, S3Server, checksum, composite, empty_bucket, expect_error, md5_hex,
+from conftest import ROOT1, ROOT2, READER, unique_bucket_name
+from s3util import (BucketMaker, S3Server, checksum, composite, expect_error, md5_hex,
                     multipart_etag, s3_client)
 
 MiB = 1024 * 1024
