@@ -113,6 +113,15 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
         Some(acl) => Some(convert::canned_acl(acl.as_str())?),
         None => None,
     };
+    // S3 (outside us-east-1's legacy behaviour) refuses to re-create one's own bucket.
+    if let Ok(existing) = cx.bucket(name.as_str()).await
+        && Some(existing.owner.as_str()) == cx.requester.principal.account()
+    {
+        return Err(s3_error!(
+            BucketAlreadyOwnedByYou,
+            "Your previous request to create the named bucket succeeded and you already own it."
+        ));
+    }
     bucket::create_bucket(
         cx.store(),
         &cx.requester,

@@ -89,6 +89,16 @@ pub fn content_headers(
     content_language: Option<String>,
     expires: Option<Timestamp>,
 ) -> ContentHeaders {
+    // `aws-chunked` describes the request body only and is never stored.
+    let content_encoding = content_encoding
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|e| !e.is_empty());
     ContentHeaders {
         content_type,
         cache_control,
@@ -121,6 +131,16 @@ pub fn canned_acl(value: &str) -> S3Result<Acl> {
 pub fn object_acl(acl: Option<dto::ObjectCannedACL>) -> S3Result<ObjectAcl> {
     match acl {
         None => Ok(ObjectAcl::Default),
+        // The bucket owner owns every object already: nothing beyond the bucket's ACL.
+        Some(acl)
+            if matches!(
+                acl.as_str(),
+                dto::ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
+                    | dto::ObjectCannedACL::BUCKET_OWNER_READ
+            ) =>
+        {
+            Ok(ObjectAcl::Default)
+        }
         Some(acl) => canned_acl(acl.as_str()).map(ObjectAcl::Set),
     }
 }
@@ -411,5 +431,46 @@ pub fn requested_acl(
             NotImplemented,
             "Only the grants of the canned ACLs private, public-read and public-read-write are supported."
         )),
+    }
+}
+
+/// SigV2 signs a bucket's resource as `/bucket/` (botocore and other V2 signers do,
+/// whatever the URL); s3s checks the signature against the path as sent, so a
+/// V2-signed path-style bucket request `/bucket` is served as `/bucket/`.
+pub fn sigv2_bucket_path<B>(request: &mut http::Request<B>) {
+    let v2 = match request.headers().get("authorization") {
+        Some(auth) => auth.as_bytes().starts_with(b"AWS "),
+        None => request
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("AWSAccessKeyId="))),
+    };
+    // Only where the request is path style for sure (virtual-hosted paths are keys).
+    let host = request
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let path_style =
+        name.is_empty() || name == "localhost" || name.parse::<std::net::IpAddr>().is_ok();
+    let path = request.uri().path();
+    if !v2 || !path_style || path.len() < 2 || path[1..].contains('/') {
+        return;
+    }
+    let rewritten = match request.uri().query() {
+        Some(q) => format!("{path}/?{q}"),
+        None => format!("{path}/"),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = http::uri::PathAndQuery::try_from(rewritten) {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
     }
 }

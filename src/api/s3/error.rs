@@ -183,6 +183,53 @@ fn body_error(why: &str) -> S3Error {
     }
 }
 
+/// A request signed for another region: S3 names the region it expects, for a
+/// header signature or a presigned URL.
+pub fn wrong_region(uri: &http::Uri, signed: &str, expected: &str) -> S3Error {
+    let presigned = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("X-Amz-Credential=")));
+    let mut e = if presigned {
+        S3Error::with_message(
+            S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
+            format!(
+                "Error parsing the X-Amz-Credential parameter; the region '{signed}' is wrong; expecting '{expected}'"
+            ),
+        )
+    } else {
+        S3Error::with_message(
+            S3ErrorCode::AuthorizationHeaderMalformed,
+            format!(
+                "The authorization header is malformed; the region '{signed}' is wrong; expecting '{expected}'"
+            ),
+        )
+    };
+    e.set_status_code(StatusCode::BAD_REQUEST);
+    e
+}
+
+/// S3 refuses presigned URLs valid for more than a week, which s3s accepts.
+pub fn presigned_limits(uri: &http::Uri) -> Option<S3Error> {
+    let expires = uri.query()?.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "X-Amz-Expires").then_some(value)
+    })?;
+    let message = match expires.parse::<i64>() {
+        Ok(secs) if secs < 0 => "X-Amz-Expires must be non-negative",
+        Ok(secs) if secs > 604_800 => {
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less than 604800 seconds"
+        }
+        Ok(_) => return None,
+        Err(_) => "X-Amz-Expires should be a number",
+    };
+    let mut e = S3Error::with_message(
+        S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
+        message,
+    );
+    e.set_status_code(StatusCode::BAD_REQUEST);
+    Some(e)
+}
+
 /// S3 error bodies end with the resource and the request id; s3s writes neither.
 pub async fn complete_error_body(
     response: Response,

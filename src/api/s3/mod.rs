@@ -19,7 +19,7 @@ use http::{HeaderMap, HeaderValue, Uri};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use crate::access::{Action, Principal};
 use crate::core::{Requester, Store};
@@ -82,7 +82,13 @@ pub async fn handle(
         peer,
         region: listener.region,
     });
-    let response = match listener.s3.call(request).await {
+    convert::sigv2_bucket_path(&mut request);
+    let refused = error::presigned_limits(request.uri()).map(S3Error::to_http_response);
+    let called = match refused {
+        Some(Ok(response)) => Ok(response),
+        _ => listener.s3.call(request).await,
+    };
+    let response = match called {
         Ok(response) => response.map(axum::body::Body::new),
         Err(e) => {
             tracing::warn!("S3 request failed: {:?}", e);
@@ -240,13 +246,7 @@ impl S3Dialect {
                 || signed == region.v4_name()
                 || (signed == "us-east-1" && connection.region == 0);
             if !ok {
-                let mut e = s3_error!(
-                    AuthorizationHeaderMalformed,
-                    "The authorization header is malformed; the region '{signed}' is wrong; expecting '{}'",
-                    region.v4_name()
-                );
-                e.set_status_code(http::StatusCode::BAD_REQUEST);
-                return Err(e);
+                return Err(error::wrong_region(&req.uri, signed, region.v4_name()));
             }
         }
         let principal = match &req.credentials {

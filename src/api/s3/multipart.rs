@@ -11,7 +11,7 @@ use super::object::{body_stream, content_md5, copy_conditions, copy_source};
 use super::{Cx, R};
 use crate::access::Action;
 use crate::core::checksum::{ChecksumAlgorithm, ChecksumType as CoreChecksumType};
-use crate::core::conditions::RangeRequest;
+use crate::core::conditions::ByteRange;
 use crate::core::multipart::{self, MAX_PARTS, UploadRef};
 use crate::core::object::Expected;
 use crate::storage::{BucketRecord, UploadQuery};
@@ -144,22 +144,7 @@ pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPar
     );
     let source = copy_source(&cx, &input.copy_source, conditions).await?;
     let range = match &input.copy_source_range {
-        Some(spec) => {
-            let requested = RangeRequest {
-                spec: spec.clone(),
-                strict: true,
-            };
-            let range = requested
-                .resolve(source.record.size)
-                .map_err(from_core)?
-                .ok_or_else(|| {
-                    s3_error!(
-                        InvalidArgument,
-                        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
-                    )
-                })?;
-            Some(range)
-        }
+        Some(spec) => Some(copy_source_range(spec, source.record.size)?),
         None => None,
     };
     let part = multipart::upload_part_copy(
@@ -184,6 +169,33 @@ pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPar
         }),
         ..Default::default()
     }))
+}
+
+/// `x-amz-copy-source-range: bytes=first-last`, both given and inside the source
+/// (S3 neither clamps nor accepts open ranges here, unlike a GET's Range).
+fn copy_source_range(spec: &str, size: u64) -> S3Result<ByteRange> {
+    let parsed = spec
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(first, last)| {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (digits(first) && digits(last))
+                .then(|| Some((first.parse::<u64>().ok()?, last.parse::<u64>().ok()?)))
+                .flatten()
+        });
+    let Some((start, end)) = parsed else {
+        return Err(s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        ));
+    };
+    if start > end || end >= size {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Range specified is not valid for source object of size: {size}"
+        ));
+    }
+    Ok(ByteRange { start, end })
 }
 
 pub async fn complete_multipart_upload(

@@ -193,6 +193,12 @@ async fn read(
     });
     let mut parts_count = None;
     if let Some(n) = part_number {
+        if !(1..=crate::core::multipart::MAX_PARTS as i32).contains(&n) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
         if range.is_some() {
             return Err(s3_error!(
                 InvalidRequest,
@@ -332,7 +338,31 @@ fn read_response<T>(output: T, read: &Read) -> S3Response<T> {
     response
 }
 
+/// S3 honours the `response-*` overrides only on signed requests.
+fn overrides_signed(cx: &Cx, overrides: &[bool]) -> s3s::S3Result<()> {
+    if matches!(cx.requester.principal, crate::access::Principal::Anonymous)
+        && overrides.iter().any(|given| *given)
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Request specific response headers cannot be used for anonymous GET requests."
+        ));
+    }
+    Ok(())
+}
+
 pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R<GetObjectOutput> {
+    overrides_signed(
+        &cx,
+        &[
+            input.response_content_type.is_some(),
+            input.response_cache_control.is_some(),
+            input.response_content_disposition.is_some(),
+            input.response_content_encoding.is_some(),
+            input.response_content_language.is_some(),
+            input.response_expires.is_some(),
+        ],
+    )?;
     let mut read = read(
         &cx,
         &input.bucket,
