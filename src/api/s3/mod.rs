@@ -288,19 +288,7 @@ impl Cx {
 
     /// The bucket's record, or NoSuchBucket.
     async fn bucket(&self, name: &str) -> S3Result<BucketRecord> {
-        let valid = BucketName::parse(name).map_err(|e| {
-            s3_error!(
-                InvalidBucketName,
-                "The specified bucket is not valid: {name:?} {}.",
-                e.0
-            )
-        })?;
-        let n = valid.as_str().to_owned();
-        self.store()
-            .meta(move |m| m.get_bucket(&n))
-            .await
-            .map_err(error::from_core)?
-            .ok_or_else(|| error::from_core(crate::core::CoreError::no_such_bucket(name)))
+        Ok(self.records(name, None).await?.0)
     }
 
     /// The bucket and the object's record (None when the key does not exist).
@@ -309,15 +297,40 @@ impl Cx {
         bucket: &str,
         key: &str,
     ) -> S3Result<(BucketRecord, ObjectKey, Option<ObjectRecord>)> {
-        let record = self.bucket(bucket).await?;
         let key = parse_key(key)?;
-        let (b, k) = (bucket.to_owned(), key.as_str().to_owned());
-        let object = self
+        let (record, object) = self.records(bucket, Some(key.as_str())).await?;
+        Ok((record, key, object))
+    }
+
+    /// Bucket and object records in one trip to the blocking pool.
+    async fn records(
+        &self,
+        bucket: &str,
+        key: Option<&str>,
+    ) -> S3Result<(BucketRecord, Option<ObjectRecord>)> {
+        let valid = BucketName::parse(bucket).map_err(|e| {
+            s3_error!(
+                InvalidBucketName,
+                "The specified bucket is not valid: {bucket:?} {}.",
+                e.0
+            )
+        })?;
+        let (b, k) = (valid.as_str().to_owned(), key.map(str::to_owned));
+        let (record, object) = self
             .store()
-            .meta(move |m| m.get_object(&b, &k))
+            .meta(move |m| {
+                let record = m.get_bucket(&b)?;
+                let object = match (&record, k) {
+                    (Some(_), Some(k)) => m.get_object(&b, &k)?,
+                    _ => None,
+                };
+                Ok((record, object))
+            })
             .await
             .map_err(error::from_core)?;
-        Ok((record, key, object))
+        let record = record
+            .ok_or_else(|| error::from_core(crate::core::CoreError::no_such_bucket(bucket)))?;
+        Ok((record, object))
     }
 
     fn authorize(
