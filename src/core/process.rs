@@ -9,7 +9,7 @@ use md5::{Digest, Md5};
 
 use super::object::{read_range_blocking, resolve_symlink};
 use super::{CoreError, CoreResult, Requester, Store};
-use crate::access::Action;
+use crate::access::{Action, Principal};
 use crate::image::{self, Limits, Output, Pipeline};
 use crate::storage::{BucketRecord, ObjectRecord};
 
@@ -100,6 +100,35 @@ impl ImagePool {
             .await
             .map_err(|_| CoreError::internal("the image job failed"))
     }
+}
+
+/// Source-image protection: anonymous requests for protected objects must name a
+/// style (OSS: "The channel can be only accessed using style."), in either dialect.
+pub fn check_source_protection(
+    requester: &Requester,
+    bucket: &BucketRecord,
+    key: &str,
+    spec: Option<&str>,
+) -> CoreResult<()> {
+    let Some(config) = bucket.config.process.as_ref().filter(|c| c.source_protect) else {
+        return Ok(());
+    };
+    if !matches!(requester.principal, Principal::Anonymous)
+        || spec.is_some_and(|s| s.starts_with("style/"))
+    {
+        return Ok(());
+    }
+    let extension = key.rsplit_once('.').map(|(_, ext)| ext).unwrap_or_default();
+    if config
+        .protect_suffixes
+        .iter()
+        .any(|s| s == "*" || s.eq_ignore_ascii_case(extension))
+    {
+        return Err(CoreError::Forbidden(
+            "The channel can be only accessed using style.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuse sources over the engine's limit before reading them.

@@ -323,3 +323,38 @@ def test_object_versions_and_attributes_of_an_unversioned_bucket(dual):
     for k in ("a", "b", "c", "mp"):
         s3.delete_object(Bucket=name, Key=k)
     s3.delete_bucket(Bucket=name)
+
+
+def test_source_protection_holds_for_anonymous_s3(dual):
+    from conftest import signed_request
+
+    server, s3_ep = dual
+    ep = server.endpoint(HZ)
+    s3 = client(ep)
+    name = unique_bucket_name("prot")
+    s3.create_bucket(Bucket=name, ACL="public-read")
+    s3.put_object(Bucket=name, Key="p.jpg", Body=make_image(size=(40, 20)))
+    s3.put_object(Bucket=name, Key="doc.txt", Body=b"text")
+    config = ("<BucketProcessConfiguration><CompliedHost>Both</CompliedHost>"
+              "<SourceFileProtect>Enabled</SourceFileProtect>"
+              "<SourceFileProtectSuffix>jpg</SourceFileProtectSuffix>"
+              "<StyleDelimiters></StyleDelimiters>"
+              "<OssDomainSupportAtProcess>Enabled</OssDomainSupportAtProcess>"
+              "</BucketProcessConfiguration>")
+    r = signed_request(oss2.Auth(ROOT1.id, ROOT1.secret), "PUT", ep, name,
+                       params={"processConfiguration": ""}, data=config.encode())
+    assert r.status_code == 200, r.text
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    # Anonymous S3 may read what is not protected, not the protected original, and the
+    # same holds on the OSS path.
+    assert requests.get("%s/%s/doc.txt" % (s3_ep, name)).status_code == 200
+    r = requests.get("%s/%s/p.jpg" % (s3_ep, name))
+    assert r.status_code == 403 and "x-amz-request-id" in r.headers
+    r = requests.get("%s/%s/p.jpg?x-oss-process=%s" % (s3_ep, name, quote("image/resize,w_10", safe="")))
+    assert r.status_code == 403
+    assert requests.get("%s/%s/p.jpg" % (ep, name)).status_code == 403
+    # The owner still reads it.
+    assert s3.get_object(Bucket=name, Key="p.jpg")["ContentLength"] > 0
+    for k in ("p.jpg", "doc.txt"):
+        s3.delete_object(Bucket=name, Key=k)
+    s3.delete_bucket(Bucket=name)

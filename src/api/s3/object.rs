@@ -187,6 +187,10 @@ async fn read(
         link.as_ref(),
     )?;
     let link = link.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    if !head {
+        process::check_source_protection(&cx.requester, &bucket, key.as_str(), None)
+            .map_err(from_core)?;
+    }
     let mut range = header(headers, "range").map(|spec| RangeRequest {
         spec: spec.to_owned(),
         strict: true,
@@ -635,6 +639,8 @@ pub async fn get_processed(
         link.as_ref(),
     )?;
     let link = link.ok_or_else(|| from_core(CoreError::no_such_key(key.as_str())))?;
+    process::check_source_protection(&cx.requester, &bucket, key.as_str(), Some(spec))
+        .map_err(from_core)?;
     if spec.contains('|') {
         return Err(s3_error!(
             InvalidArgument,

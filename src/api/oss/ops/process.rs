@@ -10,7 +10,7 @@ use http::StatusCode;
 use super::bucket_config::style_content;
 use super::object::{check_content_md5, conditions, set};
 use super::read_small_body;
-use crate::access::{Action, Principal};
+use crate::access::Action;
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::http_date;
 use crate::api::oss::{Ctx, empty};
@@ -158,38 +158,15 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
     Err(OssError::no_such_key(key))
 }
 
-/// Source-image protection: anonymous requests for protected objects must name a
-/// style (OSS: "The channel can be only accessed using style.").
+/// Source-image protection (see [`process::check_source_protection`]).
 pub fn check_source_protection(ctx: &Ctx, spec: Option<&str>) -> ApiResult<()> {
-    let Some(config) = ctx
-        .bucket()?
-        .config
-        .process
-        .as_ref()
-        .filter(|c| c.source_protect)
-    else {
-        return Ok(());
-    };
-    if !matches!(ctx.requester.principal, Principal::Anonymous)
-        || spec.is_some_and(|s| s.starts_with("style/"))
-    {
-        return Ok(());
-    }
-    let extension = ctx
-        .key_str()
-        .rsplit_once('.')
-        .map(|(_, ext)| ext)
-        .unwrap_or_default();
-    if config
-        .protect_suffixes
-        .iter()
-        .any(|s| s == "*" || s.eq_ignore_ascii_case(extension))
-    {
-        return Err(OssError::access_denied(
-            "The channel can be only accessed using style.",
-        ));
-    }
-    Ok(())
+    let (requester, bucket) = (&ctx.requester, ctx.bucket()?);
+    Ok(process::check_source_protection(
+        requester,
+        bucket,
+        ctx.key_str(),
+        spec,
+    )?)
 }
 
 /// Answer with the processed image, honouring If-None-Match on its derived ETag.
