@@ -52,6 +52,22 @@ macro_rules! checksum_headers {
 }
 pub(crate) use checksum_headers;
 
+/// A DTO with the five checksum fields taken from `sums` (a [`ChecksumFields`]), and
+/// the fields given.
+macro_rules! with_checksums {
+    ($sums:ident, $ty:ident { $($body:tt)* }) => {
+        $ty {
+            checksum_crc32: $sums.crc32,
+            checksum_crc32c: $sums.crc32c,
+            checksum_crc64nvme: $sums.crc64nvme,
+            checksum_sha1: $sums.sha1,
+            checksum_sha256: $sums.sha256,
+            $($body)*
+        }
+    };
+}
+pub(crate) use with_checksums;
+
 /// S3 ETags are lower-case hex (OSS answers upper case for the same object).
 pub fn etag(record_etag: &str) -> ETag {
     ETag::Strong(record_etag.to_ascii_lowercase())

@@ -122,15 +122,13 @@ pub async fn upload_part(
     .await
     .map_err(from_core)?;
     let sums = convert::checksum_fields(part.checksum.as_ref());
-    Ok(S3Response::new(UploadPartOutput {
-        e_tag: Some(convert::etag(&part.etag)),
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        ..Default::default()
-    }))
+    Ok(S3Response::new(convert::with_checksums!(
+        sums,
+        UploadPartOutput {
+            e_tag: Some(convert::etag(&part.etag)),
+            ..Default::default()
+        }
+    )))
 }
 
 pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPartCopyOutput> {
@@ -158,15 +156,13 @@ pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPar
     .map_err(from_core)?;
     let sums = convert::checksum_fields(part.checksum.as_ref());
     Ok(S3Response::new(UploadPartCopyOutput {
-        copy_part_result: Some(CopyPartResult {
-            e_tag: Some(convert::etag(&part.etag)),
-            last_modified: Some(convert::timestamp(part.last_modified)),
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            checksum_sha256: sums.sha256,
-        }),
+        copy_part_result: Some(convert::with_checksums!(
+            sums,
+            CopyPartResult {
+                e_tag: Some(convert::etag(&part.etag)),
+                last_modified: Some(convert::timestamp(part.last_modified)),
+            }
+        )),
         ..Default::default()
     }))
 }
@@ -241,19 +237,17 @@ pub async fn complete_multipart_upload(
     .await
     .map_err(from_core)?;
     let sums = convert::checksum_fields(record.checksum.as_ref());
-    Ok(S3Response::new(CompleteMultipartUploadOutput {
-        bucket: Some(bucket.name.clone()),
-        key: Some(input.key.clone()),
-        e_tag: Some(convert::etag(&record.etag)),
-        location: Some(format!("/{}/{}", bucket.name, input.key)),
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        checksum_type: sums.kind,
-        ..Default::default()
-    }))
+    Ok(S3Response::new(convert::with_checksums!(
+        sums,
+        CompleteMultipartUploadOutput {
+            bucket: Some(bucket.name.clone()),
+            key: Some(input.key.clone()),
+            e_tag: Some(convert::etag(&record.etag)),
+            location: Some(format!("/{}/{}", bucket.name, input.key)),
+            checksum_type: sums.kind,
+            ..Default::default()
+        }
+    )))
 }
 
 pub async fn abort_multipart_upload(
@@ -313,17 +307,15 @@ pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {
                 .into_iter()
                 .map(|(n, p)| {
                     let sums = convert::checksum_fields(p.checksum.as_ref());
-                    Part {
-                        part_number: Some(n as i32),
-                        e_tag: Some(convert::etag(&p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(convert::timestamp(p.last_modified)),
-                        checksum_crc32: sums.crc32,
-                        checksum_crc32c: sums.crc32c,
-                        checksum_crc64nvme: sums.crc64nvme,
-                        checksum_sha1: sums.sha1,
-                        checksum_sha256: sums.sha256,
-                    }
+                    convert::with_checksums!(
+                        sums,
+                        Part {
+                            part_number: Some(n as i32),
+                            e_tag: Some(convert::etag(&p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(convert::timestamp(p.last_modified)),
+                        }
+                    )
                 })
                 .collect(),
         ),

@@ -127,16 +127,14 @@ pub async fn put_object(
     .await
     .map_err(from_core)?;
     let sums = convert::checksum_fields(record.checksum.as_ref());
-    let output = PutObjectOutput {
-        e_tag: Some(convert::etag(&record.etag)),
-        checksum_crc32: sums.crc32,
-        checksum_crc32c: sums.crc32c,
-        checksum_crc64nvme: sums.crc64nvme,
-        checksum_sha1: sums.sha1,
-        checksum_sha256: sums.sha256,
-        checksum_type: sums.kind,
-        ..Default::default()
-    };
+    let output = convert::with_checksums!(
+        sums,
+        PutObjectOutput {
+            e_tag: Some(convert::etag(&record.etag)),
+            checksum_type: sums.kind,
+            ..Default::default()
+        }
+    );
     Ok(with_crc64(output, &record))
 }
 
@@ -295,7 +293,7 @@ macro_rules! read_output {
         };
         let r = &read.record;
         let h = &r.headers;
-        $ty {
+        convert::with_checksums!(sums, $ty {
             accept_ranges: Some("bytes".into()),
             content_length: Some(read.length as i64),
             content_range: read.content_range.clone(),
@@ -323,15 +321,10 @@ macro_rules! read_output {
                 convert::s3_storage_class(&r.storage_class).to_owned(),
             )),
             parts_count: read.parts_count,
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            checksum_sha256: sums.sha256,
             checksum_type: sums.kind,
             $($extra)*
             ..Default::default()
-        }
+        })
     }};
 }
 
@@ -535,16 +528,14 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         .map_err(from_core)?;
     let sums = convert::checksum_fields(record.checksum.as_ref());
     let output = CopyObjectOutput {
-        copy_object_result: Some(CopyObjectResult {
-            e_tag: Some(convert::etag(&record.etag)),
-            last_modified: Some(convert::timestamp(record.last_modified)),
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            checksum_sha256: sums.sha256,
-            checksum_type: sums.kind,
-        }),
+        copy_object_result: Some(convert::with_checksums!(
+            sums,
+            CopyObjectResult {
+                e_tag: Some(convert::etag(&record.etag)),
+                last_modified: Some(convert::timestamp(record.last_modified)),
+                checksum_type: sums.kind,
+            }
+        )),
         ..Default::default()
     };
     Ok(with_crc64(output, &record))
@@ -758,14 +749,12 @@ pub async fn get_object_attributes(
         object_size: wanted("ObjectSize").then_some(r.size as i64),
         storage_class: wanted("StorageClass")
             .then(|| StorageClass::from(convert::s3_storage_class(&r.storage_class).to_owned())),
-        checksum: (wanted("Checksum") && r.checksum.is_some()).then_some(Checksum {
-            checksum_crc32: sums.crc32,
-            checksum_crc32c: sums.crc32c,
-            checksum_crc64nvme: sums.crc64nvme,
-            checksum_sha1: sums.sha1,
-            checksum_sha256: sums.sha256,
-            checksum_type: sums.kind,
-        }),
+        checksum: (wanted("Checksum") && r.checksum.is_some()).then_some(convert::with_checksums!(
+            sums,
+            Checksum {
+                checksum_type: sums.kind,
+            }
+        )),
         object_parts: parts.filter(|_| wanted("ObjectParts")),
         last_modified: Some(convert::timestamp(r.last_modified)),
         ..Default::default()
