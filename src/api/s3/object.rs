@@ -177,17 +177,9 @@ async fn read(
     headers: &HeaderMap,
     head: bool,
 ) -> s3s::S3Result<Read> {
-    let (bucket, key, link) = cx.object(bucket, key).await?;
-    cx.authorize(
-        Action::GetObject,
-        &bucket,
-        Some(key.as_str()),
-        link.as_ref(),
-    )?;
-    let link = link.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    let (bucket, link) = existing(cx, bucket, key, Action::GetObject).await?;
     if !head {
-        process::check_source_protection(&cx.requester, &bucket, key.as_str(), None)
-            .map_err(from_core)?;
+        process::check_source_protection(&cx.requester, &bucket, key, None).map_err(from_core)?;
     }
     let mut range = header(headers, "range").map(|spec| RangeRequest {
         spec: spec.to_owned(),
@@ -239,16 +231,9 @@ async fn read(
         range,
         head,
     };
-    match object::get_object(
-        cx.store(),
-        &cx.requester,
-        &bucket,
-        key.as_str(),
-        link,
-        &request,
-    )
-    .await
-    .map_err(from_core)?
+    match object::get_object(cx.store(), &cx.requester, &bucket, key, link, &request)
+        .await
+        .map_err(from_core)?
     {
         GetOutcome::NotModified(_) => {
             let mut e = s3_error!(NotModified, "Not Modified");
@@ -622,15 +607,8 @@ pub async fn get_processed(
     headers: &HeaderMap,
 ) -> R<GetObjectOutput> {
     use crate::core::CoreError;
-    let (bucket, key, link) = cx.object(&input.bucket, &input.key).await?;
-    cx.authorize(
-        Action::GetObject,
-        &bucket,
-        Some(key.as_str()),
-        link.as_ref(),
-    )?;
-    let link = link.ok_or_else(|| from_core(CoreError::no_such_key(key.as_str())))?;
-    process::check_source_protection(&cx.requester, &bucket, key.as_str(), Some(spec))
+    let (bucket, link) = existing(&cx, &input.bucket, &input.key, Action::GetObject).await?;
+    process::check_source_protection(&cx.requester, &bucket, &input.key, Some(spec))
         .map_err(from_core)?;
     if spec.contains('|') {
         return Err(s3_error!(
@@ -699,14 +677,7 @@ pub async fn get_object_attributes(
     cx: Cx,
     input: GetObjectAttributesInput,
 ) -> R<GetObjectAttributesOutput> {
-    let (bucket, key, link) = cx.object(&input.bucket, &input.key).await?;
-    cx.authorize(
-        Action::GetObject,
-        &bucket,
-        Some(key.as_str()),
-        link.as_ref(),
-    )?;
-    let link = link.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    let (bucket, link) = existing(&cx, &input.bucket, &input.key, Action::GetObject).await?;
     let r = object::resolve_symlink(cx.store(), &cx.requester, &bucket, link)
         .await
         .map_err(from_core)?;
