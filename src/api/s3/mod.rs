@@ -68,6 +68,11 @@ pub async fn handle(
     let request_id = new_request_id();
     let resource = request.uri().path().to_owned();
     let head = request.method() == http::Method::HEAD;
+    let has_body = request
+        .headers()
+        .get("content-length")
+        .is_some_and(|l| l != "0")
+        || request.headers().contains_key("transfer-encoding");
     // Browsers need the CORS headers on errors too.
     let cors = cors_headers(
         &listener.app,
@@ -100,12 +105,19 @@ pub async fn handle(
             }
         }
     };
-    let mut response = if response.status().is_client_error() || response.status().is_server_error()
-    {
+    let failed = response.status().is_client_error() || response.status().is_server_error();
+    let mut response = if failed {
         error::complete_error_body(response, &resource, &request_id, head).await
     } else {
         response
     };
+    // A refused upload may leave its body unread, and then the connection cannot be
+    // reused: say so, or clients reuse it and fail their next request (as on OSS).
+    if failed && has_body {
+        response
+            .headers_mut()
+            .insert("connection", HeaderValue::from_static("close"));
+    }
     let h = response.headers_mut();
     let id = HeaderValue::from_str(&request_id).expect("hex");
     h.insert("x-amz-request-id", id.clone());
