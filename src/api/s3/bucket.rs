@@ -158,9 +158,7 @@ pub async fn delete_bucket(cx: Cx, input: DeleteBucketInput) -> R<DeleteBucketOu
     bucket::delete_bucket(cx.store(), &record.name)
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(DeleteBucketOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 pub async fn get_bucket_location(
@@ -504,9 +502,7 @@ pub async fn delete_bucket_cors(cx: Cx, input: DeleteBucketCorsInput) -> R<Delet
     bucket::update_bucket(cx.store(), &record, |b| b.config.cors = None)
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(DeleteBucketCorsOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 /// PutBucketPolicy: S3's grammar (`s3:*` actions, `arn:aws:s3:::` resources, `aws:`
@@ -520,9 +516,7 @@ pub async fn put_bucket_policy(cx: Cx, input: PutBucketPolicyInput) -> R<PutBuck
     })
     .await
     .map_err(from_core)?;
-    let mut response = S3Response::new(PutBucketPolicyOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 pub async fn get_bucket_policy(cx: Cx, input: GetBucketPolicyInput) -> R<GetBucketPolicyOutput> {
@@ -545,9 +539,7 @@ pub async fn delete_bucket_policy(
     bucket::update_bucket(cx.store(), &record, |b| b.config.policy = None)
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(DeleteBucketPolicyOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 /// ListObjectVersions of a bucket that was never versioned: each object is its only

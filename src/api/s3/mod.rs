@@ -382,6 +382,13 @@ fn parse_key(key: &str) -> S3Result<ObjectKey> {
 
 type R<T> = S3Result<S3Response<T>>;
 
+/// An empty `204 No Content` answer (S3's deletes, PutBucketPolicy, AbortMultipartUpload).
+fn no_content<T: Default>() -> S3Response<T> {
+    let mut response = S3Response::new(T::default());
+    response.status = Some(http::StatusCode::NO_CONTENT);
+    response
+}
+
 /// The route table: s3s has resolved the operation; each one names its permission
 /// where it authorizes (in the operation modules).
 #[async_trait::async_trait]

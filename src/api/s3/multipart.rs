@@ -1,7 +1,7 @@
 //! Multipart upload: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 //! ListMultipartUploads.
 
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
 
@@ -258,9 +258,7 @@ pub async fn abort_multipart_upload(
     multipart::abort_multipart_upload(cx.store(), upload(&bucket, &input.key, &input.upload_id))
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(AbortMultipartUploadOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {

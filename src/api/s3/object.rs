@@ -399,9 +399,7 @@ pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOu
     object::delete_object(cx.store(), &bucket.name, key.as_str())
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(DeleteObjectOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 /// An S3 ETag condition in the form the core compares.
@@ -565,9 +563,7 @@ pub async fn delete_object_tagging(
     object::delete_object_tagging(cx.store(), &bucket.name, &input.key)
         .await
         .map_err(from_core)?;
-    let mut response = S3Response::new(DeleteObjectTaggingOutput::default());
-    response.status = Some(StatusCode::NO_CONTENT);
-    Ok(response)
+    Ok(super::no_content())
 }
 
 pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclOutput> {
