@@ -38,6 +38,8 @@ pub enum CoreError {
     /// An image-processing refusal, with the engine's code, status and message.
     #[error("image processing: {}", .0.message)]
     Image(crate::image::ImageError),
+    #[error("the style {name:?} does not exist")]
+    NoSuchStyle { name: String },
     /// Too much work is waiting (the image queue is full).
     #[error("service unavailable: {0}")]
     ServiceUnavailable(String),

@@ -11,7 +11,7 @@ use super::object::{read_range_blocking, resolve_symlink};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::{Action, Principal};
 use crate::image::{self, Limits, Output, Pipeline};
-use crate::storage::{BucketRecord, ObjectRecord};
+use crate::storage::{BucketRecord, ObjectRecord, Style};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -100,6 +100,33 @@ impl ImagePool {
             .await
             .map_err(|_| CoreError::internal("the image job failed"))
     }
+}
+
+/// The bucket's image style `name`.
+pub fn style<'a>(bucket: &'a BucketRecord, name: &str) -> CoreResult<&'a Style> {
+    bucket
+        .config
+        .styles
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| CoreError::NoSuchStyle {
+            name: name.to_owned(),
+        })
+}
+
+/// The action chain of a spec: `style/<name>[/more actions]` is the style's content
+/// followed by the extra actions; any other spec is itself.
+pub fn expand_style(bucket: &BucketRecord, spec: &str) -> CoreResult<String> {
+    let Some(rest) = spec.strip_prefix("style/") else {
+        return Ok(spec.to_owned());
+    };
+    let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
+    let content = &style(bucket, name)?.content;
+    Ok(if more.is_empty() {
+        content.clone()
+    } else {
+        format!("{content}/{more}")
+    })
 }
 
 /// Source-image protection: anonymous requests for protected objects must name a

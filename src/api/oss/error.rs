@@ -252,6 +252,12 @@ impl From<CoreError> for OssError {
             ),
             CoreError::InvalidRequest(message) => bad("InvalidRequest", message),
             CoreError::InvalidArgument(message) => bad("InvalidArgument", message),
+            CoreError::NoSuchStyle { name } => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchStyle",
+                "The specified style does not exist.",
+            )
+            .with("StyleName", name),
             CoreError::ServiceUnavailable(message) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",

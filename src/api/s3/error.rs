@@ -73,6 +73,11 @@ pub fn from_core(e: CoreError) -> S3Error {
         ),
         CoreError::InvalidRequest(message) => bad(S3ErrorCode::InvalidRequest, message),
         CoreError::InvalidArgument(message) => bad(S3ErrorCode::InvalidArgument, message),
+        CoreError::NoSuchStyle { .. } => with(
+            S3ErrorCode::Custom("NoSuchStyle".into()),
+            StatusCode::NOT_FOUND,
+            "The specified style does not exist.".into(),
+        ),
         CoreError::ServiceUnavailable(message) => with(
             S3ErrorCode::ServiceUnavailable,
             StatusCode::SERVICE_UNAVAILABLE,

@@ -612,26 +612,7 @@ pub async fn get_processed(
             "sys/saveas is allowed only in POST requests (ProcessObject), not with GET."
         ));
     }
-    let chain = match spec.strip_prefix("style/") {
-        Some(rest) => {
-            let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
-            let style = bucket.config.styles.iter().find(|s| s.name == name);
-            let style = style.ok_or_else(|| {
-                let mut e = s3s::S3Error::with_message(
-                    s3s::S3ErrorCode::Custom("NoSuchStyle".into()),
-                    "The specified style does not exist.",
-                );
-                e.set_status_code(StatusCode::NOT_FOUND);
-                e
-            })?;
-            if more.is_empty() {
-                style.content.clone()
-            } else {
-                format!("{}/{more}", style.content)
-            }
-        }
-        None => spec.to_owned(),
-    };
+    let chain = process::expand_style(&bucket, spec).map_err(from_core)?;
     let pipeline = crate::image::parse(&chain).map_err(|e| from_core(CoreError::Image(e)))?;
     let source = object::resolve_symlink(cx.store(), &cx.requester, &bucket, link)
         .await

@@ -482,15 +482,6 @@ fn style_name(ctx: &Ctx) -> ApiResult<&str> {
     Ok(name)
 }
 
-fn no_such_style(name: &str) -> OssError {
-    OssError::new(
-        StatusCode::NOT_FOUND,
-        "NoSuchStyle",
-        "The specified style does not exist.",
-    )
-    .with("StyleName", name)
-}
-
 pub async fn put_style(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let name = style_name(ctx)?.to_owned();
     let doc = xml::parse(&config_body(ctx, body).await?, "Style")?;
@@ -552,13 +543,7 @@ fn write_style(w: &mut XmlWriter, s: &Style) {
 
 pub fn get_style(ctx: &Ctx) -> ApiResult<Response> {
     let name = style_name(ctx)?;
-    let style = ctx
-        .bucket()?
-        .config
-        .styles
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| no_such_style(name))?;
+    let style = crate::core::process::style(ctx.bucket()?, name)?;
     let mut w = XmlWriter::new("Style");
     write_style(&mut w, style);
     Ok(xml_response(w.finish()))
@@ -676,17 +661,6 @@ pub fn get_process_configuration(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("StyleDelimiters", c.delimiters.join(","));
     w.elem("OssDomainSupportAtProcess", on_off(c.oss_domain_support));
     Ok(xml_response(w.finish()))
-}
-
-/// The content of style `name` of the request's bucket.
-pub fn style_content<'a>(bucket: &'a BucketRecord, name: &str) -> ApiResult<&'a str> {
-    bucket
-        .config
-        .styles
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.content.as_str())
-        .ok_or_else(|| no_such_style(name))
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use axum::response::Response;
 use base64::Engine;
 use http::StatusCode;
 
-use super::bucket_config::style_content;
 use super::object::{check_content_md5, conditions, set};
 use super::read_small_body;
 use crate::access::Action;
@@ -97,17 +96,7 @@ pub fn parse_spec(value: &str, bucket: &BucketRecord) -> ApiResult<(String, Opti
             bucket: target,
         });
     }
-    let chain = if let Some(rest) = chain.strip_prefix("style/") {
-        let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
-        let content = style_content(bucket, name)?;
-        if more.is_empty() {
-            content.to_owned()
-        } else {
-            format!("{content}/{more}")
-        }
-    } else {
-        chain.to_owned()
-    };
+    let chain = process::expand_style(bucket, chain)?;
     Ok((chain, saveas))
 }
 
@@ -144,7 +133,7 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
         let Some((base, style)) = key.rsplit_once(delimiter.as_str()) else {
             continue;
         };
-        let Ok(content) = style_content(bucket, style) else {
+        let Ok(style) = process::style(bucket, style) else {
             continue;
         };
         let (b, k) = (bucket.name.clone(), base.to_owned());
@@ -152,7 +141,7 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
             continue;
         };
         ctx.authorize(Action::GetObject, Some(bucket), Some(base), Some(&record))?;
-        let pipeline = image::parse(content).map_err(image_error)?;
+        let pipeline = image::parse(&style.content).map_err(image_error)?;
         return serve_processed(ctx, record, pipeline).await;
     }
     Err(OssError::no_such_key(key))
