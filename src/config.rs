@@ -26,6 +26,61 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     #[serde(default)]
     pub image: ImageConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// `[storage]`: where metadata and object bytes live. The defaults are embedded
+/// (redb and files in `server.data_dir`); PostgreSQL plus an S3-compatible service
+/// let several nodes serve one store.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `postgres://user:password@host:port/database`; unset: redb in the data directory.
+    #[serde(default)]
+    pub metadata: Option<String>,
+    #[serde(default)]
+    pub blobs: BlobsConfig,
+}
+
+/// `[storage.blobs]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BlobsConfig {
+    /// Files under `<data_dir>/blobs`.
+    #[default]
+    Fs,
+    S3(S3BlobsConfig),
+}
+
+/// `[storage.blobs]` with `kind = "s3"`: any S3-compatible service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3BlobsConfig {
+    /// `http://host:port` or `https://host`.
+    pub endpoint: String,
+    /// An existing bucket; ossify writes only under `prefix` in it.
+    pub bucket: String,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    #[serde(default)]
+    pub access_key_id: String,
+    #[serde(default)]
+    pub secret_access_key: String,
+    /// Path-style requests (`endpoint/bucket/key`) rather than `bucket.endpoint`.
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+    /// Key prefix of every blob, so several stores (or other data) can share a bucket.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// `[image]`: the work budget of one image-processing request.

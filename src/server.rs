@@ -234,9 +234,16 @@ impl Server {
             .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?;
         crate::image::install_embedded_fonts()
             .map_err(|e| anyhow::anyhow!("embedded fonts: {e}"))?;
-        let referenced = meta.referenced_blobs()?;
+        let meta: Arc<dyn MetaStore> = Arc::new(meta);
+        let m = meta.clone();
+        // Metadata calls run on the blocking pool (a PostgreSQL store blocks on its runtime).
+        let referenced = tokio::task::spawn_blocking(move || m.referenced_blobs())
+            .await??
+            .into_iter()
+            .collect();
         let swept = blobs
-            .sweep(&referenced)
+            .sweep(&referenced, None)
+            .await
             .context("start-up sweep of unfinished writes failed")?;
         if swept > 0 {
             tracing::info!(swept, "removed blobs left behind by interrupted writes");
@@ -321,7 +328,7 @@ impl Server {
             .collect();
         let app = Arc::new(AppState {
             store: crate::core::Store {
-                meta: Arc::new(meta),
+                meta,
                 blobs: Arc::new(blobs),
                 max_object_size: config.server.max_object_size,
             },

@@ -245,27 +245,68 @@ impl BlobStore for FsBlobStore {
         })
     }
 
-    fn sweep(&self, keep: &[BlobId]) -> io::Result<usize> {
-        let keep: HashSet<&str> = keep.iter().map(|b| b.0.as_str()).collect();
-        let mut removed = 0;
-        for entry in std::fs::read_dir(&self.tmp)? {
-            std::fs::remove_file(entry?.path())?;
+    fn sweep<'a>(
+        &'a self,
+        keep: &'a HashSet<BlobId>,
+        written_before: Option<i64>,
+    ) -> BoxFuture<'a, io::Result<usize>> {
+        let (tmp, blobs) = (self.tmp.clone(), self.blobs.clone());
+        let keep = keep.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || sweep_dirs(&tmp, &blobs, &keep, written_before))
+                .await
+                .map_err(io::Error::other)?
+        })
+    }
+}
+
+/// [`BlobStore::sweep`] over the temp directory and the blob shards.
+fn sweep_dirs(
+    tmp: &Path,
+    blobs: &Path,
+    keep: &HashSet<BlobId>,
+    written_before: Option<i64>,
+) -> io::Result<usize> {
+    let old_enough = |entry: &std::fs::DirEntry| -> io::Result<bool> {
+        let Some(cutoff) = written_before else {
+            return Ok(true);
+        };
+        let modified = entry.metadata()?.modified()?;
+        let ms = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Ok(ms < cutoff)
+    };
+    let mut removed = 0;
+    for entry in std::fs::read_dir(tmp)? {
+        let entry = entry?;
+        if old_enough(&entry)? {
+            remove_if_present(&entry.path())?;
             removed += 1;
         }
-        for shard in std::fs::read_dir(&self.blobs)? {
-            let shard = shard?;
-            if !shard.file_type()?.is_dir() {
-                continue;
-            }
-            for blob in std::fs::read_dir(shard.path())? {
-                let blob = blob?;
-                if !keep.contains(blob.file_name().to_string_lossy().as_ref()) {
-                    std::fs::remove_file(blob.path())?;
-                    removed += 1;
-                }
+    }
+    for shard in std::fs::read_dir(blobs)? {
+        let shard = shard?;
+        if !shard.file_type()?.is_dir() {
+            continue;
+        }
+        for blob in std::fs::read_dir(shard.path())? {
+            let blob = blob?;
+            let id = BlobId(blob.file_name().to_string_lossy().into_owned());
+            if !keep.contains(&id) && old_enough(&blob)? {
+                remove_if_present(&blob.path())?;
+                removed += 1;
             }
         }
-        Ok(removed)
+    }
+    Ok(removed)
+}
+
+/// Another node's sweep may have removed it first.
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -322,7 +363,11 @@ mod tests {
         let keep = write(&store, b"keep").await;
         let orphan = write(&store, b"orphan").await;
         std::fs::write(dir.path().join("tmp").join("crashed-upload"), b"x").unwrap();
-        assert_eq!(store.sweep(std::slice::from_ref(&keep)).unwrap(), 2);
+        let keep_set = HashSet::from([keep.clone()]);
+        // Written after the cut-off: a write in flight elsewhere, left alone.
+        assert_eq!(store.sweep(&keep_set, Some(0)).await.unwrap(), 0);
+        assert!(store.open(&orphan, 0, 1).await.is_ok());
+        assert_eq!(store.sweep(&keep_set, None).await.unwrap(), 2);
         assert!(store.open(&keep, 0, 4).await.is_ok());
         assert!(store.open(&orphan, 0, 1).await.is_err());
     }

@@ -6,6 +6,7 @@ pub mod fs_blob;
 pub mod redb_meta;
 pub mod reserve;
 
+use std::collections::HashSet;
 use std::io;
 
 use futures_util::future::BoxFuture;
@@ -388,8 +389,13 @@ pub trait MetaStore: Send + Sync + 'static {
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError>;
     /// Sizes and counts for GetBucketStat (a scan of the bucket).
     fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError>;
-    /// Every blob referenced by a record, for the start-up orphan sweep.
+    /// Every blob referenced by a record (objects and parts of open uploads), for
+    /// the orphan sweep.
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError>;
+    /// Take or renew the cluster-wide lease `name` for `holder` until `ttl_ms` from
+    /// now; false while another holder's lease is unexpired. Background jobs run
+    /// only on the node holding their lease; a dead holder's lease lapses.
+    fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool, StorageError>;
 }
 
 /// A blob being written. Dropping it without [`BlobWriter::finish`] discards it.
@@ -416,6 +422,13 @@ pub trait BlobStore: Send + Sync + 'static {
         out: &mut Vec<u8>,
     ) -> io::Result<()>;
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>>;
-    /// Remove unfinished writes and every blob not in `keep`; returns how many were removed.
-    fn sweep(&self, keep: &[BlobId]) -> io::Result<usize>;
+    /// Remove unfinished writes and every blob not in `keep`; returns how many were
+    /// removed. With `written_before` (unix ms), only what was written before it, so
+    /// that blobs of writes still in flight on other nodes (stored, not yet
+    /// committed) survive; without it, everything (no writer is running).
+    fn sweep<'a>(
+        &'a self,
+        keep: &'a HashSet<BlobId>,
+        written_before: Option<i64>,
+    ) -> BoxFuture<'a, io::Result<usize>>;
 }
