@@ -33,7 +33,7 @@ pub struct Config {
 /// `[storage]`: where metadata and object bytes live. The defaults are embedded
 /// (redb and files in `server.data_dir`); PostgreSQL plus an S3-compatible service
 /// let several nodes serve one store.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// `postgres://user:password@host:port/database`; unset: redb in the data directory.
@@ -41,6 +41,104 @@ pub struct StorageConfig {
     pub metadata: Option<String>,
     #[serde(default)]
     pub blobs: BlobsConfig,
+    /// Seconds between sweeps for orphan blobs (left by a node that died between
+    /// storing a blob and committing its record). Not used by the embedded default,
+    /// which sweeps once at start-up.
+    #[serde(default = "default_blob_gc_interval")]
+    pub blob_gc_interval_secs: u64,
+    /// Orphan blobs younger than this many seconds are spared: their upload may still
+    /// be committing on another node.
+    #[serde(default = "default_blob_gc_grace")]
+    pub blob_gc_grace_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            metadata: None,
+            blobs: BlobsConfig::Fs,
+            blob_gc_interval_secs: default_blob_gc_interval(),
+            blob_gc_grace_secs: default_blob_gc_grace(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Both metadata and blobs live in the data directory of this one process.
+    pub fn is_embedded(&self) -> bool {
+        self.metadata.is_none() && matches!(self.blobs, BlobsConfig::Fs)
+    }
+}
+
+/// Environment variables that may hold the storage secrets instead of the file.
+pub const STORAGE_ENV: [&str; 3] = [
+    "OSSIFY_STORAGE_METADATA",
+    "OSSIFY_BLOBS_ACCESS_KEY_ID",
+    "OSSIFY_BLOBS_SECRET_ACCESS_KEY",
+];
+
+impl StorageConfig {
+    /// Take the secrets in [`STORAGE_ENV`] from `var` where set and non-empty; they
+    /// override the file.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        if let Some(url) = var(STORAGE_ENV[0]) {
+            self.metadata = Some(url);
+        }
+        if let BlobsConfig::S3(s3) = &mut self.blobs {
+            if let Some(id) = var(STORAGE_ENV[1]) {
+                s3.access_key_id = id;
+            }
+            if let Some(secret) = var(STORAGE_ENV[2]) {
+                s3.secret_access_key = secret;
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.metadata
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "storage.metadata: give a PostgreSQL URL such as \"postgres://ossify:secret@127.0.0.1:5432/ossify\", or leave it out for the embedded database".into(),
+            ));
+        }
+        if let BlobsConfig::S3(s3) = &self.blobs {
+            if !(s3.endpoint.starts_with("http://") || s3.endpoint.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "storage.blobs.endpoint = {:?}: give a URL such as \"http://127.0.0.1:8333\"",
+                    s3.endpoint
+                )));
+            }
+            if s3.bucket.is_empty() {
+                return Err(ConfigError(
+                    "storage.blobs.bucket: name the (existing) bucket that holds the blobs".into(),
+                ));
+            }
+            if s3.access_key_id.is_empty() != s3.secret_access_key.is_empty() {
+                return Err(ConfigError(
+                    "storage.blobs: set both access_key_id and secret_access_key (or OSSIFY_BLOBS_ACCESS_KEY_ID and OSSIFY_BLOBS_SECRET_ACCESS_KEY), or neither for anonymous access".into(),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("blob_gc_interval_secs", self.blob_gc_interval_secs),
+            ("blob_gc_grace_secs", self.blob_gc_grace_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("storage.{key} must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_blob_gc_interval() -> u64 {
+    3600
+}
+
+fn default_blob_gc_grace() -> u64 {
+    3600
 }
 
 /// `[storage.blobs]`.
@@ -304,6 +402,7 @@ impl Config {
                 "server.lifecycle_interval_secs must be at least 1".into(),
             ));
         }
+        self.storage.check()?;
         let c = &self.server.connections;
         for (key, value) in [
             ("header_read_timeout_secs", c.header_read_timeout_secs),
@@ -529,6 +628,56 @@ policy = '''{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObje
         assert_eq!(config.regions.len(), 2);
         assert_eq!(config.regions[1].v4_region(), "cn-shanghai");
         assert_eq!(config.accounts[0].users[0].name, "thumbnailer");
+    }
+
+    #[test]
+    fn storage_section_and_its_secrets_from_the_environment() {
+        let text = r#"
+[storage]
+metadata = "postgres://ossify:secret@127.0.0.1:5432/ossify"
+blob_gc_grace_secs = 60
+
+[storage.blobs]
+kind = "s3"
+endpoint = "http://127.0.0.1:8333"
+bucket = "ossify-blobs"
+region = "us-east-1"
+path_style = true
+"#;
+        let mut config = Config::from_toml(text).unwrap();
+        let env = |name: &str| match name {
+            "OSSIFY_BLOBS_ACCESS_KEY_ID" => Some("AK".to_string()),
+            "OSSIFY_BLOBS_SECRET_ACCESS_KEY" => Some("SK".to_string()),
+            "OSSIFY_STORAGE_METADATA" => Some(String::new()),
+            _ => None,
+        };
+        config.storage.apply_env(env);
+        config.finish().unwrap();
+        assert!(!config.storage.is_embedded());
+        assert_eq!(config.storage.blob_gc_grace_secs, 60);
+        let BlobsConfig::S3(s3) = &config.storage.blobs else {
+            panic!("kind = s3")
+        };
+        assert_eq!(
+            (s3.access_key_id.as_str(), s3.secret_access_key.as_str()),
+            ("AK", "SK")
+        );
+        assert_eq!(
+            config.storage.metadata.as_deref(),
+            Some("postgres://ossify:secret@127.0.0.1:5432/ossify")
+        );
+        assert!(Config::from_toml("").unwrap().storage.is_embedded());
+
+        let mut half = Config::from_toml(text).unwrap();
+        let BlobsConfig::S3(s3) = &mut half.storage.blobs else {
+            unreachable!()
+        };
+        s3.access_key_id = "AK".into();
+        assert!(half.finish().unwrap_err().0.contains("storage.blobs"));
+        let mut url = Config::from_toml(&text.replace("postgres://", "mysql://")).unwrap();
+        assert!(url.finish().unwrap_err().0.contains("storage.metadata"));
+        let kind = Config::from_toml(&text.replace("\"s3\"", "\"gcs\"")).unwrap_err();
+        assert!(kind.0.contains("gcs"), "{kind}");
     }
 
     #[test]

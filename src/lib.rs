@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod background;
 pub mod config;
 pub mod core;
 pub mod image;

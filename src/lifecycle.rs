@@ -125,28 +125,6 @@ pub async fn sweep(
     Ok(swept)
 }
 
-/// Run [`sweep`] every `interval` until the task is dropped.
-pub async fn run(
-    meta: Arc<dyn MetaStore>,
-    blobs: Arc<dyn BlobStore>,
-    interval: std::time::Duration,
-) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = sweep(
-            meta.clone(),
-            blobs.clone(),
-            chrono::Utc::now().timestamp_millis(),
-        )
-        .await
-        {
-            tracing::error!("lifecycle sweep failed: {e}");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

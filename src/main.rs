@@ -19,7 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "ossify",
     version,
     about = "An Alibaba Cloud OSS-compatible object storage server with built-in image processing, for local development and self-hosting.",
-    after_help = "Environment: OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET (root key of the default account), OSSIFY_LOG (log filter, e.g. debug). Configuration reference: docs/configuration.md."
+    after_help = "Environment: OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET (root key of the default account), OSSIFY_STORAGE_METADATA, OSSIFY_BLOBS_ACCESS_KEY_ID / OSSIFY_BLOBS_SECRET_ACCESS_KEY (storage secrets, overriding [storage]), OSSIFY_LOG (log filter, e.g. debug). Configuration reference: docs/configuration.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -87,6 +87,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.data_dir {
         config.server.data_dir = dir;
     }
+    config.storage.apply_env(|name| std::env::var(name).ok());
     config.finish()?;
     if let Some(listen) = args.listen {
         config.regions[0].listen = vec![listen];

@@ -209,7 +209,7 @@ pub struct Server {
     pub s3_listeners: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
-    sweeper: tokio::task::JoinHandle<()>,
+    background: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -343,11 +343,19 @@ impl Server {
             .with_limits(config.image.limits()),
         });
 
-        let sweeper = tokio::spawn(crate::lifecycle::run(
+        let background = crate::background::spawn(
+            crate::background::Jobs {
+                node: crate::background::node_name(),
+                lifecycle_interval: Duration::from_secs(config.server.lifecycle_interval_secs),
+                // The embedded default has no other writer: its start-up sweep suffices.
+                blob_gc: (!config.storage.is_embedded()).then(|| crate::background::BlobGc {
+                    interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
+                    grace: Duration::from_secs(config.storage.blob_gc_grace_secs),
+                }),
+            },
             app.store.meta.clone(),
             app.store.blobs.clone(),
-            std::time::Duration::from_secs(config.server.lifecycle_interval_secs),
-        ));
+        );
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut listeners = Vec::new();
@@ -378,13 +386,13 @@ impl Server {
             s3_listeners,
             shutdown,
             tasks,
-            sweeper,
+            background,
         })
     }
 
     /// Stop accepting, finish in-flight requests, return.
     pub async fn shutdown(mut self) {
-        self.sweeper.abort();
+        self.background.abort();
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
     }
