@@ -6,6 +6,12 @@ kernel (``listen = ["127.0.0.1:0"]``) and reads the real ports from the
 ``ossify: region <name> listening on http://<ip>:<port>`` lines on stdout.
 
 Run:  cd <repo> && .venv/bin/pytest tests/sdk -q
+
+Scale-out mode: with OSSIFY_TEST_STORAGE set to "postgres+s3", "postgres+fs" or
+"redb+s3" (and the OSSIFY_TEST_POSTGRES_URL / OSSIFY_TEST_S3_* services of
+scripts/services.sh), every server made from ``make_config`` gets a fresh database
+and blob prefix, and with PostgreSQL the session runs two nodes on one store and
+hands out their endpoints alternately, so a test's clients straddle both nodes.
 """
 
 import base64
@@ -62,8 +68,48 @@ READER_POLICY = (
 )
 
 
+STORAGE = os.environ.get("OSSIFY_TEST_STORAGE", "")
+if STORAGE and STORAGE not in ("postgres+s3", "postgres+fs", "redb+s3"):
+    raise SystemExit("OSSIFY_TEST_STORAGE=%r: use postgres+s3, postgres+fs or redb+s3" % STORAGE)
+SHARED_METADATA = STORAGE.startswith("postgres")
+
+
+def new_database():
+    """URL of a new, empty database on the test PostgreSQL."""
+    import psycopg
+    admin = os.environ["OSSIFY_TEST_POSTGRES_URL"]
+    name = "ossify_%s" % "".join(random.choice(string.ascii_lowercase) for _ in range(12))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE %s" % name)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def storage_section():
+    """`[storage]` lines of a fresh store in scale-out mode (nothing otherwise)."""
+    if not STORAGE:
+        return []
+    meta, blobs = STORAGE.split("+")
+    # Sweep for orphans often, sparing anything younger than half a minute.
+    lines = ["[storage]", "blob_gc_interval_secs = 10", "blob_gc_grace_secs = 30"]
+    if meta == "postgres":
+        lines.append('metadata = "%s"' % new_database())
+    if blobs == "s3":
+        prefix = "".join(random.choice(string.ascii_lowercase) for _ in range(10))
+        lines += [
+            "[storage.blobs]",
+            'kind = "s3"',
+            'endpoint = "%s"' % os.environ["OSSIFY_TEST_S3_ENDPOINT"],
+            'bucket = "%s"' % os.environ["OSSIFY_TEST_S3_BUCKET"],
+            'access_key_id = "%s"' % os.environ["OSSIFY_TEST_S3_ACCESS_KEY_ID"],
+            'secret_access_key = "%s"' % os.environ["OSSIFY_TEST_S3_SECRET_ACCESS_KEY"],
+            'prefix = "%s/"' % prefix,
+        ]
+    return lines + [""]
+
+
 def make_config(data_dir, regions=(HZ, SH)):
-    """TOML text of the standard two-region, two-account test configuration."""
+    """TOML text of the standard two-region, two-account test configuration (on a
+    fresh scale-out store in scale-out mode)."""
     # Sweep lifecycle rules every second so expiry is observable in tests.
     lines = ["[server]", 'data_dir = "%s"' % data_dir, "lifecycle_interval_secs = 1", ""]
     for r in regions:
@@ -85,7 +131,7 @@ def make_config(data_dir, regions=(HZ, SH)):
         'access_key_secret = "%s"' % ROOT2.secret,
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + storage_section())
 
 
 class ServerError(Exception):
@@ -358,10 +404,13 @@ def assert_request_id(headers):
 # fixtures
 # ---------------------------------------------------------------------------
 class OssifyEnv(object):
-    """What tests get from the session-wide server."""
+    """What tests get from the session-wide server: one node, or in scale-out mode
+    several nodes on one store whose endpoints are handed out in turn."""
 
-    def __init__(self, server):
+    def __init__(self, server, others=()):
         self.server = server
+        self.nodes = [server] + list(others)
+        self._turn = itertools.count()
         self.root1 = ROOT1
         self.root2 = ROOT2
         self.reader = READER
@@ -372,7 +421,8 @@ class OssifyEnv(object):
         return self.server.endpoints
 
     def endpoint(self, region=HZ):
-        return self.server.endpoint(region)
+        node = self.nodes[next(self._turn) % len(self.nodes)]
+        return node.endpoint(region)
 
     @property
     def hz(self):
@@ -460,15 +510,22 @@ _LOG_FILES = []
 def ossify(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ossify-session")
     server = OssifyServer(workdir, name="session")
-    _LOG_FILES.append(str(server.log_path))
+    nodes = [server]
+    if SHARED_METADATA:
+        # A second node on the same store (same config file, its own data directory).
+        nodes.append(OssifyServer(tmp_path_factory.mktemp("ossify-session-b"), name="session-b",
+                                  config_text=server.config_path.read_text()))
     try:
-        server.start()
+        for node in nodes:
+            _LOG_FILES.append(str(node.log_path))
+            node.start()
     except ServerError as e:
         pytest.fail(str(e), pytrace=False)
     try:
-        yield OssifyEnv(server)
+        yield OssifyEnv(server, nodes[1:])
     finally:
-        server.stop()
+        for node in nodes:
+            node.stop()
 
 
 @pytest.fixture
