@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod image;
 pub mod lifecycle;
+pub mod migrate;
 pub mod names;
 pub mod server;
 pub mod storage;

@@ -32,6 +32,20 @@ enum Command {
     /// data in ./data, and one account whose root AccessKey comes from
     /// OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET or is generated on first start.
     Serve(ServeArgs),
+    /// Copy an embedded data directory (redb metadata + blob files) into the store that
+    /// the configuration's [storage] names (PostgreSQL + S3 blobs). Stop the server
+    /// using DIR first. Re-running after an interruption continues where it stopped.
+    Migrate(MigrateArgs),
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// The embedded data directory to copy from (its meta.redb and blobs/).
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// TOML configuration whose [storage] section is the target.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -56,8 +70,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve(args) = cli.command;
-    match serve(args) {
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(args) => migrate(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ossify: error: {e:#}");
@@ -127,6 +144,39 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         drop(out);
         tracing::info!(data_dir = %config.server.data_dir.display(), "ready");
         server.run_until(shutdown_signal()).await
+    })
+}
+
+fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let mut target = Config::load(&args.config)?;
+    target.storage.apply_env(|name| std::env::var(name).ok());
+    target.finish()?;
+    if target.storage.is_embedded() {
+        anyhow::bail!(
+            "{}: [storage] names the embedded store; set storage.metadata and [storage.blobs] to the PostgreSQL and S3 target",
+            args.config.display()
+        );
+    }
+    let mut source = Config::from_toml("")?;
+    source.server.data_dir = args.from.clone();
+    if !args.from.join("meta.redb").exists() {
+        anyhow::bail!(
+            "--from {}: no meta.redb there; give the data directory of an embedded ossify",
+            args.from.display()
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let (meta, blobs) = ossify::server::open_storage(&source).await?;
+        let from = ossify::migrate::Side { meta, blobs };
+        let (meta, blobs) = ossify::server::open_storage(&target).await?;
+        let to = ossify::migrate::Side { meta, blobs };
+        let done = ossify::migrate::run(&from, &to).await?;
+        println!(
+            "ossify: migrated {} buckets, {} objects ({} already there), {} uploads with {} parts, {} bytes",
+            done.buckets, done.objects, done.skipped, done.uploads, done.parts, done.bytes
+        );
+        Ok(())
     })
 }
 

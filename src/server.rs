@@ -212,41 +212,54 @@ pub struct Server {
     background: tokio::task::JoinHandle<()>,
 }
 
+/// The metadata engine and blob store that `config.storage` names, checked to be
+/// reachable; the embedded ones live in `server.data_dir`.
+pub async fn open_storage(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn MetaStore>, Arc<dyn BlobStore>)> {
+    let data_dir = &config.server.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let space = Arc::new(
+        SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(|| {
+            format!("cannot create the space reserve in {}", data_dir.display())
+        })?,
+    );
+    let meta: Arc<dyn MetaStore> = Arc::new(
+        RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
+            format!(
+                "cannot open the metadata database in {} (is another ossify using it?)",
+                data_dir.display()
+            )
+        })?,
+    );
+    let blobs: Arc<dyn BlobStore> = Arc::new(
+        FsBlobStore::open(data_dir, space)
+            .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?,
+    );
+    Ok((meta, blobs))
+}
+
 impl Server {
     /// Open storage, sweep what a crash left behind, bind every listener.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let data_dir = &config.server.data_dir;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-        let space = Arc::new(
-            SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(
-                || format!("cannot create the space reserve in {}", data_dir.display()),
-            )?,
-        );
-        let meta =
-            RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
-                format!(
-                    "cannot open the metadata database in {} (is another ossify using it?)",
-                    data_dir.display()
-                )
-            })?;
-        let blobs = FsBlobStore::open(data_dir, space)
-            .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?;
+        let (meta, blobs) = open_storage(&config).await?;
         crate::image::install_embedded_fonts()
             .map_err(|e| anyhow::anyhow!("embedded fonts: {e}"))?;
-        let meta: Arc<dyn MetaStore> = Arc::new(meta);
-        let m = meta.clone();
-        // Metadata calls run on the blocking pool (a PostgreSQL store blocks on its runtime).
-        let referenced = tokio::task::spawn_blocking(move || m.referenced_blobs())
-            .await??
-            .into_iter()
-            .collect();
-        let swept = blobs
-            .sweep(&referenced, None)
-            .await
-            .context("start-up sweep of unfinished writes failed")?;
-        if swept > 0 {
-            tracing::info!(swept, "removed blobs left behind by interrupted writes");
+        if config.storage.is_embedded() {
+            // Nobody else writes here: whatever no record references is a crash's leftover.
+            let m = meta.clone();
+            let referenced = tokio::task::spawn_blocking(move || m.referenced_blobs())
+                .await??
+                .into_iter()
+                .collect();
+            let swept = blobs
+                .sweep(&referenced, None)
+                .await
+                .context("start-up sweep of unfinished writes failed")?;
+            if swept > 0 {
+                tracing::info!(swept, "removed blobs left behind by interrupted writes");
+            }
         }
 
         let mut credentials = HashMap::new();
@@ -329,7 +342,7 @@ impl Server {
         let app = Arc::new(AppState {
             store: crate::core::Store {
                 meta,
-                blobs: Arc::new(blobs),
+                blobs,
                 max_object_size: config.server.max_object_size,
             },
             regions,
