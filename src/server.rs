@@ -240,6 +240,10 @@ pub async fn open_storage(
     Ok((meta, blobs))
 }
 
+/// With several nodes, how long a GET that read a record before it was replaced has to
+/// open and read its blobs.
+const BLOB_DELETE_DELAY: Duration = Duration::from_secs(120);
+
 impl Server {
     /// Open storage, sweep what a crash left behind, bind every listener.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
@@ -344,6 +348,7 @@ impl Server {
                 meta,
                 blobs,
                 max_object_size: config.server.max_object_size,
+                blob_delete_delay: (!config.storage.is_embedded()).then_some(BLOB_DELETE_DELAY),
             },
             regions,
             endpoints: Arc::new(endpoints),

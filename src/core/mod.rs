@@ -29,6 +29,10 @@ pub struct Store {
     pub blobs: Arc<dyn BlobStore>,
     /// Largest object a single upload may create.
     pub max_object_size: u64,
+    /// How long a replaced or deleted object's blobs outlive its record. With several
+    /// nodes a GET elsewhere may have read the old record and not yet opened (or not
+    /// finished reading) its blobs; `None` (one process) deletes at once.
+    pub blob_delete_delay: Option<std::time::Duration>,
 }
 
 impl Store {

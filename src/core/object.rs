@@ -305,9 +305,22 @@ pub async fn remove_unused<'a>(
 }
 
 pub async fn remove_blob(store: &Store, blob: &BlobId) {
-    if let Err(e) = store.blobs.delete(blob).await {
-        // The start-up sweep removes it later.
-        tracing::warn!(blob = %blob.0, "cannot delete unreferenced blob: {e}");
+    let (blobs, blob) = (store.blobs.clone(), blob.clone());
+    let delete = async move {
+        if let Err(e) = blobs.delete(&blob).await {
+            // The orphan sweep removes it later.
+            tracing::warn!(blob = %blob.0, "cannot delete unreferenced blob: {e}");
+        }
+    };
+    match store.blob_delete_delay {
+        None => delete.await,
+        // Should this node die first, the orphan sweep removes it.
+        Some(delay) => {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                delete.await
+            });
+        }
     }
 }
 
