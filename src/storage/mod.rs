@@ -3,6 +3,7 @@
 //! and files named by an internal id.
 
 pub mod fs_blob;
+pub mod pg_meta;
 pub mod redb_meta;
 pub mod reserve;
 
