@@ -710,7 +710,8 @@ impl MetaStore for PgMeta {
             let mut out = Vec::new();
             for row in rows {
                 let name: &str = row.try_get(0)?;
-                if name == marker || !name.starts_with(prefix) {
+                // `<=`: a marker with NUL sorts after the row at its NUL-free part.
+                if name <= marker || !name.starts_with(prefix) {
                     continue;
                 }
                 if out.len() == max {
@@ -1301,5 +1302,127 @@ impl MetaStore for PgMeta {
                 .await?
                 .is_some())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! PgMeta's own concerns; the MetaStore contract is checked in `meta_conformance`.
+
+    use super::*;
+    use crate::storage::meta_conformance::pg;
+
+    #[test]
+    fn bounds_of_names() {
+        assert_eq!(after_prefix("a/").as_deref(), Some("a0"));
+        assert_eq!(after_prefix("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(after_prefix("\u{10FFFF}\u{10FFFF}"), None);
+        assert_eq!(nul_free("ab\0c"), "ab");
+        assert_eq!(nul_free("ab"), "ab");
+        assert_eq!(storable("a\0"), None);
+        let mut batch = ROLLUP_BATCH;
+        assert_eq!(batch_size(false, &mut batch, 1000), 1001);
+        assert_eq!(batch_size(true, &mut batch, 1000), ROLLUP_BATCH);
+        assert_eq!(batch_size(true, &mut batch, 1000), 2 * ROLLUP_BATCH);
+        assert_eq!(batch_size(true, &mut batch, 3), 4);
+        assert_eq!(batch_size(false, &mut batch, usize::MAX), i64::MAX);
+    }
+
+    async fn open_error(url: &str) -> String {
+        match PgMeta::open(url).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_errors_say_what_to_fix_without_the_password() {
+        let e = open_error("postgres://u:s3cret@127.0.0.1:notaport/db").await;
+        assert!(
+            e.starts_with("storage.metadata: not a valid PostgreSQL URL"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+        // A port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = open_error(&format!("postgres://u:s3cret@127.0.0.1:{port}/db")).await;
+        assert_eq!(
+            e,
+            format!(
+                "storage.metadata: cannot connect to 127.0.0.1:{port}: connection refused \
+                 (is PostgreSQL running and listening there?)"
+            )
+        );
+
+        let Some(admin) = pg::admin_url() else { return };
+        let config = tokio_postgres::Config::from_str(&admin).unwrap();
+        let user = config.get_user().unwrap().to_owned();
+        let target = connect_target(&config);
+        let wrong = admin.replacen(&format!("{user}:"), &format!("{user}:wrong-s3cret"), 1);
+        let e = open_error(&wrong).await;
+        assert_eq!(
+            e,
+            format!(
+                "storage.metadata: password authentication failed for user \"{user}\" at {target}: check the user and password"
+            )
+        );
+        let e = open_error(&pg::with_database(&admin, "ossify_no_such_db")).await;
+        assert!(
+            e.starts_with(&format!(
+                "storage.metadata: database \"ossify_no_such_db\" does not exist at {target}: create it, e.g. with `createdb -h "
+            )),
+            "{e}"
+        );
+        for e in [e, open_error(&wrong).await] {
+            assert!(!e.contains("s3cret") && !e.contains("wrong-"), "{e}");
+            let password = std::str::from_utf8(config.get_password().unwrap()).unwrap();
+            assert!(!e.contains(password), "the password leaked: {e}");
+        }
+    }
+
+    /// Migrations: nodes starting together, a restart, and a database from the future.
+    #[test]
+    fn migrations_run_once_and_refuse_a_newer_schema() {
+        let Some(admin) = pg::admin_url() else { return };
+        let db = pg::Database::create(admin.clone());
+        let url = db.url.clone();
+        let opened = db.runtime.block_on(async {
+            let starts: Vec<_> = (0..4)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { PgMeta::open(&url).await })
+                })
+                .collect();
+            let mut opened = Vec::new();
+            for s in starts {
+                opened.push(s.await.unwrap().unwrap());
+            }
+            opened
+        });
+        // A second application would have failed on ossify_schema's primary key.
+        drop(opened);
+        db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        let newer = format!(
+            "INSERT INTO ossify_schema (version) VALUES ({})",
+            MIGRATIONS.len() + 1
+        );
+        db.runtime.block_on(pg::admin_sql(&db.url, &newer)).unwrap();
+        let e = match db.runtime.block_on(PgMeta::open(&db.url)) {
+            Ok(_) => panic!("a newer schema was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains(&format!(
+                "the database has schema version {}, newer than this ossify knows ({})",
+                MIGRATIONS.len() + 1,
+                MIGRATIONS.len()
+            )),
+            "{e}"
+        );
     }
 }
