@@ -25,6 +25,7 @@ use std::time::Duration;
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
@@ -225,6 +226,8 @@ fn after_prefix(prefix: &str) -> Option<String> {
     }
     None
 }
+
+const NO_PARAMS: [&str; 0] = [];
 
 /// Where the next batch of a scan starts.
 enum Seek {
@@ -1265,13 +1268,18 @@ impl MetaStore for PgMeta {
                 .start()
                 .await?;
             let mut out = Vec::new();
+            // Streamed: a sweep reads every record once, and need not hold them all.
             let objects = tx.prepare_cached("SELECT record FROM objects").await?;
-            for row in tx.query(&objects, &[]).await? {
+            let rows = tx.query_raw(&objects, NO_PARAMS).await?;
+            let mut rows = std::pin::pin!(rows);
+            while let Some(row) = rows.try_next().await? {
                 let record: ObjectRecord = decode_col(&row, 0)?;
                 out.extend(record.segments.into_iter().map(|s| s.blob));
             }
             let parts = tx.prepare_cached("SELECT record FROM parts").await?;
-            for row in tx.query(&parts, &[]).await? {
+            let rows = tx.query_raw(&parts, NO_PARAMS).await?;
+            let mut rows = std::pin::pin!(rows);
+            while let Some(row) = rows.try_next().await? {
                 out.push(decode_col::<PartRecord>(&row, 0)?.blob);
             }
             tx.commit().await?;
@@ -1424,5 +1432,36 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    /// Connections the server dropped fail a call with an I/O error, never a panic,
+    /// and the pool replaces them.
+    #[test]
+    fn lost_connections_are_errors_then_replaced() {
+        let Some(admin) = pg::admin_url() else { return };
+        let db = pg::Database::create(admin.clone());
+        let meta = db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        assert_eq!(meta.get_bucket("b"), Ok(None));
+        let kill = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            db.name
+        );
+        db.runtime.block_on(pg::admin_sql(&admin, &kill)).unwrap();
+        match meta.get_bucket("b") {
+            Ok(None) => {}
+            Err(StorageError::Io(message)) => {
+                assert!(
+                    message.starts_with("metadata database (PostgreSQL): "),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let recovered = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            meta.get_bucket("b") == Ok(None)
+        });
+        assert!(recovered, "the pool did not reconnect");
     }
 }
