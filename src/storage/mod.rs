@@ -3,6 +3,9 @@
 //! and files named by an internal id.
 
 pub mod fs_blob;
+#[cfg(test)]
+mod meta_conformance;
+pub mod pg_meta;
 pub mod redb_meta;
 pub mod reserve;
 
