@@ -50,6 +50,10 @@ pub struct StorageConfig {
     /// be committing on another node.
     #[serde(default = "default_blob_gc_grace")]
     pub blob_gc_grace_secs: u64,
+    /// Seconds a replaced or deleted object's blobs outlive its record, for GETs on
+    /// other nodes still reading them. Not used by the embedded default (deletes at once).
+    #[serde(default = "default_blob_delete_delay")]
+    pub blob_delete_delay_secs: u64,
 }
 
 impl Default for StorageConfig {
@@ -59,6 +63,7 @@ impl Default for StorageConfig {
             blobs: BlobsConfig::Fs,
             blob_gc_interval_secs: default_blob_gc_interval(),
             blob_gc_grace_secs: default_blob_gc_grace(),
+            blob_delete_delay_secs: default_blob_delete_delay(),
         }
     }
 }
@@ -139,6 +144,10 @@ fn default_blob_gc_interval() -> u64 {
 
 fn default_blob_gc_grace() -> u64 {
     3600
+}
+
+fn default_blob_delete_delay() -> u64 {
+    120
 }
 
 /// `[storage.blobs]`.

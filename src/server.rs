@@ -22,6 +22,8 @@ use body_rate::{MinRate, MinRateBody};
 use crate::access::{Policy, Principal};
 use crate::api::oss::target::RegionHosts;
 use crate::config::{Config, ConnectionConfig};
+use crate::config::BlobsConfig;
+use crate::storage::pg_meta::PgMeta;
 use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta, SpaceReserve};
 
 /// Image requests that may wait for a worker before new ones are refused (503).
@@ -218,31 +220,41 @@ pub async fn open_storage(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn MetaStore>, Arc<dyn BlobStore>)> {
     let data_dir = &config.server.data_dir;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let space = Arc::new(
-        SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(|| {
-            format!("cannot create the space reserve in {}", data_dir.display())
-        })?,
-    );
-    let meta: Arc<dyn MetaStore> = Arc::new(
-        RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
-            format!(
-                "cannot open the metadata database in {} (is another ossify using it?)",
-                data_dir.display()
-            )
-        })?,
-    );
-    let blobs: Arc<dyn BlobStore> = Arc::new(
-        FsBlobStore::open(data_dir, space)
-            .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?,
-    );
+    let local = config.storage.metadata.is_none() || matches!(config.storage.blobs, BlobsConfig::Fs);
+    let space = if local {
+        std::fs::create_dir_all(data_dir).with_context(|| {
+            format!("cannot create the data directory {}", data_dir.display())
+        })?;
+        Some(Arc::new(
+            SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(
+                || format!("cannot create the space reserve in {}", data_dir.display()),
+            )?,
+        ))
+    } else {
+        None
+    };
+    let meta: Arc<dyn MetaStore> = match (&config.storage.metadata, &space) {
+        (Some(url), _) => Arc::new(PgMeta::open(url).await?),
+        (None, Some(space)) => Arc::new(
+            RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
+                format!(
+                    "cannot open the metadata database in {} (is another ossify using it?)",
+                    data_dir.display()
+                )
+            })?,
+        ),
+        (None, None) => unreachable!("embedded metadata opens the data directory"),
+    };
+    let blobs: Arc<dyn BlobStore> = match (&config.storage.blobs, space) {
+        (BlobsConfig::Fs, Some(space)) => Arc::new(
+            FsBlobStore::open(data_dir, space)
+                .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?,
+        ),
+        (BlobsConfig::Fs, None) => unreachable!("file blobs open the data directory"),
+        (BlobsConfig::S3(_), _) => anyhow::bail!("storage.blobs.kind = \"s3\" is not built yet"),
+    };
     Ok((meta, blobs))
 }
-
-/// With several nodes, how long a GET that read a record before it was replaced has to
-/// open and read its blobs.
-const BLOB_DELETE_DELAY: Duration = Duration::from_secs(120);
 
 impl Server {
     /// Open storage, sweep what a crash left behind, bind every listener.
@@ -348,7 +360,8 @@ impl Server {
                 meta,
                 blobs,
                 max_object_size: config.server.max_object_size,
-                blob_delete_delay: (!config.storage.is_embedded()).then_some(BLOB_DELETE_DELAY),
+                blob_delete_delay: (!config.storage.is_embedded())
+                    .then(|| Duration::from_secs(config.storage.blob_delete_delay_secs)),
             },
             regions,
             endpoints: Arc::new(endpoints),

@@ -72,6 +72,9 @@ STORAGE = os.environ.get("OSSIFY_TEST_STORAGE", "")
 if STORAGE and STORAGE not in ("postgres+s3", "postgres+fs", "redb+s3"):
     raise SystemExit("OSSIFY_TEST_STORAGE=%r: use postgres+s3, postgres+fs or redb+s3" % STORAGE)
 SHARED_METADATA = STORAGE.startswith("postgres")
+# postgres+fs nodes are one store only when they share the blob directory (as nodes on
+# one machine, or on one network filesystem, would).
+SHARED_DATA_DIR = STORAGE == "postgres+fs"
 
 
 def new_database():
@@ -90,7 +93,8 @@ def storage_section():
         return []
     meta, blobs = STORAGE.split("+")
     # Sweep for orphans often, sparing anything younger than half a minute.
-    lines = ["[storage]", "blob_gc_interval_secs = 10", "blob_gc_grace_secs = 30"]
+    lines = ["[storage]", "blob_gc_interval_secs = 10", "blob_gc_grace_secs = 30",
+             "blob_delete_delay_secs = 1"]
     if meta == "postgres":
         lines.append('metadata = "%s"' % new_database())
     if blobs == "s3":
@@ -514,7 +518,8 @@ def ossify(tmp_path_factory):
     if SHARED_METADATA:
         # A second node on the same store (same config file, its own data directory).
         nodes.append(OssifyServer(tmp_path_factory.mktemp("ossify-session-b"), name="session-b",
-                                  config_text=server.config_path.read_text()))
+                                  config_text=server.config_path.read_text(),
+                                  data_dir=server.data_dir if SHARED_DATA_DIR else None))
     try:
         for node in nodes:
             _LOG_FILES.append(str(node.log_path))

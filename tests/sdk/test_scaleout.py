@@ -17,7 +17,8 @@ import requests
 from oss2 import exceptions as oe
 from oss2.models import PartInfo
 
-from conftest import (HZ, ROOT1, SHARED_METADATA, OssifyServer, delete_bucket_fully,
+from conftest import (HZ, ROOT1, SHARED_DATA_DIR, SHARED_METADATA, OssifyServer,
+                      delete_bucket_fully,
                       make_config, md5_upper, unique_bucket_name)
 
 if not SHARED_METADATA:
@@ -29,8 +30,10 @@ MIN_PART = 100 * 1024
 @pytest.fixture
 def cluster(tmp_path):
     """Three nodes on one fresh store; each is stopped at the end."""
-    text = make_config(tmp_path / "a" / "data")
-    nodes = [OssifyServer(tmp_path / n, config_text=text, name="node-" + n) for n in "abc"]
+    data = tmp_path / "a" / "data"
+    text = make_config(data)
+    nodes = [OssifyServer(tmp_path / n, config_text=text, name="node-" + n,
+                          data_dir=data if SHARED_DATA_DIR else None) for n in "abc"]
     for n in nodes:
         n.start()
     yield nodes
@@ -74,7 +77,9 @@ def test_every_change_on_one_node_is_seen_by_the_next_request_to_another(buckets
     assert b.get_object("log").read() == b"xy"
     a.copy_object(a.bucket_name, "k", "copy")
     assert c.get_object("copy").read() == b"two"
-    b.put_object_tagging("k", oss2.models.Tagging(oss2.models.TaggingRule({"t": "1"})))
+    rule = oss2.models.TaggingRule()
+    rule.add("t", "1")
+    b.put_object_tagging("k", oss2.models.Tagging(rule))
     assert c.get_object_tagging("k").tag_set.tagging_rule == {"t": "1"}
 
     # ACL and policy changes are enforced by every node at once (no stale cache).
