@@ -442,45 +442,55 @@ struct S3BlobWriter {
     handle: Handle,
 }
 
+impl S3BlobWriter {
+    async fn write_inner(&mut self, data: &[u8]) -> io::Result<()> {
+        match &mut self.pending {
+            Pending::Small(buf) if buf.content_length() + data.len() <= PART_SIZE => {
+                buf.extend_from_slice(data);
+                Ok(())
+            }
+            Pending::Small(_) => {
+                let upload = self
+                    .store
+                    .put_multipart(&self.path)
+                    .await
+                    .map_err(|e| io_error("starting a multipart upload of", &self.id.0, e))?;
+                let Pending::Small(buf) = std::mem::replace(&mut self.pending, Pending::Done)
+                else {
+                    unreachable!("matched Small above")
+                };
+                let mut multipart = Multipart {
+                    upload: Some(upload),
+                    buf: PutPayloadMut::new(),
+                    uploading: JoinSet::new(),
+                    parts: 0,
+                    handle: self.handle.clone(),
+                };
+                for chunk in buf.freeze() {
+                    multipart.buf.push(chunk);
+                }
+                let written = multipart.write(data, &self.id.0).await;
+                self.pending = Pending::Multipart(multipart);
+                written
+            }
+            Pending::Multipart(multipart) => multipart.write(data, &self.id.0).await,
+            Pending::Done => Err(io::Error::other(format!(
+                "S3 blob store: blob {} was written to after a failure",
+                self.id.0
+            ))),
+        }
+    }
+}
+
 impl BlobWriter for S3BlobWriter {
     fn write<'a>(&'a mut self, data: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
-            match &mut self.pending {
-                Pending::Small(buf) if buf.content_length() + data.len() <= PART_SIZE => {
-                    buf.extend_from_slice(data);
-                    Ok(())
-                }
-                Pending::Small(_) => {
-                    let upload =
-                        self.store.put_multipart(&self.path).await.map_err(|e| {
-                            io_error("starting a multipart upload of", &self.id.0, e)
-                        })?;
-                    let Pending::Small(buf) = std::mem::replace(&mut self.pending, Pending::Done)
-                    else {
-                        unreachable!("matched Small above")
-                    };
-                    let mut multipart = Multipart {
-                        upload: Some(upload),
-                        buf: PutPayloadMut::new(),
-                        uploading: JoinSet::new(),
-                        parts: 0,
-                        handle: self.handle.clone(),
-                    };
-                    for chunk in buf.freeze() {
-                        multipart.buf.push(chunk);
-                    }
-                    self.pending = Pending::Multipart(multipart);
-                    let Pending::Multipart(multipart) = &mut self.pending else {
-                        unreachable!("just set")
-                    };
-                    multipart.write(data, &self.id.0).await
-                }
-                Pending::Multipart(multipart) => multipart.write(data, &self.id.0).await,
-                Pending::Done => Err(io::Error::other(format!(
-                    "S3 blob store: blob {} was written to after a failure",
-                    self.id.0
-                ))),
+            let written = self.write_inner(data).await;
+            if written.is_err() {
+                // A part may be missing: never complete this upload (dropping aborts it).
+                self.pending = Pending::Done;
             }
+            written
         })
     }
 
@@ -558,6 +568,8 @@ impl BlobStore for S3BlobStore {
         out: &mut Vec<u8>,
     ) -> io::Result<()> {
         let path = self.path(id)?;
+        // Callers run off the runtime's worker threads (the blocking pool, image
+        // workers), where block_on is allowed; on a worker thread it would panic.
         let bytes: Bytes = self
             .handle
             .block_on(async {
