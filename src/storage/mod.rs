@@ -2,12 +2,15 @@
 //! listings) and a blob store (object bytes). Defaults: redb in the data directory
 //! and files named by an internal id.
 
+#[cfg(test)]
+mod blob_conformance;
 pub mod fs_blob;
 #[cfg(test)]
 mod meta_conformance;
 pub mod pg_meta;
 pub mod redb_meta;
 pub mod reserve;
+pub mod s3_blob;
 
 use std::collections::HashSet;
 use std::io;
@@ -21,6 +24,7 @@ use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 pub use fs_blob::FsBlobStore;
 pub use redb_meta::RedbMeta;
 pub use reserve::SpaceReserve;
+pub use s3_blob::S3BlobStore;
 
 /// Internal name of a blob; never derived from an object key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
