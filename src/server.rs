@@ -21,10 +21,10 @@ use body_rate::{MinRate, MinRateBody};
 
 use crate::access::{Policy, Principal};
 use crate::api::oss::target::RegionHosts;
-use crate::config::{Config, ConnectionConfig};
 use crate::config::BlobsConfig;
+use crate::config::{Config, ConnectionConfig};
 use crate::storage::pg_meta::PgMeta;
-use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta, SpaceReserve};
+use crate::storage::{BlobStore, FsBlobStore, MetaStore, RedbMeta, S3BlobStore, SpaceReserve};
 
 /// Image requests that may wait for a worker before new ones are refused (503).
 const IMAGE_QUEUE: usize = 64;
@@ -220,11 +220,11 @@ pub async fn open_storage(
     config: &Config,
 ) -> anyhow::Result<(Arc<dyn MetaStore>, Arc<dyn BlobStore>)> {
     let data_dir = &config.server.data_dir;
-    let local = config.storage.metadata.is_none() || matches!(config.storage.blobs, BlobsConfig::Fs);
+    let local =
+        config.storage.metadata.is_none() || matches!(config.storage.blobs, BlobsConfig::Fs);
     let space = if local {
-        std::fs::create_dir_all(data_dir).with_context(|| {
-            format!("cannot create the data directory {}", data_dir.display())
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         Some(Arc::new(
             SpaceReserve::open(data_dir, config.server.disk_reserve_mb << 20).with_context(
                 || format!("cannot create the space reserve in {}", data_dir.display()),
@@ -251,7 +251,7 @@ pub async fn open_storage(
                 .with_context(|| format!("cannot open blob storage in {}", data_dir.display()))?,
         ),
         (BlobsConfig::Fs, None) => unreachable!("file blobs open the data directory"),
-        (BlobsConfig::S3(_), _) => anyhow::bail!("storage.blobs.kind = \"s3\" is not built yet"),
+        (BlobsConfig::S3(s3), _) => Arc::new(S3BlobStore::open(s3).await?),
     };
     Ok((meta, blobs))
 }
