@@ -7,6 +7,7 @@ Runs in scale-out mode with PostgreSQL (OSSIFY_TEST_STORAGE=postgres+s3 or
 postgres+fs, see conftest.py; scripts/test.sh runs both); elsewhere it skips."""
 
 import hashlib
+import re
 import os
 import threading
 import time
@@ -249,3 +250,149 @@ def test_a_node_killed_mid_upload_loses_nothing_acknowledged_and_rejoins(buckets
         assert hashlib.md5(a.get_object(key).read()).hexdigest() == md5, key
     a.put_object("after-restart", b"ok")
     assert b.get_object("after-restart").read() == b"ok"
+
+
+def storage_of(config_text):
+    """(metadata URL, blob prefix or None) of a config made by make_config."""
+    url = re.search(r'^metadata = "([^"]+)"', config_text, re.M).group(1)
+    prefix = re.search(r'^prefix = "([^"]*)"', config_text, re.M)
+    return url, prefix.group(1) if prefix else None
+
+
+def blob_s3():
+    import boto3
+    return boto3.client("s3", endpoint_url=os.environ["OSSIFY_TEST_S3_ENDPOINT"],
+                        region_name="us-east-1",
+                        aws_access_key_id=os.environ["OSSIFY_TEST_S3_ACCESS_KEY_ID"],
+                        aws_secret_access_key=os.environ["OSSIFY_TEST_S3_SECRET_ACCESS_KEY"])
+
+
+def test_orphan_blobs_are_collected_once_past_the_grace_period(tmp_path):
+    data = tmp_path / "data"
+    text = make_config(data).replace("blob_gc_interval_secs = 10", "blob_gc_interval_secs = 1") \
+        .replace("blob_gc_grace_secs = 30", "blob_gc_grace_secs = 2")
+    node = OssifyServer(tmp_path, data_dir=data, config_text=text).start()
+    try:
+        b = bucket_on(node, unique_bucket_name("gc"))
+        b.create_bucket()
+        b.put_object("live", b"still here")
+        _, prefix = storage_of(text)
+        stray = "0123456789abcdef0123456789abcdef"
+        # A blob whose node died before committing its record.
+        if prefix is None:
+            path = data / "blobs" / stray[:2] / stray
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"orphan")
+            exists = path.exists
+        else:
+            s3 = blob_s3()
+            key = prefix + "blobs/" + stray
+            s3.put_object(Bucket=os.environ["OSSIFY_TEST_S3_BUCKET"], Key=key, Body=b"orphan")
+
+            def exists():
+                r = s3.list_objects_v2(Bucket=os.environ["OSSIFY_TEST_S3_BUCKET"], Prefix=key)
+                return r.get("KeyCount", 0) > 0
+        time.sleep(1.2)
+        assert exists(), "collected inside the grace period"
+        deadline = time.time() + 15
+        while exists() and time.time() < deadline:
+            time.sleep(0.3)
+        assert not exists()
+        assert b.get_object("live").read() == b"still here"
+        delete_bucket_fully(b)
+    finally:
+        node.kill()
+
+
+def test_the_lifecycle_lease_passes_to_another_node_when_its_holder_dies(cluster):
+    import datetime
+    import psycopg
+    from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule
+
+    url, _ = storage_of(cluster[0].config_path.read_text())
+
+    def holder():
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT holder FROM leases WHERE name = 'lifecycle'").fetchone()
+        return row and int(row[0].split(":")[1])
+
+    deadline = time.time() + 10
+    while holder() is None and time.time() < deadline:
+        time.sleep(0.2)
+    pids = {n.proc.pid: n for n in cluster}
+    first = holder()
+    assert first in pids, (first, list(pids))
+    pids[first].kill()
+    alive = [n for n in cluster if n.proc.pid != first]
+    b = bucket_on(alive[0], unique_bucket_name("lease"))
+    b.create_bucket()
+    b.put_object("logs/old", b"x")
+    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    b.put_bucket_lifecycle(BucketLifecycle([LifecycleRule(
+        "expire", "logs/", status=LifecycleRule.ENABLED,
+        expiration=LifecycleExpiration(created_before_date=tomorrow))]))
+    # The dead holder's lease lapses after about three intervals (1 s each here).
+    deadline = time.time() + 20
+    while b.object_exists("logs/old") and time.time() < deadline:
+        time.sleep(0.3)
+    assert not b.object_exists("logs/old")
+    assert holder() in [n.proc.pid for n in alive]
+    delete_bucket_fully(b)
+
+
+def test_a_wrong_database_password_or_blob_secret_stops_the_start_naming_the_key(tmp_path):
+    text = make_config(tmp_path / "data")
+    url, prefix = storage_of(text)
+    cases = [(text.replace(url, re.sub(r"://([^:]+):[^@]+@", r"://\1:wrong@", url)),
+              "storage.metadata", "password authentication failed")]
+    if prefix is not None:
+        secret = os.environ["OSSIFY_TEST_S3_SECRET_ACCESS_KEY"]
+        cases.append((text.replace(secret, "wrong" + secret[5:]),
+                      "storage.blobs.secret_access_key", "rejected"))
+    for i, (bad, key, cause) in enumerate(cases):
+        srv = OssifyServer(tmp_path / str(i), config_text=bad)
+        with pytest.raises(Exception) as e:
+            srv.start(timeout=40)
+        srv.kill()
+        assert key in str(e.value) and cause in str(e.value), str(e.value)
+        assert "wrong" not in str(e.value).split("command:")[-1].split("[stderr] ossify: error")[-1]
+
+
+def test_migrate_copies_an_embedded_store_into_postgres(tmp_path):
+    import subprocess
+    from conftest import OSSIFY_BIN
+    # An embedded server with objects, a multipart object and an unfinished upload.
+    plain = OssifyServer(tmp_path / "old", config_text=make_config(tmp_path / "old" / "data")
+                         .split("[storage]")[0]).start()
+    name = unique_bucket_name("migrate")
+    b = bucket_on(plain, name)
+    b.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
+    bodies = {"a": b"alpha", "dir/é": os.urandom(3000), "empty": b""}
+    for k, v in bodies.items():
+        b.put_object(k, v, headers={"x-oss-meta-origin": "old"})
+    up = b.init_multipart_upload("big").upload_id
+    part = os.urandom(MIN_PART)
+    etag = b.upload_part("big", up, 1, part).etag
+    plain.stop()
+
+    target = make_config(tmp_path / "new" / "data")
+    (tmp_path / "new.toml").write_text(target)
+    for _ in range(2):  # the second run finds everything in place
+        out = subprocess.run([OSSIFY_BIN, "migrate", "--from", str(tmp_path / "old" / "data"),
+                              "--config", str(tmp_path / "new.toml")],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+    assert "0 objects (3 already there)" in out.stdout, out.stdout
+
+    node = OssifyServer(tmp_path / "new", config_text=target).start()
+    try:
+        nb = bucket_on(node, name)
+        for k, v in bodies.items():
+            r = nb.get_object(k)
+            assert r.read() == v and r.headers["x-oss-meta-origin"] == "old"
+        assert requests.get("%s/%s/a" % (node.endpoint(HZ), name)).content == b"alpha"
+        nb.complete_multipart_upload("big", up, [PartInfo(1, etag)])
+        assert nb.get_object("big").read() == part
+        delete_bucket_fully(nb)
+    finally:
+        node.kill()
