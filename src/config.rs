@@ -33,7 +33,7 @@ pub struct Config {
 /// `[storage]`: where metadata and object bytes live. The defaults are embedded
 /// (redb and files in `server.data_dir`); PostgreSQL plus an S3-compatible service
 /// let several nodes serve one store.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// `postgres://user:password@host:port/database`; unset: redb in the data directory.
@@ -65,6 +65,19 @@ impl Default for StorageConfig {
             blob_gc_grace_secs: default_blob_gc_grace(),
             blob_delete_delay_secs: default_blob_delete_delay(),
         }
+    }
+}
+
+impl std::fmt::Debug for StorageConfig {
+    // The metadata URL holds the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("metadata", &self.metadata.as_ref().map(|_| "postgres://…"))
+            .field("blobs", &self.blobs)
+            .field("blob_gc_interval_secs", &self.blob_gc_interval_secs)
+            .field("blob_gc_grace_secs", &self.blob_gc_grace_secs)
+            .field("blob_delete_delay_secs", &self.blob_delete_delay_secs)
+            .finish()
     }
 }
 
@@ -161,7 +174,7 @@ pub enum BlobsConfig {
 }
 
 /// `[storage.blobs]` with `kind = "s3"`: any S3-compatible service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3BlobsConfig {
     /// `http://host:port` or `https://host`.
@@ -180,6 +193,20 @@ pub struct S3BlobsConfig {
     /// Key prefix of every blob, so several stores (or other data) can share a bucket.
     #[serde(default)]
     pub prefix: String,
+}
+
+impl std::fmt::Debug for S3BlobsConfig {
+    // Never the secret, should the configuration be logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobsConfig")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("path_style", &self.path_style)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 fn default_s3_region() -> String {
@@ -676,6 +703,11 @@ path_style = true
             Some("postgres://ossify:secret@127.0.0.1:5432/ossify")
         );
         assert!(Config::from_toml("").unwrap().storage.is_embedded());
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("SK") && !shown.contains("secret@"),
+            "{shown}"
+        );
 
         let mut half = Config::from_toml(text).unwrap();
         let BlobsConfig::S3(s3) = &mut half.storage.blobs else {

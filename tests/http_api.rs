@@ -514,7 +514,7 @@ async fn two_hundred_concurrent_connections() {
     let requests = (0..200).map(|_| {
         let url = url.clone();
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = common::http_client();
             let r = client.get(url).send().await.unwrap();
             (r.status().as_u16(), r.bytes().await.unwrap().len())
         })

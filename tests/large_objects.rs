@@ -73,6 +73,8 @@ fn chunk(i: u64) -> Vec<u8> {
 async fn two_gib_streams_with_flat_memory() {
     let dir = tempfile::tempdir().unwrap();
     let (server, addr) = start(dir.path());
+    // reqwest is built without a default TLS provider (see tests/common).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let r = signed(&client, reqwest::Method::PUT, &addr, "/big/")
         .send()

@@ -91,7 +91,7 @@ impl TestServer {
             server: Some(server),
             dir,
             addrs,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 
@@ -232,4 +232,11 @@ pub async fn code(response: Response) -> String {
     let start = body.find("<Code>").map(|i| i + 6).unwrap_or(0);
     let end = body.find("</Code>").unwrap_or(0);
     body.get(start..end).unwrap_or_default().to_owned()
+}
+
+/// A plain HTTP client. reqwest is built without a default TLS provider (ossify's S3
+/// blob store installs ring at start-up); install it here too, as a client needs one.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
