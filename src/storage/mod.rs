@@ -233,6 +233,23 @@ impl From<io::Error> for StorageError {
     }
 }
 
+/// The smallest string greater than every string that starts with `prefix`
+/// (None when no such string exists): where an ordered scan of a prefix ends.
+pub(crate) fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if next == 0xD800 {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// Listing parameters shared by ListObjects v1 and v2.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

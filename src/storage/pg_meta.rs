@@ -36,7 +36,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
     BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
-    PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord,
+    PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord, after_prefix,
 };
 
 /// Schema migrations, applied in order; the database records how many ran. Never edit
@@ -208,23 +208,6 @@ fn storable(name: &str) -> Option<&str> {
 /// "after `m\0...`" is "after `m`". The caller still compares with `marker` itself.
 fn nul_free(marker: &str) -> &str {
     marker.split('\0').next().unwrap_or("")
-}
-
-/// The smallest string greater than every string that starts with `prefix`
-/// (None when no such string exists). As in redb_meta.
-fn after_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let mut next = last as u32 + 1;
-        if next == 0xD800 {
-            next = 0xE000;
-        }
-        if let Some(c) = char::from_u32(next) {
-            chars.push(c);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 const NO_PARAMS: [&str; 0] = [];

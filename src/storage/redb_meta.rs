@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use super::reserve::is_storage_full;
 use super::{
     BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
-    PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery, UploadRecord,
+    PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery, UploadRecord, after_prefix,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
@@ -177,23 +177,6 @@ impl RedbMeta {
             }
         }
     }
-}
-
-/// The smallest string greater than every string that starts with `prefix`
-/// (None when no such string exists).
-fn after_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        let mut next = last as u32 + 1;
-        if next == 0xD800 {
-            next = 0xE000;
-        }
-        if let Some(c) = char::from_u32(next) {
-            chars.push(c);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
 }
 
 impl MetaStore for RedbMeta {
@@ -779,12 +762,6 @@ mod tests {
             symlink_target: None,
             checksum: None,
         }
-    }
-
-    #[test]
-    fn after_prefix_is_the_successor() {
-        assert_eq!(after_prefix("a/").as_deref(), Some("a0"));
-        assert_eq!(after_prefix("").as_deref(), None);
     }
 
     /// A tmpfs of `size` on a temp directory (needs root; see tests/robustness.rs).
