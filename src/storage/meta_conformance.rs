@@ -56,7 +56,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("leases", leases),
 ];
 
-fn bucket(name: &str, owner: &str) -> BucketRecord {
+pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
     BucketRecord {
         name: name.into(),
         owner: owner.into(),
@@ -69,7 +69,7 @@ fn bucket(name: &str, owner: &str) -> BucketRecord {
     }
 }
 
-fn object(tag: &str) -> ObjectRecord {
+pub(super) fn object(tag: &str) -> ObjectRecord {
     ObjectRecord {
         segments: vec![Segment {
             blob: BlobId(format!("blob-{tag}")),

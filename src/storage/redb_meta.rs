@@ -726,43 +726,7 @@ mod tests {
     //! redb's own concerns.
 
     use super::*;
-    use crate::access::{Acl, ObjectAcl};
-    use crate::storage::Segment;
-
-    fn bucket(name: &str) -> BucketRecord {
-        BucketRecord {
-            name: name.into(),
-            owner: "1".into(),
-            region: "oss-cn-hangzhou".into(),
-            acl: Acl::Private,
-            created: 0,
-            storage_class: "Standard".into(),
-            redundancy: "LRS".into(),
-            config: Default::default(),
-        }
-    }
-
-    fn object(tag: &str) -> ObjectRecord {
-        ObjectRecord {
-            segments: vec![Segment {
-                blob: BlobId(format!("{tag:0>8}")),
-                size: 1,
-            }],
-            size: 1,
-            etag: tag.into(),
-            crc64: 0,
-            content_md5: None,
-            last_modified: 0,
-            object_type: "Normal".into(),
-            storage_class: "Standard".into(),
-            acl: ObjectAcl::Default,
-            headers: Default::default(),
-            user_meta: vec![],
-            tags: vec![],
-            symlink_target: None,
-            checksum: None,
-        }
-    }
+    use crate::storage::meta_conformance::{bucket, object};
 
     /// A tmpfs of `size` on a temp directory (needs root; see tests/robustness.rs).
     fn tmpfs(size: &str) -> Option<tempfile::TempDir> {
@@ -789,7 +753,7 @@ mod tests {
         let Some(dir) = tmpfs("1m") else { return };
         let space = Arc::new(SpaceReserve::open(dir.path(), 128 << 10).unwrap());
         let meta = RedbMeta::open(&dir.path().join("meta.redb"), space.clone()).unwrap();
-        meta.create_bucket(&bucket("b")).unwrap();
+        meta.create_bucket(&bucket("b", "1")).unwrap();
         let mut record = object("x");
         record.user_meta = vec![("m".into(), "v".repeat(4000))];
         let mut stored = 0;
