@@ -59,23 +59,10 @@ impl std::fmt::Debug for S3BlobStore {
 
 impl S3BlobStore {
     /// Connect and check that the bucket can be listed with the given keys. Fails within
-    /// about 20 s with a message naming the `storage.blobs` setting to fix.
+    /// about 20 s with a message naming the `storage.blobs` setting to fix. The endpoint,
+    /// bucket and key pairing were checked by `Config::finish`.
     pub async fn open(cfg: &S3BlobsConfig) -> anyhow::Result<S3BlobStore> {
         let endpoint = cfg.endpoint.trim_end_matches('/');
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err(anyhow!(
-                "storage.blobs.endpoint {endpoint:?} must start with http:// or https://"
-            ));
-        }
-        if cfg.bucket.is_empty() {
-            return Err(anyhow!("storage.blobs.bucket is empty"));
-        }
-        if cfg.access_key_id.is_empty() != cfg.secret_access_key.is_empty() {
-            return Err(anyhow!(
-                "storage.blobs.access_key_id and storage.blobs.secret_access_key must be \
-                 given together (or both left empty for anonymous access)"
-            ));
-        }
         let dir = blob_dir(&cfg.prefix)?;
 
         // reqwest is built without a default TLS crypto provider (aws-lc builds C code
