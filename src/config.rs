@@ -28,6 +28,79 @@ pub struct Config {
     pub image: ImageConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub console: ConsoleConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[console]`: the web console at `/-/console/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// `true`: on every listener; `false`: on none; unset: on loopback listeners only.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl ConsoleConfig {
+    /// Whether a listener bound to `addr` serves the console.
+    pub fn enabled_on(&self, addr: &SocketAddr) -> bool {
+        self.enabled.unwrap_or(addr.ip().is_loopback())
+    }
+}
+
+/// `[metrics]`: who may read `/-/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Client networks (CIDR or single addresses) allowed to scrape; empty: nobody.
+    #[serde(
+        default = "default_metrics_allow",
+        deserialize_with = "deserialize_networks"
+    )]
+    pub allow: Vec<ipnet::IpNet>,
+}
+
+/// `"10.0.0.0/8"`, or one address (`"10.1.2.3"`, `"::1"`).
+fn deserialize_networks<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{s:?} is neither a network (\"10.0.0.0/8\") nor an address"
+                    ))
+                })
+        })
+        .collect()
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            allow: default_metrics_allow(),
+        }
+    }
+}
+
+fn default_metrics_allow() -> Vec<ipnet::IpNet> {
+    vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]
+}
+
+impl MetricsConfig {
+    pub fn allows(&self, ip: std::net::IpAddr) -> bool {
+        // An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_canonical(),
+            v4 => v4,
+        };
+        self.allow.iter().any(|net| net.contains(&ip))
+    }
 }
 
 /// `[storage]`: where metadata and object bytes live. The defaults are embedded
@@ -274,6 +347,10 @@ pub struct ServerConfig {
     /// `[server.connections]`: timeouts and limits of every listener.
     #[serde(default)]
     pub connections: ConnectionConfig,
+    /// On SIGTERM or SIGINT: seconds in-flight requests may take to finish before
+    /// their connections are cut (an upload cut short leaves the previous object).
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_secs: u64,
 }
 
 /// Limits that keep slow or idle clients from holding connections.
@@ -329,8 +406,13 @@ impl Default for ServerConfig {
             lifecycle_interval_secs: default_lifecycle_interval(),
             disk_reserve_mb: default_disk_reserve_mb(),
             connections: ConnectionConfig::default(),
+            shutdown_grace_secs: default_shutdown_grace(),
         }
     }
+}
+
+fn default_shutdown_grace() -> u64 {
+    30
 }
 
 fn default_data_dir() -> PathBuf {
@@ -362,6 +444,12 @@ pub struct RegionConfig {
     pub s3_listen: Vec<SocketAddr>,
     /// Host name for virtual-hosted (`bucket.<endpoint>`) and regional addressing.
     pub endpoint: Option<String>,
+    /// PEM certificate chain and private key: every listener of the region speaks
+    /// HTTPS (HTTP/1.1 and HTTP/2) instead of plain HTTP.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl RegionConfig {
@@ -418,6 +506,8 @@ impl Config {
                 listen: vec![],
                 s3_listen: vec![],
                 endpoint: None,
+                tls_cert: None,
+                tls_key: None,
             });
         }
         if self.regions[0].listen.is_empty() {
@@ -470,6 +560,11 @@ impl Config {
                 return Err(ConfigError(format!(
                     "{at}.name = {:?}: region names must be unique",
                     region.name
+                )));
+            }
+            if region.tls_cert.is_some() != region.tls_key.is_some() {
+                return Err(ConfigError(format!(
+                    "{at}: set both tls_cert and tls_key (PEM files) for HTTPS, or neither"
                 )));
             }
             if region.listen.is_empty() {

@@ -10,5 +10,6 @@ pub mod image;
 pub mod lifecycle;
 pub mod migrate;
 pub mod names;
+pub mod observe;
 pub mod server;
 pub mod storage;

@@ -16,8 +16,12 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 mod body_rate;
+mod counted;
 
 use body_rate::{MinRate, MinRateBody};
+use counted::{Counted, Direction};
+
+use crate::observe::Exchange;
 
 use crate::access::{Policy, Principal};
 use crate::api::oss::target::RegionHosts;
@@ -57,6 +61,8 @@ pub struct AppState {
     pub region_hosts: Vec<RegionHosts>,
     pub credentials: HashMap<String, Credential>,
     pub images: crate::core::process::ImagePool,
+    /// Who may read `/-/metrics`.
+    pub metrics_allow: crate::config::MetricsConfig,
 }
 
 impl crate::api::oss::auth::SecretLookup for AppState {
@@ -75,33 +81,61 @@ pub struct ListenerState {
     /// An `s3_listen` address: every request is S3, anonymous ones included.
     pub s3_only: bool,
     pub s3: s3s::service::S3Service,
+    /// Serves the web console at `/-/console/`.
+    pub console: bool,
 }
 
-/// One request: the body gets the minimum-rate rule, then the OSS handler runs.
+/// One request: counted both ways for its log line and metrics, the body under the
+/// minimum-rate rule, then the dialect's handler.
 async fn serve_request(
     state: ListenerState,
     peer: SocketAddr,
     rate: Option<MinRate>,
     request: http::Request<Incoming>,
 ) -> axum::response::Response {
-    let Some(rule) = rate else {
-        let request = request.map(axum::body::Body::new);
-        return crate::api::handle(state, peer, request).await;
+    let exchange = Exchange::begin(
+        request.method().clone(),
+        request.uri().path().to_owned(),
+        peer,
+    );
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(exchange.slot.clone());
+    let body = Counted::new(body, exchange.clone(), Direction::Received);
+    let response = match rate {
+        None => {
+            let request = http::Request::from_parts(parts, axum::body::Body::new(body));
+            crate::api::handle(state, peer, request).await
+        }
+        Some(rule) => {
+            let tripped = Arc::new(AtomicBool::new(false));
+            let request = http::Request::from_parts(
+                parts,
+                axum::body::Body::new(MinRateBody::new(body, rule, tripped.clone())),
+            );
+            let host = request
+                .headers()
+                .get("host")
+                .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+                .unwrap_or_default();
+            let head = request.method() == http::Method::HEAD;
+            let response = crate::api::handle(state, peer, request).await;
+            if tripped.load(Ordering::Acquire) {
+                too_slow(&response, &host, head)
+            } else {
+                response
+            }
+        }
     };
-    let tripped = Arc::new(AtomicBool::new(false));
-    let host = request
-        .headers()
-        .get("host")
-        .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let head = request.method() == http::Method::HEAD;
-    let request =
-        request.map(|body| axum::body::Body::new(MinRateBody::new(body, rule, tripped.clone())));
-    let response = crate::api::handle(state, peer, request).await;
-    if !tripped.load(Ordering::Acquire) {
-        return response;
-    }
-    // The handler saw a failed body; OSS answers a too-slow upload with RequestTimeout.
+    exchange.status(response.status());
+    response.map(|body| axum::body::Body::new(Counted::new(body, exchange, Direction::Sent)))
+}
+
+/// The handler saw a failed body; OSS answers a too-slow upload with RequestTimeout.
+fn too_slow(
+    response: &axum::response::Response,
+    host: &str,
+    head: bool,
+) -> axum::response::Response {
     let request_id = response
         .headers()
         .get("x-oss-request-id")
@@ -113,7 +147,7 @@ async fn serve_request(
         "RequestTimeout",
         "Your socket connection to the server was not read from or written to within the timeout period.",
     )
-    .into_response(&request_id, &host, head);
+    .into_response(&request_id, host, head);
     let h = timeout.headers_mut();
     for name in ["x-oss-request-id", "server", "date"] {
         if let Some(v) = response.headers().get(name) {
@@ -372,6 +406,7 @@ impl Server {
                 IMAGE_QUEUE,
             )?
             .with_limits(config.image.limits()),
+            metrics_allow: config.metrics.clone(),
         });
 
         let background = crate::background::spawn(
@@ -404,6 +439,7 @@ impl Server {
                 region,
                 s3_only,
                 s3: s3.clone(),
+                console: config.console.enabled_on(&addr),
             };
             tasks.spawn(serve_listener(
                 listener,

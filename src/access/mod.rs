@@ -135,6 +135,16 @@ impl Principal {
         }
     }
 
+    /// The requester as the access log names it: `anonymous`, `<account>` (root) or
+    /// `<account>:<user>` (a RAM user, as bucket policies write it).
+    pub fn log_name(&self) -> String {
+        match self {
+            Self::Anonymous => "anonymous".into(),
+            Self::Root { account } => account.clone(),
+            Self::User { account, name, .. } => format!("{account}:{name}"),
+        }
+    }
+
     /// Names a bucket-policy `Principal` entry may use for this requester (anonymous
     /// requesters match only `"*"`).
     fn policy_names(&self) -> Vec<String> {

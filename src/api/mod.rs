@@ -1,6 +1,8 @@
 //! The wire dialects over [`crate::core`]: OSS (`oss`) and S3 (`s3`), and the choice
 //! of one for each request.
 
+mod admin;
+mod console;
 pub mod oss;
 pub mod s3;
 
@@ -20,6 +22,18 @@ pub async fn handle(
     peer: SocketAddr,
     request: http::Request<Body>,
 ) -> Response {
+    let host = request.headers().get("host").and_then(|h| h.to_str().ok());
+    if admin::is_admin(&listener, host, request.uri().path()) {
+        let slot = request.extensions().get::<crate::observe::RequestSlot>();
+        return admin::handle(
+            &listener,
+            peer,
+            request.method(),
+            request.uri().path(),
+            slot,
+        )
+        .await;
+    }
     let preflight = request.method() == http::Method::OPTIONS;
     if !preflight && (listener.s3_only || s3::is_s3_request(request.headers(), request.uri())) {
         s3::handle(&listener, peer, request).await

@@ -54,6 +54,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("upload_listing_model", upload_listing_model),
     ("stats_and_blobs", stats_and_blobs),
     ("leases", leases),
+    ("probe", probe),
 ];
 
 pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
@@ -1018,6 +1019,15 @@ fn leases(n: &Nodes) {
     );
     assert_eq!(a.try_lease("gc", "A", 300), Ok(false));
     assert!(!a.try_lease("gc", "A", 0).unwrap());
+}
+
+/// The readiness probe writes, and leaves nothing a request or a lease sees.
+fn probe(n: &Nodes) {
+    let s = &*n.a;
+    s.probe().unwrap();
+    s.probe().unwrap();
+    assert_eq!(s.all_buckets().unwrap(), vec![]);
+    assert_eq!(s.try_lease("gc", "A", 300), Ok(true));
 }
 
 /// 8 threads × 25 appends to one key, each checking the position it read.

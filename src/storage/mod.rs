@@ -420,6 +420,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// now; false while another holder's lease is unexpired. Background jobs run
     /// only on the node holding their lease; a dead holder's lease lapses.
     fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool, StorageError>;
+    /// Commit a write transaction that changes nothing a request sees, for `/-/readyz`:
+    /// fails when the engine is unreachable or cannot write.
+    fn probe(&self) -> Result<(), StorageError>;
 }
 
 /// A blob being written. Dropping it without [`BlobWriter::finish`] discards it.

@@ -1294,6 +1294,21 @@ impl MetaStore for PgMeta {
                 .is_some())
         })
     }
+
+    fn probe(&self) -> Result<(), StorageError> {
+        self.block(async {
+            let c = self.client().await?;
+            // A lease nobody holds: writing it proves the database takes writes.
+            let stmt = c
+                .prepare_cached(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES ('-probe', '', now())
+                     ON CONFLICT (name) DO UPDATE SET expires_at = excluded.expires_at",
+                )
+                .await?;
+            c.execute(&stmt, &[]).await?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -718,6 +718,14 @@ impl MetaStore for RedbMeta {
     fn try_lease(&self, _name: &str, _holder: &str, _ttl_ms: i64) -> Result<bool, StorageError> {
         Ok(true)
     }
+
+    fn probe(&self) -> Result<(), StorageError> {
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            txn.open_table(BUCKETS).map_err(db_err)?;
+            txn.commit().map_err(db_err)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use crate::access::{self, Principal};
 use crate::core::{Requester, Store};
 use crate::names::{BucketName, ObjectKey};
+use crate::observe::RequestSlot;
 use crate::server::{AppState, ListenerState};
 use crate::storage::{BucketRecord, ObjectRecord};
 use error::{ApiResult, OssError};
@@ -148,6 +149,18 @@ async fn dispatch(
     )?;
     let query = Query::parse(parts.uri.query())?;
     let routed = route::route(&parts.method, &target, &query, &parts.headers);
+    let slot = parts.extensions.get::<RequestSlot>().cloned();
+    if let Some(slot) = &slot {
+        slot.update(|i| {
+            i.dialect = "oss";
+            i.request_id = request_id.clone();
+            i.bucket = target.bucket.clone();
+            i.key = target.key.clone();
+            if let Ok(op) = &routed {
+                i.operation = format!("{op:?}");
+            }
+        });
+    }
 
     let now = chrono::Utc::now();
     let view = auth::RequestView {
@@ -239,6 +252,9 @@ async fn dispatch(
         Operation::Options => Principal::Anonymous,
         _ => authenticated?,
     };
+    if let Some(slot) = &slot {
+        slot.update(|i| i.principal = Some(principal.log_name()));
+    }
     let requester = Requester {
         principal,
         region: app.regions[target.region].name.clone(),

@@ -18,12 +18,14 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Uri};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::*;
+use s3s::path::S3Path;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use crate::access::{Action, Principal};
 use crate::core::{Requester, Store};
 use crate::names::{BucketName, ObjectKey};
+use crate::observe::RequestSlot;
 use crate::server::{AppState, ListenerState};
 use crate::storage::{BucketRecord, ObjectRecord};
 
@@ -81,6 +83,12 @@ pub async fn handle(
         request.method(),
     )
     .await;
+    if let Some(slot) = request.extensions().get::<RequestSlot>() {
+        slot.update(|i| {
+            i.dialect = "s3";
+            i.request_id = request_id.clone();
+        });
+    }
     let request = guard::require_final_chunk(request);
     let mut request = request.map(s3s::Body::http_body_unsync);
     request.extensions_mut().insert(Connection {
@@ -227,7 +235,20 @@ struct CheckedByCore;
 #[async_trait::async_trait]
 impl s3s::access::S3Access for CheckedByCore {
     async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
-        guard::check_sub_resources(cx.s3_op().name(), cx.uri())?;
+        let op = cx.s3_op().name().to_owned();
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+        };
+        if let Some(slot) = cx.extensions_mut().get::<RequestSlot>() {
+            slot.update(|i| {
+                i.operation = op.clone();
+                i.bucket = bucket;
+                i.key = key;
+            });
+        }
+        guard::check_sub_resources(&op, cx.uri())?;
         guard::check_headers(cx.headers())
     }
 }
@@ -270,6 +291,9 @@ impl S3Dialect {
                 .map(|c| c.principal.clone())
                 .ok_or_else(|| s3_error!(InvalidAccessKeyId))?,
         };
+        if let Some(slot) = req.extensions.get::<RequestSlot>() {
+            slot.update(|i| i.principal = Some(principal.log_name()));
+        }
         let header = |name: &str| {
             req.headers
                 .get(name)
