@@ -38,6 +38,11 @@ if ! command -v rclone >/dev/null 2>&1; then
         echo "test.sh: rclone missing and cannot be installed here; its tests will skip" >&2
     fi
 fi
+# The HTTPS tests (tests/sdk/test_operator.py) also drive curl.
+if ! command -v curl >/dev/null 2>&1 && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq curl >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+fi
 
 cargo build --locked ${features[@]+"${features[@]}"}
 # As root the full-disk tests mount a small tmpfs; make them fail rather than skip there.

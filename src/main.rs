@@ -19,7 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "ossify",
     version,
     about = "An Alibaba Cloud OSS-compatible object storage server with built-in image processing, for local development and self-hosting.",
-    after_help = "Environment: OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET (root key of the default account), OSSIFY_STORAGE_METADATA, OSSIFY_BLOBS_ACCESS_KEY_ID / OSSIFY_BLOBS_SECRET_ACCESS_KEY (storage secrets, overriding [storage]), OSSIFY_LOG (log filter, e.g. debug). Configuration reference: docs/configuration.md."
+    after_help = "Environment: OSSIFY_ACCESS_KEY_ID / OSSIFY_ACCESS_KEY_SECRET (root key of the default account), OSSIFY_STORAGE_METADATA, OSSIFY_BLOBS_ACCESS_KEY_ID / OSSIFY_BLOBS_SECRET_ACCESS_KEY (storage secrets, overriding [storage]), OSSIFY_LOG (log filter, e.g. debug; ossify::access=warn silences the access log), OSSIFY_LOG_FORMAT (text or json). Configuration reference: docs/configuration.md."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -63,13 +63,24 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    // Log lines go to stderr from a thread of their own, so a request never waits on it.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OSSIFY_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(writer);
+    match std::env::var("OSSIFY_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().flatten_event(true).init(),
+        Ok("text") | Err(_) => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        Ok(other) => {
+            eprintln!("ossify: error: OSSIFY_LOG_FORMAT={other:?}: use \"text\" or \"json\"");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate(args),
@@ -115,11 +126,26 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = Server::start(config.clone()).await?;
         // stdout carries the addresses for scripts; a closed stdout must not stop the server.
         let mut out = std::io::stdout().lock();
+        let scheme = |region: &str| {
+            let tls = config
+                .regions
+                .iter()
+                .any(|r| r.name == region && r.tls_cert.is_some());
+            if tls { "https" } else { "http" }
+        };
         for (region, addr) in &server.listeners {
-            let _ = writeln!(out, "ossify: region {region} listening on http://{addr}");
+            let _ = writeln!(
+                out,
+                "ossify: region {region} listening on {}://{addr}",
+                scheme(region)
+            );
         }
         for (region, addr) in &server.s3_listeners {
-            let _ = writeln!(out, "ossify: region {region} S3 listening on http://{addr}");
+            let _ = writeln!(
+                out,
+                "ossify: region {region} S3 listening on {}://{addr}",
+                scheme(region)
+            );
         }
         if config.accounts.len() == 1
             && config.accounts[0].users.is_empty()
@@ -143,7 +169,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = out.flush();
         drop(out);
         tracing::info!(data_dir = %config.server.data_dir.display(), "ready");
-        server.run_until(shutdown_signal()).await
+        let grace = std::time::Duration::from_secs(config.server.shutdown_grace_secs);
+        server.run_until(shutdown_signal, grace).await
     })
 }
 

@@ -108,8 +108,8 @@ impl Metrics {
             m.image_steps.clone(),
         );
         registry.register(
-            "image_jobs_waiting",
-            "Image jobs queued or running",
+            "image_jobs_queued",
+            "Image jobs waiting for a worker",
             m.image_waiting.clone(),
         );
         registry.register(

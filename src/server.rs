@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,6 +84,8 @@ pub struct ListenerState {
     pub s3: s3s::service::S3Service,
     /// Serves the web console at `/-/console/`.
     pub console: bool,
+    /// Speaks HTTPS.
+    pub tls: bool,
 }
 
 /// One request: counted both ways for its log line and metrics, the body under the
@@ -169,6 +172,7 @@ async fn serve_listener(
     listener: TcpListener,
     state: ListenerState,
     limits: ConnectionConfig,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_per_listener));
@@ -208,23 +212,27 @@ async fn serve_listener(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("cannot set TCP_NODELAY: {e}");
         }
-        let (state, builder, mut stop) = (state.clone(), builder.clone(), stop.clone());
+        let (state, builder, stop, tls) =
+            (state.clone(), builder.clone(), stop.clone(), tls.clone());
+        let handshake_timeout = Duration::from_secs(limits.header_read_timeout_secs);
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let response = serve_request(state.clone(), peer, rate, request);
-                async move { Ok::<_, std::convert::Infallible>(response.await) }
-            });
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, "connection ended: {e}");
+            let serve = Connection {
+                state,
+                builder,
+                peer,
+                rate,
+                stop,
+            };
+            match tls {
+                None => serve.run(tcp).await,
+                // The handshake counts against the header timeout, so a silent client
+                // cannot hold a connection slot.
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => serve.run(stream).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
-                }
-                _ = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
                 }
             }
             drop(permit);
@@ -235,6 +243,63 @@ async fn serve_listener(
     drop(listener);
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// One accepted connection, served until it ends or the server stops.
+struct Connection {
+    state: ListenerState,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    peer: SocketAddr,
+    rate: Option<MinRate>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run<I>(mut self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (state, peer, rate) = (self.state, self.peer, self.rate);
+        let service = hyper::service::service_fn(move |request| {
+            let response = serve_request(state.clone(), peer, rate, request);
+            async move { Ok::<_, std::convert::Infallible>(response.await) }
+        });
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+            }
+            _ = stopped(&mut self.stop) => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+    }
+}
+
+/// The TLS settings of a region with `tls_cert` and `tls_key`: HTTP/2 and HTTP/1.1 by ALPN.
+fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("cannot read the certificate chain {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read the private key {}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("the TLS certificate and key do not make a usable pair")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// A running server: its bound addresses and a way to stop it.
@@ -344,6 +409,16 @@ impl Server {
             }
         }
 
+        let tls = config
+            .regions
+            .iter()
+            .map(|r| match (&r.tls_cert, &r.tls_key) {
+                (Some(cert), Some(key)) => tls_acceptor(cert, key)
+                    .with_context(|| format!("HTTPS for region {}", r.name))
+                    .map(Some),
+                _ => Ok(None),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut bound = Vec::new();
         for (i, region) in config.regions.iter().enumerate() {
             for addr in &region.listen {
@@ -440,11 +515,13 @@ impl Server {
                 s3_only,
                 s3: s3.clone(),
                 console: config.console.enabled_on(&addr),
+                tls: tls[region].is_some(),
             };
             tasks.spawn(serve_listener(
                 listener,
                 state,
                 config.server.connections.clone(),
+                tls[region].clone(),
                 watcher.clone(),
             ));
         }
@@ -464,21 +541,37 @@ impl Server {
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Serve until a listener fails or `signal` resolves.
-    pub async fn run_until(
+    /// Serve until a listener fails or `signal` resolves; then stop accepting and give
+    /// in-flight requests `grace` (or until `signal` resolves again) before cutting
+    /// their connections. A cut upload never commits, so its object keeps its old data.
+    pub async fn run_until<S: std::future::Future<Output = ()>>(
         mut self,
-        signal: impl std::future::Future<Output = ()>,
+        mut signal: impl FnMut() -> S,
+        grace: Duration,
     ) -> anyhow::Result<()> {
         tokio::select! {
-            _ = signal => {
-                tracing::info!("shutting down");
-                self.shutdown().await;
-                Ok(())
-            }
+            _ = signal() => {}
             Some(result) = self.tasks.join_next() => {
                 result?.context("a listener stopped")?;
-                Ok(())
+                return Ok(());
             }
         }
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: no new connections; waiting for requests in flight"
+        );
+        self.background.abort();
+        let _ = self.shutdown.send(true);
+        let drained = async { while self.tasks.join_next().await.is_some() {} };
+        tokio::select! {
+            _ = drained => tracing::info!("every request finished"),
+            _ = tokio::time::sleep(grace) => {
+                tracing::warn!("grace period over: cutting the connections still open");
+            }
+            _ = signal() => tracing::warn!("signalled again: cutting the connections still open"),
+        }
+        // Dropping a listener's task drops its connections with it.
+        self.tasks.shutdown().await;
+        Ok(())
     }
 }

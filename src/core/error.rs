@@ -131,6 +131,9 @@ impl CoreError {
 
 impl From<StorageError> for CoreError {
     fn from(e: StorageError) -> Self {
+        if matches!(e, StorageError::Io(_) | StorageError::InsufficientStorage) {
+            crate::observe::METRICS.storage_error("metadata");
+        }
         match e {
             StorageError::NoSuchBucket => Self::no_such_bucket(""),
             StorageError::BucketNotEmpty => Self::BucketNotEmpty {
@@ -148,8 +151,10 @@ impl From<StorageError> for CoreError {
     }
 }
 
+/// I/O errors reach the core from the blob store.
 impl From<std::io::Error> for CoreError {
     fn from(e: std::io::Error) -> Self {
+        crate::observe::METRICS.storage_error("blobs");
         if crate::storage::reserve::is_storage_full(&e) {
             Self::InsufficientStorage
         } else {

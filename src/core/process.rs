@@ -1,6 +1,7 @@
 //! Image processing shared by the dialects: the worker pool, and rendering an object
 //! through a pipeline with every watermark object authorized for the requester.
 
+use crate::observe::METRICS;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -50,7 +51,7 @@ impl ImagePool {
                             .map_err(|_| ())
                             .and_then(|q| q.recv().map_err(|_| ()));
                         let Ok(job) = job else { return };
-                        waiting.fetch_sub(1, Ordering::SeqCst);
+                        METRICS.image_queue(waiting.fetch_sub(1, Ordering::SeqCst) - 1);
                         job();
                     }
                 })?;
@@ -74,12 +75,15 @@ impl ImagePool {
         &self,
         job: impl FnOnce(&dyn Fn() -> bool) -> T + Send + 'static,
     ) -> CoreResult<T> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+        let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
+        if queued >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
+            METRICS.image_rejected();
             return Err(CoreError::ServiceUnavailable(
                 "Too many image processing requests are waiting; retry later.".into(),
             ));
         }
+        METRICS.image_queue(queued + 1);
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             // Skip the work when the client has gone away while it waited.
@@ -222,6 +226,11 @@ pub async fn render(
     .await?
     .map_err(CoreError::internal)?
     .map_err(CoreError::Image)
+    .inspect(|out| {
+        for &(stage, took) in &out.timings {
+            crate::observe::METRICS.image_step(stage, took);
+        }
+    })
 }
 
 /// The ETag of a processed image: derived from the source's and the normalized spec.

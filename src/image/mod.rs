@@ -22,6 +22,7 @@ use budget::Budget;
 use codec::{EncodeOpts, OutFormat, SrcFormat};
 use raster::Picture;
 use std::collections::HashMap;
+use std::time::Instant;
 use steps::{Ctx, Step};
 
 /// A parsed, validated processing chain.
@@ -35,6 +36,8 @@ pub struct Pipeline {
 pub struct Output {
     pub bytes: Vec<u8>,
     pub content_type: &'static str,
+    /// Time each stage took: `decode`, the actions that changed pixels, `encode`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Parse a spec such as `image/resize,w_100/format,png` (the `image/` prefix is required;
@@ -130,10 +133,13 @@ pub fn process_cancellable(
     if let Some(i) = terminal
         && matches!(pipeline.steps[i], Step::Info(_))
     {
+        let started = Instant::now();
         let exif = codec::read_exif(source);
+        let bytes = steps::info::json(source, &probe, exif.as_ref()).into_bytes();
         return Ok(Output {
-            bytes: steps::info::json(source, &probe, exif.as_ref()).into_bytes(),
+            bytes,
             content_type: "application/json",
+            timings: vec![("info", started.elapsed())],
         });
     }
 
@@ -230,6 +236,13 @@ pub fn process_cancellable(
     let predicted = (probe.width.div_ceil(shrink), probe.height.div_ceil(shrink));
     work(predicted)?;
     budget.check()?;
+    let mut timings = Vec::with_capacity(chain.len() + 2);
+    let mut clock = Instant::now();
+    let mut lap = |stage: &'static str| {
+        let now = Instant::now();
+        timings.push((stage, now - clock));
+        clock = now;
+    };
     let mut pic = decode_guarded(source, &probe, all_frames, shrink, limits)?;
     if pic.dims() != predicted {
         // Decoded at another size than planned (e.g. full size): estimate again.
@@ -247,6 +260,7 @@ pub fn process_cancellable(
         limits.check_rotate(w, h)?;
         pic.map(|img| steps::auto_orient::orient(img, orientation));
     }
+    lap("decode");
 
     let ctx = Ctx {
         limits,
@@ -275,13 +289,20 @@ pub fn process_cancellable(
             ) if shrunk && i == at => {}
             _ => s.apply(&mut pic, &ctx)?,
         }
+        // Output settings (format, quality, interlace) are timed with the encoder.
+        if !matches!(s, Step::Format(_) | Step::Quality(_) | Step::Interlace(_)) {
+            lap(s.action());
+        }
     }
 
     if terminal.is_some() {
         // The only other terminal is average-hue.
+        let bytes = steps::average_hue::json(pic.first()).into_bytes();
+        lap("average-hue");
         return Ok(Output {
-            bytes: steps::average_hue::json(pic.first()).into_bytes(),
+            bytes,
             content_type: "application/json",
+            timings,
         });
     }
 
@@ -307,9 +328,11 @@ pub fn process_cancellable(
     }
     budget.check()?;
     let bytes = codec::encode(pic, out_format, opts, limits)?;
+    lap("encode");
     Ok(Output {
         bytes,
         content_type: out_format.content_type(),
+        timings,
     })
 }
 

@@ -26,6 +26,7 @@ import string
 import subprocess
 import threading
 import time
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
@@ -44,7 +45,7 @@ SH = "oss-cn-shanghai"
 # V4 signing regions (no "oss-" prefix)
 V4_REGION = {HZ: "cn-hangzhou", SH: "cn-shanghai"}
 
-LISTEN_RE = re.compile(r"ossify: region (\S+) listening on http://(\S+):(\d+)\s*$")
+LISTEN_RE = re.compile(r"ossify: region (\S+) listening on (https?)://(\S+):(\d+)\s*$")
 
 
 class Keys(object):
@@ -190,7 +191,8 @@ class OssifyServer(object):
                 if tag == "stdout":
                     m = LISTEN_RE.search(line)
                     if m:
-                        listen_lines.append((m.group(1), m.group(2), int(m.group(3))))
+                        listen_lines.append((m.group(1), m.group(2), m.group(3),
+                                             int(m.group(4))))
         stream.close()
 
     def start(self, timeout=START_TIMEOUT):
@@ -232,9 +234,9 @@ class OssifyServer(object):
             self.kill()
             raise ServerError("ossify did not print %d listening line(s) within %ss.\n"
                               "output:\n%s" % (self.expected_listeners, timeout, out))
-        for region, ip, port in listen_lines:
+        for region, scheme, ip, port in listen_lines:
             host = "[%s]" % ip if ":" in ip and not ip.startswith("[") else ip
-            self.endpoints.setdefault(region, []).append("http://%s:%d" % (host, port))
+            self.endpoints.setdefault(region, []).append("%s://%s:%d" % (scheme, host, port))
         self._wait_ready()
         return self
 
@@ -244,7 +246,10 @@ class OssifyServer(object):
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                requests.get(url + "/", timeout=2)
+                with warnings.catch_warnings():
+                    # An HTTPS test server's certificate is the test's own.
+                    warnings.simplefilter("ignore")
+                    requests.get(url + "/-/healthz", timeout=2, verify=False)
                 return
             except requests.RequestException:
                 time.sleep(0.05)

@@ -38,6 +38,8 @@ pub struct Ctx {
     /// The principal and the request facts policies test.
     pub requester: Requester,
     pub method: Method,
+    /// `http` or `https`: the listener's, for the URLs answers carry.
+    pub scheme: &'static str,
     pub headers: HeaderMap,
     pub query: Query,
     pub bucket_name: Option<BucketName>,
@@ -271,6 +273,7 @@ async fn dispatch(
         region: target.region,
         requester,
         method: parts.method.clone(),
+        scheme: if listener.tls { "https" } else { "http" },
         headers: parts.headers,
         query,
         bucket_name,

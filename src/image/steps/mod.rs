@@ -102,6 +102,29 @@ impl Step {
         })
     }
 
+    /// The action's name in a spec (`resize`, `rounded-corners`, …).
+    pub fn action(&self) -> &'static str {
+        match self {
+            Step::Resize(_) => "resize",
+            Step::Crop(_) => "crop",
+            Step::IndexCrop(_) => "indexcrop",
+            Step::Circle(_) => "circle",
+            Step::RoundedCorners(_) => "rounded-corners",
+            Step::Rotate(_) => "rotate",
+            Step::AutoOrient(_) => "auto-orient",
+            Step::Blur(_) => "blur",
+            Step::Bright(_) => "bright",
+            Step::Contrast(_) => "contrast",
+            Step::Sharpen(_) => "sharpen",
+            Step::Format(_) => "format",
+            Step::Quality(_) => "quality",
+            Step::Interlace(_) => "interlace",
+            Step::Watermark(_) => "watermark",
+            Step::Info(_) => "info",
+            Step::AverageHue(_) => "average-hue",
+        }
+    }
+
     /// Canonical text of this action (defaults made explicit).
     pub fn normalized(&self) -> String {
         match self {

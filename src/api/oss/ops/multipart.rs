@@ -156,7 +156,8 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     w.elem(
         "Location",
         format!(
-            "http://{host}/{}/{}",
+            "{}://{host}/{}/{}",
+            ctx.scheme,
             ctx.bucket_str(),
             encoding.apply(ctx.key_str())
         ),

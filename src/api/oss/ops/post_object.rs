@@ -396,7 +396,10 @@ async fn store_file(
                 let host = header(&ctx.headers, "host").unwrap_or_default();
                 let mut w = XmlWriter::new("PostResponse");
                 w.elem("Bucket", &bucket.name);
-                w.elem("Location", format!("http://{host}/{}/{}", bucket.name, key));
+                w.elem(
+                    "Location",
+                    format!("{}://{host}/{}/{}", ctx.scheme, bucket.name, key),
+                );
                 w.elem("Key", key.as_str());
                 w.elem("ETag", &etag);
                 let mut r = xml_response(w.finish());
