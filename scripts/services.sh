@@ -5,6 +5,7 @@
 #   OSSIFY_TEST_S3_ENDPOINT, OSSIFY_TEST_S3_BUCKET, OSSIFY_TEST_S3_ACCESS_KEY_ID,
 #   OSSIFY_TEST_S3_SECRET_ACCESS_KEY  an S3 gateway with an existing bucket
 # Facts behind the flags: ../shared/scaleout-notes.md of the project's design notes.
+. "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 
 _services_pg_dir=""
 _services_weed_pid=""
@@ -36,9 +37,8 @@ _pg_bin() {
 start_postgres() {
     local bin
     bin=$(_pg_bin)
-    if [ -z "$bin" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq postgresql >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+    if [ -z "$bin" ] && can_apt; then
+        apt_install postgresql
         bin=$(_pg_bin)
     fi
     if [ -z "$bin" ]; then

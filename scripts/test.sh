@@ -5,43 +5,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
+. scripts/tools.sh
 . scripts/venv.sh
 ensure_venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt
 
-# The default `turbojpeg` feature builds the vendored libjpeg-turbo with cmake and nasm.
-# Install them (Debian, as root) when missing; if that is not possible, build the
-# pure-Rust JPEG path instead (zune-jpeg + jpeg-encoder) so the suite still runs.
-features=()
-if ! { command -v cmake && command -v nasm; } >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq cmake nasm >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq cmake nasm >/dev/null; }
-    else
-        echo "test.sh: cmake/nasm missing and cannot be installed here;" \
-            "building without the turbojpeg feature" >&2
-        features=(--no-default-features)
-    fi
-fi
+choose_features test.sh
 
 # The S3 tool tests (tests/sdk/test_s3_rclone.py) drive Debian's rclone; install it
 # (Debian, as root) when missing; there its tests fail rather than skip without it,
 # elsewhere they skip.
-if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+if can_apt; then
     export OSSIFY_REQUIRE_RCLONE=1
 fi
 if ! command -v rclone >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq rclone >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq rclone >/dev/null; }
+    if can_apt; then
+        apt_install rclone
     else
         echo "test.sh: rclone missing and cannot be installed here; its tests will skip" >&2
     fi
 fi
 # The HTTPS tests (tests/sdk/test_operator.py) also drive curl.
-if ! command -v curl >/dev/null 2>&1 && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq curl >/dev/null 2>&1 ||
-        { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+if ! command -v curl >/dev/null 2>&1 && can_apt; then
+    apt_install curl
 fi
 
 cargo build --locked ${features[@]+"${features[@]}"}
@@ -56,7 +42,7 @@ fi
 . scripts/services.sh
 trap stop_services EXIT
 scaleout=0
-if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+if can_apt; then
     export OSSIFY_REQUIRE_SCALEOUT=1
 fi
 if start_postgres && start_seaweedfs; then
