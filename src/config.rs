@@ -817,6 +817,44 @@ path_style = true
     }
 
     #[test]
+    fn operator_sections() {
+        let defaults = Config::from_toml("").unwrap();
+        let (local, public): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:1".parse().unwrap(),
+            "10.0.0.1:1".parse().unwrap(),
+        );
+        assert!(defaults.console.enabled_on(&local) && !defaults.console.enabled_on(&public));
+        assert!(defaults.metrics.allows("127.0.0.5".parse().unwrap()));
+        assert!(defaults.metrics.allows("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(defaults.metrics.allows("::1".parse().unwrap()));
+        assert!(!defaults.metrics.allows("10.0.0.1".parse().unwrap()));
+        assert_eq!(defaults.server.shutdown_grace_secs, 30);
+
+        let set = Config::from_toml(
+            "[console]\nenabled = true\n[metrics]\nallow = [\"10.0.0.0/8\", \"192.168.1.7\"]\n",
+        )
+        .unwrap();
+        assert!(set.console.enabled_on(&public));
+        assert!(set.metrics.allows("10.9.8.7".parse().unwrap()));
+        assert!(set.metrics.allows("192.168.1.7".parse().unwrap()));
+        assert!(!set.metrics.allows("192.168.1.8".parse().unwrap()));
+        assert!(!set.metrics.allows("127.0.0.1".parse().unwrap()));
+        let bad = Config::from_toml("[metrics]\nallow = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(bad.0.contains("10.0.0.0/33"), "{bad}");
+
+        let mut half = Config::from_toml(
+            "[[regions]]\nname = \"oss-cn-hangzhou\"\nlisten = [\"127.0.0.1:0\"]\ntls_cert = \"c.pem\"\n",
+        )
+        .unwrap();
+        assert!(
+            half.finish()
+                .unwrap_err()
+                .0
+                .contains("regions[0]: set both tls_cert and tls_key")
+        );
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let err = Config::from_toml("[server]\ndata_dirr = 1\n").unwrap_err();
         assert!(err.0.contains("data_dirr"), "{err}");

@@ -15,6 +15,7 @@ const MAX_SPARE: usize = 64 << 20;
 
 /// A buffer of `len` bytes for a decoder to overwrite entirely: the thread's spare when
 /// it is big enough (its old bytes are left in place), else a zeroed one.
+#[cfg(feature = "turbojpeg")]
 pub fn scratch(len: usize) -> Vec<u8> {
     let mut v = SPARE.take();
     if v.len() >= len {
