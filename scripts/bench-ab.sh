@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Two ossify binaries side by side on the same objects and load (wrk), in alternating
 # rounds: GET 4 KiB, GET 1 MiB, PUT 1 MiB. Prints req/s of each and the B/A ratio per
-# round. Usage: scripts/bench-ab.sh BIN_A BIN_B [seconds-per-run] [rounds]
+# round. Usage: [OSSIFY_BENCH_LOG=info] scripts/bench-ab.sh BIN_A BIN_B [seconds-per-run] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2 secs=${3:-5} rounds=${4:-3}
+# OSSIFY_BENCH_LOG=info measures with the access log on (written to a file, as a
+# service's log would be); the default, warn, leaves it out.
+log=${OSSIFY_BENCH_LOG:-warn}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
@@ -12,8 +15,8 @@ head -c 4K /dev/urandom > "$work/obj-4K"
 head -c 1M /dev/urandom > "$work/obj-1M"
 start() { # bin port
     mkdir -p "$work/$2"
-    OSSIFY_ACCESS_KEY_ID=bench OSSIFY_ACCESS_KEY_SECRET=bench OSSIFY_LOG=warn \
-        "$1" serve --listen "127.0.0.1:$2" --data-dir "$work/$2" >/dev/null &
+    OSSIFY_ACCESS_KEY_ID=bench OSSIFY_ACCESS_KEY_SECRET=bench OSSIFY_LOG=$log \
+        "$1" serve --listen "127.0.0.1:$2" --data-dir "$work/$2" >/dev/null 2>>"$work/$2.log" &
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$2/" && break; sleep 0.1; done
     PORT=$2 .venv/bin/python - <<'PY'
 import os, oss2
