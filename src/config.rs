@@ -290,7 +290,8 @@ fn default_true() -> bool {
     true
 }
 
-/// `[image]`: the work budget of one image-processing request.
+/// `[image]`: the work budget of one image-processing request, the result cache and
+/// Accept negotiation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImageConfig {
@@ -302,6 +303,11 @@ pub struct ImageConfig {
     pub max_memory_mb: u64,
     /// Longest a request may work, in milliseconds.
     pub max_time_ms: u64,
+    /// Bytes of processed results kept for repeated requests; 0 turns the cache off.
+    pub cache_bytes: u64,
+    /// Output formats (`avif`, `webp`) chosen from a request's `Accept` for specs that
+    /// name no format, in order of preference; empty (the default, as OSS): never.
+    pub auto_format: Vec<String>,
 }
 
 impl Default for ImageConfig {
@@ -312,11 +318,21 @@ impl Default for ImageConfig {
             max_cost: l.max_cost,
             max_memory_mb: l.max_memory >> 20,
             max_time_ms: l.max_time_ms,
+            cache_bytes: 1 << 30,
+            auto_format: Vec::new(),
         }
     }
 }
 
 impl ImageConfig {
+    /// The formats of `auto_format` (checked by [`Config::finish`]).
+    pub fn auto_formats(&self) -> Vec<crate::image::OutFormat> {
+        self.auto_format
+            .iter()
+            .filter_map(|f| crate::image::OutFormat::parse(f))
+            .collect()
+    }
+
     /// The engine's limits with these budgets.
     pub fn limits(&self) -> crate::image::Limits {
         crate::image::Limits {
@@ -521,6 +537,18 @@ impl Config {
         ] {
             if value == 0 {
                 return Err(ConfigError(format!("image.{key} must be at least 1")));
+            }
+        }
+        for (i, format) in self.image.auto_format.iter().enumerate() {
+            if !matches!(format.as_str(), "avif" | "webp") {
+                return Err(ConfigError(format!(
+                    "image.auto_format: {format:?} is not a format Accept can choose; use \"avif\" and/or \"webp\""
+                )));
+            }
+            if self.image.auto_format[..i].contains(format) {
+                return Err(ConfigError(format!(
+                    "image.auto_format lists {format:?} twice"
+                )));
             }
         }
         if self.server.lifecycle_interval_secs == 0 {
@@ -894,6 +922,25 @@ path_style = true
         assert!(zero.finish().unwrap_err().0.contains("image.max_time_ms"));
         let typo = Config::from_toml("[image]\nmax_step = 5\n").unwrap_err();
         assert!(typo.0.contains("max_step"), "{typo}");
+        assert_eq!(config.image.cache_bytes, 1 << 30);
+        assert!(config.image.auto_formats().is_empty());
+        let mut auto =
+            Config::from_toml("[image]\nauto_format = [\"webp\", \"avif\"]\ncache_bytes = 0\n")
+                .unwrap();
+        auto.finish().unwrap();
+        use crate::image::OutFormat;
+        assert_eq!(
+            auto.image.auto_formats(),
+            [OutFormat::Webp, OutFormat::Avif]
+        );
+        assert_eq!(auto.image.cache_bytes, 0);
+        for bad in ["[\"png\"]", "[\"webp\", \"webp\"]"] {
+            let mut c = Config::from_toml(&format!("[image]\nauto_format = {bad}\n")).unwrap();
+            assert!(
+                c.finish().unwrap_err().0.contains("image.auto_format"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

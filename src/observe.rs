@@ -31,6 +31,11 @@ struct ActionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StoreLabels {
     store: &'static str,
 }
@@ -48,6 +53,9 @@ pub struct Metrics {
     image_steps: Histograms<ActionLabels>,
     image_waiting: Gauge,
     image_rejected: Counter,
+    image_cache: Family<CacheLabels, Counter>,
+    image_cache_bytes: Gauge,
+    image_cache_evicted: Counter,
     storage_errors: Family<StoreLabels, Counter>,
 }
 
@@ -71,6 +79,9 @@ impl Metrics {
             image_steps: Family::new_with_constructor(seconds_histogram),
             image_waiting: Gauge::default(),
             image_rejected: Counter::default(),
+            image_cache: Family::default(),
+            image_cache_bytes: Gauge::default(),
+            image_cache_evicted: Counter::default(),
             storage_errors: Family::default(),
         };
         registry.register(
@@ -118,6 +129,23 @@ impl Metrics {
             m.image_rejected.clone(),
         );
         registry.register(
+            "image_cache_lookups",
+            "Processed-image requests by result-cache outcome: hit (stored result), \
+             shared (waited for an identical request's render), miss (rendered)",
+            m.image_cache.clone(),
+        );
+        registry.register_with_unit(
+            "image_cache",
+            "Bytes in the result cache (shared by all nodes), as of this node's last store",
+            Unit::Bytes,
+            m.image_cache_bytes.clone(),
+        );
+        registry.register(
+            "image_cache_evictions",
+            "Result-cache entries this node replaced or evicted",
+            m.image_cache_evicted.clone(),
+        );
+        registry.register(
             "storage_errors",
             "Failed storage operations, by store (metadata, blobs)",
             m.storage_errors.clone(),
@@ -147,6 +175,19 @@ impl Metrics {
 
     pub fn image_rejected(&self) {
         self.image_rejected.inc();
+    }
+
+    /// A processed-image request was a cache `hit`, `shared` or `miss`.
+    pub fn image_cache(&self, result: &'static str) {
+        self.image_cache
+            .get_or_create(&CacheLabels { result })
+            .inc();
+    }
+
+    /// The result cache holds `bytes` after this node freed `evicted` entries.
+    pub fn image_cache_stored(&self, bytes: u64, evicted: usize) {
+        self.image_cache_bytes.set(bytes as i64);
+        self.image_cache_evicted.inc_by(evicted as u64);
     }
 
     /// A storage operation failed; `store` is `metadata` or `blobs`.

@@ -480,7 +480,9 @@ impl Server {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
                 IMAGE_QUEUE,
             )?
-            .with_limits(config.image.limits()),
+            .with_limits(config.image.limits())
+            .with_cache(config.image.cache_bytes)
+            .with_auto_format(config.image.auto_formats()),
             metrics_allow: config.metrics.clone(),
         });
 

@@ -11,6 +11,7 @@ pub mod copy;
 pub mod cors;
 pub mod crc64;
 pub mod error;
+pub mod image_cache;
 pub mod multipart;
 pub mod object;
 pub mod process;
@@ -24,6 +25,7 @@ pub use error::{CoreError, CoreResult, Refusal};
 use crate::storage::{BlobStore, MetaStore, StorageError};
 
 /// The storage an operation runs on, and the limits that are not a wire's.
+#[derive(Clone)]
 pub struct Store {
     pub meta: Arc<dyn MetaStore>,
     pub blobs: Arc<dyn BlobStore>,

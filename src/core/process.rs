@@ -1,17 +1,19 @@
 //! Image processing shared by the dialects: the worker pool, and rendering an object
 //! through a pipeline with every watermark object authorized for the requester.
 
-use crate::observe::METRICS;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use md5::{Digest, Md5};
 
+use super::conditions::{Conditions, Precondition};
+use super::image_cache::{self, CacheUse, ResultCache};
 use super::object::{read_range_blocking, resolve_symlink};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::{Action, Principal};
-use crate::image::{self, Limits, Output, Pipeline};
+use crate::image::{self, Limits, OutFormat, Output, Pipeline};
+use crate::observe::METRICS;
 use crate::storage::{BucketRecord, ObjectRecord, Style};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -24,6 +26,9 @@ pub struct ImagePool {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     pub limits: Limits,
+    cache: Option<Arc<ResultCache>>,
+    /// Formats a request's `Accept` may choose, in order (`[image] auto_format`).
+    auto_format: Vec<OutFormat>,
 }
 
 impl ImagePool {
@@ -61,12 +66,47 @@ impl ImagePool {
             waiting,
             max_waiting,
             limits: Limits::default(),
+            cache: None,
+            auto_format: Vec::new(),
         })
     }
 
     /// The pool with these image limits (`[image]` in the config).
     pub fn with_limits(self, limits: Limits) -> Self {
         Self { limits, ..self }
+    }
+
+    /// The pool with a result cache of at most `max_bytes` (none for 0).
+    pub fn with_cache(self, max_bytes: u64) -> Self {
+        Self {
+            cache: ResultCache::new(max_bytes),
+            ..self
+        }
+    }
+
+    /// The pool answering `Accept` with these formats, in order of preference.
+    pub fn with_auto_format(self, auto_format: Vec<OutFormat>) -> Self {
+        Self {
+            auto_format,
+            ..self
+        }
+    }
+
+    /// Accept negotiation: for a chain that leaves the format open, the first
+    /// configured format the request accepts. The flag says whether the answer
+    /// depends on `Accept` (the response then carries `Vary: Accept`).
+    pub fn negotiate(&self, pipeline: Pipeline, accept: Option<&str>) -> (Pipeline, bool) {
+        if self.auto_format.is_empty() || !pipeline.format_open() {
+            return (pipeline, false);
+        }
+        match self
+            .auto_format
+            .iter()
+            .find(|f| accepts(accept.unwrap_or_default(), f.content_type()))
+        {
+            Some(&f) => (pipeline.with_auto_format(f), true),
+            None => (pipeline, true),
+        }
     }
 
     /// Run `job` on a worker. The job gets a check that turns true once the caller has
@@ -175,7 +215,8 @@ fn check_source_size(record: &ObjectRecord, limit: u64) -> CoreResult<()> {
 
 /// Render `source` (already read-authorized, symlink resolved) through `pipeline`:
 /// each watermark object is read as a GetObject of the requester's, so a private
-/// image is never composited into a readable one.
+/// image is never composited into a readable one. Served from the result cache
+/// when it holds this result (`None`: no cache).
 pub async fn render(
     store: &Store,
     pool: &ImagePool,
@@ -183,7 +224,7 @@ pub async fn render(
     bucket: &BucketRecord,
     source: &ObjectRecord,
     pipeline: Pipeline,
-) -> CoreResult<Output> {
+) -> CoreResult<(Output, Option<CacheUse>)> {
     let limit = pool.limits.max_source_bytes;
     check_source_size(source, limit)?;
     let mut records = Vec::new();
@@ -207,20 +248,40 @@ pub async fn render(
         check_source_size(&record, limit)?;
         records.push((key, record));
     }
+    let Some(cache) = &pool.cache else {
+        return Ok((run(store, pool, source, pipeline, records).await?, None));
+    };
+    let key = image_cache::key(&bucket.name, source, &pipeline, &records);
+    let (output, how) = cache
+        .get_or_render(store, key, async move || {
+            run(store, pool, source, pipeline, records).await
+        })
+        .await?;
+    Ok((output, Some(how)))
+}
+
+/// Decode, process and encode on the pool.
+async fn run(
+    store: &Store,
+    pool: &ImagePool,
+    source: &ObjectRecord,
+    pipeline: Pipeline,
+    marks: Vec<(String, ObjectRecord)>,
+) -> CoreResult<Output> {
     let limits = pool.limits.clone();
     let blobs = store.blobs.clone();
     let source = source.clone();
     pool.run(move |gone| {
         let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
-        let mut marks = HashMap::new();
-        for (key, record) in records {
-            marks.insert(
+        let mut loaded = HashMap::new();
+        for (key, record) in marks {
+            loaded.insert(
                 key,
                 read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
             );
         }
         Ok::<_, std::io::Error>(image::process_cancellable(
-            &pipeline, &bytes, &marks, &limits, gone,
+            &pipeline, &bytes, &loaded, &limits, gone,
         ))
     })
     .await?
@@ -228,8 +289,67 @@ pub async fn render(
     .map_err(CoreError::Image)
     .inspect(|out| {
         for &(stage, took) in &out.timings {
-            crate::observe::METRICS.image_step(stage, took);
+            METRICS.image_step(stage, took);
         }
+    })
+}
+
+/// What a processed GET answers, in either dialect.
+pub enum Processed {
+    NotModified {
+        etag: String,
+        vary_accept: bool,
+    },
+    Image {
+        output: Output,
+        etag: String,
+        last_modified: i64,
+        vary_accept: bool,
+        cache: Option<CacheUse>,
+    },
+}
+
+/// GET of `link` (read-authorized) through `pipeline`: the symlink resolved, the
+/// format negotiated from `accept`, the conditions checked on the derived ETag.
+#[allow(clippy::too_many_arguments)]
+pub async fn get_processed(
+    store: &Store,
+    pool: &ImagePool,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    link: ObjectRecord,
+    pipeline: Pipeline,
+    conditions: &Conditions,
+    accept: Option<&str>,
+) -> CoreResult<Processed> {
+    let source = resolve_symlink(store, requester, bucket, link).await?;
+    let (pipeline, vary_accept) = pool.negotiate(pipeline, accept);
+    let etag = processed_etag(&source, &pipeline);
+    if conditions.check(&etag, source.last_modified)? == Precondition::NotModified {
+        return Ok(Processed::NotModified { etag, vary_accept });
+    }
+    let (output, cache) = render(store, pool, requester, bucket, &source, pipeline).await?;
+    Ok(Processed::Image {
+        output,
+        etag,
+        last_modified: source.last_modified,
+        vary_accept,
+        cache,
+    })
+}
+
+/// Whether an `Accept` header lists `mime` explicitly with a non-zero quality
+/// (wildcards do not count: `image/*` does not promise AVIF).
+fn accepts(accept: &str, mime: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let listed = parts.next().unwrap_or_default().trim();
+        listed.eq_ignore_ascii_case(mime)
+            && parts.all(|p| {
+                let p = p.trim();
+                !(p.starts_with("q=") || p.starts_with("Q="))
+                    || p[2..].trim().parse::<f32>().is_ok_and(|q| q > 0.0)
+            })
     })
 }
 
@@ -276,6 +396,58 @@ mod tests {
         let e = pool.run(|_| -> u8 { panic!("boom") }).await.unwrap_err();
         assert!(matches!(e, CoreError::Internal(_)));
         assert_eq!(pool.run(|_| 8).await.unwrap(), 8);
+    }
+
+    #[test]
+    fn accept_lists_a_type_explicitly() {
+        let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+        assert!(accepts(chrome, "image/avif") && accepts(chrome, "image/webp"));
+        assert!(!accepts("image/*,*/*", "image/webp"));
+        assert!(!accepts("image/webp;q=0, image/png", "image/webp"));
+        assert!(accepts("image/png, IMAGE/WEBP ; q=0.5", "image/webp"));
+        assert!(!accepts("", "image/webp"));
+    }
+
+    #[test]
+    fn negotiation_picks_the_first_configured_accepted_format() {
+        let pool = ImagePool::new(1, 1)
+            .unwrap()
+            .with_auto_format(vec![OutFormat::Avif, OutFormat::Webp]);
+        let p = |spec| image::parse(spec).unwrap();
+        let chosen = |spec, accept| {
+            let (pipeline, vary) = pool.negotiate(p(spec), accept);
+            (pipeline.normalized(), vary)
+        };
+        let resize = p("image/resize,w_10").normalized();
+        assert_eq!(
+            chosen("image/resize,w_10", Some("image/webp,image/avif")),
+            (format!("{resize}|auto-format,avif"), true)
+        );
+        assert_eq!(
+            chosen("image/resize,w_10", Some("image/webp")),
+            (format!("{resize}|auto-format,webp"), true)
+        );
+        // Nothing acceptable: the source's format, but the answer still varies.
+        assert_eq!(chosen("image/resize,w_10", None), (resize, true));
+        // An explicit format, and queries, are never changed.
+        for spec in [
+            "image/resize,w_10/format,png",
+            "image/info",
+            "image/average-hue",
+        ] {
+            assert_eq!(
+                chosen(spec, Some("image/avif")),
+                (p(spec).normalized(), false),
+                "{spec}"
+            );
+        }
+        // Off by default.
+        let plain = ImagePool::new(1, 1).unwrap();
+        assert!(
+            !plain
+                .negotiate(p("image/resize,w_10"), Some("image/avif"))
+                .1
+        );
     }
 
     #[tokio::test]

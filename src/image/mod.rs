@@ -14,12 +14,13 @@ mod parse;
 mod raster;
 pub mod steps;
 
+pub use codec::OutFormat;
 pub use error::ImageError;
 pub use font::{add_fallback_font, install_embedded_fonts, set_font, set_named_font};
 pub use limits::Limits;
 
 use budget::Budget;
-use codec::{EncodeOpts, OutFormat, SrcFormat};
+use codec::{EncodeOpts, SrcFormat};
 use raster::Picture;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -29,6 +30,8 @@ use steps::{Ctx, Step};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
     steps: Vec<Step>,
+    /// The output format when the chain names none (Accept negotiation).
+    auto_format: Option<OutFormat>,
 }
 
 /// Processed output: bytes and their MIME type (`application/json` for `info`/`average-hue`).
@@ -57,7 +60,10 @@ pub fn parse(spec: &str) -> Result<Pipeline, ImageError> {
     for a in parse::split_chain(body)? {
         steps.push(Step::parse(&a)?);
     }
-    Ok(Pipeline { steps })
+    Ok(Pipeline {
+        steps,
+        auto_format: None,
+    })
 }
 
 impl Pipeline {
@@ -85,7 +91,26 @@ impl Pipeline {
     /// defaults are made explicit, base64 is re-encoded URL-safe without padding.
     pub fn normalized(&self) -> String {
         let parts: Vec<String> = self.steps.iter().map(Step::normalized).collect();
-        format!("image/{}", parts.join("/"))
+        match self.auto_format {
+            // Not a `format` step: an animation the format cannot carry keeps its own.
+            Some(f) => format!("image/{}|auto-format,{}", parts.join("/"), f.name()),
+            None => format!("image/{}", parts.join("/")),
+        }
+    }
+
+    /// Whether the result is an image whose format the chain leaves to the source
+    /// (no `format` step, no `info` / `average-hue`): what Accept negotiation may pick.
+    pub fn format_open(&self) -> bool {
+        self.terminal().is_none() && !self.steps.iter().any(|s| matches!(s, Step::Format(_)))
+    }
+
+    /// Output `format` unless the chain names one; a source with several frames keeps
+    /// its format when `format` cannot animate.
+    pub fn with_auto_format(self, format: OutFormat) -> Self {
+        Self {
+            auto_format: Some(format),
+            ..self
+        }
     }
 
     /// Index of the first terminal query (`info` / `average-hue`), if any.
@@ -94,6 +119,16 @@ impl Pipeline {
             .iter()
             .position(|s| matches!(s, Step::Info(_) | Step::AverageHue(_)))
     }
+}
+
+/// The MIME type of an output, from its text (for results read back from a cache).
+pub fn known_content_type(text: &str) -> Option<&'static str> {
+    use OutFormat::*;
+    [Jpg, Png, Webp, Bmp, Gif, Tiff, Heic, Avif]
+        .into_iter()
+        .map(OutFormat::content_type)
+        .chain(["application/json"])
+        .find(|t| *t == text)
 }
 
 /// Run `pipeline` on `source`. `watermarks` maps each key from
@@ -185,6 +220,12 @@ pub fn process_cancellable(
             Step::Interlace(i) => progressive = i.on,
             _ => {}
         }
+    }
+    if let Some(auto) = pipeline.auto_format
+        && !chain.iter().any(|s| matches!(s, Step::Format(_)))
+        && (probe.frames <= 1 || auto.animates())
+    {
+        out_format = auto;
     }
     if out_format == OutFormat::Heic {
         return Err(ImageError::not_implemented(format!(

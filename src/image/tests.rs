@@ -417,6 +417,29 @@ fn animated_gif_to_webp_keeps_frames() {
 }
 
 #[test]
+fn auto_format_applies_only_where_the_chain_leaves_it_open() {
+    let auto = |spec: &str, f: OutFormat, src: &[u8]| {
+        let p = parse(spec).unwrap().with_auto_format(f);
+        process(&p, src, &HashMap::new(), &Limits::default()).unwrap()
+    };
+    let out = auto("image/resize,w_20", OutFormat::Webp, &jpg(40, 20));
+    assert_eq!((out.content_type, dims(&out)), ("image/webp", (20, 10)));
+    // An explicit format wins.
+    let out = auto(
+        "image/resize,w_20/format,png",
+        OutFormat::Webp,
+        &jpg(40, 20),
+    );
+    assert_eq!(out.content_type, "image/png");
+    // An animation stays one: WebP can carry it, AVIF (a still here) cannot.
+    let src = gif_anim(40, 20, 3);
+    let out = auto("image/resize,w_20", OutFormat::Webp, &src);
+    assert_eq!((out.content_type, frames_of(&out).len()), ("image/webp", 3));
+    let out = auto("image/resize,w_20", OutFormat::Avif, &src);
+    assert_eq!((out.content_type, frames_of(&out).len()), ("image/gif", 3));
+}
+
+#[test]
 fn animated_webp_quality() {
     // Textured frames (a tint each), so that quality shows in the size.
     let frames: Vec<Frame> = (0..3u8)

@@ -14,8 +14,8 @@ use std::thread;
 use std::time::Duration;
 
 use super::{
-    BlobId, BucketRecord, BucketStat, Created, ListQuery, MetaStore, ObjectRecord, PartRecord,
-    Segment, StorageError, UploadQuery, UploadRecord,
+    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, MetaStore,
+    ObjectRecord, PartRecord, Segment, StorageError, UploadQuery, UploadRecord,
 };
 use crate::access::{Acl, ObjectAcl};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
@@ -55,6 +55,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("stats_and_blobs", stats_and_blobs),
     ("leases", leases),
     ("probe", probe),
+    ("result_cache", result_cache),
 ];
 
 pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
@@ -1028,6 +1029,90 @@ fn probe(n: &Nodes) {
     s.probe().unwrap();
     assert_eq!(s.all_buckets().unwrap(), vec![]);
     assert_eq!(s.try_lease("gc", "A", 300), Ok(true));
+}
+
+fn cache_entry(blob: &str, size: u64, used: i64) -> CacheEntry {
+    CacheEntry {
+        blob: BlobId(blob.into()),
+        size,
+        content_type: "image/webp".into(),
+        used,
+    }
+}
+
+/// Result-cache entries: stored, replaced, touched, evicted least recently used first
+/// down to the bound, and referenced for the orphan sweep; both nodes see one cache.
+fn result_cache(n: &Nodes) {
+    let (a, b) = (&*n.a, &*n.b);
+    let change = |unused: &[&str], total| CacheChange {
+        unused: unused.iter().map(|u| BlobId(u.to_string())).collect(),
+        total,
+    };
+    let blobs = |m: &dyn MetaStore| {
+        let mut all: Vec<String> = m
+            .referenced_blobs()
+            .unwrap()
+            .into_iter()
+            .map(|b| b.0)
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(a.cache_get("k1"), Ok(None));
+    assert_eq!(a.cache_update(None, &[], 100), Ok(change(&[], 0)));
+    let e1 = cache_entry("c1", 30, 1_000);
+    assert_eq!(
+        a.cache_update(Some(("k1", &e1)), &[], 100),
+        Ok(change(&[], 30))
+    );
+    assert_eq!(b.cache_get("k1"), Ok(Some(e1.clone())));
+    // A key of any UTF-8 is stored as given.
+    let e2 = cache_entry("c2", 30, 2_000);
+    let odd = "k2 \u{1} \u{6587}";
+    assert_eq!(
+        b.cache_update(Some((odd, &e2)), &[], 100),
+        Ok(change(&[], 60))
+    );
+    assert_eq!(a.cache_get(odd), Ok(Some(e2.clone())));
+    // Replacing an entry frees its blob.
+    let e2b = cache_entry("c2b", 20, 2_500);
+    assert_eq!(
+        a.cache_update(Some((odd, &e2b)), &[], 100),
+        Ok(change(&["c2"], 50))
+    );
+    // k1 used after k2: k2 goes first when room is needed; uses of missing keys and
+    // earlier times change nothing.
+    let used = [
+        ("k1".to_string(), 3_000),
+        ("gone".to_string(), 9_000),
+        (odd.to_string(), 1),
+    ];
+    let e3 = cache_entry("c3", 40, 4_000);
+    assert_eq!(
+        b.cache_update(Some(("k3", &e3)), &used, 100),
+        Ok(change(&[], 90))
+    );
+    assert_eq!(a.cache_get("k1").unwrap().unwrap().used, 3_000);
+    assert_eq!(a.cache_get(odd).unwrap().unwrap().used, 2_500);
+    assert_eq!(blobs(a), ["c1", "c2b", "c3"]);
+    let e4 = cache_entry("c4", 35, 5_000);
+    assert_eq!(
+        a.cache_update(Some(("k4", &e4)), &[], 100),
+        Ok(change(&["c2b", "c1"], 75))
+    );
+    assert_eq!(b.cache_get(odd), Ok(None));
+    assert_eq!(b.cache_get("k1"), Ok(None));
+    assert_eq!(blobs(b), ["c3", "c4"]);
+    // A smaller bound evicts with no new entry; an entry over the bound is not kept.
+    assert_eq!(b.cache_update(None, &[], 40), Ok(change(&["c3"], 35)));
+    let huge = cache_entry("c5", 41, 6_000);
+    assert_eq!(
+        b.cache_update(Some(("k5", &huge)), &[], 40),
+        Ok(change(&["c5"], 35))
+    );
+    assert_eq!(a.cache_get("k5"), Ok(None));
+    assert_eq!(a.cache_update(None, &[], 0), Ok(change(&["c4"], 0)));
+    assert_eq!(blobs(a), Vec::<String>::new());
 }
 
 /// 8 threads × 25 appends to one key, each checking the position it read.

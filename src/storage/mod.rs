@@ -175,6 +175,25 @@ impl ObjectRecord {
     }
 }
 
+/// A processed image kept by the result cache (see `core::image_cache`), under a key
+/// derived from everything the result depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub blob: BlobId,
+    pub size: u64,
+    pub content_type: String,
+    /// Last use, unix milliseconds: the order of eviction.
+    pub used: i64,
+}
+
+/// What [`MetaStore::cache_update`] did: the blobs no entry holds any more (the
+/// caller deletes them) and the cache's size after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheChange {
+    pub unused: Vec<BlobId>,
+    pub total: u64,
+}
+
 /// An unfinished multipart upload: the record the object will get (without
 /// segments) and when it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -409,12 +428,24 @@ pub trait MetaStore: Send + Sync + 'static {
         query: &UploadQuery,
     ) -> Result<UploadListing, StorageError>;
 
+    /// The result-cache entry under `key`.
+    fn cache_get(&self, key: &str) -> Result<Option<CacheEntry>, StorageError>;
+    /// In one transaction: record later uses of existing entries (`used`: key, unix
+    /// ms), store `put` (replacing an entry under the same key), then evict the least
+    /// recently used entries until the cache holds at most `max_bytes`.
+    fn cache_update(
+        &self,
+        put: Option<(&str, &CacheEntry)>,
+        used: &[(String, i64)],
+        max_bytes: u64,
+    ) -> Result<CacheChange, StorageError>;
+
     /// Every bucket, for background jobs.
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError>;
     /// Sizes and counts for GetBucketStat (a scan of the bucket).
     fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError>;
-    /// Every blob referenced by a record (objects and parts of open uploads), for
-    /// the orphan sweep.
+    /// Every blob referenced by a record (objects, parts of open uploads, result-cache
+    /// entries), for the orphan sweep.
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError>;
     /// Take or renew the cluster-wide lease `name` for `holder` until `ttl_ms` from
     /// now; false while another holder's lease is unexpired. Background jobs run

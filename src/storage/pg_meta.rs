@@ -35,13 +35,15 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
-    BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
-    PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord, after_prefix,
+    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
+    MetaStore, ObjectRecord, PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord,
+    after_prefix,
 };
 
 /// Schema migrations, applied in order; the database records how many ran. Never edit
 /// one that shipped: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE buckets (
     name text COLLATE "C" PRIMARY KEY,
     owner text COLLATE "C" NOT NULL,
@@ -74,7 +76,23 @@ CREATE TABLE leases (
     holder text NOT NULL,
     expires_at timestamptz NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE image_cache (
+    key text COLLATE "C" PRIMARY KEY,
+    blob text NOT NULL,
+    size bigint NOT NULL,
+    content_type text NOT NULL,
+    used bigint NOT NULL
+);
+CREATE INDEX image_cache_by_use ON image_cache (used, key);
+CREATE TABLE counters (
+    name text COLLATE "C" PRIMARY KEY,
+    value bigint NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('image_cache_bytes', 0);
+"#,
+];
 
 /// Advisory lock (two-int4 form, so it never meets the bigint key locks) held while
 /// migrating, so that nodes starting together migrate one at a time.
@@ -192,6 +210,16 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
 
 fn decode_col<T: DeserializeOwned>(row: &Row, column: usize) -> Result<T, Failure> {
     decode(row.try_get::<_, &[u8]>(column)?)
+}
+
+/// A row of `blob, size, content_type, used` from `image_cache`.
+fn cache_entry(row: &Row) -> Result<CacheEntry, Failure> {
+    Ok(CacheEntry {
+        blob: BlobId(row.try_get(0)?),
+        size: row.try_get::<_, i64>(1)?.max(0) as u64,
+        content_type: row.try_get(2)?,
+        used: row.try_get(3)?,
+    })
 }
 
 fn to_i64(n: u64) -> Result<i64, Failure> {
@@ -1195,6 +1223,123 @@ impl MetaStore for PgMeta {
         })
     }
 
+    fn cache_get(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
+        let Some(key) = storable(key) else {
+            return Ok(None);
+        };
+        self.block(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "SELECT blob, size, content_type, used FROM image_cache WHERE key = $1",
+                )
+                .await?;
+            c.query_opt(&stmt, &[&key])
+                .await?
+                .map(|row| cache_entry(&row))
+                .transpose()
+        })
+    }
+
+    fn cache_update(
+        &self,
+        put: Option<(&str, &CacheEntry)>,
+        used: &[(String, i64)],
+        max_bytes: u64,
+    ) -> Result<CacheChange, StorageError> {
+        let put = put.and_then(|(key, entry)| Some((storable(key)?, entry)));
+        let (keys, times): (Vec<&str>, Vec<i64>) = used
+            .iter()
+            .filter_map(|(k, at)| Some((storable(k)?, *at)))
+            .unzip();
+        let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+        self.block(self.retrying(async |c| {
+            let tx = c.transaction().await?;
+            // The counter's row lock orders every change to the cache.
+            let counter = tx
+                .prepare_cached(
+                    "SELECT value FROM counters WHERE name = 'image_cache_bytes' FOR UPDATE",
+                )
+                .await?;
+            let mut total: i64 = tx.query_one(&counter, &[]).await?.try_get(0)?;
+            let mut change = CacheChange::default();
+            if !keys.is_empty() {
+                let touch = tx
+                    .prepare_cached(
+                        "UPDATE image_cache AS c SET used = t.used
+                         FROM unnest($1::text[], $2::bigint[]) AS t (key, used)
+                         WHERE c.key = t.key AND c.used < t.used",
+                    )
+                    .await?;
+                tx.execute(&touch, &[&keys, &times]).await?;
+            }
+            match put {
+                Some((_, entry)) if entry.size > max_bytes => {
+                    change.unused.push(entry.blob.clone())
+                }
+                Some((key, entry)) => {
+                    let remove = tx
+                        .prepare_cached(
+                            "DELETE FROM image_cache WHERE key = $1 RETURNING blob, size",
+                        )
+                        .await?;
+                    if let Some(old) = tx.query_opt(&remove, &[&key]).await? {
+                        change.unused.push(BlobId(old.try_get(0)?));
+                        total -= old.try_get::<_, i64>(1)?;
+                    }
+                    let insert = tx
+                        .prepare_cached(
+                            "INSERT INTO image_cache (key, blob, size, content_type, used)
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .await?;
+                    let size = to_i64(entry.size)?;
+                    tx.execute(
+                        &insert,
+                        &[&key, &entry.blob.0, &size, &entry.content_type, &entry.used],
+                    )
+                    .await?;
+                    total += size;
+                }
+                None => {}
+            }
+            if total > max {
+                let oldest = tx
+                    .prepare_cached(
+                        "SELECT key, blob, size FROM image_cache ORDER BY used, key LIMIT 64",
+                    )
+                    .await?;
+                let remove = tx
+                    .prepare_cached("DELETE FROM image_cache WHERE key = ANY($1)")
+                    .await?;
+                while total > max {
+                    let rows = tx.query(&oldest, &[]).await?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    let mut gone = Vec::new();
+                    for row in &rows {
+                        if total <= max {
+                            break;
+                        }
+                        gone.push(row.try_get::<_, String>(0)?);
+                        change.unused.push(BlobId(row.try_get(1)?));
+                        total -= row.try_get::<_, i64>(2)?;
+                    }
+                    tx.execute(&remove, &[&gone]).await?;
+                }
+            }
+            total = total.max(0);
+            let store = tx
+                .prepare_cached("UPDATE counters SET value = $1 WHERE name = 'image_cache_bytes'")
+                .await?;
+            tx.execute(&store, &[&total]).await?;
+            tx.commit().await?;
+            change.total = total as u64;
+            Ok(change)
+        }))
+    }
+
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError> {
         self.block(async {
             let c = self.client().await?;
@@ -1264,6 +1409,10 @@ impl MetaStore for PgMeta {
             let mut rows = std::pin::pin!(rows);
             while let Some(row) = rows.try_next().await? {
                 out.push(decode_col::<PartRecord>(&row, 0)?.blob);
+            }
+            let cache = tx.prepare_cached("SELECT blob FROM image_cache").await?;
+            for row in tx.query(&cache, &[]).await? {
+                out.push(BlobId(row.try_get(0)?));
             }
             tx.commit().await?;
             Ok(out)

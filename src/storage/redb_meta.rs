@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use super::reserve::is_storage_full;
 use super::{
-    BlobId, BucketRecord, BucketStat, Created, ListQuery, Listing, MetaStore, ObjectRecord,
-    PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery, UploadRecord, after_prefix,
+    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
+    MetaStore, ObjectRecord, PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery,
+    UploadRecord, after_prefix,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
@@ -26,6 +27,13 @@ const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("obje
 const UPLOADS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("uploads");
 /// (upload id, part number) → part record.
 const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
+/// Result-cache key → entry.
+const CACHE: TableDefinition<&str, &[u8]> = TableDefinition::new("image_cache");
+/// (last use, key): the result cache in eviction order.
+const CACHE_USE: TableDefinition<(i64, &str), ()> = TableDefinition::new("image_cache_use");
+/// Named totals kept with the records they sum (`image_cache_bytes`).
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+const CACHE_BYTES: &str = "image_cache_bytes";
 
 pub struct RedbMeta {
     path: PathBuf,
@@ -91,6 +99,9 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
     txn.open_table(OBJECTS)?;
     txn.open_table(UPLOADS)?;
     txn.open_table(PARTS)?;
+    txn.open_table(CACHE)?;
+    txn.open_table(CACHE_USE)?;
+    txn.open_table(COUNTERS)?;
     txn.commit()?;
     Ok(db)
 }
@@ -646,6 +657,95 @@ impl MetaStore for RedbMeta {
         })
     }
 
+    fn cache_get(&self, key: &str) -> Result<Option<CacheEntry>, StorageError> {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(CACHE).map_err(db_err)?;
+            match table.get(key).map_err(db_err)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn cache_update(
+        &self,
+        put: Option<(&str, &CacheEntry)>,
+        used: &[(String, i64)],
+        max_bytes: u64,
+    ) -> Result<CacheChange, StorageError> {
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let mut change = CacheChange::default();
+            {
+                let mut cache = txn.open_table(CACHE).map_err(db_err)?;
+                let mut order = txn.open_table(CACHE_USE).map_err(db_err)?;
+                let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
+                let mut total = counters
+                    .get(CACHE_BYTES)
+                    .map_err(db_err)?
+                    .map_or(0, |v| v.value());
+                for (key, at) in used {
+                    let Some(mut entry) = cache
+                        .get(key.as_str())
+                        .map_err(db_err)?
+                        .map(|v| decode::<CacheEntry>(v.value()))
+                        .transpose()?
+                    else {
+                        continue;
+                    };
+                    if *at <= entry.used {
+                        continue;
+                    }
+                    order.remove((entry.used, key.as_str())).map_err(db_err)?;
+                    entry.used = *at;
+                    order
+                        .insert((entry.used, key.as_str()), ())
+                        .map_err(db_err)?;
+                    cache
+                        .insert(key.as_str(), encode(&entry).as_slice())
+                        .map_err(db_err)?;
+                }
+                match put {
+                    Some((_, entry)) if entry.size > max_bytes => {
+                        change.unused.push(entry.blob.clone())
+                    }
+                    Some((key, entry)) => {
+                        let old = cache
+                            .insert(key, encode(entry).as_slice())
+                            .map_err(db_err)?
+                            .map(|v| decode::<CacheEntry>(v.value()))
+                            .transpose()?;
+                        if let Some(old) = old {
+                            order.remove((old.used, key)).map_err(db_err)?;
+                            total = total.saturating_sub(old.size);
+                            change.unused.push(old.blob);
+                        }
+                        order.insert((entry.used, key), ()).map_err(db_err)?;
+                        total += entry.size;
+                    }
+                    None => {}
+                }
+                while total > max_bytes {
+                    let Some((first, _)) = order.pop_first().map_err(db_err)? else {
+                        break;
+                    };
+                    let key = first.value().1.to_owned();
+                    drop(first);
+                    if let Some(v) = cache.remove(key.as_str()).map_err(db_err)? {
+                        let old: CacheEntry = decode(v.value())?;
+                        total = total.saturating_sub(old.size);
+                        change.unused.push(old.blob);
+                    }
+                }
+                counters.insert(CACHE_BYTES, total).map_err(db_err)?;
+                change.total = total;
+            }
+            txn.commit().map_err(db_err)?;
+            Ok(change)
+        })
+    }
+
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError> {
         self.run(Kind::Read, |db| {
             let txn = db.begin_read().map_err(db_err)?;
@@ -709,6 +809,11 @@ impl MetaStore for RedbMeta {
             for entry in parts.iter().map_err(db_err)? {
                 let (_, v) = entry.map_err(db_err)?;
                 out.push(decode::<PartRecord>(v.value())?.blob);
+            }
+            let cache = txn.open_table(CACHE).map_err(db_err)?;
+            for entry in cache.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                out.push(decode::<CacheEntry>(v.value())?.blob);
             }
             Ok(out)
         })

@@ -614,38 +614,61 @@ pub async fn get_processed(
     }
     let chain = process::expand_style(&bucket, spec).map_err(from_core)?;
     let pipeline = crate::image::parse(&chain).map_err(|e| from_core(CoreError::Image(e)))?;
-    let source = object::resolve_symlink(cx.store(), &cx.requester, &bucket, link)
-        .await
-        .map_err(from_core)?;
-    let etag = process::processed_etag(&source, &pipeline);
-    if conditions(headers)
-        .check(&etag, source.last_modified)
-        .map_err(from_core)?
-        == crate::core::conditions::Precondition::NotModified
-    {
-        let mut e = s3_error!(NotModified, "Not Modified");
-        e.set_status_code(StatusCode::NOT_MODIFIED);
-        return Err(e);
-    }
-    let output = process::render(
+    let processed = process::get_processed(
         cx.store(),
         &cx.app.images,
         &cx.requester,
         &bucket,
-        &source,
+        link,
         pipeline,
+        &conditions(headers),
+        header(headers, "accept"),
     )
     .await
     .map_err(from_core)?;
+    let (output, etag, last_modified, vary_accept, cache) = match processed {
+        process::Processed::NotModified { etag, vary_accept } => {
+            let mut e = s3_error!(NotModified, "Not Modified");
+            e.set_status_code(StatusCode::NOT_MODIFIED);
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+                h.insert(http::header::ETAG, v);
+            }
+            if vary_accept {
+                h.insert(http::header::VARY, HeaderValue::from_static("Accept"));
+            }
+            e.set_headers(h);
+            return Err(e);
+        }
+        process::Processed::Image {
+            output,
+            etag,
+            last_modified,
+            vary_accept,
+            cache,
+        } => (output, etag, last_modified, vary_accept, cache),
+    };
     let length = output.bytes.len() as i64;
-    Ok(S3Response::new(GetObjectOutput {
+    let mut response = S3Response::new(GetObjectOutput {
         body: Some(StreamingBlob::from(s3s::Body::from(output.bytes))),
         content_length: Some(length),
         content_type: Some(output.content_type.to_owned()),
         e_tag: Some(convert::etag(&etag)),
-        last_modified: Some(convert::timestamp(source.last_modified)),
+        last_modified: Some(convert::timestamp(last_modified)),
         ..Default::default()
-    }))
+    });
+    if vary_accept {
+        response
+            .headers
+            .insert(http::header::VARY, HeaderValue::from_static("Accept"));
+    }
+    if let Some(cache) = cache {
+        response.headers.insert(
+            "x-ossify-image-cache",
+            HeaderValue::from_static(cache.header()),
+        );
+    }
+    Ok(response)
 }
 
 /// GetObjectAttributes: what HEAD tells, chosen by `x-amz-object-attributes`, with the

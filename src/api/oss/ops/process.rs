@@ -11,25 +11,18 @@ use super::object::{check_content_md5, conditions, set};
 use super::read_small_body;
 use crate::access::Action;
 use crate::api::oss::error::{ApiResult, OssError};
-use crate::api::oss::headers::http_date;
+use crate::api::oss::headers::{header, http_date};
 use crate::api::oss::{Ctx, empty};
 use crate::core::CoreError;
-use crate::core::conditions::Precondition;
 use crate::core::object;
-use crate::core::process::{self, processed_etag};
+use crate::core::process::{self, Processed};
 use crate::core::saveas;
-use crate::image::{self, ImageError, Output, Pipeline};
+use crate::image::{self, ImageError, Pipeline};
 use crate::names::{BucketName, ObjectKey};
 use crate::storage::{BucketRecord, ObjectRecord};
 
 fn image_error(e: ImageError) -> OssError {
     CoreError::Image(e).into()
-}
-
-/// Render on the image pool (watermarks authorized for the requester).
-async fn run(ctx: &Ctx, source: &ObjectRecord, pipeline: Pipeline) -> ApiResult<Output> {
-    let (store, pool) = (ctx.store(), &ctx.app.images);
-    Ok(process::render(store, pool, &ctx.requester, ctx.bucket()?, source, pipeline).await?)
 }
 
 fn invalid(message: impl Into<String>) -> OssError {
@@ -100,15 +93,6 @@ pub fn parse_spec(value: &str, bucket: &BucketRecord) -> ApiResult<(String, Opti
     Ok((chain, saveas))
 }
 
-fn image_response(output: Output, etag: &str, source: &ObjectRecord) -> Response {
-    let mut response = Response::new(Body::from(output.bytes));
-    let h = response.headers_mut();
-    set(h, "content-type", output.content_type);
-    set(h, "etag", &format!("\"{etag}\""));
-    set(h, "last-modified", &http_date(source.last_modified));
-    response
-}
-
 /// GET ?x-oss-process=... (also through presigned URLs and anonymous public-read access).
 pub async fn get_processed(ctx: &Ctx) -> ApiResult<Response> {
     let value = ctx.query.get("x-oss-process").unwrap_or_default();
@@ -158,19 +142,51 @@ pub fn check_source_protection(ctx: &Ctx, spec: Option<&str>) -> ApiResult<()> {
     )?)
 }
 
-/// Answer with the processed image, honouring If-None-Match on its derived ETag.
+/// Answer with the processed image, honouring the conditions on its derived ETag.
 async fn serve_processed(ctx: &Ctx, link: ObjectRecord, pipeline: Pipeline) -> ApiResult<Response> {
-    let source = object::resolve_symlink(ctx.store(), &ctx.requester, ctx.bucket()?, link).await?;
-    let etag = processed_etag(&source, &pipeline);
-    if conditions(&ctx.headers, "").check(&etag, source.last_modified)? == Precondition::NotModified
-    {
-        let mut response = empty(StatusCode::NOT_MODIFIED);
-        response.headers_mut().remove("content-length");
-        set(response.headers_mut(), "etag", &format!("\"{etag}\""));
-        return Ok(response);
-    }
-    let output = run(ctx, &source, pipeline).await?;
-    Ok(image_response(output, &etag, &source))
+    let processed = process::get_processed(
+        ctx.store(),
+        &ctx.app.images,
+        &ctx.requester,
+        ctx.bucket()?,
+        link,
+        pipeline,
+        &conditions(&ctx.headers, ""),
+        header(&ctx.headers, "accept"),
+    )
+    .await?;
+    Ok(match processed {
+        Processed::NotModified { etag, vary_accept } => {
+            let mut response = empty(StatusCode::NOT_MODIFIED);
+            let h = response.headers_mut();
+            h.remove("content-length");
+            set(h, "etag", &format!("\"{etag}\""));
+            if vary_accept {
+                set(h, "vary", "Accept");
+            }
+            response
+        }
+        Processed::Image {
+            output,
+            etag,
+            last_modified,
+            vary_accept,
+            cache,
+        } => {
+            let mut response = Response::new(Body::from(output.bytes));
+            let h = response.headers_mut();
+            set(h, "content-type", output.content_type);
+            set(h, "etag", &format!("\"{etag}\""));
+            set(h, "last-modified", &http_date(last_modified));
+            if vary_accept {
+                set(h, "vary", "Accept");
+            }
+            if let Some(cache) = cache {
+                set(h, "x-ossify-image-cache", cache.header());
+            }
+            response
+        }
+    })
 }
 
 /// The spec from a ProcessObject body: `x-oss-process=<spec>`, raw or form-encoded
@@ -226,7 +242,16 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     )
     .await?;
 
-    let output = run(ctx, &source, pipeline).await?;
+    let (store, pool) = (ctx.store(), &ctx.app.images);
+    let (output, _) = process::render(
+        store,
+        pool,
+        &ctx.requester,
+        source_bucket,
+        &source,
+        pipeline,
+    )
+    .await?;
     let size = output.bytes.len() as u64;
     saveas::save(
         ctx.store(),

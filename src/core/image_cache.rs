@@ -1,0 +1,349 @@
+//! The processed-image result cache (`[image] cache_bytes`): rendered results kept as
+//! blobs with an entry in the metadata engine, so every node on shared storage uses
+//! one cache, evicted least recently used first.
+//!
+//! An entry's key is a digest of everything the result depends on: the source's and
+//! each watermark object's identity (ETag, size and blobs, which every write
+//! changes), the normalized pipeline (styles already expanded, the negotiated format
+//! included) and this build. An overwrite, append or delete gives the next request a
+//! different key, or no source at all, so a stale result is never served; orphaned
+//! entries age out. Identical concurrent requests render once (single flight): the
+//! first renders, the others wait for its result.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::object::remove_blob;
+use super::{CoreResult, Store, now_ms};
+use crate::image::{Output, Pipeline};
+use crate::observe::METRICS;
+use crate::storage::{BlobId, CacheEntry, ObjectRecord};
+
+/// Recorded uses kept in memory before they are written without waiting for a store.
+const USES_HELD: usize = 4096;
+
+/// How a processed image was served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Read from the cache.
+    Hit,
+    /// An identical request rendered it meanwhile.
+    Shared,
+    /// Rendered by this request (and stored).
+    Miss,
+}
+
+impl CacheUse {
+    /// `x-ossify-image-cache`: `hit` when this request did not render.
+    pub fn header(self) -> &'static str {
+        match self {
+            CacheUse::Hit | CacheUse::Shared => "hit",
+            CacheUse::Miss => "miss",
+        }
+    }
+
+    fn metric(self) -> &'static str {
+        match self {
+            CacheUse::Hit => "hit",
+            CacheUse::Shared => "shared",
+            CacheUse::Miss => "miss",
+        }
+    }
+}
+
+type Flights = Mutex<HashMap<String, watch::Receiver<Option<Arc<Output>>>>>;
+
+pub struct ResultCache {
+    max_bytes: u64,
+    /// Renders in progress, and rendered results until they are stored.
+    flights: Flights,
+    /// Hits not yet written to the entries' last-use times.
+    uses: Mutex<HashMap<String, i64>>,
+}
+
+/// The cache key of `pipeline` applied to `source` in `bucket`, with the watermark
+/// objects it composites (key and record).
+pub fn key(
+    bucket: &str,
+    source: &ObjectRecord,
+    pipeline: &Pipeline,
+    marks: &[(String, ObjectRecord)],
+) -> String {
+    fn field(h: &mut Sha256, s: &str) {
+        h.update(s.as_bytes());
+        h.update([0]);
+    }
+    fn identity(h: &mut Sha256, r: &ObjectRecord) {
+        field(h, &r.etag);
+        field(h, &r.size.to_string());
+        for s in &r.segments {
+            field(h, &s.blob.0);
+            field(h, &s.size.to_string());
+        }
+    }
+    let mut h = Sha256::new();
+    field(&mut h, env!("CARGO_PKG_VERSION"));
+    field(&mut h, bucket);
+    field(&mut h, &pipeline.normalized());
+    identity(&mut h, source);
+    for (key, record) in marks {
+        field(&mut h, key);
+        identity(&mut h, record);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The one render of a key in progress; removed from the flights when dropped.
+struct Flight {
+    cache: Arc<ResultCache>,
+    key: String,
+    result: watch::Sender<Option<Arc<Output>>>,
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        lock(&self.cache.flights).remove(&self.key);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ResultCache {
+    /// A cache of at most `max_bytes`; none when 0.
+    pub fn new(max_bytes: u64) -> Option<Arc<Self>> {
+        (max_bytes > 0).then(|| {
+            Arc::new(Self {
+                max_bytes,
+                flights: Mutex::default(),
+                uses: Mutex::default(),
+            })
+        })
+    }
+
+    /// The result under `key`: stored, rendered by an identical request in flight,
+    /// or rendered now by `render` and stored after the answer.
+    pub async fn get_or_render(
+        self: &Arc<Self>,
+        store: &Store,
+        key: String,
+        render: impl AsyncFnOnce() -> CoreResult<Output>,
+    ) -> CoreResult<(Output, CacheUse)> {
+        let served = |output: Output, how: CacheUse| {
+            METRICS.image_cache(how.metric());
+            Ok((output, how))
+        };
+        loop {
+            let joined = {
+                let mut flights = lock(&self.flights);
+                match flights.get(&key) {
+                    Some(waiting) => Err(waiting.clone()),
+                    None => {
+                        let (result, waiting) = watch::channel(None);
+                        flights.insert(key.clone(), waiting);
+                        Ok(Flight {
+                            cache: self.clone(),
+                            key: key.clone(),
+                            result,
+                        })
+                    }
+                }
+            };
+            let flight = match joined {
+                Ok(flight) => flight,
+                Err(mut waiting) => match waiting.wait_for(Option::is_some).await {
+                    Ok(result) => {
+                        let output = Output::clone(result.as_ref().expect("waited for"));
+                        return served(output, CacheUse::Shared);
+                    }
+                    // That render failed or its client left: try again, maybe leading.
+                    Err(_) => continue,
+                },
+            };
+            if let Some(output) = self.lookup(store, &key).await {
+                return served(output, CacheUse::Hit);
+            }
+            // Leading ends here whatever happens, so `render` runs at most once.
+            let output = render().await?;
+            let shared = Arc::new(output.clone());
+            flight.result.send_replace(Some(shared.clone()));
+            let store = store.clone();
+            tokio::spawn(async move {
+                flight.cache.store(&store, &flight.key, &shared).await;
+                drop(flight);
+            });
+            return served(output, CacheUse::Miss);
+        }
+    }
+
+    /// The stored result under `key`; a missing entry or blob (evicted meanwhile, or
+    /// unreadable) is a miss.
+    async fn lookup(&self, store: &Store, key: &str) -> Option<Output> {
+        let (meta, blobs, k) = (store.meta.clone(), store.blobs.clone(), key.to_owned());
+        let read = tokio::task::spawn_blocking(move || {
+            let Some(entry) = meta.cache_get(&k).map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            let Some(content_type) = crate::image::known_content_type(&entry.content_type) else {
+                return Ok(None);
+            };
+            let mut bytes = Vec::with_capacity(entry.size as usize);
+            blobs
+                .read_blocking(&entry.blob, 0, entry.size, &mut bytes)
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(Some(Output {
+                bytes,
+                content_type,
+                timings: Vec::new(),
+            }))
+        })
+        .await;
+        match read {
+            Ok(Ok(Some(output))) => {
+                self.used(store, key);
+                Some(output)
+            }
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => {
+                tracing::debug!(key, "result cache entry unreadable, rendering: {e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(key, "result cache lookup failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// Note a hit; uses are written with the next store, or on their own once many
+    /// have gathered.
+    fn used(&self, store: &Store, key: &str) {
+        let mut uses = lock(&self.uses);
+        uses.insert(key.to_owned(), now_ms());
+        if uses.len() >= USES_HELD {
+            let uses: Vec<_> = uses.drain().collect();
+            let (store, max) = (store.clone(), self.max_bytes);
+            tokio::spawn(async move { update(&store, None, uses, max).await });
+        }
+    }
+
+    /// Keep `output` under `key`: its bytes as a blob, then the entry (evicting
+    /// others to stay within the bound). Failures only cost a later render.
+    async fn store(&self, store: &Store, key: &str, output: &Output) {
+        let size = output.bytes.len() as u64;
+        if size > self.max_bytes {
+            return;
+        }
+        let blob = match write_blob(store, &output.bytes).await {
+            Ok(blob) => blob,
+            Err(e) => {
+                tracing::warn!(key, "cannot store a result in the image cache: {e}");
+                return;
+            }
+        };
+        let entry = CacheEntry {
+            blob,
+            size,
+            content_type: output.content_type.to_owned(),
+            used: now_ms(),
+        };
+        let uses: Vec<_> = lock(&self.uses).drain().collect();
+        update(store, Some((key.to_owned(), entry)), uses, self.max_bytes).await;
+    }
+}
+
+/// Apply a cache update, delete the blobs it freed and publish the cache's size.
+async fn update(
+    store: &Store,
+    put: Option<(String, CacheEntry)>,
+    uses: Vec<(String, i64)>,
+    max_bytes: u64,
+) {
+    let put_blob = put.as_ref().map(|(_, e)| e.blob.clone());
+    let change = store
+        .meta(move |m| {
+            let put = put.as_ref().map(|(k, e)| (k.as_str(), e));
+            m.cache_update(put, &uses, max_bytes)
+        })
+        .await;
+    match change {
+        Ok(change) => {
+            let evicted = change
+                .unused
+                .iter()
+                .filter(|b| Some(*b) != put_blob.as_ref())
+                .count();
+            METRICS.image_cache_stored(change.total, evicted);
+            for blob in &change.unused {
+                remove_blob(store, blob).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!("cannot update the image cache: {e}");
+            if let Some(blob) = put_blob {
+                remove_blob(store, &blob).await;
+            }
+        }
+    }
+}
+
+async fn write_blob(store: &Store, bytes: &[u8]) -> std::io::Result<BlobId> {
+    let mut writer = store.blobs.create().await?;
+    writer.write(bytes).await?;
+    writer.finish().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Segment;
+
+    fn record(etag: &str, blob: &str) -> ObjectRecord {
+        let mut r = super::super::object::new_record("Normal", "Standard");
+        r.etag = etag.into();
+        r.size = 10;
+        r.segments = vec![Segment {
+            blob: BlobId(blob.into()),
+            size: 10,
+        }];
+        r
+    }
+
+    #[test]
+    fn keys_change_with_everything_a_result_depends_on() {
+        let p = crate::image::parse("image/resize,w_10").unwrap();
+        let src = record("E", "b1");
+        let mark = ("m.png".to_string(), record("M", "m1"));
+        let base = key("b", &src, &p, std::slice::from_ref(&mark));
+        assert_eq!(base, key("b", &src, &p, std::slice::from_ref(&mark)));
+        let others = [
+            key("c", &src, &p, std::slice::from_ref(&mark)),
+            key("b", &record("E", "b2"), &p, std::slice::from_ref(&mark)),
+            key("b", &record("F", "b1"), &p, std::slice::from_ref(&mark)),
+            key(
+                "b",
+                &src,
+                &crate::image::parse("image/resize,w_11").unwrap(),
+                std::slice::from_ref(&mark),
+            ),
+            key(
+                "b",
+                &src,
+                &p.clone().with_auto_format(crate::image::OutFormat::Webp),
+                std::slice::from_ref(&mark),
+            ),
+            key("b", &src, &p, &[("m.png".to_string(), record("M", "m2"))]),
+            key("b", &src, &p, &[]),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "variant {i}");
+        }
+        // Equal pipelines written differently share a key.
+        let same = crate::image::parse("image/resize,w_10,m_lfit").unwrap();
+        assert_eq!(base, key("b", &src, &same, std::slice::from_ref(&mark)));
+    }
+}

@@ -1,0 +1,292 @@
+"""The processed-image result cache (`[image] cache_bytes`) and Accept negotiation
+(`[image] auto_format`), through oss2 presigned URLs, the v2 SDK and S3-signed GETs:
+hits answer what a render answers, overwrites and deletes are never served stale, the
+bound holds, identical requests render once, and a restart keeps the cache."""
+
+import base64
+import io
+import threading
+import time
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from PIL import Image
+
+from conftest import (HZ, ROOT1, SHARED_DATA_DIR, SHARED_METADATA, OssifyEnv, make_config,
+                      make_image, make_v2_client, unique_bucket_name)
+from test_operator import sample, scrape
+
+CACHE_HEADER = "x-ossify-image-cache"
+# Headers that differ between any two responses.
+PER_RESPONSE = {"date", "x-oss-request-id", CACHE_HEADER, "connection", "keep-alive"}
+
+
+def noisy_jpeg(size, seed):
+    """A photo-like JPEG (noise compresses badly, so results have real sizes)."""
+    import random
+    rng = random.Random(seed)
+    im = Image.frombytes("RGB", size, bytes(rng.getrandbits(8) for _ in range(size[0] * size[1] * 3)))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def start(server_factory, image_lines=(), **kw):
+    srv = server_factory(**kw)
+    text = make_config(srv.data_dir) + "\n[image]\n" + "\n".join(image_lines) + "\n"
+    srv.config_path.write_text(text)
+    srv.start()
+    return srv
+
+
+def bucket_on(srv, tag):
+    auth = oss2.Auth(ROOT1.id, ROOT1.secret)
+    b = oss2.Bucket(auth, srv.endpoint(HZ), unique_bucket_name(tag))
+    b.create_bucket()
+    return b
+
+
+def processed(bucket, key, spec, headers=None):
+    url = bucket.sign_url("GET", key, 300, params={"x-oss-process": spec})
+    return requests.get(url, headers=headers or {}, timeout=60)
+
+
+def comparable(r):
+    return {k.lower(): v for k, v in r.headers.items() if k.lower() not in PER_RESPONSE}
+
+
+def settled(endpoint, check, timeout=20):
+    """Metrics once `check(metrics)` holds (results are stored after the answer)."""
+    deadline = time.time() + timeout
+    while True:
+        m = scrape(endpoint)
+        if check(m) or time.time() > deadline:
+            return m
+        time.sleep(0.05)
+
+
+def cached_bytes(m):
+    return sample(m, "ossify_image_cache_bytes")
+
+
+def test_hit_answers_exactly_what_the_render_answered(server_factory):
+    srv = start(server_factory)
+    b = bucket_on(srv, "hit")
+    b.put_object("p.jpg", noisy_jpeg((640, 480), 1))
+    spec = "image/resize,w_200/quality,q_80"
+    first = processed(b, "p.jpg", spec)
+    assert first.status_code == 200, first.text
+    assert first.headers[CACHE_HEADER] == "miss"
+    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    second = processed(b, "p.jpg", spec)
+    assert second.headers[CACHE_HEADER] == "hit"
+    assert second.content == first.content
+    assert comparable(second) == comparable(first)
+    assert Image.open(io.BytesIO(second.content)).size == (200, 150)
+    # A style resolves to the same pipeline, so to the same entry.
+    b.put_bucket_style("thumb", "image/resize,w_200/quality,q_80")
+    styled = processed(b, "p.jpg", "style/thumb")
+    assert (styled.headers[CACHE_HEADER], styled.content) == ("hit", first.content)
+    # The conditions hold on the derived ETag, as without the cache.
+    etag = first.headers["etag"]
+    r = processed(b, "p.jpg", spec, headers={"If-None-Match": etag})
+    assert (r.status_code, r.headers["etag"]) == (304, etag)
+    # The v2 SDK reads the same bytes.
+    client = make_v2_client(OssifyEnv(srv))
+    got = client.get_object(oss.GetObjectRequest(bucket=b.bucket_name, key="p.jpg",
+                                                 process=spec))
+    assert got.body.read() == first.content
+
+
+def test_overwrite_delete_and_watermark_changes_are_never_served_stale(server_factory):
+    srv = start(server_factory)
+    b = bucket_on(srv, "stale")
+    b.put_object("p.jpg", make_image(size=(400, 200), color=(200, 30, 40)))
+    b.put_object("mark.png", make_image("PNG", size=(40, 40), color=(0, 0, 255)))
+    spec = "image/resize,w_100"
+    assert processed(b, "p.jpg", spec).headers[CACHE_HEADER] == "miss"
+    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    assert processed(b, "p.jpg", spec).headers[CACHE_HEADER] == "hit"
+    # Overwrite with other pixels and another shape.
+    b.put_object("p.jpg", make_image(size=(400, 400), color=(10, 200, 10)))
+    r = processed(b, "p.jpg", spec)
+    assert r.headers[CACHE_HEADER] == "miss"
+    im = Image.open(io.BytesIO(r.content))
+    assert im.size == (100, 100) and im.getpixel((50, 50))[1] > 150
+    # Delete: the result is gone with its source.
+    b.delete_object("p.jpg")
+    r = processed(b, "p.jpg", spec)
+    assert r.status_code == 404 and "NoSuchKey" in r.text
+    # A watermark object that changes changes the result.
+    b.put_object("p.jpg", make_image(size=(400, 200), color=(255, 255, 255)))
+    mark = base64.urlsafe_b64encode(b"mark.png").decode().rstrip("=")
+    wspec = "image/watermark,image_%s,g_center,t_100" % mark
+    blue = processed(b, "p.jpg", wspec)
+    assert blue.headers[CACHE_HEADER] == "miss"
+    settled(srv.endpoint(HZ), lambda m: sample(m, "ossify_image_cache_lookups_total",
+                                               result="miss") >= 3 and cached_bytes(m) > 0)
+    assert processed(b, "p.jpg", wspec).headers[CACHE_HEADER] == "hit"
+    b.put_object("mark.png", make_image("PNG", size=(40, 40), color=(255, 0, 0)))
+    red = processed(b, "p.jpg", wspec)
+    assert red.headers[CACHE_HEADER] == "miss"
+    px = Image.open(io.BytesIO(red.content)).convert("RGB").getpixel((200, 100))
+    assert px[0] > 200 and px[2] < 60, px
+    # A private watermark is still refused to a requester who cannot read it, hit or not.
+    anon = oss2.Bucket(oss2.AnonymousAuth(), srv.endpoint(HZ), b.bucket_name)
+    b.put_object_acl("p.jpg", oss2.OBJECT_ACL_PUBLIC_READ)
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        anon.get_object("p.jpg", process=wspec)
+    assert anon.get_object("p.jpg", process=spec).read()
+
+
+def test_the_bound_holds_under_a_flood_of_distinct_specs(server_factory):
+    bound = 300_000
+    srv = start(server_factory, ["cache_bytes = %d" % bound])
+    ep = srv.endpoint(HZ)
+    b = bucket_on(srv, "flood")
+    b.put_object("p.jpg", noisy_jpeg((800, 600), 2))
+    sizes = []
+    for w in range(300, 340):
+        r = processed(b, "p.jpg", "image/resize,w_%d/quality,q_95" % w)
+        assert r.status_code == 200
+        sizes.append(len(r.content))
+    assert sum(sizes) > 3 * bound, sizes
+    m = settled(ep, lambda m: sample(m, "ossify_image_cache_lookups_total", result="miss") == 40
+                and sample(m, "ossify_image_cache_evictions_total") > 0
+                and cached_bytes(m) > 0)
+    assert 0 < cached_bytes(m) <= bound
+    evicted = sample(m, "ossify_image_cache_evictions_total")
+    assert evicted >= 20
+    # The most recent results stay; the first ones were evicted.
+    time.sleep(0.5)
+    assert processed(b, "p.jpg", "image/resize,w_339/quality,q_95").headers[CACHE_HEADER] == "hit"
+    assert processed(b, "p.jpg", "image/resize,w_300/quality,q_95").headers[CACHE_HEADER] == "miss"
+    m = settled(ep, lambda m: sample(m, "ossify_image_cache_evictions_total") > evicted)
+    assert 0 < cached_bytes(m) <= bound
+
+
+def test_identical_concurrent_requests_render_once(server_factory):
+    srv = start(server_factory)
+    ep = srv.endpoint(HZ)
+    b = bucket_on(srv, "flight")
+    b.put_object("big.jpg", noisy_jpeg((2400, 1800), 3))
+    url = b.sign_url("GET", "big.jpg", 300,
+                     params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
+    before = scrape(ep)
+    results = [None] * 8
+    gate = threading.Barrier(8)
+
+    def fetch(i):
+        gate.wait()
+        results[i] = requests.get(url, timeout=120)
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.status_code == 200 for r in results)
+    assert len({r.content for r in results}) == 1
+    after = scrape(ep)
+
+    def grew(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+    assert grew("ossify_image_step_duration_seconds_count", action="decode") == 1
+    assert grew("ossify_image_cache_lookups_total", result="miss") == 1
+    assert grew("ossify_image_cache_lookups_total", result="shared") + \
+        grew("ossify_image_cache_lookups_total", result="hit") == 7
+    assert sorted(r.headers[CACHE_HEADER] for r in results) == ["hit"] * 7 + ["miss"]
+
+
+def test_a_restart_keeps_the_cache(server_factory):
+    srv = start(server_factory)
+    b = bucket_on(srv, "restart")
+    b.put_object("p.jpg", noisy_jpeg((640, 480), 4))
+    spec = "image/resize,w_160"
+    first = processed(b, "p.jpg", spec)
+    assert first.headers[CACHE_HEADER] == "miss"
+    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    srv.restart()
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), b.bucket_name)
+    again = processed(b, "p.jpg", spec)
+    assert (again.headers[CACHE_HEADER], again.content) == ("hit", first.content)
+    assert comparable(again) == comparable(first)
+
+
+@pytest.mark.skipif(not SHARED_METADATA, reason="needs two nodes on shared storage")
+def test_nodes_on_shared_storage_share_one_cache(server_factory):
+    a = start(server_factory)
+    b_node = server_factory(config_text=a.config_path.read_text(), name="cache-b",
+                            data_dir=a.data_dir if SHARED_DATA_DIR else None)
+    b_node.start()
+    b = bucket_on(a, "shared")
+    b.put_object("p.jpg", noisy_jpeg((640, 480), 5))
+    first = processed(b, "p.jpg", "image/resize,w_120")
+    assert first.headers[CACHE_HEADER] == "miss"
+    settled(a.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    other = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), b_node.endpoint(HZ), b.bucket_name)
+    again = processed(other, "p.jpg", "image/resize,w_120")
+    assert (again.headers[CACHE_HEADER], again.content) == ("hit", first.content)
+
+
+def test_cache_off(server_factory):
+    srv = start(server_factory, ["cache_bytes = 0"])
+    b = bucket_on(srv, "off")
+    b.put_object("p.jpg", make_image(size=(400, 200)))
+    for _ in range(2):
+        r = processed(b, "p.jpg", "image/resize,w_100")
+        assert r.status_code == 200 and CACHE_HEADER not in r.headers
+
+
+def test_accept_negotiation(server_factory):
+    srv = start(server_factory, ['auto_format = ["avif", "webp"]'])
+    b = bucket_on(srv, "accept")
+    b.put_object("p.jpg", make_image(size=(400, 200)))
+    spec = "image/resize,w_100"
+    chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+    avif = processed(b, "p.jpg", spec, headers={"Accept": chrome})
+    assert avif.headers["content-type"] == "image/avif"
+    assert avif.headers["vary"] == "Accept"
+    assert avif.content[4:12] == b"ftypavif"
+    webp = processed(b, "p.jpg", spec, headers={"Accept": "image/webp,*/*"})
+    assert webp.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(webp.content)).size == (100, 50)
+    assert webp.headers["vary"] == "Accept"
+    plain = processed(b, "p.jpg", spec, headers={"Accept": "*/*"})
+    assert (plain.headers["content-type"], plain.headers["vary"]) == ("image/jpeg", "Accept")
+    etags = {avif.headers["etag"], webp.headers["etag"], plain.headers["etag"]}
+    assert len(etags) == 3
+    # Each choice is its own cache entry.
+    again = processed(b, "p.jpg", spec, headers={"Accept": "image/webp"})
+    assert (again.headers[CACHE_HEADER], again.content) == ("hit", webp.content)
+    # 304 on the negotiated ETag, still varying.
+    r = processed(b, "p.jpg", spec, headers={"Accept": "image/webp",
+                                             "If-None-Match": webp.headers["etag"]})
+    assert (r.status_code, r.headers["vary"]) == (304, "Accept")
+    # An explicit format and queries are never changed, and do not vary.
+    for explicit, ctype in [("image/resize,w_100/format,png", "image/png"),
+                            ("image/info", "application/json")]:
+        r = processed(b, "p.jpg", explicit, headers={"Accept": chrome})
+        assert r.headers["content-type"] == ctype and "vary" not in r.headers
+    # An S3-signed GET negotiates alike.
+    url = "%s/%s/p.jpg?x-oss-process=%s" % (srv.endpoint(HZ), b.bucket_name,
+                                            "image%2Fresize%2Cw_100")
+    req = AWSRequest(method="GET", url=url, headers={"Accept": "image/webp"})
+    S3SigV4Auth(Credentials(ROOT1.id, ROOT1.secret), "s3", "us-east-1").add_auth(req)
+    r = requests.get(url, headers=dict(req.headers))
+    assert r.status_code == 200, r.text
+    assert (r.headers["content-type"], r.headers["vary"]) == ("image/webp", "Accept")
+    assert r.content == webp.content
+
+
+def test_negotiation_is_off_by_default(ossify):
+    auth = oss2.Auth(ROOT1.id, ROOT1.secret)
+    b = oss2.Bucket(auth, ossify.endpoint(), ossify.bucket_name("noaccept"))
+    b.create_bucket()
+    b.put_object("p.jpg", make_image(size=(400, 200)))
+    r = processed(b, "p.jpg", "image/resize,w_100", headers={"Accept": "image/avif,image/webp"})
+    assert r.headers["content-type"] == "image/jpeg" and "vary" not in r.headers
