@@ -17,7 +17,7 @@ import oss2
 import pytest
 import requests
 
-from conftest import ROOT2, Oss2Ctx, make_config, make_image, open_image, unique_bucket_name
+from conftest import ROOT2, Keys, Oss2Ctx, make_config, make_image, open_image, unique_bucket_name
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -111,9 +111,11 @@ class Console(object):
         self.wait(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), timeout)
         return self.d.find_element(By.CSS_SELECTOR, css).text
 
-    def confirm(self):
+    def confirm(self, question):
+        """Answer yes to the confirmation dialog once it asks `question` (a part of it)."""
+        self.wait(lambda d: d.execute_script("return document.querySelector('#confirm').open"))
+        self.text_has("#confirm-text", question)
         self.click("#confirm-yes")
-        self.wait(lambda d: not d.execute_script("return document.querySelector('#confirm').open"))
 
     def open(self, endpoint):
         self.d.get(endpoint + "/-/console/")
@@ -227,11 +229,11 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
     page.type("#spec", "image/resize,w_100/rotate,90")
     page.text_has("#result-dims", "75 x 100 px")
     # An invalid spec shows the server's own Code and Message.
-    page.type("#spec", "image/resize,w_0")
-    shown = page.visible("#spec-error").text
     with pytest.raises(oss2.exceptions.OssError) as e:
         bucket.get_object("photos/cat.jpg", process="image/resize,w_0")
-    assert shown == "%s: %s" % (e.value.code, e.value.message)
+    page.type("#spec", "image/resize,w_0")
+    assert page.text_has("#spec-error", e.value.message) == "%s: %s" % (e.value.code, e.value.message)
+    assert not page.d.find_element(By.ID, "result-img").is_displayed()
     page.type("#spec", "image/resize,w_120")
     page.text_has("#result-dims", "120 x 90 px")
     page.wait(lambda d: not d.find_element(By.ID, "spec-error").is_displayed())
@@ -255,13 +257,15 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
     page.click("#style-form button")
     page.text_has('#style-rows tr[data-style="small"]', "image/resize,w_16")
     page.click('#style-rows tr[data-style="small"] button.danger')
-    page.confirm()
+    page.confirm("small")
     page.gone('#style-rows tr[data-style="small"]')
     assert _style(bucket, "small") is None
 
     # Settings: an invalid policy shows the server's error; CORS rules are saved.
     page.click("#tab-btn-settings")
     page.text_has("#bucket-info", "oss-cn-hangzhou")
+    page.text_has("#config-policy-state", "none")
+    page.text_has("#config-cors-state", "none")
     page.type("#config-policy", "{not json")
     page.click("#config-policy-save")
     assert page.visible("#config-policy-error").text.startswith("InvalidPolicyDocument: ")
@@ -281,7 +285,7 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
         page.click('#object-rows input.select[data-key="%s"]' % k)
     page.text_has("#delete-selected", "(2)")
     page.click("#delete-selected")
-    page.confirm()
+    page.confirm("2 objects")
     page.gone('#object-rows tr[data-key="a.txt"]')
     page.gone('#object-rows tr[data-key="b.txt"]')
     page.row("c.txt")
@@ -290,9 +294,8 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
 
     # Delete the bucket: it is not empty, so a second confirmation empties it first.
     page.click("#delete-bucket")
-    page.confirm()
-    page.text_has("#confirm-text", "not empty")
-    page.confirm()
+    page.confirm("Delete the bucket")
+    page.confirm("not empty")
     page.gone('#bucket-list a[data-bucket="%s"]' % name)
     page.visible("#no-bucket")
     with pytest.raises(oss2.exceptions.NoSuchBucket):
@@ -353,15 +356,12 @@ def test_read_only_ram_user_is_denied_delete(page, server_factory, tmp_path):
     owner.create_bucket()
     owner.put_object("keep.txt", b"keep")
 
-    class Viewer(object):
-        id, secret = "LTAIviewer", "secret-viewer"
-
     page.open(endpoint)
-    page.sign_in(Viewer)
+    page.sign_in(Keys("LTAIviewer", "secret-viewer"))
     page.open_bucket(owner.bucket_name)
     page.click('#object-rows input.select[data-key="keep.txt"]')
     page.click("#delete-selected")
-    page.confirm()
+    page.confirm("keep.txt")
     assert page.text_has("#objects-error", "AccessDenied").startswith("AccessDenied: ")
     assert owner.object_exists("keep.txt")
     # Reading is allowed.
