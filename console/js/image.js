@@ -8,25 +8,25 @@ import { $, busy, debounce, formatBytes, h, setError, show, toast } from "./ui.j
 
 /** Actions of `image/...` (see the image processing reference), as insertable examples. */
 const HINTS = [
-  ["resize,w_200", "Scale to 200 px wide (m_lfit, m_mfit, m_fill, m_pad, m_fixed; w, h, l, s, p, limit)"],
-  ["resize,m_fill,w_200,h_200", "Fill a 200 x 200 box, cropping the overflow"],
-  ["crop,w_200,h_200,g_center", "Crop 200 x 200 around the centre (x, y, g_nw ... g_se)"],
-  ["indexcrop,x_100,i_0", "Cut into 100 px wide strips, keep the first"],
-  ["circle,r_100", "Circular crop of radius 100"],
-  ["rounded-corners,r_30", "Round the corners"],
-  ["rotate,90", "Rotate clockwise by 0-360 degrees"],
-  ["flip,1", "Flip (0 vertical, 1 horizontal, 2 both)"],
-  ["auto-orient,1", "Rotate as the EXIF orientation says"],
-  ["blur,r_3,s_2", "Gaussian blur: radius and standard deviation 1-50"],
-  ["bright,20", "Brightness -100 to 100"],
-  ["contrast,20", "Contrast -100 to 100"],
-  ["sharpen,100", "Sharpen 50-399"],
-  ["watermark,text_" + base64Url("ossify") + ",color_FFFFFF,size_40,g_se", "Text watermark (text in URL-safe base64)"],
-  ["format,webp", "Output format: jpg, png, webp, gif, bmp, avif ..."],
-  ["quality,q_80", "Relative quality (q_) or absolute (Q_) 1-100"],
-  ["interlace,1", "Progressive JPEG / interlaced PNG"],
-  ["info", "Image information as JSON"],
-  ["average-hue", "Average colour as JSON"],
+  ["resize", "resize,w_200", "Scale to 200 px wide (m_lfit, m_mfit, m_fill, m_pad, m_fixed; w, h, l, s, p, limit)"],
+  ["resize fill", "resize,m_fill,w_200,h_200", "Fill a 200 x 200 box, cropping the overflow"],
+  ["crop", "crop,w_200,h_200,g_center", "Crop 200 x 200 around the centre (x, y, g_nw ... g_se)"],
+  ["indexcrop", "indexcrop,x_100,i_0", "Cut into 100 px wide strips, keep the first"],
+  ["circle", "circle,r_100", "Circular crop of radius 100"],
+  ["rounded-corners", "rounded-corners,r_30", "Round the corners"],
+  ["rotate", "rotate,90", "Rotate clockwise by 0-360 degrees"],
+  ["flip", "flip,1", "Flip (0 vertical, 1 horizontal, 2 both)"],
+  ["auto-orient", "auto-orient,1", "Rotate as the EXIF orientation says"],
+  ["blur", "blur,r_3,s_2", "Gaussian blur: radius and standard deviation 1-50"],
+  ["bright", "bright,20", "Brightness -100 to 100"],
+  ["contrast", "contrast,20", "Contrast -100 to 100"],
+  ["sharpen", "sharpen,100", "Sharpen 50-399"],
+  ["watermark", "watermark,text_" + base64Url("ossify") + ",color_FFFFFF,size_40,g_se", "Text watermark (text in URL-safe base64)"],
+  ["format", "format,webp", "Output format: jpg, png, webp, gif, bmp, avif ..."],
+  ["quality", "quality,q_80", "Relative quality (q_) or absolute (Q_) 1-100"],
+  ["interlace", "interlace,1", "Progressive JPEG / interlaced PNG"],
+  ["info", "info", "Image information as JSON"],
+  ["average-hue", "average-hue", "Average colour as JSON"],
 ];
 
 const view = { bucket: "", key: "", seq: 0, resultUrl: "", originalUrl: "" };
@@ -42,8 +42,8 @@ export function wire() {
     }
   });
   $("#hints").replaceChildren(
-    ...HINTS.map(([snippet, title]) =>
-      h("button", { type: "button", class: "hint-chip", title, onclick: () => addAction(snippet) }, snippet.split(",")[0]),
+    ...HINTS.map(([label, snippet, title]) =>
+      h("button", { type: "button", class: "hint-chip", title: title + ": " + snippet, onclick: () => addAction(snippet) }, label),
     ),
   );
   $("#result-img").addEventListener("load", (e) => {
