@@ -73,7 +73,8 @@ pub async fn handle(
         // The region this listener serves, for the console's V4 signatures.
         "/console/region" if listener.console => {
             let region = &listener.app.regions[listener.region];
-            let body = serde_json::json!({"region": region.name, "signingRegion": region.v4_name()});
+            let body =
+                serde_json::json!({"region": region.name, "signingRegion": region.v4_name()});
             let mut response = Response::new(Body::from(body.to_string()));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -89,7 +89,14 @@ mod tests {
     fn index_and_unknown_paths() {
         assert_eq!(asset("").unwrap().0, HTML);
         assert_eq!(asset("").unwrap().1, asset("index.html").unwrap().1);
-        for path in ["nope.js", "js/", "js", "../Cargo.toml", "/index.html", "region"] {
+        for path in [
+            "nope.js",
+            "js/",
+            "js",
+            "../Cargo.toml",
+            "/index.html",
+            "region",
+        ] {
             assert!(asset(path).is_none(), "{path}");
         }
     }
