@@ -203,7 +203,9 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
     page.gone('#object-rows tr[data-key="photos/dog.txt"]')
 
     # Details: HEAD headers and tags.
-    bucket.put_object_tagging("photos/cat.jpg", oss2.models.Tagging(oss2.models.TaggingRule({"kind": "cat"})))
+    rule = oss2.models.TaggingRule()
+    rule.add("kind", "cat")
+    bucket.put_object_tagging("photos/cat.jpg", oss2.models.Tagging(rule))
     page.click('#object-rows a.object[data-key="photos/cat.jpg"]')
     page.text_has("#object-meta", "image/jpeg")
     page.text_has("#object-tags", "kind")
