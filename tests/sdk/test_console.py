@@ -141,6 +141,17 @@ class Console(object):
         self.d.find_element(By.ID, "file-input").send_keys(str(path))
 
 
+def test_console_files_and_region(ossify):
+    r = requests.get(ossify.hz + "/-/console/", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert "script-src" not in r.headers["Content-Security-Policy"]
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'self';")
+    assert requests.get(ossify.hz + "/-/console/js/oss.js", timeout=10).headers["Content-Type"] == \
+        "text/javascript; charset=utf-8"
+    assert requests.get(ossify.sh + "/-/console/region", timeout=10).json() == \
+        {"region": "oss-cn-shanghai", "signingRegion": "cn-shanghai"}
+
+
 def test_sign_in_errors_then_buckets(page, ossify, ctx):
     b = ctx.new_bucket("console-list")
     page.open(ossify.hz)
@@ -302,6 +313,34 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
     page.visible("#no-bucket")
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         bucket.get_bucket_info()
+
+
+def test_paging_and_prefix_search(page, ossify, ctx):
+    b = ctx.new_bucket("console-pages")
+    for i in range(25):
+        b.put_object("k%02d" % i, b"x")
+    b.put_object("sub/inner", b"x")
+    page.open(ossify.hz)
+    page.sign_in(ossify.root1)
+    page.open_bucket(b.bucket_name)
+    page.row("k24")
+    Select(page.el("#page-size")).select_by_visible_text("20")
+    page.gone('#object-rows tr[data-key="k24"]')
+    # Page 1: k00..k19 (the folder sub/ sorts after them, on page 2).
+    page.row("k19")
+    assert len(page.d.find_elements(By.CSS_SELECTOR, "#object-rows tr")) == 20
+    page.click("#next-page")
+    page.row("k24")
+    page.el('#object-rows tr.folder[data-prefix="sub/"]')
+    page.gone('#object-rows tr[data-key="k00"]')
+    page.text_has("#page-info", "page 2")
+    assert page.d.find_element(By.ID, "next-page").get_attribute("disabled")
+    page.click("#prev-page")
+    page.row("k00")
+    page.text_has("#page-info", "page 1")
+    page.type("#search", "k1")
+    page.gone('#object-rows tr[data-key="k00"]')
+    assert len(page.d.find_elements(By.CSS_SELECTOR, "#object-rows tr")) == 10
 
 
 def _style(bucket, name):
