@@ -19,6 +19,8 @@ const view = {
   next: "",
   /** The key in the details pane. */
   key: "",
+  /** Number of the latest listing request (older answers are dropped). */
+  seq: 0,
 };
 let hooks = {};
 
@@ -119,6 +121,7 @@ async function list(restart) {
     view.token = "";
   }
   const bucket = view.bucket;
+  const seq = ++view.seq;
   const query = {
     "list-type": "2",
     delimiter: "/",
@@ -132,11 +135,12 @@ async function list(restart) {
   try {
     doc = await state.client.xml("GET", { bucket, query });
   } catch (e) {
+    if (seq !== view.seq) return;
     $("#object-rows").replaceChildren();
     setError($("#objects-error"), e);
     return;
   }
-  if (bucket !== view.bucket) return;
+  if (seq !== view.seq) return;
   const decode = (s) => decodeURIComponent(s);
   const folders = Array.from(doc.getElementsByTagName("CommonPrefixes"), (p) => decode(xmlText(p, "Prefix")));
   const files = Array.from(doc.getElementsByTagName("Contents"), (c) => ({

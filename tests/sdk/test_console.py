@@ -231,6 +231,14 @@ def test_bucket_objects_images_styles(page, ossify, ctx, tmp_path):
     r = requests.get(url, timeout=10)
     assert r.status_code == 200 and r.content == photo.read_bytes()
 
+    # Download: a short presigned link that asks for an attachment.
+    page.d.execute_script("HTMLAnchorElement.prototype.click = function () { window.clicked = this.href; };")
+    page.click("#download-object")
+    url = page.wait(lambda d: d.execute_script("return window.clicked"))
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 200 and r.content == photo.read_bytes()
+    assert r.headers["Content-Disposition"] == "attachment; filename*=UTF-8''cat.jpg"
+
     # Image processing: the result's dimensions follow the spec as typed.
     page.click("#edit-image")
     page.visible("#tab-image")
