@@ -1,5 +1,6 @@
 // The console's entry point: sign-in, the bucket list and the bucket tabs.
 
+import { usesWebCrypto } from "./crypto.js";
 import { Client, xmlText } from "./oss.js";
 import { state } from "./state.js";
 import { $, $$, busy, confirmDialog, h, setError, show, toast } from "./ui.js";
@@ -71,6 +72,7 @@ async function start() {
   const region = await serverRegion();
   if (region) state.regionName = region.region;
   $("#signin-region").value = region ? region.signingRegion : "cn-hangzhou";
+  show($("#insecure"), !usesWebCrypto);
   $("#new-bucket-region").textContent = state.regionName || $("#signin-region").value;
   $("#signin-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -11,7 +11,7 @@ import { sha256 } from "../vendor/noble-hashes/sha2.js";
 const encoder = new TextEncoder();
 const subtle = globalThis.isSecureContext && globalThis.crypto ? globalThis.crypto.subtle : null;
 
-/** Whether signing uses WebCrypto (false: the vendored JavaScript implementation). */
+/** Whether signing uses WebCrypto: false where the page is not a secure context. */
 export const usesWebCrypto = Boolean(subtle);
 
 function bytes(data) {

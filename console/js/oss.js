@@ -21,12 +21,12 @@ export class OssError extends Error {
 }
 
 /** RFC 3986 encoding: everything but A-Z a-z 0-9 - _ . ~ (what the server signs). */
-export function encode(text) {
+function encode(text) {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 /** `/<bucket>/<key>` with the key's slashes kept, `/` for the service. */
-export function resourcePath(bucket, key) {
+function resourcePath(bucket, key) {
   if (!bucket) return "/";
   return "/" + encode(bucket) + "/" + (key || "").split("/").map(encode).join("/");
 }

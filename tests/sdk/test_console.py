@@ -11,13 +11,14 @@ screenshot under tests/sdk/artifacts/.
 
 import os
 import re
+import socket
 from pathlib import Path
 
 import oss2
 import pytest
 import requests
 
-from conftest import ROOT2, Keys, Oss2Ctx, make_config, make_image, open_image, unique_bucket_name
+from conftest import ROOT1, ROOT2, Keys, Oss2Ctx, make_config, make_image, open_image, unique_bucket_name
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -416,3 +417,42 @@ def test_read_only_ram_user_is_denied_delete(page, server_factory, tmp_path):
     # Reading is allowed.
     page.click('#object-rows a.object[data-key="keep.txt"]')
     page.text_has("#object-meta", "content-length")
+
+
+def _outward_address():
+    """This machine's address on its default route (None without one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_plain_http_elsewhere_signs_without_webcrypto(page, server_factory):
+    """Off loopback over http the page is no secure context (no crypto.subtle): it says
+    so and signs with the vendored hashes, DeleteMultipleObjects' MD5 included."""
+    address = _outward_address()
+    if address is None:
+        pytest.skip("no non-loopback IPv4 address to serve the console on")
+    srv = server_factory(config_text=None)
+    text = make_config(srv.data_dir).replace('listen = ["127.0.0.1:0"]', 'listen = ["0.0.0.0:0"]', 1)
+    srv.config_path.write_text(text + "\n[console]\nenabled = true\n")
+    srv.start()
+    endpoint = srv.endpoint().replace("0.0.0.0", address)
+    b = oss2.Bucket(oss2.AuthV4(ROOT1.id, ROOT1.secret), endpoint, unique_bucket_name("console-http"),
+                    region="cn-hangzhou")
+    b.create_bucket()
+    for k in ("x.txt", "y.txt"):
+        b.put_object(k, b"x")
+    page.open(endpoint)
+    assert not page.d.execute_script("return window.isSecureContext")
+    page.visible("#insecure")
+    page.sign_in(ROOT1)
+    page.open_bucket(b.bucket_name)
+    page.click("#select-all")
+    page.click("#delete-selected")
+    page.confirm("2 objects")
+    page.visible("#objects-empty")
+    assert not list(oss2.ObjectIterator(b))
