@@ -55,7 +55,12 @@ async function signIn(id, secret, region, remember) {
   show($("#signin-view"), false);
   show($("#app-view"));
   renderBuckets(listError);
-  const wanted = decodeURIComponent(location.hash.slice(1));
+  let wanted = "";
+  try {
+    wanted = decodeURIComponent(location.hash.slice(1));
+  } catch {
+    // not a bucket name
+  }
   if (wanted && buckets.includes(wanted)) openBucket(wanted);
 }
 

@@ -60,6 +60,7 @@ export function wire() {
   $("#config-editors").replaceChildren(...EDITORS.map(editor));
 }
 
+/** The section of one editor; keeps its textarea, status and error elements on `def`. */
 function editor(def) {
   const id = "config-" + def.sub;
   const text = h("textarea", { id, class: "code", rows: "10", spellcheck: "false", "aria-label": def.title });
