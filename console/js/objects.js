@@ -264,7 +264,9 @@ async function uploadFiles(files) {
     const key = prefix + file.name;
     const bar = h("progress", { max: String(file.size || 1), value: "0" });
     const status = h("span", { class: "muted" }, "waiting");
-    const item = h("li", { dataset: { key } }, h("span", { class: "name" }, key), bar, status);
+    const controller = new AbortController();
+    const cancel = h("button", { type: "button", class: "secondary small", onclick: () => controller.abort() }, "Cancel");
+    const item = h("li", { dataset: { key } }, h("span", { class: "name" }, key), bar, status, cancel);
     $("#uploads").append(item);
     const progress = (loaded) => {
       bar.value = loaded;
@@ -272,8 +274,12 @@ async function uploadFiles(files) {
     };
     try {
       const multipart = file.size > MULTIPART_THRESHOLD;
-      if (multipart) await uploadMultipart(bucket, key, file, progress);
-      else await state.client.upload("PUT", { bucket, key, headers: { "content-type": contentType(file) }, body: file, onProgress: progress });
+      const signal = controller.signal;
+      if (multipart) await uploadMultipart(bucket, key, file, progress, signal);
+      else {
+        const headers = { "content-type": contentType(file) };
+        await state.client.upload("PUT", { bucket, key, headers, body: file, onProgress: progress, signal });
+      }
       bar.value = bar.max;
       status.textContent = "done (" + formatBytes(file.size) + (multipart ? ", multipart" : "") + ")";
       item.classList.add("done");
@@ -281,6 +287,7 @@ async function uploadFiles(files) {
       status.textContent = String(e);
       item.classList.add("failed");
     }
+    cancel.remove();
   }
   if (bucket === view.bucket && prefix === view.prefix) await list(true);
 }
@@ -289,8 +296,8 @@ function contentType(file) {
   return file.type || "application/octet-stream";
 }
 
-/** InitiateMultipartUpload, UploadPart in PART_SIZE slices, CompleteMultipartUpload (Abort on failure). */
-async function uploadMultipart(bucket, key, file, onProgress) {
+/** InitiateMultipartUpload, UploadPart in PART_SIZE slices, CompleteMultipartUpload (Abort on failure or cancel). */
+async function uploadMultipart(bucket, key, file, onProgress, signal) {
   const client = state.client;
   const init = await client.xml("POST", {
     bucket,
@@ -310,6 +317,7 @@ async function uploadMultipart(bucket, key, file, onProgress) {
         headers: { "content-type": "application/octet-stream" },
         body: slice,
         onProgress: (loaded) => onProgress(offset + loaded),
+        signal,
       });
       parts.push("<Part><PartNumber>" + n + "</PartNumber><ETag>" + xmlEscape(xhr.getResponseHeader("ETag")) + "</ETag></Part>");
     }

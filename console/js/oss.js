@@ -166,9 +166,12 @@ export class Client {
 
   /**
    * A signed XMLHttpRequest upload (fetch reports no upload progress). Resolves to
-   * the XMLHttpRequest once it succeeded; `onProgress(loadedBytes)`.
+   * the XMLHttpRequest once it succeeded; `onProgress(loadedBytes)`; aborting `signal`
+   * cancels it.
    */
   async upload(method, { bucket, key, query = {}, headers = {}, body, onProgress, signal }) {
+    const cancelled = () => new OssError(0, "Cancelled", "The upload was cancelled.");
+    if (signal && signal.aborted) throw cancelled();
     const { url, headers: signedHeaders } = await this.sign(method, bucket, key, query, headers);
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
@@ -183,8 +186,8 @@ export class Client {
         }
       };
       xhr.onerror = () => reject(new OssError(0, "NetworkError", "The upload failed (network error)."));
-      xhr.onabort = () => reject(new OssError(0, "Aborted", "The upload was cancelled."));
-      if (signal) signal.addEventListener("abort", () => xhr.abort());
+      xhr.onabort = () => reject(cancelled());
+      if (signal) signal.addEventListener("abort", () => xhr.abort(), { once: true });
       xhr.send(body);
     });
   }

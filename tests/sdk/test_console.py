@@ -387,6 +387,30 @@ def test_big_upload_is_multipart_with_progress(page, ossify, ctx, tmp_path):
     assert b.get_object("big.bin").read() == data
 
 
+def test_cancelled_upload_leaves_nothing(page, ossify, ctx, tmp_path):
+    b = ctx.new_bucket("console-cancel")
+    big = tmp_path / "cancel.bin"
+    big.write_bytes(os.urandom(20 * MiB))
+    page.open(ossify.hz)
+    page.sign_in(ossify.root1)
+    page.open_bucket(b.bucket_name)
+    # Slow uploads down so that Cancel comes while a part is on its way.
+    page.d.execute_cdp_cmd("Network.enable", {})
+    page.d.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2 * MiB})
+    try:
+        page.upload(big)
+        page.wait(lambda d: 0 < int(d.find_element(By.CSS_SELECTOR, '#uploads li[data-key="cancel.bin"] progress')
+                                    .get_attribute("value") or 0))
+        page.click('#uploads li[data-key="cancel.bin"] button')
+        page.text_has('#uploads li[data-key="cancel.bin"]', "Cancelled: The upload was cancelled.")
+    finally:
+        page.d.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    assert not b.object_exists("cancel.bin")
+    page.wait(lambda d: not list(oss2.MultipartUploadIterator(b)))
+
+
 READ_ONLY_POLICY = (
     '{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:ListBuckets","oss:ListObjects",'
     '"oss:GetObject","oss:GetBucketLocation","oss:GetObjectTagging"],"Resource":["acs:oss:*:*:*"]}]}'
