@@ -24,7 +24,7 @@ async function serverRegion() {
   return null;
 }
 
-/** ListBuckets with `client`. AccessDenied still proves the key (a RAM user without oss:ListBuckets). */
+/** ListBuckets with `client`, every page. */
 async function listBuckets(client) {
   const names = [];
   let marker = "";
@@ -43,7 +43,9 @@ async function signIn(id, secret, region, remember) {
   try {
     buckets = await listBuckets(client);
   } catch (e) {
-    if (e.code !== "AccessDenied") throw e;
+    // An authorization denial (not an authentication one, EC 0002-…) still proves the
+    // key: a RAM user without oss:ListBuckets.
+    if (e.code !== "AccessDenied" || e.ec.startsWith("0002-")) throw e;
     listError = e;
   }
   state.client = client;

@@ -8,11 +8,13 @@ const UNSIGNED = "UNSIGNED-PAYLOAD";
 
 /** An OSS error response: `code` and `message` are the server's own. */
 export class OssError extends Error {
-  constructor(status, code, message, requestId) {
+  constructor(status, code, message, requestId = "", ec = "") {
     super(message || code || "HTTP " + status);
     this.status = status;
     this.code = code || "HTTP " + status;
-    this.requestId = requestId || "";
+    this.requestId = requestId;
+    /** The error's EC (`0002-…`: authentication, `0003-…`: authorization). */
+    this.ec = ec;
   }
 
   toString() {
@@ -81,7 +83,7 @@ function errorOf(status, headers, body) {
       message = xml.slice(0, 300);
     }
   }
-  return new OssError(status, code, message, headers.get("x-oss-request-id"));
+  return new OssError(status, code, message, headers.get("x-oss-request-id") || "", headers.get("x-oss-ec") || "");
 }
 
 export class Client {

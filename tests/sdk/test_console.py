@@ -160,6 +160,12 @@ def test_sign_in_errors_then_buckets(page, ossify, ctx):
     page.sign_in(ossify.root1, secret="wrong-secret")
     assert "SignatureDoesNotMatch" in page.text_has("#signin-error", "SignatureDoesNotMatch")
     assert page.d.find_element(By.ID, "app-view").is_displayed() is False
+    page.type("#signin-region", "cn-beijing")
+    page.sign_in(ossify.root1)
+    page.text_has("#signin-error", 'AccessDenied: Invalid signing region in Authorization header: this endpoint '
+                  'serves region "cn-hangzhou", the request was signed for "cn-beijing".')
+    assert page.d.find_element(By.ID, "app-view").is_displayed() is False
+    page.type("#signin-region", "cn-hangzhou")
     page.sign_in(ossify.root1)
     page.visible('#bucket-list a[data-bucket="%s"]' % b.bucket_name)
     assert ossify.root1.id in page.visible("#whoami").text
@@ -409,6 +415,19 @@ def test_cancelled_upload_leaves_nothing(page, ossify, ctx, tmp_path):
             "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     assert not b.object_exists("cancel.bin")
     page.wait(lambda d: not list(oss2.MultipartUploadIterator(b)))
+
+
+def test_ram_user_without_list_buckets_is_signed_in(page, ossify, ctx):
+    """The reader may only GetObject: ListBuckets is denied, the key is still good."""
+    b = ctx.new_bucket("console-reader")
+    page.open(ossify.hz)
+    page.sign_in(ossify.reader)
+    assert page.text_has("#buckets-error", "AccessDenied").startswith("AccessDenied: ")
+    assert ossify.reader.id in page.visible("#whoami").text
+    page.type("#open-bucket-name", b.bucket_name)
+    page.click("#open-bucket-form button")
+    page.text_has("#bucket-title", b.bucket_name)
+    assert page.text_has("#objects-error", "AccessDenied").startswith("AccessDenied: ")
 
 
 READ_ONLY_POLICY = (
