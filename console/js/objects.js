@@ -141,10 +141,10 @@ async function list(restart) {
     return;
   }
   if (seq !== view.seq) return;
-  const decode = (s) => decodeURIComponent(s);
-  const folders = Array.from(doc.getElementsByTagName("CommonPrefixes"), (p) => decode(xmlText(p, "Prefix")));
+  // encoding-type=url: keys and prefixes come percent-encoded.
+  const folders = Array.from(doc.getElementsByTagName("CommonPrefixes"), (p) => decodeURIComponent(xmlText(p, "Prefix")));
   const files = Array.from(doc.getElementsByTagName("Contents"), (c) => ({
-    key: decode(xmlText(c, "Key")),
+    key: decodeURIComponent(xmlText(c, "Key")),
     size: xmlText(c, "Size"),
     modified: xmlText(c, "LastModified"),
   })).filter((f) => f.key !== view.prefix);

@@ -358,6 +358,26 @@ def test_paging_and_prefix_search(page, ossify, ctx):
     assert len(page.d.find_elements(By.CSS_SELECTOR, "#object-rows tr")) == 10
 
 
+def test_keys_with_special_characters(page, ossify, ctx):
+    """Listing (encoding-type=url) and signed paths of keys with spaces, '+', '%' and non-ASCII."""
+    b = ctx.new_bucket("console-keys")
+    key = "sp ace+plus/50% \u00fcber (1).txt"
+    b.put_object(key, b"odd")
+    page.open(ossify.hz)
+    page.sign_in(ossify.root1)
+    page.open_bucket(b.bucket_name)
+    page.click('#object-rows a.folder[data-prefix="sp ace+plus/"]')
+    page.click('#object-rows a.object[data-key="%s"]' % key)
+    page.text_has("#object-meta", "content-length")
+    page.click("#presign-form button")
+    page.visible("#presign-out")
+    assert requests.get(page.d.find_element(By.ID, "presign-url").get_attribute("value"), timeout=10).content == b"odd"
+    page.click("#delete-object")
+    page.confirm(key)
+    page.visible("#objects-empty")
+    assert not b.object_exists(key)
+
+
 def _style(bucket, name):
     try:
         return bucket.get_bucket_style(name).content
