@@ -29,6 +29,13 @@ fi
 if ! command -v curl >/dev/null 2>&1 && can_apt; then
     apt_install curl
 fi
+# The console tests (tests/sdk/test_console.py) drive Debian's headless Chromium.
+if can_apt; then
+    export OSSIFY_REQUIRE_CHROMIUM=1
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        apt_install chromium chromium-driver
+    fi
+fi
 
 cargo build --locked ${features[@]+"${features[@]}"}
 # As root the full-disk tests mount a small tmpfs; make them fail rather than skip there.

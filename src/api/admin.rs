@@ -70,6 +70,18 @@ pub async fn handle(
                 .insert(header::LOCATION, HeaderValue::from_static("/-/console/"));
             response
         }
+        // The region this listener serves, for the console's V4 signatures.
+        "/console/region" if listener.console => {
+            let region = &listener.app.regions[listener.region];
+            let body =
+                serde_json::json!({"region": region.name, "signingRegion": region.v4_name()});
+            let mut response = Response::new(Body::from(body.to_string()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
         _ => match page.strip_prefix("/console/") {
             Some(file) if listener.console => match super::console::asset(file) {
                 Some((content_type, bytes)) => console_file(content_type, bytes),
