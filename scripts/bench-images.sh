@@ -2,7 +2,8 @@
 # Side-by-side benchmark of ossify's image engine against libvips (see docs/benchmarks.md).
 #
 #   ./scripts/bench-images.sh            # in-process CPU time per operation, ratios
-#   ./scripts/bench-images.sh --http     # plus HTTP throughput (2 clients vs 2 vips processes)
+#   ./scripts/bench-images.sh --http     # plus HTTP throughput: 2 clients vs 2 vips processes
+#                                        # and vs thumbor (2 processes, file loader, from PyPI)
 #
 # Other arguments go to scripts/bench_images.py (--rounds N, --iters N, --json FILE,
 # --testdata DIR). Creates .venv-bench (pyvips + pyvips-binary from PyPI) on first run,
@@ -37,6 +38,9 @@ print(exe[-1])')
 echo "bench binary: $bench_bin" >&2
 
 if [ ${#http[@]} -gt 0 ]; then
+    # thumbor (Pillow-based image server) is the HTTP peer beside libvips.
+    "$venv/bin/python" -c 'import thumbor' 2>/dev/null ||
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check thumbor
     cargo build --locked --release ${cargo_flags[@]+"${cargo_flags[@]}"} --bin ossify
     args+=(--server "$PWD/target/release/ossify")
 fi

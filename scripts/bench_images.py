@@ -309,30 +309,92 @@ def vips_worker(path, jobs, done):
         done.put(time.perf_counter() - t0)
 
 
+THUMBOR_CONF = """
+LOADER = 'thumbor.loaders.file_loader'
+FILE_LOADER_ROOT_PATH = %r
+STORAGE = 'thumbor.storages.no_storage'
+RESULT_STORAGE = None
+ALLOW_UNSAFE_URL = True
+QUALITY = 80
+"""
+
+
+def start_thumbor(src_path, work):
+    """thumbor (Pillow) with 2 processes and the file loader, no storage of sources or
+    results, serving `src_path`; None when thumbor is not installed."""
+    exe = Path(sys.executable).with_name("thumbor")
+    if not exe.exists():
+        return None, None
+    conf = work / "thumbor.conf"
+    conf.write_text(THUMBOR_CONF % str(Path(src_path).parent))
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--conf", str(conf), "--processes", "2", "-l", "error"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, port
+
+
+def wait_port(port):
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def http_clients(port, url, requests_per_client, errors):
+    """req/s of 2 HTTP clients, each doing `requests_per_client` GETs of `url`."""
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(2)]
+
+    def client(conn):
+        for _ in range(requests_per_client):
+            conn.request("GET", url)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                errors.append(resp.status)
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=client, args=(conn,)) for conn in conns]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    rps = 2 * requests_per_client / (time.perf_counter() - t0)
+    for conn in conns:
+        conn.close()
+    return rps
+
+
 def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
-    """Rounds that alternate ossify (2 HTTP clients) and libvips (2 processes) on the
-    same work, so that both see the same machine; the ratio is the median over rounds."""
+    """Rounds that alternate ossify (2 HTTP clients), libvips (2 processes) and, when
+    installed, thumbor (2 processes, 2 HTTP clients) on the same work, so that all see
+    the same machine; each ratio is the median over rounds. ossify runs with its result
+    cache off: every request decodes and encodes, as in the peers."""
     port = free_port()
     env = dict(os.environ, OSSIFY_ACCESS_KEY_ID=AK, OSSIFY_ACCESS_KEY_SECRET=SK, OSSIFY_LOG="warn")
     data_dir = work / "http-data"
+    conf = work / "ossify.toml"
+    conf.write_text("[image]\ncache_bytes = 0\n")
     srv = subprocess.Popen(
-        [str(server_bin), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir)],
+        [str(server_bin), "serve", "--config", str(conf), "--listen", f"127.0.0.1:{port}",
+         "--data-dir", str(data_dir)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    thumbor, thumbor_port = start_thumbor(src_path, work)
     ctx = multiprocessing.get_context("spawn")
     jobs, done = ctx.Queue(), ctx.Queue()
     vips = [ctx.Process(target=vips_worker, args=(str(src_path), jobs, done)) for _ in range(2)]
     for p in vips:
         p.start()
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_port(port)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         signed(c, "PUT", "/bench/", headers={"x-oss-acl": "public-read"})
         signed(c, "PUT", "/bench/photo.jpg", body=Path(src_path).read_bytes(), headers={"Content-Type": "image/jpeg"})
@@ -344,36 +406,31 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
             raise RuntimeError(f"GET {url}: {r.status} {body[:300]!r}")
         c.close()
 
-        errors = []
-        conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(2)]
+        thumbor_url = "/unsafe/800x0/filters:quality(80)/" + Path(src_path).name
+        if thumbor:
+            wait_port(thumbor_port)
+            c = http.client.HTTPConnection("127.0.0.1", thumbor_port, timeout=60)
+            c.request("GET", thumbor_url)
+            r = c.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise RuntimeError(f"thumbor GET {thumbor_url}: {r.status} {body[:300]!r}")
+            c.close()
 
-        def client(conn):
-            for _ in range(requests_per_client):
-                conn.request("GET", url)
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status != 200:
-                    errors.append(resp.status)
-
+        errors, thumbor_errors = [], []
         total = 2 * requests_per_client
         per_round = []
         cpu_ms = []
         for _ in range(rounds):
             cpu0 = proc_cpu_s(srv.pid)
-            t0 = time.perf_counter()
-            ts = [threading.Thread(target=client, args=(conn,)) for conn in conns]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-            o_rps = total / (time.perf_counter() - t0)
+            o_rps = http_clients(port, url, requests_per_client, errors)
             cpu_ms.append((proc_cpu_s(srv.pid) - cpu0) * 1000 / total)
             for _ in vips:
                 jobs.put(requests_per_client)
             v_rps = total / max(done.get() for _ in vips)
-            per_round.append((o_rps, v_rps))
-        for conn in conns:
-            conn.close()
+            t_rps = http_clients(thumbor_port, thumbor_url, requests_per_client,
+                                 thumbor_errors) if thumbor else None
+            per_round.append((o_rps, v_rps, t_rps))
         ossify = {
             "requests_per_round": total,
             "errors": len(errors),
@@ -386,18 +443,27 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
             jobs.put(None)
         for p in vips:
             p.join()
-        srv.send_signal(signal.SIGTERM)
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
+        for proc in (srv, thumbor):
+            if proc is None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     return {
         "source": Path(src_path).stem,
-        "rounds": [{"ossify_req_per_s": o, "libvips_req_per_s": v} for o, v in per_round],
+        "rounds": [{"ossify_req_per_s": o, "libvips_req_per_s": v, "thumbor_req_per_s": t}
+                   for o, v, t in per_round],
         "ossify": ossify,
-        "libvips": {"req_per_s": statistics.median(v for _, v in per_round)},
-        "ratio_req_per_s": statistics.median(o / v for o, v in per_round),
+        "libvips": {"req_per_s": statistics.median(v for _, v, _ in per_round)},
+        "ratio_req_per_s": statistics.median(o / v for o, v, _ in per_round),
+        "thumbor": thumbor and {
+            "req_per_s": statistics.median(t for _, _, t in per_round),
+            "errors": len(thumbor_errors),
+        },
+        "ratio_thumbor_req_per_s": thumbor and statistics.median(o / t for o, _, t in per_round),
     }
 
 
@@ -482,6 +548,17 @@ def main():
                   f"{v['req_per_s']:.1f} | **{h['ratio_req_per_s']:.2f}** |")
             if o["errors"]:
                 print(f"\n{o['errors']} ossify requests failed")
+            if h["thumbor"]:
+                t = h["thumbor"]
+                print()
+                print("Per round ossify/thumbor: " + ", ".join(
+                    f"{r['ossify_req_per_s'] / r['thumbor_req_per_s']:.2f}" for r in h["rounds"]))
+                print()
+                print("| source | ossify HTTP, 2 clients: req/s | thumbor, 2 processes, 2 clients: req/s | ossify/thumbor req/s |")
+                print("|---|---:|---:|---:|")
+                print(f"| {h['source']} | {o['req_per_s']:.1f} | {t['req_per_s']:.1f} | **{h['ratio_thumbor_req_per_s']:.2f}** |")
+                if t["errors"]:
+                    print(f"\n{t['errors']} thumbor requests failed")
 
         if a.json:
             Path(a.json).write_text(json.dumps(result, indent=1))

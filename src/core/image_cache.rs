@@ -24,6 +24,9 @@ use crate::storage::{BlobId, CacheEntry, ObjectRecord};
 
 /// Recorded uses kept in memory before they are written without waiting for a store.
 const USES_HELD: usize = 4096;
+/// Entries this node remembers (key → blob), so that a hit need not ask the metadata
+/// engine; forgotten all at once when full.
+const KNOWN_HELD: usize = 65536;
 
 /// How a processed image was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,10 @@ pub struct ResultCache {
     flights: Flights,
     /// Hits not yet written to the entries' last-use times.
     uses: Mutex<HashMap<String, i64>>,
+    /// Entries seen or stored here. An entry never changes (its key names its
+    /// content), so a remembered one is right as long as its blob is there; a blob
+    /// evicted meanwhile fails to read and sends the lookup to the metadata engine.
+    known: Mutex<HashMap<String, CacheEntry>>,
 }
 
 /// The cache key of `pipeline` applied to `source` in `bucket`, with the watermark
@@ -121,6 +128,7 @@ impl ResultCache {
                 max_bytes,
                 flights: Mutex::default(),
                 uses: Mutex::default(),
+                known: Mutex::default(),
             })
         })
     }
@@ -137,6 +145,9 @@ impl ResultCache {
             METRICS.image_cache(how.metric());
             Ok((output, how))
         };
+        if let Some(output) = self.lookup(store, &key).await {
+            return served(output, CacheUse::Hit);
+        }
         loop {
             let joined = {
                 let mut flights = lock(&self.flights);
@@ -164,6 +175,7 @@ impl ResultCache {
                     Err(_) => continue,
                 },
             };
+            // Stored since the first look (by the flight that just ended)?
             if let Some(output) = self.lookup(store, &key).await {
                 return served(output, CacheUse::Hit);
             }
@@ -183,40 +195,59 @@ impl ResultCache {
     /// The stored result under `key`; a missing entry or blob (evicted meanwhile, or
     /// unreadable) is a miss.
     async fn lookup(&self, store: &Store, key: &str) -> Option<Output> {
+        let known = lock(&self.known).get(key).cloned();
         let (meta, blobs, k) = (store.meta.clone(), store.blobs.clone(), key.to_owned());
         let read = tokio::task::spawn_blocking(move || {
+            let read = |entry: &CacheEntry| {
+                let mut bytes = Vec::with_capacity(entry.size as usize);
+                blobs
+                    .read_blocking(&entry.blob, 0, entry.size, &mut bytes)
+                    .map(|()| bytes)
+            };
+            if let Some(entry) = known
+                && let Ok(bytes) = read(&entry)
+            {
+                return Ok((entry, bytes, true));
+            }
             let Some(entry) = meta.cache_get(&k).map_err(|e| e.to_string())? else {
-                return Ok(None);
+                return Err(String::new());
             };
-            let Some(content_type) = crate::image::known_content_type(&entry.content_type) else {
-                return Ok(None);
-            };
-            let mut bytes = Vec::with_capacity(entry.size as usize);
-            blobs
-                .read_blocking(&entry.blob, 0, entry.size, &mut bytes)
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>(Some(Output {
-                bytes,
-                content_type,
-                timings: Vec::new(),
-            }))
+            let bytes = read(&entry).map_err(|e| e.to_string())?;
+            Ok((entry, bytes, false))
         })
         .await;
-        match read {
-            Ok(Ok(Some(output))) => {
-                self.used(store, key);
-                Some(output)
-            }
-            Ok(Ok(None)) => None,
+        let (entry, bytes, remembered) = match read {
+            Ok(Ok(found)) => found,
             Ok(Err(e)) => {
-                tracing::debug!(key, "result cache entry unreadable, rendering: {e}");
-                None
+                lock(&self.known).remove(key);
+                if !e.is_empty() {
+                    tracing::debug!(key, "result cache entry unreadable, rendering: {e}");
+                }
+                return None;
             }
             Err(e) => {
                 tracing::warn!(key, "result cache lookup failed: {e}");
-                None
+                return None;
             }
+        };
+        let content_type = crate::image::known_content_type(&entry.content_type)?;
+        if !remembered {
+            self.remember(key, entry);
         }
+        self.used(store, key);
+        Some(Output {
+            bytes,
+            content_type,
+            timings: Vec::new(),
+        })
+    }
+
+    fn remember(&self, key: &str, entry: CacheEntry) {
+        let mut known = lock(&self.known);
+        if known.len() >= KNOWN_HELD {
+            known.clear();
+        }
+        known.insert(key.to_owned(), entry);
     }
 
     /// Note a hit; uses are written with the next store, or on their own once many
@@ -252,17 +283,27 @@ impl ResultCache {
             used: now_ms(),
         };
         let uses: Vec<_> = lock(&self.uses).drain().collect();
-        update(store, Some((key.to_owned(), entry)), uses, self.max_bytes).await;
+        if update(
+            store,
+            Some((key.to_owned(), entry.clone())),
+            uses,
+            self.max_bytes,
+        )
+        .await
+        {
+            self.remember(key, entry);
+        }
     }
 }
 
 /// Apply a cache update, delete the blobs it freed and publish the cache's size.
+/// Returns whether `put` is stored.
 async fn update(
     store: &Store,
     put: Option<(String, CacheEntry)>,
     uses: Vec<(String, i64)>,
     max_bytes: u64,
-) {
+) -> bool {
     let put_blob = put.as_ref().map(|(_, e)| e.blob.clone());
     let change = store
         .meta(move |m| {
@@ -281,12 +322,14 @@ async fn update(
             for blob in &change.unused {
                 remove_blob(store, blob).await;
             }
+            put_blob.is_some_and(|b| !change.unused.contains(&b))
         }
         Err(e) => {
             tracing::warn!("cannot update the image cache: {e}");
             if let Some(blob) = put_blob {
                 remove_blob(store, &blob).await;
             }
+            false
         }
     }
 }
