@@ -434,7 +434,7 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
         ossify = {
             "requests_per_round": total,
             "errors": len(errors),
-            "req_per_s": statistics.median(o for o, _ in per_round),
+            "req_per_s": statistics.median(o for o, _, _ in per_round),
             "server_cpu_ms_per_req": statistics.median(cpu_ms),
             "server_peak_rss_mb": proc_rss_mb(srv.pid),
         }
