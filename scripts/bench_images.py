@@ -346,6 +346,17 @@ def wait_port(port):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def warm_up(port, url):
+    """One GET of `url`, which must succeed."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", url)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"GET :{port}{url}: {r.status} {body[:300]!r}")
+
+
 def http_clients(port, url, requests_per_client, errors):
     """req/s of 2 HTTP clients, each doing `requests_per_client` GETs of `url`."""
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(2)]
@@ -398,24 +409,13 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         signed(c, "PUT", "/bench/", headers={"x-oss-acl": "public-read"})
         signed(c, "PUT", "/bench/photo.jpg", body=Path(src_path).read_bytes(), headers={"Content-Type": "image/jpeg"})
-        url = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,Q_80"
-        c.request("GET", url)
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            raise RuntimeError(f"GET {url}: {r.status} {body[:300]!r}")
         c.close()
-
+        url = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,Q_80"
+        warm_up(port, url)
         thumbor_url = "/unsafe/800x0/filters:quality(80)/" + Path(src_path).name
         if thumbor:
             wait_port(thumbor_port)
-            c = http.client.HTTPConnection("127.0.0.1", thumbor_port, timeout=60)
-            c.request("GET", thumbor_url)
-            r = c.getresponse()
-            body = r.read()
-            if r.status != 200:
-                raise RuntimeError(f"thumbor GET {thumbor_url}: {r.status} {body[:300]!r}")
-            c.close()
+            warm_up(thumbor_port, thumbor_url)
 
         errors, thumbor_errors = [], []
         total = 2 * requests_per_client

@@ -19,7 +19,7 @@ from PIL import Image
 
 from conftest import (HZ, ROOT1, SHARED_DATA_DIR, SHARED_METADATA, OssifyEnv, make_config,
                       make_image, make_v2_client, unique_bucket_name)
-from test_operator import sample, scrape
+from test_operator import grew, sample, scrape
 
 CACHE_HEADER = "x-ossify-image-cache"
 # Headers that differ between any two responses.
@@ -74,15 +74,21 @@ def cached_bytes(m):
     return sample(m, "ossify_image_cache_bytes")
 
 
+def rendered_and_stored(srv, bucket, key, spec):
+    """A first (rendering) request, once its result is stored."""
+    r = processed(bucket, key, spec)
+    assert r.status_code == 200, r.text
+    assert r.headers[CACHE_HEADER] == "miss"
+    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    return r
+
+
 def test_hit_answers_exactly_what_the_render_answered(server_factory):
     srv = start(server_factory)
     b = bucket_on(srv, "hit")
     b.put_object("p.jpg", noisy_jpeg((640, 480), 1))
     spec = "image/resize,w_200/quality,q_80"
-    first = processed(b, "p.jpg", spec)
-    assert first.status_code == 200, first.text
-    assert first.headers[CACHE_HEADER] == "miss"
-    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    first = rendered_and_stored(srv, b, "p.jpg", spec)
     second = processed(b, "p.jpg", spec)
     assert second.headers[CACHE_HEADER] == "hit"
     assert second.content == first.content
@@ -109,8 +115,7 @@ def test_overwrite_delete_and_watermark_changes_are_never_served_stale(server_fa
     b.put_object("p.jpg", make_image(size=(400, 200), color=(200, 30, 40)))
     b.put_object("mark.png", make_image("PNG", size=(40, 40), color=(0, 0, 255)))
     spec = "image/resize,w_100"
-    assert processed(b, "p.jpg", spec).headers[CACHE_HEADER] == "miss"
-    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    rendered_and_stored(srv, b, "p.jpg", spec)
     assert processed(b, "p.jpg", spec).headers[CACHE_HEADER] == "hit"
     # Overwrite with other pixels and another shape.
     b.put_object("p.jpg", make_image(size=(400, 400), color=(10, 200, 10)))
@@ -192,13 +197,11 @@ def test_identical_concurrent_requests_render_once(server_factory):
     assert all(r.status_code == 200 for r in results)
     assert len({r.content for r in results}) == 1
     after = scrape(ep)
-
-    def grew(name, **labels):
-        return sample(after, name, **labels) - sample(before, name, **labels)
-    assert grew("ossify_image_step_duration_seconds_count", action="decode") == 1
-    assert grew("ossify_image_cache_lookups_total", result="miss") == 1
-    assert grew("ossify_image_cache_lookups_total", result="shared") + \
-        grew("ossify_image_cache_lookups_total", result="hit") == 7
+    lookups = "ossify_image_cache_lookups_total"
+    assert grew(before, after, "ossify_image_step_duration_seconds_count", action="decode") == 1
+    assert grew(before, after, lookups, result="miss") == 1
+    assert grew(before, after, lookups, result="shared") + \
+        grew(before, after, lookups, result="hit") == 7
     assert sorted(r.headers[CACHE_HEADER] for r in results) == ["hit"] * 7 + ["miss"]
 
 
@@ -207,9 +210,7 @@ def test_a_restart_keeps_the_cache(server_factory):
     b = bucket_on(srv, "restart")
     b.put_object("p.jpg", noisy_jpeg((640, 480), 4))
     spec = "image/resize,w_160"
-    first = processed(b, "p.jpg", spec)
-    assert first.headers[CACHE_HEADER] == "miss"
-    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    first = rendered_and_stored(srv, b, "p.jpg", spec)
     srv.restart()
     b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), b.bucket_name)
     again = processed(b, "p.jpg", spec)
@@ -225,9 +226,7 @@ def test_nodes_on_shared_storage_share_one_cache(server_factory):
     b_node.start()
     b = bucket_on(a, "shared")
     b.put_object("p.jpg", noisy_jpeg((640, 480), 5))
-    first = processed(b, "p.jpg", "image/resize,w_120")
-    assert first.headers[CACHE_HEADER] == "miss"
-    settled(a.endpoint(HZ), lambda m: cached_bytes(m) > 0)
+    first = rendered_and_stored(a, b, "p.jpg", "image/resize,w_120")
     other = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), b_node.endpoint(HZ), b.bucket_name)
     again = processed(other, "p.jpg", "image/resize,w_120")
     assert (again.headers[CACHE_HEADER], again.content) == ("hit", first.content)
