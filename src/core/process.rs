@@ -354,7 +354,7 @@ fn accepts(accept: &str, mime: &str) -> bool {
 }
 
 /// The ETag of a processed image: derived from the source's and the normalized spec.
-pub fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
+fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
     let digest = Md5::digest(format!("{}\n{}", source.etag, pipeline.normalized()));
     hex::encode_upper(digest)
 }
