@@ -346,6 +346,32 @@ def wait_port(port):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def start_uncached_ossify(server_bin, work):
+    """ossify on a free port with its result cache off (every request renders, as in
+    the peers); returns the process and the port."""
+    port = free_port()
+    conf = work / "ossify.toml"
+    conf.write_text("[image]\ncache_bytes = 0\n")
+    env = dict(os.environ, OSSIFY_ACCESS_KEY_ID=AK, OSSIFY_ACCESS_KEY_SECRET=SK, OSSIFY_LOG="warn")
+    srv = subprocess.Popen(
+        [str(server_bin), "serve", "--config", str(conf), "--listen", f"127.0.0.1:{port}",
+         "--data-dir", str(work / "http-data")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return srv, port
+
+
+def put_photo(port, src_path):
+    """Once the server listens: public-read bucket `bench` with `photo.jpg`."""
+    wait_port(port)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    signed(c, "PUT", "/bench/", headers={"x-oss-acl": "public-read"})
+    signed(c, "PUT", "/bench/photo.jpg", body=Path(src_path).read_bytes(), headers={"Content-Type": "image/jpeg"})
+    c.close()
+
+
 def warm_up(port, url):
     """One GET of `url`, which must succeed."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -386,18 +412,7 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
     installed, thumbor (2 processes, 2 HTTP clients) on the same work, so that all see
     the same machine; each ratio is the median over rounds. ossify runs with its result
     cache off: every request decodes and encodes, as in the peers."""
-    port = free_port()
-    env = dict(os.environ, OSSIFY_ACCESS_KEY_ID=AK, OSSIFY_ACCESS_KEY_SECRET=SK, OSSIFY_LOG="warn")
-    data_dir = work / "http-data"
-    conf = work / "ossify.toml"
-    conf.write_text("[image]\ncache_bytes = 0\n")
-    srv = subprocess.Popen(
-        [str(server_bin), "serve", "--config", str(conf), "--listen", f"127.0.0.1:{port}",
-         "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    srv, port = start_uncached_ossify(server_bin, work)
     thumbor, thumbor_port = start_thumbor(src_path, work)
     ctx = multiprocessing.get_context("spawn")
     jobs, done = ctx.Queue(), ctx.Queue()
@@ -405,11 +420,7 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
     for p in vips:
         p.start()
     try:
-        wait_port(port)
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        signed(c, "PUT", "/bench/", headers={"x-oss-acl": "public-read"})
-        signed(c, "PUT", "/bench/photo.jpg", body=Path(src_path).read_bytes(), headers={"Content-Type": "image/jpeg"})
-        c.close()
+        put_photo(port, src_path)
         url = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,Q_80"
         warm_up(port, url)
         thumbor_url = "/unsafe/800x0/filters:quality(80)/" + Path(src_path).name

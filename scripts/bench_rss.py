@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_images import AK, SK, free_port, signed, wait_port  # noqa: E402
+from bench_images import put_photo, start_uncached_ossify  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 URL = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,q_80"
@@ -34,20 +34,9 @@ def status_kib(pid, field):
 
 
 def ossify(server, photo, concurrency, rounds, work):
-    port = free_port()
-    conf = work / "ossify.toml"
-    conf.write_text("[image]\ncache_bytes = 0\n")
-    env = dict(os.environ, OSSIFY_ACCESS_KEY_ID=AK, OSSIFY_ACCESS_KEY_SECRET=SK, OSSIFY_LOG="warn")
-    srv = subprocess.Popen([str(server), "serve", "--config", str(conf), "--listen",
-                            f"127.0.0.1:{port}", "--data-dir", str(work / "data")],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv, port = start_uncached_ossify(server, work)
     try:
-        wait_port(port)
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        signed(c, "PUT", "/bench/", headers={"x-oss-acl": "public-read"})
-        signed(c, "PUT", "/bench/photo.jpg", body=photo.read_bytes(),
-               headers={"Content-Type": "image/jpeg"})
-        c.close()
+        put_photo(port, photo)
         idle = status_kib(srv.pid, "VmRSS:")
         errors = []
 
