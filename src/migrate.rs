@@ -257,6 +257,8 @@ mod tests {
             tags: vec![],
             symlink_target: None,
             checksum: None,
+            version_id: None,
+            delete_marker: false,
         }
     }
 

@@ -49,6 +49,16 @@ pub enum Action {
     PostProcessTask,
     PutProcessConfiguration,
     GetProcessConfiguration,
+    PutBucketVersioning,
+    GetBucketVersioning,
+    ListObjectVersions,
+    GetObjectVersion,
+    DeleteObjectVersion,
+    GetObjectVersionAcl,
+    PutObjectVersionAcl,
+    GetObjectVersionTagging,
+    PutObjectVersionTagging,
+    DeleteObjectVersionTagging,
 }
 
 impl Action {
@@ -90,12 +100,40 @@ impl Action {
             Self::PostProcessTask => "oss:PostProcessTask",
             Self::PutProcessConfiguration => "oss:PutProcessConfiguration",
             Self::GetProcessConfiguration => "oss:GetProcessConfiguration",
+            Self::PutBucketVersioning => "oss:PutBucketVersioning",
+            Self::GetBucketVersioning => "oss:GetBucketVersioning",
+            Self::ListObjectVersions => "oss:ListObjectVersions",
+            Self::GetObjectVersion => "oss:GetObjectVersion",
+            Self::DeleteObjectVersion => "oss:DeleteObjectVersion",
+            Self::GetObjectVersionAcl => "oss:GetObjectVersionAcl",
+            Self::PutObjectVersionAcl => "oss:PutObjectVersionAcl",
+            Self::GetObjectVersionTagging => "oss:GetObjectVersionTagging",
+            Self::PutObjectVersionTagging => "oss:PutObjectVersionTagging",
+            Self::DeleteObjectVersionTagging => "oss:DeleteObjectVersionTagging",
+        }
+    }
+
+    /// The action of a request that names a version (`versionId`): OSS and S3 grant
+    /// reading, deleting and retagging a specific version separately.
+    pub fn on_version(self) -> Self {
+        match self {
+            Self::GetObject => Self::GetObjectVersion,
+            Self::DeleteObject => Self::DeleteObjectVersion,
+            Self::GetObjectAcl => Self::GetObjectVersionAcl,
+            Self::PutObjectAcl => Self::PutObjectVersionAcl,
+            Self::GetObjectTagging => Self::GetObjectVersionTagging,
+            Self::PutObjectTagging => Self::PutObjectVersionTagging,
+            Self::DeleteObjectTagging => Self::DeleteObjectVersionTagging,
+            other => other,
         }
     }
 
     /// Granted to everyone by a `public-read` (or wider) ACL.
     fn is_public_read(self) -> bool {
-        matches!(self, Self::GetObject | Self::ListObjects)
+        matches!(
+            self,
+            Self::GetObject | Self::GetObjectVersion | Self::ListObjects | Self::ListObjectVersions
+        )
     }
 
     /// Granted to everyone by a `public-read-write` ACL.

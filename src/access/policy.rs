@@ -325,7 +325,8 @@ fn s3_action(pattern: &str) -> Option<String> {
         .strip_prefix("s3:")
         .or_else(|| pattern.strip_prefix("S3:"))?;
     let oss = match name {
-        "ListBucket" | "ListBucketVersions" => "ListObjects",
+        "ListBucket" => "ListObjects",
+        "ListBucketVersions" => "ListObjectVersions",
         "ListAllMyBuckets" => "ListBuckets",
         "CreateBucket" => "PutBucket",
         "ListBucketMultipartUploads" => "ListMultipartUploads",
@@ -335,8 +336,6 @@ fn s3_action(pattern: &str) -> Option<String> {
         "GetLifecycleConfiguration" => "GetBucketLifecycle",
         "PutLifecycleConfiguration" => "PutBucketLifecycle",
         "DeleteBucketPolicy" | "GetBucketPolicy" | "PutBucketPolicy" => name,
-        "GetObjectVersion" => "GetObject",
-        "DeleteObjectVersion" => "DeleteObject",
         other => other,
     };
     Some(format!("oss:{oss}"))

@@ -1,11 +1,13 @@
 //! Bucket operations: create, delete, list (buckets and objects), ACL and
 //! configuration changes, multi-object delete.
 
-use super::object::delete_object;
+use super::object::{Deleted, delete_object};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Acl, Action};
 use crate::names::ObjectKey;
-use crate::storage::{BucketRecord, BucketStat, Created, ListQuery, Listing};
+use crate::storage::{
+    BucketRecord, BucketStat, Created, ListQuery, Listing, VersionListing, VersionQuery, Versioning,
+};
 
 /// Buckets one account may own in one region (OSS default quota).
 const MAX_BUCKETS_PER_REGION: usize = 100;
@@ -131,19 +133,48 @@ pub async fn bucket_stat(store: &Store, bucket: &str) -> CoreResult<BucketStat> 
     store.meta(move |m| m.bucket_stat(&b)).await
 }
 
-/// One key of a DeleteMultipleObjects: authorized (DeleteObject) and deleted on its own.
+/// One key (or version) of a DeleteMultipleObjects: authorized (DeleteObject) and
+/// deleted on its own.
 pub async fn delete_listed_object(
     store: &Store,
     requester: &Requester,
     bucket: &BucketRecord,
     key: &ObjectKey,
+    version_id: Option<&str>,
+) -> CoreResult<Deleted> {
+    let action = match version_id {
+        Some(_) => Action::DeleteObjectVersion,
+        None => Action::DeleteObject,
+    };
+    requester.authorize(action, Some(bucket), None, Some(key.as_str()), None)?;
+    delete_object(store, bucket, key.as_str(), version_id).await
+}
+
+/// ListObjectVersions: versions and delete markers in key order, newest first.
+pub async fn list_object_versions(
+    store: &Store,
+    bucket: &str,
+    query: VersionQuery,
+) -> CoreResult<VersionListing> {
+    let b = bucket.to_owned();
+    store
+        .meta(move |m| m.list_object_versions(&b, &query))
+        .await
+        .map_err(|e| match e {
+            // The version-id-marker names no version of the key-marker.
+            CoreError::NoSuchVersion { .. } => {
+                CoreError::InvalidArgument("The version-id-marker names no version.".into())
+            }
+            e => e,
+        })
+}
+
+/// PutBucketVersioning: a bucket whose versioning was enabled is never unversioned
+/// again, only suspended.
+pub async fn put_bucket_versioning(
+    store: &Store,
+    bucket: &BucketRecord,
+    versioning: Versioning,
 ) -> CoreResult<()> {
-    requester.authorize(
-        Action::DeleteObject,
-        Some(bucket),
-        None,
-        Some(key.as_str()),
-        None,
-    )?;
-    delete_object(store, &bucket.name, key.as_str()).await
+    update_bucket(store, bucket, |b| b.config.versioning = Some(versioning)).await
 }

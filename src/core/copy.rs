@@ -1,11 +1,13 @@
 //! CopyObject, and the copy source shared with UploadPartCopy.
 
 use super::conditions::{Conditions, Precondition};
-use super::object::{commit_record, copy_stream, open_range, store_stream};
+use super::object::{
+    commit_record, copy_stream, open_range, parse_version_id, read_version, store_stream,
+};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
-use crate::storage::ObjectRecord;
+use crate::storage::{BucketRecord, ObjectRecord};
 
 /// The object a copy reads, after the requester's read access was checked.
 pub struct CopySource {
@@ -14,13 +16,15 @@ pub struct CopySource {
     pub record: ObjectRecord,
 }
 
-/// Load the copy source, check `GetObject` on it for the requester and the copy
-/// conditions; `None` when a condition answers "not modified".
+/// Load the copy source (its current version, or version `version_id`), check
+/// `GetObject` on it for the requester and the copy conditions; `None` when a
+/// condition answers "not modified".
 pub async fn copy_source(
     store: &Store,
     requester: &Requester,
     bucket: &BucketName,
     key: &ObjectKey,
+    version_id: Option<&str>,
     conditions: &Conditions,
 ) -> CoreResult<Option<CopySource>> {
     let name = bucket.as_str().to_owned();
@@ -29,7 +33,15 @@ pub async fn copy_source(
         .await?
         .ok_or_else(|| CoreError::no_such_bucket(bucket.as_str()))?;
     let (b, k) = (bucket.as_str().to_owned(), key.as_str().to_owned());
-    let object = store.meta(move |m| m.get_object(&b, &k)).await?;
+    let version = version_id
+        .map(|v| parse_version_id(v).map(str::to_owned))
+        .transpose()?;
+    let object = store
+        .meta(move |m| match version {
+            Some(v) => m.get_object_version(&b, &k, &v),
+            None => m.get_object(&b, &k),
+        })
+        .await?;
     requester.authorize(
         Action::GetObject,
         Some(&record),
@@ -37,7 +49,7 @@ pub async fn copy_source(
         Some(key.as_str()),
         object.as_ref(),
     )?;
-    let object = object.ok_or_else(|| CoreError::no_such_key(key.as_str()))?;
+    let object = read_version(store, &record, key.as_str(), version_id, object).await?;
     Ok(
         match conditions.check(&object.etag, object.last_modified)? {
             Precondition::NotModified => None,
@@ -66,7 +78,7 @@ pub struct CopyObject {
 
 pub async fn copy_object(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     source: CopySource,
     request: CopyObject,
@@ -113,11 +125,13 @@ pub async fn copy_object(
         record.storage_class = requested.storage_class.clone();
     }
     record.last_modified = now_ms();
-    let same_object = source.bucket == bucket && source.key == key;
+    // Copying onto itself only changes metadata (oss2's update_object_meta), unless
+    // the bucket keeps versions, which never share blobs; a symlink copies the link;
+    // anything else copies the bytes into a new blob.
+    let shares_blobs =
+        source.bucket == bucket.name && source.key == key && bucket.config.versioning.is_none();
     let mut new_blobs = vec![];
-    // Copying onto itself only changes metadata (oss2's update_object_meta); a symlink
-    // copies the link; anything else copies the bytes into a new blob.
-    if !same_object && record.symlink_target.is_none() {
+    if !shares_blobs && record.symlink_target.is_none() {
         let stream = open_range(store, src, 0, src.size).await?;
         let stored = store_stream(store, copy_stream(stream), u64::MAX, None).await?;
         // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.

@@ -14,6 +14,19 @@ pub enum CoreError {
     NoSuchKey { key: String },
     #[error("the multipart upload {upload_id:?} does not exist")]
     NoSuchUpload { upload_id: String },
+    #[error("version {version_id:?} of {key:?} does not exist")]
+    NoSuchVersion { key: String, version_id: String },
+    /// A `versionId` that cannot name a version.
+    #[error("invalid version id {version_id:?}")]
+    InvalidVersionId { version_id: String },
+    /// The version a read names (or the latest one) is a delete marker; `requested`:
+    /// the request named it by version id.
+    #[error("{key:?} is a delete marker")]
+    DeleteMarker {
+        key: String,
+        version_id: String,
+        requested: bool,
+    },
     #[error("the bucket {bucket:?} is not empty")]
     BucketNotEmpty { bucket: String },
     #[error("the bucket name {bucket:?} is taken")]
@@ -143,6 +156,10 @@ impl From<StorageError> for CoreError {
             StorageError::NoSuchKey => Self::no_such_key(""),
             StorageError::NoSuchUpload => Self::NoSuchUpload {
                 upload_id: String::new(),
+            },
+            StorageError::NoSuchVersion => Self::NoSuchVersion {
+                key: String::new(),
+                version_id: String::new(),
             },
             StorageError::InsufficientStorage => Self::InsufficientStorage,
             // The operation's own rule refused; callers keep the real error (see `Refusal`).

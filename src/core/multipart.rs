@@ -8,10 +8,12 @@ use super::conditions::ByteRange;
 use super::copy::CopySource;
 use super::object::{
     ByteStream, Expected, copy_stream, open_range, remove_blob, remove_unused, store_stream,
+    version_for_write,
 };
 use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
 use crate::storage::{
-    ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery, UploadRecord,
+    BucketRecord, ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery,
+    UploadRecord,
 };
 
 pub const MAX_PARTS: u32 = 10_000;
@@ -230,10 +232,12 @@ pub fn select_parts(
 /// removes the upload. Parts not chosen and the blobs of a replaced object go.
 pub async fn complete_multipart_upload(
     store: &Store,
+    bucket: &BucketRecord,
     upload: UploadRef<'_>,
     requested: Option<Vec<(u32, String)>>,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
+    let version_id = version_for_write(bucket);
     let refusal = std::sync::Arc::new(Refusal::default());
     let ((b, k, id), slot) = (upload.owned(), refusal.clone());
     let meta = store.meta.clone();
@@ -246,6 +250,7 @@ pub async fn complete_multipart_upload(
                 }
                 let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
                 let mut record = upload.template.clone();
+                record.version_id = version_id.clone();
                 let mut md5s = Md5::new();
                 for part in &chosen {
                     md5s.update(
@@ -289,7 +294,7 @@ pub async fn complete_multipart_upload(
     .map_err(CoreError::internal)?;
     let (replaced, parts, record) = result.map_err(|e| upload.explain(refusal.explain(e)))?;
     remove_unused(store, parts.iter().map(|p| &p.blob), &record).await;
-    if let Some(old) = replaced {
+    for old in replaced {
         remove_unused(store, old.blobs(), &record).await;
     }
     Ok(record)

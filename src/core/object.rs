@@ -17,7 +17,8 @@ use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
 use crate::access::{Action, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
-    BlobId, BlobReader, BlobStore, BucketRecord, ObjectRecord, PartRecord, Segment,
+    self, BlobId, BlobReader, BlobStore, BucketRecord, NULL_VERSION, ObjectRecord, PartRecord,
+    Segment, VersionSeek, Versioning,
 };
 
 /// A body that sends nothing for this long is abandoned (`RequestTimeout`).
@@ -87,7 +88,92 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         tags: vec![],
         symlink_target: None,
         checksum: None,
+        version_id: None,
+        delete_marker: false,
     }
+}
+
+/// The version id a new object written into `bucket` gets: a new one while versioning
+/// is enabled, `null` while it is suspended, none if it was never enabled.
+pub fn version_for_write(bucket: &BucketRecord) -> Option<String> {
+    match bucket.config.versioning? {
+        Versioning::Enabled => Some(storage::new_version_id()),
+        Versioning::Suspended => Some(NULL_VERSION.into()),
+    }
+}
+
+/// A `versionId` parameter: `null` or an id this server made.
+pub fn parse_version_id(id: &str) -> CoreResult<&str> {
+    if storage::is_version_id(id) {
+        Ok(id)
+    } else {
+        Err(CoreError::InvalidVersionId {
+            version_id: id.to_owned(),
+        })
+    }
+}
+
+/// Version `version_id` of `key` (None: the current one) for a read, or the error a
+/// read of it gets: NoSuchKey or NoSuchVersion when it does not exist, DeleteMarker
+/// when it is one. `current` is the current version when already loaded.
+pub async fn read_version(
+    store: &Store,
+    bucket: &BucketRecord,
+    key: &str,
+    version_id: Option<&str>,
+    current: Option<ObjectRecord>,
+) -> CoreResult<ObjectRecord> {
+    let Some(id) = version_id else {
+        return match current {
+            Some(record) => Ok(record),
+            None => Err(missing_current(store, bucket, key).await),
+        };
+    };
+    let id = parse_version_id(id)?.to_owned();
+    let record = match current.filter(|c| c.version_label() == id) {
+        Some(record) => Some(record),
+        None => {
+            let (b, k, v) = (bucket.name.clone(), key.to_owned(), id.clone());
+            store
+                .meta(move |m| m.get_object_version(&b, &k, &v))
+                .await?
+        }
+    };
+    match record {
+        Some(r) if r.delete_marker => Err(CoreError::DeleteMarker {
+            key: key.to_owned(),
+            version_id: id,
+            requested: true,
+        }),
+        Some(r) => Ok(r),
+        None => Err(CoreError::NoSuchVersion {
+            key: key.to_owned(),
+            version_id: id,
+        }),
+    }
+}
+
+/// The error for a key without a current version: NoSuchKey, saying so when the
+/// latest version is a delete marker.
+pub async fn missing_current(store: &Store, bucket: &BucketRecord, key: &str) -> CoreError {
+    if bucket.config.versioning.is_some() {
+        let (b, k) = (bucket.name.clone(), key.to_owned());
+        let latest = store
+            .meta(move |m| m.scan_versions(&b, &VersionSeek::AtOrAfter(k), 1))
+            .await;
+        if let Ok(rows) = latest
+            && let Some(row) = rows
+                .first()
+                .filter(|r| r.key == key && r.record.delete_marker)
+        {
+            return CoreError::DeleteMarker {
+                key: key.to_owned(),
+                version_id: row.record.version_label().to_owned(),
+                requested: false,
+            };
+        }
+    }
+    CoreError::no_such_key(key)
 }
 
 /// Bytes arriving from a client (or read from another object).
@@ -204,7 +290,7 @@ pub fn check_tags(tags: &[(String, String)]) -> CoreResult<()> {
 /// PutObject: store `body` as `key` with the metadata of `template`.
 pub async fn put_object(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     mut template: ObjectRecord,
     body: ByteStream<'_>,
@@ -255,7 +341,7 @@ pub async fn commit(
     .map_err(CoreError::internal)?;
     match result {
         Ok((replaced, record)) => {
-            if let Some(old) = replaced {
+            for old in replaced {
                 remove_unused(store, old.blobs(), &record).await;
             }
             Ok(record)
@@ -272,22 +358,29 @@ pub async fn commit(
     }
 }
 
-/// Store `record` as the new state of `key` (refused with FileAlreadyExists when
+/// Store `record` as a new version of `key` (refused with FileAlreadyExists when
 /// `forbid_overwrite` and the key exists); see [`commit`].
 pub async fn commit_record(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     new_blobs: &[BlobId],
-    record: ObjectRecord,
+    mut record: ObjectRecord,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
-    commit(store, bucket, key, new_blobs, move |current, refusal| {
-        if forbid_overwrite && current.is_some() {
-            return Err(refusal.refuse(CoreError::FileAlreadyExists));
-        }
-        Ok(record.clone())
-    })
+    record.version_id = version_for_write(bucket);
+    commit(
+        store,
+        &bucket.name,
+        key,
+        new_blobs,
+        move |current, refusal| {
+            if forbid_overwrite && current.is_some() {
+                return Err(refusal.refuse(CoreError::FileAlreadyExists));
+            }
+            Ok(record.clone())
+        },
+    )
     .await
 }
 
@@ -536,42 +629,126 @@ async fn read_record(
     }
 }
 
-/// Delete `key` and its blobs. Deleting a missing key succeeds.
-pub async fn delete_object(store: &Store, bucket: &str, key: &str) -> CoreResult<()> {
-    let (b, k) = (bucket.to_owned(), key.to_owned());
-    if let Some(old) = store.meta(move |m| m.delete_object(&b, &k)).await? {
-        for blob in old.blobs() {
-            remove_blob(store, blob).await;
-        }
-    }
-    Ok(())
+/// What a DeleteObject did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The version removed, or the delete marker made (versioned buckets).
+    pub version_id: Option<String>,
+    /// A delete marker was made, or the version removed was one.
+    pub delete_marker: bool,
 }
 
-/// Change an existing object's record without touching its bytes.
+/// DeleteObject: without `version_id`, the current version goes (its blobs with it), or
+/// in a versioned bucket a delete marker hides it; with `version_id`, that version is
+/// removed for good. Deleting what does not exist succeeds.
+pub async fn delete_object(
+    store: &Store,
+    bucket: &BucketRecord,
+    key: &str,
+    version_id: Option<&str>,
+) -> CoreResult<Deleted> {
+    let (b, k) = (bucket.name.clone(), key.to_owned());
+    if let Some(id) = version_id {
+        let id = parse_version_id(id)?.to_owned();
+        let v = id.clone();
+        let removed = store
+            .meta(move |m| m.delete_object_version(&b, &k, &v))
+            .await?;
+        let delete_marker = removed.as_ref().is_some_and(|r| r.delete_marker);
+        for blob in removed.iter().flat_map(ObjectRecord::blobs) {
+            remove_blob(store, blob).await;
+        }
+        return Ok(Deleted {
+            version_id: Some(id),
+            delete_marker,
+        });
+    }
+    let Some(marker_id) = version_for_write(bucket) else {
+        if let Some(old) = store.meta(move |m| m.delete_object(&b, &k)).await? {
+            for blob in old.blobs() {
+                remove_blob(store, blob).await;
+            }
+        }
+        return Ok(Deleted::default());
+    };
+    let mut marker = new_record("DeleteMarker", &bucket.storage_class);
+    marker.delete_marker = true;
+    marker.version_id = Some(marker_id.clone());
+    commit(
+        store,
+        &bucket.name,
+        key,
+        &[],
+        move |_, _| Ok(marker.clone()),
+    )
+    .await?;
+    Ok(Deleted {
+        version_id: Some(marker_id),
+        delete_marker: true,
+    })
+}
+
+/// Change an existing object's record without touching its bytes: the current
+/// version, or version `version_id`. A delete marker has nothing to change.
 pub async fn update_record(
     store: &Store,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     change: impl Fn(&mut ObjectRecord) + Send + 'static,
 ) -> CoreResult<ObjectRecord> {
-    let k = key.to_owned();
-    commit(store, bucket, key, &[], move |current, refusal| {
-        let mut record = current
-            .cloned()
-            .ok_or_else(|| refusal.refuse(CoreError::no_such_key(&k)))?;
-        change(&mut record);
-        Ok(record)
+    let Some(id) = version_id else {
+        let k = key.to_owned();
+        return commit(store, bucket, key, &[], move |current, refusal| {
+            let mut record = current
+                .cloned()
+                .ok_or_else(|| refusal.refuse(CoreError::no_such_key(&k)))?;
+            change(&mut record);
+            Ok(record)
+        })
+        .await;
+    };
+    let id = parse_version_id(id)?.to_owned();
+    let refusal = Arc::new(Refusal::default());
+    let (b, k, v, slot) = (
+        bucket.to_owned(),
+        key.to_owned(),
+        id.clone(),
+        refusal.clone(),
+    );
+    let result = store
+        .meta(move |m| {
+            Ok(m.update_object_version(&b, &k, &v, &mut |old| {
+                if old.delete_marker {
+                    return Err(slot.refuse(CoreError::DeleteMarker {
+                        key: k.clone(),
+                        version_id: v.clone(),
+                        requested: true,
+                    }));
+                }
+                let mut record = old.clone();
+                change(&mut record);
+                Ok(record)
+            }))
+        })
+        .await?;
+    result.map_err(|e| match refusal.explain(e) {
+        CoreError::NoSuchVersion { .. } => CoreError::NoSuchVersion {
+            key: key.to_owned(),
+            version_id: id,
+        },
+        e => e,
     })
-    .await
 }
 
 pub async fn put_object_acl(
     store: &Store,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     acl: ObjectAcl,
 ) -> CoreResult<()> {
-    update_record(store, bucket, key, move |r| r.acl = acl).await?;
+    update_record(store, bucket, key, version_id, move |r| r.acl = acl).await?;
     Ok(())
 }
 
@@ -579,22 +756,31 @@ pub async fn put_object_tagging(
     store: &Store,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     tags: Vec<(String, String)>,
 ) -> CoreResult<()> {
     check_tags(&tags)?;
-    update_record(store, bucket, key, move |r| r.tags = tags.clone()).await?;
+    update_record(store, bucket, key, version_id, move |r| {
+        r.tags = tags.clone()
+    })
+    .await?;
     Ok(())
 }
 
-pub async fn delete_object_tagging(store: &Store, bucket: &str, key: &str) -> CoreResult<()> {
-    update_record(store, bucket, key, |r| r.tags.clear()).await?;
+pub async fn delete_object_tagging(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> CoreResult<()> {
+    update_record(store, bucket, key, version_id, |r| r.tags.clear()).await?;
     Ok(())
 }
 
 /// PutSymlink: a record without bytes naming `target`, with the metadata of `template`.
 pub async fn put_symlink(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     target: &ObjectKey,
     mut template: ObjectRecord,
@@ -620,7 +806,7 @@ pub fn get_symlink<'a>(key: &str, record: &'a ObjectRecord) -> CoreResult<&'a st
 #[allow(clippy::too_many_arguments)]
 pub async fn append_object(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     position: u64,
     template: ObjectRecord,
@@ -631,7 +817,7 @@ pub async fn append_object(
         next_position: current,
     };
     // Refuse before reading the body when the answer is already known.
-    let (b, k) = (bucket.to_owned(), key.to_owned());
+    let (b, k) = (bucket.name.clone(), key.to_owned());
     match store.meta(move |m| m.get_object(&b, &k)).await? {
         Some(o) if o.object_type != "Appendable" => return Err(CoreError::ObjectNotAppendable),
         Some(o) if o.size != position => return Err(mismatch(o.size)),
@@ -642,9 +828,14 @@ pub async fn append_object(
     let stored = store_stream(store, body, limit, expected_md5).await?;
     let segment = stored.segment();
     let (size, crc) = (stored.size, stored.crc64);
+    let mut template = template;
+    // An appendable object of a versioned bucket is its `null` version (OSS).
+    if bucket.config.versioning.is_some() {
+        template.version_id = Some(NULL_VERSION.into());
+    }
     commit(
         store,
-        bucket,
+        &bucket.name,
         key,
         &[stored.blob],
         move |current, refusal| {

@@ -67,13 +67,5 @@ pub async fn save(
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
     let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;
     stored.fill(&mut record);
-    commit_record(
-        store,
-        &target.name,
-        key.as_str(),
-        &[stored.blob],
-        record,
-        false,
-    )
-    .await
+    commit_record(store, target, key.as_str(), &[stored.blob], record, false).await
 }

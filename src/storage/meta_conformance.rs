@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use super::{
     BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, MetaStore,
-    ObjectRecord, PartRecord, Segment, StorageError, UploadQuery, UploadRecord,
+    NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError, UploadQuery, UploadRecord,
+    VersionQuery, VersionSeek, new_version_id,
 };
 use crate::access::{Acl, ObjectAcl};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
@@ -56,6 +57,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("leases", leases),
     ("probe", probe),
     ("result_cache", result_cache),
+    ("versions", versions),
+    ("version_listing", version_listing),
 ];
 
 pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
@@ -90,6 +93,8 @@ pub(super) fn object(tag: &str) -> ObjectRecord {
         tags: vec![],
         symlink_target: None,
         checksum: None,
+        version_id: None,
+        delete_marker: false,
     }
 }
 
@@ -249,7 +254,7 @@ fn objects(n: &Nodes) {
     assert_eq!(s.get_object("b", "k\0"), Ok(None));
     assert_eq!(s.get_object("nope", "k"), Ok(None));
 
-    assert_eq!(s.put_object("b", "k", &object("1"), false), Ok(None));
+    assert_eq!(s.put_object("b", "k", &object("1"), false), Ok(vec![]));
     assert_eq!(n.b.get_object("b", "k"), Ok(Some(object("1"))));
     assert_eq!(n.b.get_object("bb", "k"), Ok(None), "buckets are separate");
     assert_eq!(
@@ -259,14 +264,14 @@ fn objects(n: &Nodes) {
     assert_eq!(s.get_object("b", "k"), Ok(Some(object("1"))));
     assert_eq!(
         n.b.put_object("b", "k", &object("2"), false),
-        Ok(Some(object("1")))
+        Ok(vec![object("1")])
     );
     assert_eq!(s.get_object("b", "k"), Ok(Some(object("2"))));
     assert_eq!(
         s.put_object("nope", "k", &object("2"), false),
         Err(StorageError::NoSuchBucket)
     );
-    assert_eq!(s.put_object("b", "new", &object("n"), true), Ok(None));
+    assert_eq!(s.put_object("b", "new", &object("n"), true), Ok(vec![]));
 
     let mut calls = 0;
     let replaced = s.put_object_with("b", "k", &mut |current| {
@@ -280,7 +285,7 @@ fn objects(n: &Nodes) {
         next.etag = "3".into();
         Ok(next)
     });
-    assert_eq!((replaced, calls), (Ok(Some(object("2"))), 1));
+    assert_eq!((replaced, calls), (Ok(vec![object("2")]), 1));
     assert_eq!(s.get_object("b", "k").unwrap().unwrap().etag, "3");
     let refused = n.b.put_object_with("b", "k", &mut |_| {
         Err(StorageError::Refused("position".into()))
@@ -295,7 +300,7 @@ fn objects(n: &Nodes) {
         assert_eq!(current, None);
         Ok(object("o"))
     });
-    assert_eq!(fresh, Ok(None));
+    assert_eq!(fresh, Ok(vec![]));
 
     let mut seen = Vec::new();
     assert_eq!(
@@ -376,6 +381,307 @@ fn record_fidelity(n: &Nodes) {
     }];
     s.create_bucket(&b).unwrap();
     assert_eq!(n.b.get_bucket("cfg"), Ok(Some(b)));
+}
+
+/// A record of version `id` (`null` or a new id), written now.
+fn version(tag: &str, id: &str) -> ObjectRecord {
+    ObjectRecord {
+        version_id: Some(id.into()),
+        last_modified: crate::core::now_ms(),
+        ..object(tag)
+    }
+}
+
+fn marker(id: &str) -> ObjectRecord {
+    ObjectRecord {
+        delete_marker: true,
+        segments: vec![],
+        ..version("marker", id)
+    }
+}
+
+/// (key, version id, is latest, delete marker) of a version listing entry.
+type VersionSeen = (String, String, bool, bool);
+
+fn run_versions(s: &dyn MetaStore, q: &VersionQuery) -> Vec<VersionSeen> {
+    s.list_object_versions("b", q)
+        .unwrap()
+        .versions
+        .into_iter()
+        .map(|v| {
+            let id = v.record.version_label().to_owned();
+            (v.key, id, v.is_latest, v.record.delete_marker)
+        })
+        .collect()
+}
+
+fn version_query(prefix: &str, delimiter: &str, key: &str, id: &str, max: usize) -> VersionQuery {
+    VersionQuery {
+        prefix: prefix.into(),
+        delimiter: delimiter.into(),
+        key_marker: key.into(),
+        version_id_marker: id.into(),
+        max_keys: max,
+    }
+}
+
+/// New versions keep the current one as noncurrent; delete markers hide a key;
+/// removing versions promotes the newest remaining one; `null` versions replace
+/// each other; in-place changes keep the version.
+fn versions(n: &Nodes) {
+    let (s, t) = (&*n.a, &*n.b);
+    s.create_bucket(&bucket("b", "1")).unwrap();
+    // Written before versioning: the null version.
+    assert_eq!(s.put_object("b", "k", &object("plain"), false), Ok(vec![]));
+    let (id1, id2, id3) = (new_version_id(), new_version_id(), new_version_id());
+    assert!(id1 < id2 && id2 < id3, "ids grow with time");
+    assert_eq!(
+        t.put_object("b", "k", &version("v1", &id1), false),
+        Ok(vec![])
+    );
+    assert_eq!(
+        s.put_object("b", "k", &version("v2", &id2), false),
+        Ok(vec![])
+    );
+    assert_eq!(t.get_object("b", "k").unwrap().unwrap().etag, "v2");
+    let get = |id: &str| t.get_object_version("b", "k", id).unwrap().map(|r| r.etag);
+    assert_eq!(get(NULL_VERSION).as_deref(), Some("plain"));
+    assert_eq!(get(&id1).as_deref(), Some("v1"));
+    assert_eq!(get(&id2).as_deref(), Some("v2"));
+    assert_eq!(get(&new_version_id()), None);
+    // An in-place change (same version) replaces the record.
+    let replaced = s
+        .put_object_with("b", "k", &mut |current| {
+            let mut r = current.unwrap().clone();
+            r.tags = vec![("t".into(), "1".into())];
+            Ok(r)
+        })
+        .unwrap();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(replaced[0].etag, "v2");
+    assert_eq!(get(&id2).as_deref(), Some("v2"));
+    // A delete marker hides the key but keeps every version.
+    assert_eq!(t.put_object("b", "k", &marker(&id3), false), Ok(vec![]));
+    assert_eq!(s.get_object("b", "k"), Ok(None));
+    assert!(
+        t.get_object_version("b", "k", &id3)
+            .unwrap()
+            .unwrap()
+            .delete_marker
+    );
+    let rows = s
+        .scan_versions("b", &VersionSeek::AtOrAfter("k".into()), 10)
+        .unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.record.version_label()).collect();
+    assert_eq!(ids, [id3.as_str(), &id2, &id1, NULL_VERSION]);
+    let all = version_query("", "", "", "", 1000);
+    assert_eq!(
+        run_versions(t, &all),
+        [
+            ("k".to_string(), id3.clone(), true, true),
+            ("k".into(), id2.clone(), false, false),
+            ("k".into(), id1.clone(), false, false),
+            ("k".into(), NULL_VERSION.into(), false, false),
+        ]
+    );
+    // Removing the marker makes the newest version current again, then removing
+    // that one the next.
+    assert!(
+        s.delete_object_version("b", "k", &id3)
+            .unwrap()
+            .unwrap()
+            .delete_marker
+    );
+    assert_eq!(t.get_object("b", "k").unwrap().unwrap().etag, "v2");
+    assert_eq!(
+        t.delete_object_version("b", "k", &id2)
+            .unwrap()
+            .unwrap()
+            .etag,
+        "v2"
+    );
+    assert_eq!(s.get_object("b", "k").unwrap().unwrap().etag, "v1");
+    assert_eq!(s.delete_object_version("b", "k", &id2), Ok(None));
+    // Suspended: a new null version replaces the noncurrent null version, and
+    // keeps the current id1.
+    let replaced = t
+        .put_object("b", "k", &version("n1", NULL_VERSION), false)
+        .unwrap();
+    assert_eq!(replaced, vec![object("plain")]);
+    assert_eq!(get(&id1).as_deref(), Some("v1"));
+    assert_eq!(get(NULL_VERSION).as_deref(), Some("n1"));
+    // A null delete marker replaces the null current version.
+    let replaced = s
+        .put_object("b", "k", &marker(NULL_VERSION), false)
+        .unwrap();
+    assert_eq!(
+        replaced.iter().map(|r| r.etag.as_str()).collect::<Vec<_>>(),
+        ["n1"]
+    );
+    assert_eq!(t.get_object("b", "k"), Ok(None));
+    assert_eq!(
+        run_versions(s, &all),
+        [
+            ("k".to_string(), NULL_VERSION.to_string(), true, true),
+            ("k".into(), id1.clone(), false, false),
+        ]
+    );
+    // ACL and tags of a noncurrent version change in place.
+    let changed = t
+        .update_object_version("b", "k", &id1, &mut |r| {
+            let mut r = r.clone();
+            r.tags = vec![("x".into(), "y".into())];
+            Ok(r)
+        })
+        .unwrap();
+    assert_eq!(changed.tags, [("x".to_string(), "y".to_string())]);
+    assert_eq!(
+        s.get_object_version("b", "k", &id1).unwrap().unwrap().tags,
+        changed.tags
+    );
+    assert_eq!(
+        s.update_object_version("b", "k", &id2, &mut |r| Ok(r.clone())),
+        Err(StorageError::NoSuchVersion)
+    );
+    // Noncurrent blobs stay referenced; a bucket with versions is not empty.
+    assert!(
+        s.referenced_blobs()
+            .unwrap()
+            .contains(&BlobId("blob-v1".into()))
+    );
+    assert_eq!(t.delete_bucket("b"), Err(StorageError::BucketNotEmpty));
+    s.delete_object_version("b", "k", NULL_VERSION).unwrap();
+    // The marker gone, v1 is current again.
+    assert_eq!(t.get_object("b", "k").unwrap().unwrap().etag, "v1");
+    t.delete_object_version("b", "k", &id1).unwrap();
+    assert_eq!(run_versions(s, &all), []);
+    assert_eq!(s.delete_bucket("b"), Ok(()));
+}
+
+/// Version listings against a naive model: prefixes, delimiters, both markers, and
+/// paging with the returned markers.
+fn version_listing(n: &Nodes) {
+    let s = &*n.a;
+    s.create_bucket(&bucket("b", "1")).unwrap();
+    // (key, versions oldest first; "-" is a delete marker)
+    let layout: &[(&str, &[&str])] = &[
+        ("a", &["o", "o", "-"]),
+        ("a/b", &["o"]),
+        ("a/c", &["-", "o", "o"]),
+        ("b", &["o", "o", "o", "o"]),
+        ("b/x/1", &["-"]),
+        ("c", &["o", "-", "o"]),
+        ("d/e", &["o", "o"]),
+    ];
+    // The model: every version of each key, newest first; the first is the latest.
+    let mut model: Vec<VersionSeen> = Vec::new();
+    for (i, (key, history)) in layout.iter().enumerate() {
+        let mut written = Vec::new();
+        for (j, kind) in history.iter().enumerate() {
+            let id = new_version_id();
+            let record = if *kind == "-" {
+                marker(&id)
+            } else {
+                version(&format!("{key}{j}"), &id)
+            };
+            n.node(i + j).put_object("b", key, &record, false).unwrap();
+            written.push((id, *kind == "-"));
+        }
+        for (j, (id, dm)) in written.into_iter().rev().enumerate() {
+            model.push((key.to_string(), id, j == 0, dm));
+        }
+    }
+    // Naive: entries after the markers with the prefix, rolled up at the delimiter.
+    let expect = |q: &VersionQuery| -> (Vec<VersionSeen>, Vec<String>, bool) {
+        let start = if q.key_marker.is_empty() {
+            0
+        } else if q.version_id_marker.is_empty() {
+            model.partition_point(|e| e.0.as_str() <= q.key_marker.as_str())
+        } else {
+            model
+                .iter()
+                .position(|e| e.0 == q.key_marker && e.1 == q.version_id_marker)
+                .unwrap()
+                + 1
+        };
+        let (mut out, mut prefixes, mut count) = (Vec::new(), Vec::<String>::new(), 0);
+        for e in &model[start..] {
+            if !e.0.starts_with(&q.prefix) {
+                continue;
+            }
+            let rest = &e.0[q.prefix.len()..];
+            let common = (!q.delimiter.is_empty())
+                .then(|| rest.find(&q.delimiter))
+                .flatten()
+                .map(|i| e.0[..q.prefix.len() + i + q.delimiter.len()].to_string());
+            if let Some(c) = &common
+                && (c.as_str() <= q.key_marker.as_str() || prefixes.last() == Some(c))
+            {
+                continue;
+            }
+            if count == q.max_keys {
+                return (out, prefixes, true);
+            }
+            count += 1;
+            match common {
+                Some(c) => prefixes.push(c),
+                None => out.push(e.clone()),
+            }
+        }
+        (out, prefixes, false)
+    };
+    let mut markers = vec![("", ""), ("a", ""), ("a/c", ""), ("b", ""), ("zz", "")];
+    // After a version: the first, a middle and the last of a key.
+    markers.extend([0, 5, 9, 16].map(|i| (model[i].0.as_str(), model[i].1.as_str())));
+    for prefix in ["", "a", "b/", "d"] {
+        for delimiter in ["", "/"] {
+            for &(key, id) in &markers {
+                for max in [1, 2, 5, 1000] {
+                    let q = version_query(prefix, delimiter, key, id, max);
+                    let got = s.list_object_versions("b", &q).unwrap();
+                    let entries: Vec<_> = got
+                        .versions
+                        .iter()
+                        .map(|v| {
+                            let id = v.record.version_label().to_owned();
+                            (v.key.clone(), id, v.is_latest, v.record.delete_marker)
+                        })
+                        .collect();
+                    let (want, prefixes, truncated) = expect(&q);
+                    let label = format!("{prefix:?} {delimiter:?} {key:?} {id:?} {max}");
+                    assert_eq!(entries, want, "{label}");
+                    assert_eq!(got.common_prefixes, prefixes, "{label}");
+                    assert_eq!(got.truncated, truncated, "{label}");
+                }
+            }
+            // Paging with the returned markers visits every entry once.
+            let whole = expect(&version_query(prefix, delimiter, "", "", usize::MAX));
+            for page in [1, 3] {
+                let (mut entries, mut prefixes) = (Vec::new(), Vec::new());
+                let (mut key, mut id) = (String::new(), String::new());
+                for round in 0.. {
+                    assert!(round < 1000, "paging does not end");
+                    let q = version_query(prefix, delimiter, &key, &id, page);
+                    let got = n.node(round).list_object_versions("b", &q).unwrap();
+                    for v in got.versions {
+                        let vid = v.record.version_label().to_owned();
+                        entries.push((v.key, vid, v.is_latest, v.record.delete_marker));
+                    }
+                    prefixes.extend(got.common_prefixes);
+                    if !got.truncated {
+                        break;
+                    }
+                    key = got.next_key_marker.unwrap();
+                    id = got.next_version_id_marker.unwrap_or_default();
+                }
+                assert_eq!((entries, prefixes), (whole.0.clone(), whole.1.clone()));
+            }
+        }
+    }
+    // Current listings see the latest versions that are not delete markers.
+    let listed = s.list_objects("b", &query("", "", "", 1000)).unwrap();
+    let keys: Vec<&str> = listed.objects.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a/b", "a/c", "b", "c", "d/e"]);
 }
 
 /// Listing entries as the contract defines them, computed naively from every key.
@@ -714,7 +1020,7 @@ fn multipart(n: &Nodes) {
             Ok(record)
         })
         .unwrap();
-    assert_eq!(replaced, Some(object("before")));
+    assert_eq!(replaced, vec![object("before")]);
     assert_eq!(parts, [part("1", 1), part("2", 2), part("3", 3)]);
     let stored = s.get_object("b", "k").unwrap().unwrap();
     assert_eq!((stored.size, stored.segments.len()), (6, 3));
@@ -758,7 +1064,7 @@ fn multipart(n: &Nodes) {
             assert!(parts.is_empty() && current.is_none());
             Ok(object("empty"))
         }),
-        Ok((None, vec![]))
+        Ok((vec![], vec![]))
     );
     assert_eq!(s.get_object("b", "dir/x").unwrap().unwrap().etag, "empty");
 }
@@ -1151,7 +1457,7 @@ fn concurrent_appends(n: &Nodes) {
                         });
                         match result {
                             Ok(replaced) => {
-                                assert_eq!(replaced.map_or(0, |r| r.size), position);
+                                assert_eq!(replaced.first().map_or(0, |r| r.size), position);
                                 done += 1;
                             }
                             Err(StorageError::Refused(_)) => conflicts += 1,
@@ -1233,7 +1539,7 @@ fn concurrent_complete_abort(n: &Nodes) {
         });
         let parts = match (completed, aborted) {
             (Ok((replaced, parts)), Err(StorageError::NoSuchUpload)) => {
-                assert_eq!(replaced, None);
+                assert_eq!(replaced, vec![]);
                 let object = n.a.get_object("b", &key).unwrap().unwrap();
                 let blobs: Vec<&BlobId> = object.blobs().collect();
                 assert_eq!(blobs, parts.iter().map(|p| &p.blob).collect::<Vec<_>>());
@@ -1287,7 +1593,9 @@ fn concurrent_overwrites(n: &Nodes) {
                         .map(|i| {
                             let mut r = object(&format!("t{t}-{i}"));
                             r.user_meta = vec![("writer".into(), format!("{t}"))];
-                            node.put_object("b", "hot", &r, false).unwrap()
+                            let replaced = node.put_object("b", "hot", &r, false).unwrap();
+                            assert!(replaced.len() <= 1, "one current record");
+                            replaced.into_iter().next()
                         })
                         .collect::<Vec<_>>()
                 })

@@ -62,6 +62,17 @@ pub struct BucketConfig {
     /// PutBucketProcessConfiguration: style delimiters and source-image protection.
     #[serde(default)]
     pub process: Option<ProcessConfig>,
+    /// PutBucketVersioning; None while versioning was never enabled.
+    #[serde(default)]
+    pub versioning: Option<Versioning>,
+}
+
+/// The versioning state of a bucket that has had versioning enabled (OSS and S3 never
+/// return a bucket to "unversioned").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    Enabled,
+    Suspended,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -167,12 +178,69 @@ pub struct ObjectRecord {
     /// The additional checksum the object was uploaded with (S3 `x-amz-checksum-*`).
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// The version id; None for objects written while the bucket never had versioning
+    /// (they are its "null" version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// A delete marker of a versioned bucket: no bytes, hides the older versions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
 }
+
+/// The version id of objects written while versioning was off or suspended.
+pub const NULL_VERSION: &str = "null";
 
 impl ObjectRecord {
     pub fn blobs(&self) -> impl Iterator<Item = &BlobId> {
         self.segments.iter().map(|s| &s.blob)
     }
+
+    /// The version id as the APIs name it (`null` for unversioned writes).
+    pub fn version_label(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
+
+    /// When storing `new` over this current record keeps this one as a noncurrent
+    /// version: `new` is another version (an overwrite of the same version, or an
+    /// in-place change of ACL or tags, replaces it).
+    pub(crate) fn archived_by(&self, new: &ObjectRecord) -> bool {
+        new.version_id.is_some() && self.version_label() != new.version_label()
+    }
+
+    /// Where this version sorts among the noncurrent versions of its key, newest first:
+    /// a version id starts with its creation time (see [`new_version_id`]); a `null`
+    /// version sorts by its Last-Modified.
+    pub(crate) fn version_order(&self) -> String {
+        let micros = self
+            .version_id
+            .as_deref()
+            .and_then(|id| id.get(..16))
+            .and_then(|t| u64::from_str_radix(t, 16).ok())
+            .unwrap_or(self.last_modified.max(0) as u64 * 1000);
+        format!("{:016x}{}", u64::MAX - micros, self.version_label())
+    }
+}
+
+/// A new version id: the creation time in microseconds (strictly increasing on this
+/// node) and 64 random bits, in hex, so that versions sort by age.
+pub fn new_version_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let prev = LAST.fetch_max(now, Ordering::Relaxed);
+    let micros = if prev >= now {
+        LAST.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        now
+    };
+    format!("{micros:016x}{:016x}", rand::random::<u64>())
+}
+
+/// Whether `id` can name a version: `null` or an id [`new_version_id`] made.
+pub fn is_version_id(id: &str) -> bool {
+    id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A processed image kept by the result cache (see `core::image_cache`), under a key
@@ -232,6 +300,8 @@ pub enum StorageError {
     NoSuchKey,
     #[error("the multipart upload does not exist")]
     NoSuchUpload,
+    #[error("the version does not exist")]
+    NoSuchVersion,
     /// A rule of the operation refused the change (the API layer made the error).
     #[error("refused: {0}")]
     Refused(String),
@@ -288,6 +358,157 @@ pub struct Listing {
     pub next_marker: Option<String>,
 }
 
+/// ListObjectVersions parameters.
+#[derive(Debug, Clone, Default)]
+pub struct VersionQuery {
+    pub prefix: String,
+    pub delimiter: String,
+    /// Start after this key (after all its versions, or after `version_id_marker` of it).
+    pub key_marker: String,
+    pub version_id_marker: String,
+    pub max_keys: usize,
+}
+
+/// One entry of a version listing.
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    pub key: String,
+    pub record: ObjectRecord,
+    pub is_latest: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VersionListing {
+    pub versions: Vec<VersionEntry>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// Where the next page starts, when truncated.
+    pub next_key_marker: Option<String>,
+    pub next_version_id_marker: Option<String>,
+}
+
+/// Where a scan of versions starts: at a key, or after one version of a key (`order`
+/// "" is the current version, which sorts before the noncurrent ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionSeek {
+    AtOrAfter(String),
+    After { key: String, order: String },
+}
+
+/// An order after that of every version of a key (orders are hex digits and a
+/// version id).
+pub const AFTER_EVERY_VERSION: &str = "~";
+
+/// A row of a version scan: the key, the version's order ("" for the current
+/// version) and its record.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub key: String,
+    pub order: String,
+    pub record: ObjectRecord,
+}
+
+/// ListObjectVersions over a backend's merged scan of current and noncurrent versions
+/// in (key, newest first) order, rolled up at the delimiter. `start` is the version
+/// the markers name (resolved by the caller).
+fn list_versions(
+    query: &VersionQuery,
+    start: VersionSeek,
+    mut scan: impl FnMut(&VersionSeek, usize) -> Result<Vec<VersionRow>, StorageError>,
+) -> Result<VersionListing, StorageError> {
+    const ROLLUP_BATCH: usize = 8;
+    let mut listing = VersionListing::default();
+    // Versions of the marker's key after the marker are never the latest.
+    let mut seen_key = match &start {
+        VersionSeek::After { key, .. } => Some(key.clone()),
+        VersionSeek::AtOrAfter(_) => None,
+    };
+    // Keys before the prefix are skipped by seeking to it.
+    let mut from = match start {
+        VersionSeek::After { key, .. } if key < query.prefix => {
+            VersionSeek::AtOrAfter(query.prefix.clone())
+        }
+        VersionSeek::AtOrAfter(k) => VersionSeek::AtOrAfter(k.max(query.prefix.clone())),
+        after => after,
+    };
+    let mut batch = ROLLUP_BATCH;
+    let mut count = 0;
+    'scan: loop {
+        let left = query.max_keys - count + 1;
+        let limit = if query.delimiter.is_empty() {
+            left
+        } else {
+            let n = batch.min(left);
+            batch = batch.saturating_mul(2);
+            n
+        };
+        let rows = scan(&from, limit)?;
+        let fetched = rows.len();
+        let mut next = None;
+        for row in rows {
+            if !row.key.starts_with(&query.prefix) {
+                break 'scan;
+            }
+            next = Some(VersionSeek::After {
+                key: row.key.clone(),
+                order: row.order.clone(),
+            });
+            let rest = &row.key[query.prefix.len()..];
+            let common = (!query.delimiter.is_empty())
+                .then(|| rest.find(&query.delimiter))
+                .flatten()
+                .map(|i| row.key[..query.prefix.len() + i + query.delimiter.len()].to_owned());
+            if let Some(common) = &common
+                // A prefix at or before the marker was returned on an earlier page.
+                && (common.as_str() <= query.key_marker.as_str()
+                    || listing.common_prefixes.last() == Some(common))
+            {
+                continue;
+            }
+            if count == query.max_keys {
+                listing.truncated = true;
+                break 'scan;
+            }
+            count += 1;
+            match common {
+                Some(common) => {
+                    listing.next_key_marker = Some(common.clone());
+                    listing.next_version_id_marker = None;
+                    // Jump past every key under this common prefix.
+                    match after_prefix(&common) {
+                        Some(after) => next = Some(VersionSeek::AtOrAfter(after)),
+                        None => break 'scan,
+                    }
+                    listing.common_prefixes.push(common);
+                    batch = ROLLUP_BATCH;
+                    break;
+                }
+                None => {
+                    let is_latest = seen_key.as_deref() != Some(row.key.as_str());
+                    seen_key = Some(row.key.clone());
+                    listing.next_key_marker = Some(row.key.clone());
+                    listing.next_version_id_marker = Some(row.record.version_label().to_owned());
+                    listing.versions.push(VersionEntry {
+                        key: row.key,
+                        record: row.record,
+                        is_latest,
+                    });
+                }
+            }
+        }
+        let skipped = matches!(next, Some(VersionSeek::AtOrAfter(_)));
+        match next {
+            Some(n) if skipped || fetched == limit => from = n,
+            _ => break,
+        }
+    }
+    if !listing.truncated {
+        listing.next_key_marker = None;
+        listing.next_version_id_marker = None;
+    }
+    Ok(listing)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct UploadQuery {
     pub prefix: String,
@@ -339,16 +560,20 @@ pub trait MetaStore: Send + Sync + 'static {
         max: usize,
     ) -> Result<(Vec<BucketRecord>, bool), StorageError>;
 
+    /// The current version of `key` (never a delete marker).
     fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, StorageError>;
     /// In one transaction: give `build` the current record (if any) and store what
-    /// it returns. Returns the replaced record; the caller deletes its blobs that
-    /// the new record no longer uses.
+    /// it returns as the current version (a delete marker hides the key instead). When
+    /// the new record is another version (see [`ObjectRecord::archived_by`]) the
+    /// current one is kept as a noncurrent version; a new `null` version replaces the
+    /// noncurrent `null` version. Returns the replaced records; the caller deletes
+    /// their blobs that the new record no longer uses.
     fn put_object_with(
         &self,
         bucket: &str,
         key: &str,
         build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<Option<ObjectRecord>, StorageError>;
+    ) -> Result<Vec<ObjectRecord>, StorageError>;
     /// Store `record`; with `forbid_overwrite`, refuse when the key exists.
     fn put_object(
         &self,
@@ -356,7 +581,7 @@ pub trait MetaStore: Send + Sync + 'static {
         key: &str,
         record: &ObjectRecord,
         forbid_overwrite: bool,
-    ) -> Result<Option<ObjectRecord>, StorageError> {
+    ) -> Result<Vec<ObjectRecord>, StorageError> {
         self.put_object_with(bucket, key, &mut |current| match current {
             Some(_) if forbid_overwrite => Err(StorageError::FileAlreadyExists),
             _ => Ok(record.clone()),
@@ -375,6 +600,75 @@ pub trait MetaStore: Send + Sync + 'static {
     /// An ordered range scan: keys after `start_after` that start with `prefix`,
     /// rolled up at `delimiter`.
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<Listing, StorageError>;
+
+    /// Version `version_id` of `key`: the current one, a noncurrent one or a delete marker.
+    fn get_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError>;
+    /// In one transaction: replace version `version_id` of `key` by what `change` makes
+    /// of it (ACL, tags: the same version, the same bytes). Returns the new record.
+    fn update_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        change: &mut dyn FnMut(&ObjectRecord) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<ObjectRecord, StorageError>;
+    /// Remove version `version_id` of `key` for good. When no current version remains,
+    /// the newest noncurrent one becomes current, unless it is a delete marker.
+    /// Returns the removed record.
+    fn delete_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError>;
+    /// Up to `limit` versions from `from`, current and noncurrent merged in (key,
+    /// order) order, the current version of a key (order "") first.
+    fn scan_versions(
+        &self,
+        bucket: &str,
+        from: &VersionSeek,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>, StorageError>;
+    /// ListObjectVersions: versions in key order, newest first, after the markers.
+    fn list_object_versions(
+        &self,
+        bucket: &str,
+        query: &VersionQuery,
+    ) -> Result<VersionListing, StorageError> {
+        let start = if query.key_marker.is_empty() {
+            VersionSeek::AtOrAfter(String::new())
+        } else if query.version_id_marker.is_empty() {
+            VersionSeek::After {
+                key: query.key_marker.clone(),
+                order: AFTER_EVERY_VERSION.into(),
+            }
+        } else {
+            let current = self.get_object(bucket, &query.key_marker)?;
+            let order = match current {
+                Some(c) if c.version_label() == query.version_id_marker => String::new(),
+                _ => match self.get_object_version(
+                    bucket,
+                    &query.key_marker,
+                    &query.version_id_marker,
+                )? {
+                    Some(v) => v.version_order(),
+                    None => return Err(StorageError::NoSuchVersion),
+                },
+            };
+            VersionSeek::After {
+                key: query.key_marker.clone(),
+                order,
+            }
+        };
+        list_versions(query, start, |from, limit| {
+            self.scan_versions(bucket, from, limit)
+        })
+    }
 
     fn create_upload(&self, bucket: &str, upload: &UploadRecord) -> Result<(), StorageError>;
     fn get_upload(
@@ -400,8 +694,9 @@ pub trait MetaStore: Send + Sync + 'static {
         max: usize,
     ) -> Result<(Vec<(u32, PartRecord)>, bool), StorageError>;
     /// In one transaction: give `build` the upload and all its parts, store the
-    /// object it returns, remove the upload. Returns the replaced object and every
-    /// part (the caller deletes blobs no record uses).
+    /// object it returns (as [`MetaStore::put_object_with`] does), remove the upload.
+    /// Returns the replaced records and every part (the caller deletes blobs no record
+    /// uses).
     #[allow(clippy::type_complexity)]
     fn complete_upload(
         &self,
@@ -413,7 +708,7 @@ pub trait MetaStore: Send + Sync + 'static {
             &[(u32, PartRecord)],
             Option<&ObjectRecord>,
         ) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError>;
+    ) -> Result<(Vec<ObjectRecord>, Vec<PartRecord>), StorageError>;
     /// Remove an upload; returns its parts.
     fn abort_upload(
         &self,
@@ -444,8 +739,8 @@ pub trait MetaStore: Send + Sync + 'static {
     fn all_buckets(&self) -> Result<Vec<BucketRecord>, StorageError>;
     /// Sizes and counts for GetBucketStat (a scan of the bucket).
     fn bucket_stat(&self, bucket: &str) -> Result<BucketStat, StorageError>;
-    /// Every blob referenced by a record (objects, parts of open uploads, result-cache
-    /// entries), for the orphan sweep.
+    /// Every blob referenced by a record (objects and their noncurrent versions, parts
+    /// of open uploads, result-cache entries), for the orphan sweep.
     fn referenced_blobs(&self) -> Result<Vec<BlobId>, StorageError>;
     /// Take or renew the cluster-wide lease `name` for `holder` until `ttl_ms` from
     /// now; false while another holder's lease is unexpired. Background jobs run

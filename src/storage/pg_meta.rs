@@ -36,8 +36,8 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
     BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
-    MetaStore, ObjectRecord, PartRecord, StorageError, UploadListing, UploadQuery, UploadRecord,
-    after_prefix,
+    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, StorageError, UploadListing, UploadQuery,
+    UploadRecord, VersionRow, VersionSeek, after_prefix,
 };
 
 /// Schema migrations, applied in order; the database records how many ran. Never edit
@@ -91,6 +91,17 @@ CREATE TABLE counters (
     value bigint NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('image_cache_bytes', 0);
+"#,
+    r#"
+CREATE TABLE object_versions (
+    bucket text COLLATE "C" NOT NULL REFERENCES buckets (name),
+    key text COLLATE "C" NOT NULL,
+    version_id text COLLATE "C" NOT NULL,
+    ord text COLLATE "C" NOT NULL,
+    record bytea NOT NULL,
+    PRIMARY KEY (bucket, key, version_id)
+);
+CREATE UNIQUE INDEX object_versions_in_order ON object_versions (bucket, key, ord);
 "#,
 ];
 
@@ -514,6 +525,108 @@ async fn store_object(
     Ok(())
 }
 
+/// Keep `record` as a noncurrent version (or delete marker) of `key`.
+async fn archive(
+    c: &impl GenericClient,
+    bucket: &str,
+    key: &str,
+    record: &ObjectRecord,
+) -> Result<(), Failure> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO object_versions (bucket, key, version_id, ord, record)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    let (label, order) = (record.version_label(), record.version_order());
+    c.execute(&stmt, &[&bucket, &key, &label, &order, &encode(record)?])
+        .await?;
+    Ok(())
+}
+
+/// Remove noncurrent version `label` of `key`; returns it.
+async fn unarchive(
+    c: &impl GenericClient,
+    bucket: &str,
+    key: &str,
+    label: &str,
+) -> Result<Option<ObjectRecord>, Failure> {
+    let stmt = c
+        .prepare_cached(
+            "DELETE FROM object_versions WHERE bucket = $1 AND key = $2 AND version_id = $3
+             RETURNING record",
+        )
+        .await?;
+    match c.query_opt(&stmt, &[&bucket, &key, &label]).await? {
+        Some(row) => Ok(Some(decode_col(&row, 0)?)),
+        None => Ok(None),
+    }
+}
+
+async fn delete_current(c: &impl GenericClient, bucket: &str, key: &str) -> Result<(), Failure> {
+    let stmt = c
+        .prepare_cached("DELETE FROM objects WHERE bucket = $1 AND key = $2")
+        .await?;
+    c.execute(&stmt, &[&bucket, &key]).await?;
+    Ok(())
+}
+
+/// Store `record` as the latest version of `key` over `current`, as
+/// [`MetaStore::put_object_with`] says; returns the replaced records. The caller holds
+/// the key's lock.
+async fn write_latest(
+    c: &impl GenericClient,
+    bucket: &str,
+    key: &str,
+    current: Option<ObjectRecord>,
+    record: &ObjectRecord,
+) -> Result<Vec<ObjectRecord>, Failure> {
+    let mut replaced = Vec::new();
+    if record.version_id.as_deref() == Some(NULL_VERSION) {
+        replaced.extend(unarchive(c, bucket, key, NULL_VERSION).await?);
+    }
+    let had_current = current.is_some();
+    if let Some(current) = current {
+        if current.archived_by(record) {
+            archive(c, bucket, key, &current).await?;
+        } else {
+            replaced.push(current);
+        }
+    }
+    if record.delete_marker {
+        if had_current {
+            delete_current(c, bucket, key).await?;
+        }
+        archive(c, bucket, key, record).await?;
+    } else {
+        store_object(c, bucket, key, record).await?;
+    }
+    Ok(replaced)
+}
+
+/// With no current version of `key` left, make the newest noncurrent one current,
+/// unless it is a delete marker. The caller holds the key's lock.
+async fn promote(c: &impl GenericClient, bucket: &str, key: &str) -> Result<(), Failure> {
+    if current_object_locked(c, bucket, key).await?.is_some() {
+        return Ok(());
+    }
+    let stmt = c
+        .prepare_cached(
+            "SELECT record FROM object_versions WHERE bucket = $1 AND key = $2
+             ORDER BY ord LIMIT 1",
+        )
+        .await?;
+    let Some(row) = c.query_opt(&stmt, &[&bucket, &key]).await? else {
+        return Ok(());
+    };
+    let newest: ObjectRecord = decode_col(&row, 0)?;
+    if !newest.delete_marker {
+        unarchive(c, bucket, key, newest.version_label()).await?;
+        store_object(c, bucket, key, &newest).await?;
+    }
+    Ok(())
+}
+
 /// Rows `(key, record)` of `bucket` from `from`, below `upper`, in key order.
 async fn object_rows(
     c: &impl GenericClient,
@@ -665,6 +778,7 @@ impl MetaStore for PgMeta {
             let used = tx
                 .prepare_cached(
                     "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1)
+                         OR EXISTS (SELECT 1 FROM object_versions WHERE bucket = $1)
                          OR EXISTS (SELECT 1 FROM uploads WHERE bucket = $1)",
                 )
                 .await?;
@@ -758,7 +872,7 @@ impl MetaStore for PgMeta {
         bucket: &str,
         key: &str,
         build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<Option<ObjectRecord>, StorageError> {
+    ) -> Result<Vec<ObjectRecord>, StorageError> {
         let Some(bucket) = storable(bucket) else {
             return Err(StorageError::NoSuchBucket);
         };
@@ -772,9 +886,9 @@ impl MetaStore for PgMeta {
             }
             let current = current_object_locked(&tx, bucket, key).await?;
             let record = build(current.as_ref())?;
-            store_object(&tx, bucket, key, &record).await?;
+            let replaced = write_latest(&tx, bucket, key, current, &record).await?;
             tx.commit().await?;
-            Ok(current)
+            Ok(replaced)
         }))
     }
 
@@ -885,6 +999,157 @@ impl MetaStore for PgMeta {
             }
             tx.commit().await?;
             Ok(listing)
+        })
+    }
+
+    fn get_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        let (Some(bucket), Some(key), Some(id)) =
+            (storable(bucket), storable(key), storable(version_id))
+        else {
+            return Ok(None);
+        };
+        self.block(async {
+            let c = self.client().await?;
+            // The current version is in `objects`, keyed by key alone.
+            let stmt = c
+                .prepare_cached(
+                    "SELECT record FROM objects WHERE bucket = $1 AND key = $2
+                     UNION ALL
+                     SELECT record FROM object_versions
+                     WHERE bucket = $1 AND key = $2 AND version_id = $3",
+                )
+                .await?;
+            for row in c.query(&stmt, &[&bucket, &key, &id]).await? {
+                let record: ObjectRecord = decode_col(&row, 0)?;
+                if record.version_label() == id {
+                    return Ok(Some(record));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn update_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        change: &mut dyn FnMut(&ObjectRecord) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<ObjectRecord, StorageError> {
+        let (Some(bucket), Some(key), Some(id)) =
+            (storable(bucket), storable(key), storable(version_id))
+        else {
+            return Err(StorageError::NoSuchVersion);
+        };
+        self.block(self.retrying(async |c| {
+            let tx = c.transaction().await?;
+            lock_key(&tx, bucket, key).await?;
+            let record = match current_object_locked(&tx, bucket, key).await? {
+                Some(current) if current.version_label() == id => {
+                    let record = change(&current)?;
+                    store_object(&tx, bucket, key, &record).await?;
+                    record
+                }
+                _ => {
+                    let stmt = tx
+                        .prepare_cached(
+                            "SELECT record FROM object_versions
+                             WHERE bucket = $1 AND key = $2 AND version_id = $3",
+                        )
+                        .await?;
+                    let Some(row) = tx.query_opt(&stmt, &[&bucket, &key, &id]).await? else {
+                        return Err(StorageError::NoSuchVersion.into());
+                    };
+                    let record = change(&decode_col(&row, 0)?)?;
+                    let stmt = tx
+                        .prepare_cached(
+                            "UPDATE object_versions SET record = $4
+                             WHERE bucket = $1 AND key = $2 AND version_id = $3",
+                        )
+                        .await?;
+                    tx.execute(&stmt, &[&bucket, &key, &id, &encode(&record)?])
+                        .await?;
+                    record
+                }
+            };
+            tx.commit().await?;
+            Ok(record)
+        }))
+    }
+
+    fn delete_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        let (Some(bucket), Some(key), Some(id)) =
+            (storable(bucket), storable(key), storable(version_id))
+        else {
+            return Ok(None);
+        };
+        self.block(self.retrying(async |c| {
+            let tx = c.transaction().await?;
+            lock_key(&tx, bucket, key).await?;
+            let removed = match current_object_locked(&tx, bucket, key).await? {
+                Some(current) if current.version_label() == id => {
+                    delete_current(&tx, bucket, key).await?;
+                    Some(current)
+                }
+                _ => unarchive(&tx, bucket, key, id).await?,
+            };
+            if removed.is_some() {
+                promote(&tx, bucket, key).await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
+        }))
+    }
+
+    fn scan_versions(
+        &self,
+        bucket: &str,
+        from: &VersionSeek,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>, StorageError> {
+        let Some(bucket) = storable(bucket) else {
+            return Ok(vec![]);
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (current_cond, old_cond, key, order) = match from {
+            VersionSeek::AtOrAfter(k) => ("key >= $2", ">=", nul_free(k), ""),
+            VersionSeek::After { key, order } => ("key > $2", ">", nul_free(key), order.as_str()),
+        };
+        self.block(async {
+            let c = self.client().await?;
+            let sql = format!(
+                "SELECT key, ord, record FROM (
+                   (SELECT key, ''::text COLLATE \"C\" AS ord, record FROM objects
+                    WHERE bucket = $1 AND {current_cond}
+                    ORDER BY key LIMIT $4)
+                   UNION ALL
+                   (SELECT key, ord, record FROM object_versions
+                    WHERE bucket = $1 AND (key, ord) {old_cond} ($2, $3::text COLLATE \"C\")
+                    ORDER BY key, ord LIMIT $4)
+                 ) v ORDER BY key, ord LIMIT $4"
+            );
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query(&stmt, &[&bucket, &key, &order, &limit])
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(VersionRow {
+                        key: row.try_get(0)?,
+                        order: row.try_get(1)?,
+                        record: decode_col(row, 2)?,
+                    })
+                })
+                .collect()
         })
     }
 
@@ -1049,7 +1314,7 @@ impl MetaStore for PgMeta {
             &[(u32, PartRecord)],
             Option<&ObjectRecord>,
         ) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError> {
+    ) -> Result<(Vec<ObjectRecord>, Vec<PartRecord>), StorageError> {
         let (Some(bucket), Some(key), Some(id)) =
             (storable(bucket), storable(key), storable(upload_id))
         else {
@@ -1086,7 +1351,7 @@ impl MetaStore for PgMeta {
             let current = current_object_locked(&tx, bucket, key).await?;
             // A refusal drops the transaction, which rolls the deletes back.
             let record = build(&upload, &parts, current.as_ref())?;
-            store_object(&tx, bucket, key, &record).await?;
+            let replaced = write_latest(&tx, bucket, key, current, &record).await?;
             let remove = tx
                 .prepare_cached(
                     "DELETE FROM uploads WHERE bucket = $1 AND key = $2 AND upload_id = $3",
@@ -1094,7 +1359,7 @@ impl MetaStore for PgMeta {
                 .await?;
             tx.execute(&remove, &[&bucket, &key, &id]).await?;
             tx.commit().await?;
-            Ok((current, parts.into_iter().map(|(_, p)| p).collect()))
+            Ok((replaced, parts.into_iter().map(|(_, p)| p).collect()))
         }))
     }
 
@@ -1397,12 +1662,16 @@ impl MetaStore for PgMeta {
                 .await?;
             let mut out = Vec::new();
             // Streamed: a sweep reads every record once, and need not hold them all.
-            let objects = tx.prepare_cached("SELECT record FROM objects").await?;
-            let rows = tx.query_raw(&objects, NO_PARAMS).await?;
-            let mut rows = std::pin::pin!(rows);
-            while let Some(row) = rows.try_next().await? {
-                let record: ObjectRecord = decode_col(&row, 0)?;
-                out.extend(record.segments.into_iter().map(|s| s.blob));
+            for table in ["objects", "object_versions"] {
+                let objects = tx
+                    .prepare_cached(&format!("SELECT record FROM {table}"))
+                    .await?;
+                let rows = tx.query_raw(&objects, NO_PARAMS).await?;
+                let mut rows = std::pin::pin!(rows);
+                while let Some(row) = rows.try_next().await? {
+                    let record: ObjectRecord = decode_col(&row, 0)?;
+                    out.extend(record.segments.into_iter().map(|s| s.blob));
+                }
             }
             let parts = tx.prepare_cached("SELECT record FROM parts").await?;
             let rows = tx.query_raw(&parts, NO_PARAMS).await?;

@@ -10,19 +10,28 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::ops::Bound;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::reserve::is_storage_full;
 use super::{
     BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
-    MetaStore, ObjectRecord, PartRecord, SpaceReserve, StorageError, UploadListing, UploadQuery,
-    UploadRecord, after_prefix,
+    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, SpaceReserve, StorageError, UploadListing,
+    UploadQuery, UploadRecord, VersionRow, VersionSeek, after_prefix,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
+/// (bucket, key) → the current version (never a delete marker).
 const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
+/// (bucket, key, order) → a noncurrent version or a delete marker, newest first
+/// (see [`ObjectRecord::version_order`]).
+const VERSIONS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("versions");
+/// (bucket, key, version id) → the order of a version in [`VERSIONS`].
+const VERSION_ORDERS: TableDefinition<(&str, &str, &str), &str> =
+    TableDefinition::new("version_orders");
 /// (bucket, key, upload id) → upload record.
 const UPLOADS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("uploads");
 /// (upload id, part number) → part record.
@@ -97,6 +106,8 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
     let txn = db.begin_write()?;
     txn.open_table(BUCKETS)?;
     txn.open_table(OBJECTS)?;
+    txn.open_table(VERSIONS)?;
+    txn.open_table(VERSION_ORDERS)?;
     txn.open_table(UPLOADS)?;
     txn.open_table(PARTS)?;
     txn.open_table(CACHE)?;
@@ -190,6 +201,144 @@ impl RedbMeta {
     }
 }
 
+/// The current version of `key`, in a write transaction.
+fn current_in(
+    txn: &WriteTransaction,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectRecord>, Failure> {
+    let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+    let current = match objects.get((bucket, key)).map_err(db_err)? {
+        Some(v) => Some(decode::<ObjectRecord>(v.value())?),
+        None => None,
+    };
+    Ok(current)
+}
+
+/// Keep `record` as a noncurrent version (or delete marker) of `key`.
+fn archive(
+    txn: &WriteTransaction,
+    bucket: &str,
+    key: &str,
+    record: &ObjectRecord,
+) -> Result<(), Failure> {
+    let order = record.version_order();
+    let mut versions = txn.open_table(VERSIONS).map_err(db_err)?;
+    versions
+        .insert((bucket, key, order.as_str()), encode(record).as_slice())
+        .map_err(db_err)?;
+    let mut orders = txn.open_table(VERSION_ORDERS).map_err(db_err)?;
+    orders
+        .insert((bucket, key, record.version_label()), order.as_str())
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// The order of noncurrent version `label` of `key`.
+fn archived_order(
+    txn: &WriteTransaction,
+    bucket: &str,
+    key: &str,
+    label: &str,
+) -> Result<Option<String>, Failure> {
+    let orders = txn.open_table(VERSION_ORDERS).map_err(db_err)?;
+    let order = orders
+        .get((bucket, key, label))
+        .map_err(db_err)?
+        .map(|v| v.value().to_owned());
+    Ok(order)
+}
+
+/// Remove noncurrent version `label` of `key`; returns it.
+fn unarchive(
+    txn: &WriteTransaction,
+    bucket: &str,
+    key: &str,
+    label: &str,
+) -> Result<Option<ObjectRecord>, Failure> {
+    let Some(order) = archived_order(txn, bucket, key, label)? else {
+        return Ok(None);
+    };
+    txn.open_table(VERSION_ORDERS)
+        .map_err(db_err)?
+        .remove((bucket, key, label))
+        .map_err(db_err)?;
+    let mut versions = txn.open_table(VERSIONS).map_err(db_err)?;
+    let removed = match versions
+        .remove((bucket, key, order.as_str()))
+        .map_err(db_err)?
+    {
+        Some(v) => Some(decode(v.value())?),
+        None => None,
+    };
+    Ok(removed)
+}
+
+/// Store `record` as the latest version of `key` over `current`, as
+/// [`MetaStore::put_object_with`] says; returns the replaced records.
+fn write_latest(
+    txn: &WriteTransaction,
+    bucket: &str,
+    key: &str,
+    current: Option<ObjectRecord>,
+    record: &ObjectRecord,
+) -> Result<Vec<ObjectRecord>, Failure> {
+    let mut replaced = Vec::new();
+    if record.version_id.as_deref() == Some(NULL_VERSION) {
+        replaced.extend(unarchive(txn, bucket, key, NULL_VERSION)?);
+    }
+    if let Some(current) = current {
+        if current.archived_by(record) {
+            archive(txn, bucket, key, &current)?;
+        } else {
+            replaced.push(current);
+        }
+    }
+    let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+    if record.delete_marker {
+        objects.remove((bucket, key)).map_err(db_err)?;
+        drop(objects);
+        archive(txn, bucket, key, record)?;
+    } else {
+        objects
+            .insert((bucket, key), encode(record).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(replaced)
+}
+
+/// With no current version of `key` left, make the newest noncurrent one current,
+/// unless it is a delete marker.
+fn promote(txn: &WriteTransaction, bucket: &str, key: &str) -> Result<(), Failure> {
+    if current_in(txn, bucket, key)?.is_some() {
+        return Ok(());
+    }
+    let newest: Option<ObjectRecord> = {
+        let versions = txn.open_table(VERSIONS).map_err(db_err)?;
+        let mut range = versions.range((bucket, key, "")..).map_err(db_err)?;
+        match range.next() {
+            Some(entry) => {
+                let (k, v) = entry.map_err(db_err)?;
+                let (b, k, _) = k.value();
+                if b == bucket && k == key {
+                    Some(decode(v.value())?)
+                } else {
+                    None
+                }
+            }
+            None => None,
+        }
+    };
+    if let Some(newest) = newest.filter(|n| !n.delete_marker) {
+        unarchive(txn, bucket, key, newest.version_label())?;
+        txn.open_table(OBJECTS)
+            .map_err(db_err)?
+            .insert((bucket, key), encode(&newest).as_slice())
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl MetaStore for RedbMeta {
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError> {
         self.run(Kind::Write, |db| {
@@ -246,6 +395,13 @@ impl MetaStore for RedbMeta {
                 let objects = txn.open_table(OBJECTS).map_err(db_err)?;
                 let mut range = objects.range((name, "")..).map_err(db_err)?;
                 if let Some(entry) = range.next() {
+                    let (k, _) = entry.map_err(db_err)?;
+                    if k.value().0 == name {
+                        return Err(StorageError::BucketNotEmpty.into());
+                    }
+                }
+                let versions = txn.open_table(VERSIONS).map_err(db_err)?;
+                if let Some(entry) = versions.range((name, "", "")..).map_err(db_err)?.next() {
                     let (k, _) = entry.map_err(db_err)?;
                     if k.value().0 == name {
                         return Err(StorageError::BucketNotEmpty.into());
@@ -317,25 +473,18 @@ impl MetaStore for RedbMeta {
         bucket: &str,
         key: &str,
         build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<Option<ObjectRecord>, StorageError> {
+    ) -> Result<Vec<ObjectRecord>, StorageError> {
         self.run(Kind::Write, |db| {
             let txn = db.begin_write().map_err(db_err)?;
-            let replaced = {
+            {
                 let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
                 if buckets.get(bucket).map_err(db_err)?.is_none() {
                     return Err(StorageError::NoSuchBucket.into());
                 }
-                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                let current = match objects.get((bucket, key)).map_err(db_err)? {
-                    Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                    None => None,
-                };
-                let record = build(current.as_ref())?;
-                objects
-                    .insert((bucket, key), encode(&record).as_slice())
-                    .map_err(db_err)?;
-                current
-            };
+            }
+            let current = current_in(&txn, bucket, key)?;
+            let record = build(current.as_ref())?;
+            let replaced = write_latest(&txn, bucket, key, current, &record)?;
             txn.commit().map_err(db_err)?;
             Ok(replaced)
         })
@@ -431,6 +580,182 @@ impl MetaStore for RedbMeta {
                 listing.next_marker = None;
             }
             Ok(listing)
+        })
+    }
+
+    fn get_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            if let Some(v) = objects.get((bucket, key)).map_err(db_err)? {
+                let current: ObjectRecord = decode(v.value())?;
+                if current.version_label() == version_id {
+                    return Ok(Some(current));
+                }
+            }
+            let orders = txn.open_table(VERSION_ORDERS).map_err(db_err)?;
+            let Some(order) = orders.get((bucket, key, version_id)).map_err(db_err)? else {
+                return Ok(None);
+            };
+            let versions = txn.open_table(VERSIONS).map_err(db_err)?;
+            match versions.get((bucket, key, order.value())).map_err(db_err)? {
+                Some(v) => Ok(Some(decode(v.value())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn update_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        change: &mut dyn FnMut(&ObjectRecord) -> Result<ObjectRecord, StorageError>,
+    ) -> Result<ObjectRecord, StorageError> {
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let record = match current_in(&txn, bucket, key)? {
+                Some(current) if current.version_label() == version_id => {
+                    let record = change(&current)?;
+                    txn.open_table(OBJECTS)
+                        .map_err(db_err)?
+                        .insert((bucket, key), encode(&record).as_slice())
+                        .map_err(db_err)?;
+                    record
+                }
+                _ => {
+                    let Some(order) = archived_order(&txn, bucket, key, version_id)? else {
+                        return Err(StorageError::NoSuchVersion.into());
+                    };
+                    let mut versions = txn.open_table(VERSIONS).map_err(db_err)?;
+                    let old: ObjectRecord = match versions
+                        .get((bucket, key, order.as_str()))
+                        .map_err(db_err)?
+                    {
+                        Some(v) => decode(v.value())?,
+                        None => return Err(StorageError::NoSuchVersion.into()),
+                    };
+                    let record = change(&old)?;
+                    versions
+                        .insert((bucket, key, order.as_str()), encode(&record).as_slice())
+                        .map_err(db_err)?;
+                    record
+                }
+            };
+            txn.commit().map_err(db_err)?;
+            Ok(record)
+        })
+    }
+
+    fn delete_object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+    ) -> Result<Option<ObjectRecord>, StorageError> {
+        self.run(Kind::Delete, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            let removed = match current_in(&txn, bucket, key)? {
+                Some(current) if current.version_label() == version_id => {
+                    txn.open_table(OBJECTS)
+                        .map_err(db_err)?
+                        .remove((bucket, key))
+                        .map_err(db_err)?;
+                    Some(current)
+                }
+                _ => unarchive(&txn, bucket, key, version_id)?,
+            };
+            if removed.is_some() {
+                promote(&txn, bucket, key)?;
+            }
+            txn.commit().map_err(db_err)?;
+            Ok(removed)
+        })
+    }
+
+    fn scan_versions(
+        &self,
+        bucket: &str,
+        from: &VersionSeek,
+        limit: usize,
+    ) -> Result<Vec<VersionRow>, StorageError> {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+            let versions = txn.open_table(VERSIONS).map_err(db_err)?;
+            let (mut currents, mut olds) = match from {
+                VersionSeek::AtOrAfter(k) => (
+                    objects.range((bucket, k.as_str())..).map_err(db_err)?,
+                    versions.range((bucket, k.as_str(), "")..).map_err(db_err)?,
+                ),
+                VersionSeek::After { key, order } => (
+                    objects
+                        .range::<(&str, &str)>((
+                            Bound::Excluded((bucket, key.as_str())),
+                            Bound::Unbounded,
+                        ))
+                        .map_err(db_err)?,
+                    versions
+                        .range::<(&str, &str, &str)>((
+                            Bound::Excluded((bucket, key.as_str(), order.as_str())),
+                            Bound::Unbounded,
+                        ))
+                        .map_err(db_err)?,
+                ),
+            };
+            let mut next_current = || -> Result<Option<VersionRow>, Failure> {
+                let Some(entry) = currents.next() else {
+                    return Ok(None);
+                };
+                let (k, v) = entry.map_err(db_err)?;
+                let (b, key) = k.value();
+                if b != bucket {
+                    return Ok(None);
+                }
+                Ok(Some(VersionRow {
+                    key: key.to_owned(),
+                    order: String::new(),
+                    record: decode(v.value())?,
+                }))
+            };
+            let mut next_old = || -> Result<Option<VersionRow>, Failure> {
+                let Some(entry) = olds.next() else {
+                    return Ok(None);
+                };
+                let (k, v) = entry.map_err(db_err)?;
+                let (b, key, order) = k.value();
+                if b != bucket {
+                    return Ok(None);
+                }
+                Ok(Some(VersionRow {
+                    key: key.to_owned(),
+                    order: order.to_owned(),
+                    record: decode(v.value())?,
+                }))
+            };
+            let (mut c, mut o) = (next_current()?, next_old()?);
+            let mut rows = Vec::new();
+            while rows.len() < limit {
+                let take_current = match (&c, &o) {
+                    (None, None) => break,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (Some(c), Some(o)) => {
+                        (c.key.as_str(), "") <= (o.key.as_str(), o.order.as_str())
+                    }
+                };
+                if take_current {
+                    rows.extend(std::mem::replace(&mut c, next_current()?));
+                } else {
+                    rows.extend(std::mem::replace(&mut o, next_old()?));
+                }
+            }
+            Ok(rows)
         })
     }
 
@@ -540,7 +865,7 @@ impl MetaStore for RedbMeta {
             &[(u32, PartRecord)],
             Option<&ObjectRecord>,
         ) -> Result<ObjectRecord, StorageError>,
-    ) -> Result<(Option<ObjectRecord>, Vec<PartRecord>), StorageError> {
+    ) -> Result<(Vec<ObjectRecord>, Vec<PartRecord>), StorageError> {
         self.run(Kind::Write, |db| {
             let txn = db.begin_write().map_err(db_err)?;
             let result = {
@@ -559,20 +884,15 @@ impl MetaStore for RedbMeta {
                     let (k, v) = entry.map_err(db_err)?;
                     parts.push((k.value().1, decode::<PartRecord>(v.value())?));
                 }
-                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                let current = match objects.get((bucket, key)).map_err(db_err)? {
-                    Some(v) => Some(decode::<ObjectRecord>(v.value())?),
-                    None => None,
-                };
-                let record = build(&upload, &parts, current.as_ref())?;
-                objects
-                    .insert((bucket, key), encode(&record).as_slice())
-                    .map_err(db_err)?;
                 uploads.remove((bucket, key, upload_id)).map_err(db_err)?;
                 for (number, _) in &parts {
                     parts_table.remove((upload_id, *number)).map_err(db_err)?;
                 }
-                (current, parts.into_iter().map(|(_, p)| p).collect())
+                drop((uploads, parts_table));
+                let current = current_in(&txn, bucket, key)?;
+                let record = build(&upload, &parts, current.as_ref())?;
+                let replaced = write_latest(&txn, bucket, key, current, &record)?;
+                (replaced, parts.into_iter().map(|(_, p)| p).collect())
             };
             txn.commit().map_err(db_err)?;
             Ok(result)
@@ -797,6 +1117,16 @@ impl MetaStore for RedbMeta {
             let table = txn.open_table(OBJECTS).map_err(db_err)?;
             let mut out = Vec::new();
             for entry in table.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                out.extend(
+                    decode::<ObjectRecord>(v.value())?
+                        .segments
+                        .into_iter()
+                        .map(|s| s.blob),
+                );
+            }
+            let versions = txn.open_table(VERSIONS).map_err(db_err)?;
+            for entry in versions.iter().map_err(db_err)? {
                 let (_, v) = entry.map_err(db_err)?;
                 out.extend(
                     decode::<ObjectRecord>(v.value())?

@@ -201,6 +201,22 @@ impl From<CoreError> for OssError {
             )
             .with("UploadId", upload_id)
             .ec("0042-00000002"),
+            CoreError::NoSuchVersion { key, version_id } => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchVersion",
+                "The specified version does not exist.",
+            )
+            .with("Key", key)
+            .with("VersionId", version_id),
+            CoreError::InvalidVersionId { version_id } => {
+                Self::invalid_argument("Invalid version id specified", "versionId", &version_id)
+            }
+            // OSS answers a read of a delete marker as a missing key, saying which marker.
+            CoreError::DeleteMarker {
+                key, version_id, ..
+            } => Self::no_such_key(&key)
+                .with_header("x-oss-delete-marker", "true")
+                .with_header("x-oss-version-id", version_id),
             CoreError::BucketNotEmpty { bucket } => Self::new(
                 StatusCode::CONFLICT,
                 "BucketNotEmpty",

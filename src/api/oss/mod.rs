@@ -19,7 +19,7 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method};
 
 use crate::access::{self, Principal};
-use crate::core::{Requester, Store};
+use crate::core::{CoreError, Requester, Store, object};
 use crate::names::{BucketName, ObjectKey};
 use crate::observe::RequestSlot;
 use crate::server::{AppState, ListenerState};
@@ -62,11 +62,44 @@ impl Ctx {
             .ok_or_else(|| OssError::no_such_bucket(self.bucket_str()))
     }
 
-    /// The object of an object-level read (loaded by the spine), or NoSuchKey.
+    /// The `versionId` the request names, if any.
+    pub fn version_id(&self) -> Option<&str> {
+        self.query.get("versionId")
+    }
+
+    /// The object (or the version the request names) of an object-level read, loaded
+    /// by the spine; NoSuchKey, NoSuchVersion or a delete marker's error otherwise.
     pub fn object(&self) -> ApiResult<&ObjectRecord> {
-        self.object
-            .as_ref()
-            .ok_or_else(|| OssError::no_such_key(self.key_str()))
+        let key = self.key_str().to_owned();
+        match (&self.object, self.version_id()) {
+            (Some(o), _) if o.delete_marker => Err(CoreError::DeleteMarker {
+                key,
+                version_id: o.version_label().to_owned(),
+                requested: true,
+            }
+            .into()),
+            (Some(o), _) => Ok(o),
+            (None, None) => Err(OssError::no_such_key(&key)),
+            (None, Some(v)) => {
+                let version_id = object::parse_version_id(v)?.to_owned();
+                Err(CoreError::NoSuchVersion { key, version_id }.into())
+            }
+        }
+    }
+
+    /// [`Ctx::object`] for GET and HEAD, which also say when the latest version of a
+    /// missing key is a delete marker.
+    pub async fn read_object(&self) -> ApiResult<ObjectRecord> {
+        match (&self.object, self.version_id()) {
+            (None, None) => {
+                Err(
+                    object::missing_current(self.store(), self.bucket()?, self.key_str())
+                        .await
+                        .into(),
+                )
+            }
+            _ => self.object().cloned(),
+        }
     }
 
     pub fn bucket_str(&self) -> &str {
@@ -227,12 +260,20 @@ async fn dispatch(
             .then(|| key.as_ref().map(|k| k.as_str().to_owned()))
             .flatten();
             let name = name.clone();
+            // A read of a version loads that version (an invalid id loads nothing).
+            let version = query
+                .get("versionId")
+                .filter(|v| crate::storage::is_version_id(v))
+                .map(str::to_owned);
             let (bucket, object) = app
                 .store
                 .meta(move |m| {
                     let bucket = m.get_bucket(name.as_str())?;
-                    let object = match (&bucket, object_key) {
-                        (Some(_), Some(key)) => m.get_object(name.as_str(), &key)?,
+                    let object = match (&bucket, object_key, version) {
+                        (Some(_), Some(key), None) => m.get_object(name.as_str(), &key)?,
+                        (Some(_), Some(key), Some(v)) => {
+                            m.get_object_version(name.as_str(), &key, &v)?
+                        }
                         _ => None,
                     };
                     Ok((bucket, object))
@@ -295,8 +336,12 @@ async fn dispatch(
     let result = async {
         // A preflight needs no rights; a form upload is authorized by its own signature.
         if !matches!(op, Operation::Options | Operation::PostObject) {
+            let action = match ctx.version_id() {
+                Some(_) => op.action().on_version(),
+                None => op.action(),
+            };
             ctx.authorize(
-                op.action(),
+                action,
                 bucket,
                 ctx.key.as_ref().map(ObjectKey::as_str),
                 ctx.object.as_ref(),

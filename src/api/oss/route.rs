@@ -63,6 +63,9 @@ pub enum Operation {
     ProcessObject,
     PutProcessConfiguration,
     GetProcessConfiguration,
+    PutBucketVersioning,
+    GetBucketVersioning,
+    ListObjectVersions,
 }
 
 impl Operation {
@@ -117,6 +120,9 @@ impl Operation {
             GetProcessConfiguration => Action::GetProcessConfiguration,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
+            PutBucketVersioning => Action::PutBucketVersioning,
+            GetBucketVersioning => Action::GetBucketVersioning,
+            ListObjectVersions => Action::ListObjectVersions,
         }
     }
 }
@@ -140,6 +146,8 @@ const ROUTED: &[&str] = &[
     "style",
     "x-oss-process",
     "processConfiguration",
+    "versioning",
+    "versions",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -148,8 +156,6 @@ const UNSUPPORTED: &[&str] = &[
     "referer",
     "logging",
     "encryption",
-    "versioning",
-    "versions",
     "restore",
     "x-oss-async-process",
     "worm",
@@ -295,6 +301,9 @@ pub fn route(
         ("bucket", "GET", Some("policy")) => GetBucketPolicy,
         ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
         ("bucket", "GET", Some("uploads")) => ListMultipartUploads,
+        ("bucket", "PUT", Some("versioning")) => PutBucketVersioning,
+        ("bucket", "GET", Some("versioning")) => GetBucketVersioning,
+        ("bucket", "GET", Some("versions")) => ListObjectVersions,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,

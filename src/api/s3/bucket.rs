@@ -15,7 +15,7 @@ use super::{Cx, R};
 use crate::access::Action;
 use crate::core::bucket::{self, CreateBucket};
 use crate::names::URL_ENCODE;
-use crate::storage::{BucketRecord, ListQuery, Listing};
+use crate::storage::{BucketRecord, ListQuery, Listing, VersionQuery, Versioning};
 
 const MAX_KEYS: i32 = 1000;
 
@@ -195,13 +195,58 @@ pub async fn put_bucket_acl(cx: Cx, input: PutBucketAclInput) -> R<PutBucketAclO
     Ok(S3Response::new(PutBucketAclOutput::default()))
 }
 
-/// Buckets are never versioned yet: S3 answers an empty configuration for them.
+/// GetBucketVersioning: no status for a bucket that never had versioning.
 pub async fn get_bucket_versioning(
     cx: Cx,
     input: GetBucketVersioningInput,
 ) -> R<GetBucketVersioningOutput> {
-    authorized(&cx, &input.bucket, Action::GetBucketInfo).await?;
-    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    let record = authorized(&cx, &input.bucket, Action::GetBucketVersioning).await?;
+    let status = record.config.versioning.map(|v| {
+        BucketVersioningStatus::from(
+            match v {
+                Versioning::Enabled => BucketVersioningStatus::ENABLED,
+                Versioning::Suspended => BucketVersioningStatus::SUSPENDED,
+            }
+            .to_owned(),
+        )
+    });
+    Ok(S3Response::new(GetBucketVersioningOutput {
+        status,
+        ..Default::default()
+    }))
+}
+
+/// PutBucketVersioning: Enabled or Suspended (MFA delete is not offered).
+pub async fn put_bucket_versioning(
+    cx: Cx,
+    input: PutBucketVersioningInput,
+) -> R<PutBucketVersioningOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketVersioning).await?;
+    let config = input.versioning_configuration;
+    if config
+        .mfa_delete
+        .as_ref()
+        .is_some_and(|m| m.as_str() == MFADelete::ENABLED)
+    {
+        return Err(s3_error!(
+            NotImplemented,
+            "MFA delete is not supported by this server."
+        ));
+    }
+    let versioning = match config.status.as_ref().map(|s| s.as_str()) {
+        Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+        Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+        _ => {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+    };
+    bucket::put_bucket_versioning(cx.store(), &record, versioning)
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }
 
 /// `encoding-type=url`: keys and prefixes in the answer are URL-encoded.
@@ -391,17 +436,24 @@ pub async fn delete_objects(cx: Cx, input: DeleteObjectsInput) -> R<DeleteObject
     let mut errors = Vec::new();
     for o in input.delete.objects {
         let result = match super::parse_key(&o.key) {
-            Ok(key) => bucket::delete_listed_object(cx.store(), &cx.requester, &record, &key)
-                .await
-                .map_err(from_core),
+            Ok(key) => bucket::delete_listed_object(
+                cx.store(),
+                &cx.requester,
+                &record,
+                &key,
+                o.version_id.as_deref(),
+            )
+            .await
+            .map_err(from_core),
             Err(e) => Err(e),
         };
         match result {
-            Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject {
+            Ok(_) if quiet => {}
+            Ok(done) => deleted.push(DeletedObject {
                 key: Some(o.key),
+                delete_marker: done.delete_marker.then_some(true),
+                delete_marker_version_id: done.version_id.filter(|_| done.delete_marker),
                 version_id: o.version_id,
-                ..Default::default()
             }),
             Err(e) => errors.push(Error {
                 code: Some(e.code().as_str().to_owned()),
@@ -542,55 +594,93 @@ pub async fn delete_bucket_policy(
     Ok(super::no_content())
 }
 
-/// ListObjectVersions of a bucket that was never versioned: each object is its only
-/// version, `null`, and the latest (S3's answer for unversioned buckets).
+/// ListObjectVersions: versions and delete markers in key order, newest first (an
+/// object written before versioning is its `null` version).
 pub async fn list_object_versions(
     cx: Cx,
     input: ListObjectVersionsInput,
 ) -> R<ListObjectVersionsOutput> {
     let encoding = Encoding::new(input.encoding_type.as_ref())?;
     let max = max_keys(input.max_keys)?;
-    let query = ListQuery {
+    let record = authorized(&cx, &input.bucket, Action::ListObjectVersions).await?;
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    let version_id_marker = input.version_id_marker.clone().unwrap_or_default();
+    if !version_id_marker.is_empty() && key_marker.is_empty() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "A version-id marker cannot be specified without a key marker."
+        ));
+    }
+    let query = VersionQuery {
         prefix: input.prefix.clone().unwrap_or_default(),
         delimiter: input.delimiter.clone().unwrap_or_default(),
-        start_after: input.key_marker.clone().unwrap_or_default(),
+        key_marker,
+        version_id_marker,
         max_keys: max,
     };
-    let listed = list(&cx, &input.bucket, query, &encoding, true).await?;
-    let truncated = listed.listing.truncated;
-    let versions = listed
-        .contents
-        .into_iter()
-        .map(|o| ObjectVersion {
-            checksum_algorithm: o.checksum_algorithm,
-            checksum_type: o.checksum_type,
-            e_tag: o.e_tag,
-            is_latest: Some(true),
-            key: o.key,
-            last_modified: o.last_modified,
-            owner: o.owner,
-            size: o.size,
-            storage_class: o
-                .storage_class
-                .map(|c| ObjectVersionStorageClass::from(c.as_str().to_owned())),
-            version_id: Some("null".into()),
+    let listing = if max == 0 {
+        Default::default()
+    } else {
+        bucket::list_object_versions(cx.store(), &record.name, query)
+            .await
+            .map_err(from_core)?
+    };
+    let mut versions = Vec::new();
+    let mut delete_markers = Vec::new();
+    for entry in &listing.versions {
+        let o = &entry.record;
+        let owner = Some(convert::owner(&record.owner));
+        if o.delete_marker {
+            delete_markers.push(DeleteMarkerEntry {
+                is_latest: Some(entry.is_latest),
+                key: Some(encoding.apply(&entry.key)),
+                last_modified: Some(convert::timestamp(o.last_modified)),
+                owner,
+                version_id: Some(o.version_label().to_owned()),
+            });
+            continue;
+        }
+        versions.push(ObjectVersion {
+            checksum_algorithm: o
+                .checksum
+                .as_ref()
+                .map(|c| vec![convert::algorithm(c.algorithm)]),
+            checksum_type: o
+                .checksum
+                .as_ref()
+                .map(|c| ChecksumType::from(c.kind.name().to_owned())),
+            e_tag: Some(convert::etag(&o.etag)),
+            is_latest: Some(entry.is_latest),
+            key: Some(encoding.apply(&entry.key)),
+            last_modified: Some(convert::timestamp(o.last_modified)),
+            owner,
+            size: Some(o.size as i64),
+            storage_class: Some(ObjectVersionStorageClass::from(
+                convert::s3_storage_class(&o.storage_class).to_owned(),
+            )),
+            version_id: Some(o.version_label().to_owned()),
             ..Default::default()
+        });
+    }
+    let prefixes = listing
+        .common_prefixes
+        .iter()
+        .map(|p| CommonPrefix {
+            prefix: Some(encoding.apply(p)),
         })
         .collect();
-    let next = truncated
-        .then(|| listed.listing.next_marker.clone())
-        .flatten();
     Ok(S3Response::new(ListObjectVersionsOutput {
-        name: Some(listed.record.name.clone()),
+        name: Some(record.name.clone()),
         prefix: Some(encoding.apply(&input.prefix.unwrap_or_default())),
         key_marker: Some(encoding.apply(&input.key_marker.unwrap_or_default())),
         version_id_marker: input.version_id_marker,
         max_keys: Some(max as i32),
-        is_truncated: Some(truncated),
-        next_version_id_marker: next.as_ref().map(|_| "null".to_owned()),
-        next_key_marker: encoding.opt(next),
+        is_truncated: Some(listing.truncated),
+        next_version_id_marker: listing.next_version_id_marker,
+        next_key_marker: encoding.opt(listing.next_key_marker),
         versions: Some(versions),
-        common_prefixes: Some(listed.prefixes),
+        delete_markers: Some(delete_markers),
+        common_prefixes: Some(prefixes),
         delimiter: encoding.opt(input.delimiter),
         encoding_type: encoding.name(),
         ..Default::default()

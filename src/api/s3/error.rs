@@ -35,6 +35,42 @@ pub fn from_core(e: CoreError) -> S3Error {
             StatusCode::NOT_FOUND,
             "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.".into(),
         ),
+        CoreError::NoSuchVersion { .. } => with(
+            S3ErrorCode::NoSuchVersion,
+            StatusCode::NOT_FOUND,
+            "The specified version does not exist.".into(),
+        ),
+        CoreError::InvalidVersionId { .. } => {
+            bad(S3ErrorCode::InvalidArgument, "Invalid version id specified".into())
+        }
+        // A delete marker named by its version id cannot be read (405); the latest
+        // version being one reads as a missing key.
+        CoreError::DeleteMarker {
+            version_id,
+            requested,
+            ..
+        } => {
+            let mut e = if requested {
+                with(
+                    S3ErrorCode::MethodNotAllowed,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "The specified method is not allowed against this resource.".into(),
+                )
+            } else {
+                with(
+                    S3ErrorCode::NoSuchKey,
+                    StatusCode::NOT_FOUND,
+                    "The specified key does not exist.".into(),
+                )
+            };
+            let mut headers = http::HeaderMap::new();
+            headers.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+            if let Ok(v) = http::HeaderValue::from_str(&version_id) {
+                headers.insert("x-amz-version-id", v);
+            }
+            e.set_headers(headers);
+            e
+        }
         CoreError::BucketNotEmpty { .. } => with(
             S3ErrorCode::BucketNotEmpty,
             StatusCode::CONFLICT,

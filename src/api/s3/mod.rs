@@ -324,25 +324,29 @@ impl Cx {
 
     /// The bucket's record, or NoSuchBucket.
     async fn bucket(&self, name: &str) -> S3Result<BucketRecord> {
-        Ok(self.records(name, None).await?.0)
+        Ok(self.records(name, None, None).await?.0)
     }
 
-    /// The bucket and the object's record (None when the key does not exist).
+    /// The bucket and the object's record, or the record of version `version_id`
+    /// (None when it does not exist).
     async fn object(
         &self,
         bucket: &str,
         key: &str,
+        version_id: Option<&str>,
     ) -> S3Result<(BucketRecord, ObjectKey, Option<ObjectRecord>)> {
         let key = parse_key(key)?;
-        let (record, object) = self.records(bucket, Some(key.as_str())).await?;
+        let (record, object) = self.records(bucket, Some(key.as_str()), version_id).await?;
         Ok((record, key, object))
     }
 
-    /// Bucket and object records in one trip to the blocking pool.
+    /// Bucket and object (or version) records in one trip to the blocking pool; an
+    /// invalid version id loads no object.
     async fn records(
         &self,
         bucket: &str,
         key: Option<&str>,
+        version_id: Option<&str>,
     ) -> S3Result<(BucketRecord, Option<ObjectRecord>)> {
         let valid = BucketName::parse(bucket).map_err(|e| {
             s3_error!(
@@ -352,12 +356,16 @@ impl Cx {
             )
         })?;
         let (b, k) = (valid.as_str().to_owned(), key.map(str::to_owned));
+        let v = version_id.map(str::to_owned);
         let (record, object) = self
             .store()
             .meta(move |m| {
                 let record = m.get_bucket(&b)?;
-                let object = match (&record, k) {
-                    (Some(_), Some(k)) => m.get_object(&b, &k)?,
+                let object = match (&record, k, v) {
+                    (Some(_), Some(k), None) => m.get_object(&b, &k)?,
+                    (Some(_), Some(k), Some(v)) if crate::storage::is_version_id(&v) => {
+                        m.get_object_version(&b, &k, &v)?
+                    }
                     _ => None,
                 };
                 Ok((record, object))
@@ -369,6 +377,7 @@ impl Cx {
         Ok((record, object))
     }
 
+    /// May the requester run `action` (on version `version_id`, when given)?
     fn authorize(
         &self,
         action: Action,
@@ -452,6 +461,12 @@ impl S3 for S3Dialect {
         req: S3Request<GetBucketVersioningInput>,
     ) -> R<GetBucketVersioningOutput> {
         bucket::get_bucket_versioning(self.cx(&req)?, req.input).await
+    }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> R<PutBucketVersioningOutput> {
+        bucket::put_bucket_versioning(self.cx(&req)?, req.input).await
     }
     async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> R<PutBucketCorsOutput> {
         bucket::put_bucket_cors(self.cx(&req)?, req.input).await

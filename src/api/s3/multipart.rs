@@ -30,7 +30,7 @@ fn part_number(n: i32) -> S3Result<u32> {
 
 /// The bucket of an upload request, authorized for `action` on the key.
 async fn authorized(cx: &Cx, bucket: &str, key: &str, action: Action) -> S3Result<BucketRecord> {
-    let (record, key, object) = cx.object(bucket, key).await?;
+    let (record, key, object) = cx.object(bucket, key, None).await?;
     cx.authorize(action, &record, Some(key.as_str()), object.as_ref())?;
     Ok(record)
 }
@@ -163,6 +163,7 @@ pub async fn upload_part_copy(cx: Cx, input: UploadPartCopyInput) -> R<UploadPar
                 last_modified: Some(convert::timestamp(part.last_modified)),
             }
         )),
+        copy_source_version_id: source.record.version_id.clone(),
         ..Default::default()
     }))
 }
@@ -230,6 +231,7 @@ pub async fn complete_multipart_upload(
     };
     let record = multipart::complete_multipart_upload(
         cx.store(),
+        &bucket,
         upload(&bucket, &input.key, &input.upload_id),
         Some(requested),
         forbid,
@@ -245,6 +247,7 @@ pub async fn complete_multipart_upload(
             e_tag: Some(convert::etag(&record.etag)),
             location: Some(format!("/{}/{}", bucket.name, input.key)),
             checksum_type: sums.kind,
+            version_id: record.version_id.clone(),
             ..Default::default()
         }
     )))

@@ -88,7 +88,7 @@ pub async fn put_object(
     headers: &HeaderMap,
     trailer: Option<TrailingHeaders>,
 ) -> R<PutObjectOutput> {
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key, None).await?;
     cx.authorize(
         Action::PutObject,
         &bucket,
@@ -117,7 +117,7 @@ pub async fn put_object(
     };
     let record = object::put_object(
         cx.store(),
-        &bucket.name,
+        &bucket,
         key.as_str(),
         template,
         body_stream(input.body),
@@ -132,6 +132,7 @@ pub async fn put_object(
         PutObjectOutput {
             e_tag: Some(convert::etag(&record.etag)),
             checksum_type: sums.kind,
+            version_id: record.version_id.clone(),
             ..Default::default()
         }
     );
@@ -173,11 +174,12 @@ async fn read(
     cx: &Cx,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     part_number: Option<i32>,
     headers: &HeaderMap,
     head: bool,
 ) -> s3s::S3Result<Read> {
-    let (bucket, link) = existing(cx, bucket, key, Action::GetObject).await?;
+    let (bucket, link) = existing(cx, bucket, key, version_id, Action::GetObject).await?;
     if !head {
         process::check_source_protection(&cx.requester, &bucket, key, None).map_err(from_core)?;
     }
@@ -307,6 +309,7 @@ macro_rules! read_output {
             )),
             parts_count: read.parts_count,
             checksum_type: sums.kind,
+            version_id: r.version_id.clone(),
             $($extra)*
             ..Default::default()
         })
@@ -349,6 +352,7 @@ pub async fn get_object(cx: Cx, input: GetObjectInput, headers: &HeaderMap) -> R
         &cx,
         &input.bucket,
         &input.key,
+        input.version_id.as_deref(),
         input.part_number,
         headers,
         false,
@@ -379,6 +383,7 @@ pub async fn head_object(
         &cx,
         &input.bucket,
         &input.key,
+        input.version_id.as_deref(),
         input.part_number,
         headers,
         true,
@@ -389,17 +394,29 @@ pub async fn head_object(
 }
 
 pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOutput> {
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    let version_id = input.version_id.as_deref();
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key, version_id).await?;
     cx.authorize(
-        Action::DeleteObject,
+        versioned(Action::DeleteObject, version_id),
         &bucket,
         Some(key.as_str()),
         current.as_ref(),
     )?;
-    object::delete_object(cx.store(), &bucket.name, key.as_str())
+    let deleted = object::delete_object(cx.store(), &bucket, key.as_str(), version_id)
         .await
         .map_err(from_core)?;
-    Ok(super::no_content())
+    let mut response = super::no_content::<DeleteObjectOutput>();
+    response.output.delete_marker = deleted.delete_marker.then_some(true);
+    response.output.version_id = deleted.version_id;
+    Ok(response)
+}
+
+/// `action` on the version a request names, or on the current object.
+fn versioned(action: Action, version_id: Option<&str>) -> Action {
+    match version_id {
+        Some(_) => action.on_version(),
+        None => action,
+    }
 }
 
 /// An S3 ETag condition in the form the core compares.
@@ -428,21 +445,24 @@ pub async fn copy_source(
             "Access point copy sources are not supported."
         ));
     };
-    // Without versioning only the null version exists.
-    if version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-    }
     let name = BucketName::parse(bucket)
         .map_err(|_| s3_error!(InvalidArgument, "Invalid copy source bucket name"))?;
     let key = super::parse_key(key)?;
-    copy::copy_source(cx.store(), &cx.requester, &name, &key, &conditions)
-        .await
-        .map_err(from_core)?
-        .ok_or_else(|| {
-            from_core(crate::core::CoreError::PreconditionFailed {
-                condition: "x-amz-copy-source-If-None-Match".into(),
-            })
+    copy::copy_source(
+        cx.store(),
+        &cx.requester,
+        &name,
+        &key,
+        version_id.as_deref(),
+        &conditions,
+    )
+    .await
+    .map_err(from_core)?
+    .ok_or_else(|| {
+        from_core(crate::core::CoreError::PreconditionFailed {
+            condition: "x-amz-copy-source-If-None-Match".into(),
         })
+    })
 }
 
 pub fn copy_conditions(
@@ -461,7 +481,7 @@ pub fn copy_conditions(
 }
 
 pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> {
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key).await?;
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key, None).await?;
     cx.authorize(
         Action::PutObject,
         &bucket,
@@ -506,7 +526,8 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         storage_class_given: input.storage_class.is_some(),
         forbid_overwrite: false,
     };
-    let record = copy::copy_object(cx.store(), &bucket.name, key.as_str(), source, request)
+    let source_version = source.record.version_id.clone();
+    let record = copy::copy_object(cx.store(), &bucket, key.as_str(), source, request)
         .await
         .map_err(from_core)?;
     let sums = convert::checksum_fields(record.checksum.as_ref());
@@ -519,55 +540,100 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
                 checksum_type: sums.kind,
             }
         )),
+        copy_source_version_id: source_version,
+        version_id: record.version_id.clone(),
         ..Default::default()
     };
     Ok(with_crc64(output, &record))
 }
 
-/// The object of a sub-resource request, authorized for `action`.
+/// The object (or version `version_id`) of a read or sub-resource request, authorized
+/// for `action` (on a version, when named).
 async fn existing(
     cx: &Cx,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
     action: Action,
 ) -> s3s::S3Result<(crate::storage::BucketRecord, ObjectRecord)> {
-    let (bucket, key, record) = cx.object(bucket, key).await?;
-    cx.authorize(action, &bucket, Some(key.as_str()), record.as_ref())?;
-    let record =
-        record.ok_or_else(|| from_core(crate::core::CoreError::no_such_key(key.as_str())))?;
+    let (bucket, key, record) = cx.object(bucket, key, version_id).await?;
+    cx.authorize(
+        versioned(action, version_id),
+        &bucket,
+        Some(key.as_str()),
+        record.as_ref(),
+    )?;
+    let record = object::read_version(cx.store(), &bucket, key.as_str(), version_id, record)
+        .await
+        .map_err(from_core)?;
     Ok((bucket, record))
 }
 
 pub async fn get_object_tagging(cx: Cx, input: GetObjectTaggingInput) -> R<GetObjectTaggingOutput> {
-    let (_, record) = existing(&cx, &input.bucket, &input.key, Action::GetObjectTagging).await?;
+    let version_id = input.version_id.as_deref();
+    let (_, record) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        version_id,
+        Action::GetObjectTagging,
+    )
+    .await?;
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set: convert::tag_set(&record.tags),
-        version_id: None,
+        version_id: record.version_id,
     }))
 }
 
 pub async fn put_object_tagging(cx: Cx, input: PutObjectTaggingInput) -> R<PutObjectTaggingOutput> {
-    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::PutObjectTagging).await?;
+    let version_id = input.version_id.as_deref();
+    let (bucket, record) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        version_id,
+        Action::PutObjectTagging,
+    )
+    .await?;
     let tags = convert::tags_of(input.tagging.tag_set);
-    object::put_object_tagging(cx.store(), &bucket.name, &input.key, tags)
+    object::put_object_tagging(cx.store(), &bucket.name, &input.key, version_id, tags)
         .await
         .map_err(from_core)?;
-    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    Ok(S3Response::new(PutObjectTaggingOutput {
+        version_id: record.version_id,
+    }))
 }
 
 pub async fn delete_object_tagging(
     cx: Cx,
     input: DeleteObjectTaggingInput,
 ) -> R<DeleteObjectTaggingOutput> {
-    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::DeleteObjectTagging).await?;
-    object::delete_object_tagging(cx.store(), &bucket.name, &input.key)
+    let version_id = input.version_id.as_deref();
+    let (bucket, record) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        version_id,
+        Action::DeleteObjectTagging,
+    )
+    .await?;
+    object::delete_object_tagging(cx.store(), &bucket.name, &input.key, version_id)
         .await
         .map_err(from_core)?;
-    Ok(super::no_content())
+    let mut response = super::no_content::<DeleteObjectTaggingOutput>();
+    response.output.version_id = record.version_id;
+    Ok(response)
 }
 
 pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclOutput> {
-    let (bucket, record) = existing(&cx, &input.bucket, &input.key, Action::GetObjectAcl).await?;
+    let (bucket, record) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        Action::GetObjectAcl,
+    )
+    .await?;
     let (owner, grants) = convert::grants(&bucket.owner, record.acl.effective(bucket.acl));
     Ok(S3Response::new(GetObjectAclOutput {
         owner: Some(owner),
@@ -577,7 +643,15 @@ pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclO
 }
 
 pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclOutput> {
-    let (bucket, _) = existing(&cx, &input.bucket, &input.key, Action::PutObjectAcl).await?;
+    let version_id = input.version_id.as_deref();
+    let (bucket, _) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        version_id,
+        Action::PutObjectAcl,
+    )
+    .await?;
     let acl = convert::requested_acl(
         input.acl.as_ref().map(|a| a.as_str()),
         input.access_control_policy,
@@ -587,6 +661,7 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
         cx.store(),
         &bucket.name,
         &input.key,
+        version_id,
         crate::access::ObjectAcl::Set(acl),
     )
     .await
@@ -603,7 +678,14 @@ pub async fn get_processed(
     headers: &HeaderMap,
 ) -> R<GetObjectOutput> {
     use crate::core::CoreError;
-    let (bucket, link) = existing(&cx, &input.bucket, &input.key, Action::GetObject).await?;
+    let (bucket, link) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        Action::GetObject,
+    )
+    .await?;
     process::check_source_protection(&cx.requester, &bucket, &input.key, Some(spec))
         .map_err(from_core)?;
     if spec.contains('|') {
@@ -677,7 +759,14 @@ pub async fn get_object_attributes(
     cx: Cx,
     input: GetObjectAttributesInput,
 ) -> R<GetObjectAttributesOutput> {
-    let (bucket, link) = existing(&cx, &input.bucket, &input.key, Action::GetObject).await?;
+    let (bucket, link) = existing(
+        &cx,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        Action::GetObject,
+    )
+    .await?;
     let r = object::resolve_symlink(cx.store(), &cx.requester, &bucket, link)
         .await
         .map_err(from_core)?;

@@ -211,9 +211,14 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
     let quiet = doc
         .child_text("Quiet")
         .is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
-    let keys: Vec<&str> = doc
+    let keys: Vec<(&str, Option<&str>)> = doc
         .children_named("Object")
-        .map(|o| o.child_text("Key").unwrap_or_default())
+        .map(|o| {
+            (
+                o.child_text("Key").unwrap_or_default(),
+                o.child_text("VersionId").filter(|v| !v.is_empty()),
+            )
+        })
         .collect();
     if keys.is_empty() || keys.len() > MAX_DELETE_KEYS {
         return Err(OssError::malformed_xml(format!(
@@ -224,23 +229,38 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
     let mut w = XmlWriter::new("DeleteResult");
     encoding.write_type(&mut w);
     let bucket = ctx.bucket()?;
-    for key in keys {
+    for (key, version_id) in keys {
         let outcome = match ObjectKey::parse(key) {
             Err(e) => Err(OssError::invalid_object_name(e.0)),
-            Ok(key) => bucket::delete_listed_object(ctx.store(), &ctx.requester, bucket, &key)
-                .await
-                .map_err(OssError::from),
+            Ok(key) => {
+                bucket::delete_listed_object(ctx.store(), &ctx.requester, bucket, &key, version_id)
+                    .await
+                    .map_err(OssError::from)
+            }
         };
         match outcome {
-            Ok(()) if quiet => {}
-            Ok(()) => {
+            Ok(_) if quiet => {}
+            Ok(deleted) => {
                 w.open("Deleted");
                 w.elem("Key", encoding.apply(key));
+                if let Some(id) = version_id {
+                    w.elem("VersionId", id);
+                }
+                if deleted.delete_marker {
+                    w.elem("DeleteMarker", "true");
+                    w.elem(
+                        "DeleteMarkerVersionId",
+                        deleted.version_id.as_deref().unwrap_or_default(),
+                    );
+                }
                 w.close("Deleted");
             }
             Err(e) => {
                 w.open("Error");
                 w.elem("Key", encoding.apply(key));
+                if let Some(id) = version_id {
+                    w.elem("VersionId", id);
+                }
                 w.elem("Code", e.code);
                 w.elem("Message", &e.message);
                 w.close("Error");

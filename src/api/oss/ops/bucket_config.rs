@@ -49,7 +49,7 @@ async fn update_bucket(ctx: &Ctx, change: impl FnOnce(&mut BucketRecord)) -> Api
     Ok(crate::core::bucket::update_bucket(ctx.store(), ctx.bucket()?, change).await?)
 }
 
-async fn config_body(ctx: &Ctx, body: Body) -> ApiResult<bytes::Bytes> {
+pub(super) async fn config_body(ctx: &Ctx, body: Body) -> ApiResult<bytes::Bytes> {
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     check_content_md5(&ctx.headers, &body, false)?;
     Ok(body)

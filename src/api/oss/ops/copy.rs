@@ -4,7 +4,9 @@ use axum::response::Response;
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
-use super::object::{conditions, forbid_overwrite, record_from_headers, set_digests};
+use super::object::{
+    conditions, forbid_overwrite, record_from_headers, set, set_digests, set_version_id,
+};
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::{header, iso8601};
 use crate::api::oss::xml::XmlWriter;
@@ -23,7 +25,17 @@ pub async fn copy_source(ctx: &Ctx) -> ApiResult<Option<CopySource>> {
             raw,
         )
     };
-    let path = raw.split('?').next().unwrap_or_default();
+    let (path, source_query) = raw.split_once('?').unwrap_or((raw, ""));
+    let version_id = match source_query.strip_prefix("versionId=") {
+        Some(v) => Some(
+            percent_decode_str(v)
+                .decode_utf8()
+                .map_err(|_| invalid("has an invalid versionId"))?
+                .into_owned(),
+        ),
+        None if source_query.is_empty() => None,
+        None => return Err(invalid("may carry only ?versionId=")),
+    };
     let (bucket, key) = path
         .strip_prefix('/')
         .unwrap_or(path)
@@ -38,7 +50,22 @@ pub async fn copy_source(ctx: &Ctx) -> ApiResult<Option<CopySource>> {
         BucketName::parse(bucket).map_err(|e| OssError::invalid_bucket_name(bucket, e.0))?;
     let key = ObjectKey::parse(&key).map_err(|e| OssError::invalid_object_name(e.0))?;
     let conditions = conditions(&ctx.headers, "x-oss-copy-source-");
-    Ok(copy::copy_source(ctx.store(), &ctx.requester, &bucket, &key, &conditions).await?)
+    Ok(copy::copy_source(
+        ctx.store(),
+        &ctx.requester,
+        &bucket,
+        &key,
+        version_id.as_deref(),
+        &conditions,
+    )
+    .await?)
+}
+
+/// `x-oss-copy-source-version-id` of a copy from a versioned object.
+pub fn set_source_version(headers: &mut http::HeaderMap, source: &CopySource) {
+    if let Some(id) = &source.record.version_id {
+        set(headers, "x-oss-copy-source-version-id", id);
+    }
 }
 
 fn directive(ctx: &Ctx, name: &str) -> ApiResult<bool> {
@@ -72,18 +99,16 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     let Some(source) = copy_source(ctx).await? else {
         return Ok(not_modified());
     };
-    let record = copy::copy_object(
-        ctx.store(),
-        ctx.bucket_str(),
-        ctx.key_str(),
-        source,
-        request,
-    )
-    .await?;
+    let mut response_headers = http::HeaderMap::new();
+    set_source_version(&mut response_headers, &source);
+    let record =
+        copy::copy_object(ctx.store(), ctx.bucket()?, ctx.key_str(), source, request).await?;
     let mut w = XmlWriter::new("CopyObjectResult");
     w.elem("ETag", format!("\"{}\"", record.etag));
     w.elem("LastModified", iso8601(record.last_modified));
     let mut response = xml_response(w.finish());
+    response.headers_mut().extend(response_headers);
     set_digests(response.headers_mut(), &record.etag, record.crc64);
+    set_version_id(response.headers_mut(), &record);
     Ok(response)
 }

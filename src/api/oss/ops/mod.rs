@@ -8,6 +8,7 @@ pub mod object;
 pub mod post_object;
 pub mod process;
 pub mod service;
+pub mod versioning;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -32,7 +33,9 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         PutObject => object::put_object(ctx, body).await,
         GetObject if ctx.query.has("x-oss-process") => process::get_processed(ctx).await,
         // `object<delimiter>style` when the bucket configures style delimiters.
-        GetObject if ctx.object.is_none() => process::get_with_style_delimiter(ctx).await,
+        GetObject if ctx.object.is_none() && ctx.version_id().is_none() => {
+            process::get_with_style_delimiter(ctx).await
+        }
         GetObject => {
             process::check_source_protection(ctx, None)?;
             object::get_object(ctx, false).await
@@ -78,6 +81,9 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         ProcessObject => process::process_object(ctx, body).await,
         PutProcessConfiguration => bucket_config::put_process_configuration(ctx, body).await,
         GetProcessConfiguration => bucket_config::get_process_configuration(ctx),
+        PutBucketVersioning => versioning::put_bucket_versioning(ctx, body).await,
+        GetBucketVersioning => versioning::get_bucket_versioning(ctx),
+        ListObjectVersions => versioning::list_object_versions(ctx).await,
     }
 }
 

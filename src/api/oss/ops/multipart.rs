@@ -6,8 +6,10 @@ use axum::response::Response;
 use http::StatusCode;
 
 use super::bucket::url_encoding;
-use super::copy::{copy_source, not_modified};
-use super::object::{forbid_overwrite, record_from_headers, request_body, set, set_digests};
+use super::copy::{copy_source, not_modified, set_source_version};
+use super::object::{
+    forbid_overwrite, record_from_headers, request_body, set, set_digests, set_version_id,
+};
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::{header, iso8601};
@@ -102,6 +104,7 @@ pub async fn upload_part_copy(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("ETag", format!("\"{}\"", part.etag));
     let mut response = xml_response(w.finish());
     set_digests(response.headers_mut(), &part.etag, part.crc64);
+    set_source_version(response.headers_mut(), &source);
     Ok(response)
 }
 
@@ -147,9 +150,14 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let forbid = forbid_overwrite(&ctx.headers)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
-    let record =
-        multipart::complete_multipart_upload(ctx.store(), upload_ref(ctx), requested, forbid)
-            .await?;
+    let record = multipart::complete_multipart_upload(
+        ctx.store(),
+        ctx.bucket()?,
+        upload_ref(ctx),
+        requested,
+        forbid,
+    )
+    .await?;
     let host = header(&ctx.headers, "host").unwrap_or_default();
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
     encoding.write_type(&mut w);
@@ -167,6 +175,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     w.elem("ETag", format!("\"{}\"", record.etag));
     let mut response = xml_response(w.finish());
     set_digests(response.headers_mut(), &record.etag, record.crc64);
+    set_version_id(response.headers_mut(), &record);
     Ok(response)
 }
 

@@ -212,7 +212,7 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let (body, expected_md5) = request_body(ctx, body)?;
     let record = object::put_object(
         ctx.store(),
-        ctx.bucket_str(),
+        ctx.bucket()?,
         ctx.key_str(),
         template,
         body,
@@ -223,7 +223,7 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     Ok(written_response(&record))
 }
 
-/// 200 with the ETag, CRC-64 and Content-MD5 of a written object.
+/// 200 with the ETag, CRC-64, Content-MD5 and version id of a written object.
 fn written_response(record: &ObjectRecord) -> Response {
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
@@ -231,7 +231,15 @@ fn written_response(record: &ObjectRecord) -> Response {
     if let Some(md5) = &record.content_md5 {
         set(out, "content-md5", md5);
     }
+    set_version_id(out, record);
     response
+}
+
+/// `x-oss-version-id` of a record of a bucket that has had versioning.
+pub fn set_version_id(headers: &mut HeaderMap, record: &ObjectRecord) {
+    if let Some(id) = &record.version_id {
+        set(headers, "x-oss-version-id", id);
+    }
 }
 
 /// `ETag` (quoted) and `x-oss-hash-crc64ecma` of a written object or part.
@@ -263,6 +271,7 @@ fn object_headers(out: &mut HeaderMap, o: &ObjectRecord) {
     if let Some(md5) = &o.content_md5 {
         set(out, "content-md5", md5);
     }
+    set_version_id(out, o);
     let c = &o.headers;
     set(
         out,
@@ -358,7 +367,7 @@ pub async fn get_object(ctx: &Ctx, head: bool) -> ApiResult<Response> {
         &ctx.requester,
         ctx.bucket()?,
         ctx.key_str(),
-        ctx.object()?.clone(),
+        ctx.read_object().await?,
         &request,
     )
     .await?;
@@ -409,13 +418,32 @@ pub fn get_object_meta(ctx: &Ctx) -> ApiResult<Response> {
     set(out, "last-modified", &http_date(o.last_modified));
     set(out, "content-length", &o.size.to_string());
     set(out, "x-oss-hash-crc64ecma", &o.crc64.to_string());
+    set_version_id(out, o);
     Ok(response)
 }
 
 pub async fn delete_object(ctx: &Ctx) -> ApiResult<Response> {
-    object::delete_object(ctx.store(), ctx.bucket_str(), ctx.key_str()).await?;
-    // Deleting a missing key still succeeds with 204, as in OSS.
-    Ok(empty(StatusCode::NO_CONTENT))
+    let deleted =
+        object::delete_object(ctx.store(), ctx.bucket()?, ctx.key_str(), ctx.version_id()).await?;
+    // Deleting a missing key (or version) still succeeds with 204, as in OSS.
+    let mut response = empty(StatusCode::NO_CONTENT);
+    let out = response.headers_mut();
+    if let Some(id) = &deleted.version_id {
+        set(out, "x-oss-version-id", id);
+    }
+    if deleted.delete_marker {
+        set(out, "x-oss-delete-marker", "true");
+    }
+    Ok(response)
+}
+
+/// 200 or 204 naming the version a sub-resource change applied to, if any.
+fn version_response(ctx: &Ctx, status: StatusCode) -> Response {
+    let mut response = empty(status);
+    if let Some(id) = ctx.version_id() {
+        set(response.headers_mut(), "x-oss-version-id", id);
+    }
+    response
 }
 
 pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
@@ -426,8 +454,15 @@ pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
         ));
     }
     let acl = object_acl(&ctx.headers)?;
-    object::put_object_acl(ctx.store(), ctx.bucket_str(), ctx.key_str(), acl).await?;
-    Ok(empty(StatusCode::OK))
+    object::put_object_acl(
+        ctx.store(),
+        ctx.bucket_str(),
+        ctx.key_str(),
+        ctx.version_id(),
+        acl,
+    )
+    .await?;
+    Ok(version_response(ctx, StatusCode::OK))
 }
 
 pub fn get_object_acl(ctx: &Ctx) -> ApiResult<Response> {
@@ -437,7 +472,9 @@ pub fn get_object_acl(ctx: &Ctx) -> ApiResult<Response> {
     w.open("AccessControlList");
     w.elem("Grant", o.acl.as_str());
     w.close("AccessControlList");
-    Ok(xml_response(w.finish()))
+    let mut response = xml_response(w.finish());
+    set_version_id(response.headers_mut(), o);
+    Ok(response)
 }
 
 pub async fn put_object_tagging(ctx: &Ctx, body: Body) -> ApiResult<Response> {
@@ -459,8 +496,15 @@ pub async fn put_object_tagging(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             ))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    object::put_object_tagging(ctx.store(), ctx.bucket_str(), ctx.key_str(), tags).await?;
-    Ok(empty(StatusCode::OK))
+    object::put_object_tagging(
+        ctx.store(),
+        ctx.bucket_str(),
+        ctx.key_str(),
+        ctx.version_id(),
+        tags,
+    )
+    .await?;
+    Ok(version_response(ctx, StatusCode::OK))
 }
 
 pub fn get_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
@@ -474,12 +518,20 @@ pub fn get_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
         w.close("Tag");
     }
     w.close("TagSet");
-    Ok(xml_response(w.finish()))
+    let mut response = xml_response(w.finish());
+    set_version_id(response.headers_mut(), o);
+    Ok(response)
 }
 
 pub async fn delete_object_tagging(ctx: &Ctx) -> ApiResult<Response> {
-    object::delete_object_tagging(ctx.store(), ctx.bucket_str(), ctx.key_str()).await?;
-    Ok(empty(StatusCode::NO_CONTENT))
+    object::delete_object_tagging(
+        ctx.store(),
+        ctx.bucket_str(),
+        ctx.key_str(),
+        ctx.version_id(),
+    )
+    .await?;
+    Ok(version_response(ctx, StatusCode::NO_CONTENT))
 }
 
 /// PutSymlink; the target travels URL-encoded (oss2 encodes it with `safe=''`).
@@ -499,7 +551,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Symlink")?;
     let record = object::put_symlink(
         ctx.store(),
-        ctx.bucket_str(),
+        ctx.bucket()?,
         ctx.key_str(),
         &target,
         template,
@@ -512,6 +564,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
         "etag",
         &format!("\"{}\"", record.etag),
     );
+    set_version_id(response.headers_mut(), &record);
     Ok(response)
 }
 
@@ -545,7 +598,7 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let (body, expected_md5) = request_body(ctx, body)?;
     let record = object::append_object(
         ctx.store(),
-        ctx.bucket_str(),
+        ctx.bucket()?,
         ctx.key_str(),
         position,
         template,

@@ -366,7 +366,7 @@ async fn store_file(
     stored.fill(&mut record);
     let record = object::commit_record(
         ctx.store(),
-        &bucket.name,
+        bucket,
         key.as_str(),
         &[stored.blob],
         record,
@@ -415,6 +415,7 @@ async fn store_file(
         "x-oss-hash-crc64ecma",
         &record.crc64.to_string(),
     );
+    super::object::set_version_id(response.headers_mut(), &record);
     Ok(response)
 }
 
