@@ -391,6 +391,35 @@ mod tests {
         }
     }
 
+    /// `x-oss-date` is the request time and the Date slot (oss2 and ali-oss sign it so),
+    /// whatever `Date` says; ali-oss sends no `Date` at all.
+    #[test]
+    fn x_oss_date_is_request_time_and_date_slot() {
+        let stale = "Wed, 28 Dec 2022 08:00:00 GMT";
+        let run = |pairs: &[(&str, &str)]| {
+            let sts = format!("GET\n\n\n{DATE_2022}\nx-oss-date:{DATE_2022}\n/examplebucket/");
+            let auth = format!("OSS ak:{}", v1_signature("sk", &sts));
+            let h = headers(&[pairs, &[("Authorization", auth.as_str())]].concat());
+            let q = query(&[]);
+            authenticate(&view("GET", None, &q, &h), at(T_2022), &keys)
+        };
+        assert!(run(&[("Date", stale), ("x-oss-date", DATE_2022)]).is_ok());
+        assert!(run(&[("x-oss-date", DATE_2022)]).is_ok());
+        let h = headers(&[
+            ("Date", DATE_2022),
+            ("x-oss-date", stale),
+            ("Authorization", "OSS ak:x"),
+        ]);
+        let q = query(&[("acl", "")]);
+        assert_eq!(
+            authenticate(&view("GET", None, &q, &h), at(T_2022), &keys),
+            Err(AuthError::RequestTimeTooSkewed {
+                request_time: stale.into(),
+                server_time: DATE_2022.into()
+            })
+        );
+    }
+
     #[test]
     fn wrong_secret_reports_string_to_sign() {
         let h = put_headers(&[("Authorization", "OSS ak:kSHKmLxlyEAKtZPkJhG9bZb5k7M=")]);
