@@ -107,7 +107,8 @@ fn string_to_sign(
     )
 }
 
-/// A required field: `missing_ec` when absent, `empty_ec` when empty.
+/// A required field: `error` with the `missing` (message, EC) when absent, the `empty` one
+/// when empty.
 fn required<'a>(
     value: Option<&'a str>,
     missing: (&str, &'static str),
