@@ -6,7 +6,7 @@ use axum::response::Response;
 use base64::Engine;
 use http::StatusCode;
 
-use super::auth::{AuthError, SigVersion};
+use super::auth::AuthError;
 use super::xml::XmlWriter;
 use crate::access::Denied;
 use crate::core::CoreError;
@@ -422,10 +422,7 @@ impl From<AuthError> for OssError {
                 if let Some(canonical) = canonical_request {
                     e = e.with("CanonicalRequest", canonical);
                 }
-                e.ec(match version {
-                    SigVersion::V1 => "0002-00000040",
-                    SigVersion::V4 => "0002-00000201",
-                })
+                e.ec(version.mismatch_ec())
             }
             // OSS's wording, which applications match on; EC of OSS error page
             // 0002-00000504 (request time too far from the server's).

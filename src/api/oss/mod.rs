@@ -213,10 +213,16 @@ async fn dispatch(
             if let Some(region) = signed.v4_region.as_deref()
                 && region != expected
             {
+                // OSS's EC differs by form: 0002-00000228 for the Authorization header,
+                // 0002-00000226 for a presigned URL's x-oss-credential.
+                let (place, ec) = match signed.presigned {
+                    true => ("x-oss-credential", "0002-00000226"),
+                    false => ("Authorization header", "0002-00000228"),
+                };
                 Err(OssError::access_denied(format!(
-                    "Invalid signing region in Authorization header: this endpoint serves region {expected:?}, the request was signed for {region:?}."
+                    "Invalid signing region in {place}: this endpoint serves region {expected:?}, the request was signed for {region:?}."
                 ))
-                .ec("0002-00000228"))
+                .ec(ec))
             } else {
                 app.credentials
                     .get(&signed.access_key_id)

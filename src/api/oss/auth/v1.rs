@@ -8,9 +8,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 use super::{
-    AuthError, Authenticated, MAX_PRESIGN_SECS, MAX_SKEW_SECS, RequestView, SecretLookup,
-    SigVersion, access_denied, canonical_headers, check_skew, ct_eq, header, invalid_argument,
-    lookup_secret, query_value,
+    AuthError, Authenticated, RequestView, SecretLookup, SigVersion, access_denied,
+    canonical_headers, check_url_expires, ct_eq, header, header_request_date, invalid_argument,
+    lookup_secret, query_value, resource_path, signed_prefix,
 };
 
 /// Sub-resources listed in the OSS documentation.
@@ -46,8 +46,6 @@ const SDK_SUBRESOURCES: &[&str] = &[
     "dataPipeline",
 ];
 
-const RFC1123: &str = "%a, %d %b %Y %H:%M:%S GMT";
-
 /// The set of query names that are V1 sub-resources (union list from spec §2.2) and are thus signed by V1.
 pub fn is_v1_subresource(name: &str) -> bool {
     is_documented_subresource(name) || SDK_SUBRESOURCES.contains(&name)
@@ -66,24 +64,17 @@ pub fn v1_signature(secret: &str, string_to_sign: &str) -> String {
 
 /// VERB, Content-MD5, Content-Type, date slot, canonical `x-oss-*` headers, canonical resource.
 fn string_to_sign(req: &RequestView, date_slot: &str, is_subresource: fn(&str) -> bool) -> String {
-    let md5 = header(req.headers, "content-md5").unwrap_or_default();
-    let content_type = header(req.headers, "content-type").unwrap_or_default();
     let oss_headers = canonical_headers(req.headers, |name| name.starts_with("x-oss-"));
     format!(
-        "{}\n{md5}\n{content_type}\n{date_slot}\n{oss_headers}{}",
-        req.method,
+        "{}{oss_headers}{}",
+        signed_prefix(req, date_slot),
         canonical_resource(req, is_subresource)
     )
 }
 
 /// `/`, `/bucket/` or `/bucket/key` (raw decoded key), then `?` + sorted sub-resources.
 fn canonical_resource(req: &RequestView, is_subresource: fn(&str) -> bool) -> String {
-    let mut resource = String::from("/");
-    if let Some(bucket) = req.bucket {
-        resource.push_str(bucket);
-        resource.push('/');
-        resource.push_str(req.key.unwrap_or_default());
-    }
+    let mut resource = resource_path(req);
     let mut subresources: Vec<&(String, String)> = req
         .query
         .iter()
@@ -99,12 +90,6 @@ fn canonical_resource(req: &RequestView, is_subresource: fn(&str) -> bool) -> St
         }
     }
     resource
-}
-
-/// Strict RFC 1123 (`Wed, 28 Dec 2022 10:27:41 GMT`): OSS rejects other date forms.
-fn parse_rfc1123(s: &str) -> Option<DateTime<Utc>> {
-    let t = httpdate::parse_http_date(s).ok()?;
-    (httpdate::fmt_http_date(t) == s).then(|| t.into())
 }
 
 /// `Authorization: OSS <ak>:<signature>`; `credentials` is the part after `OSS `.
@@ -124,23 +109,7 @@ pub(super) fn verify_header(
                 None,
             )
         })?;
-    // x-oss-date wins over Date (ali-oss sends only x-oss-date).
-    let date = header(req.headers, "x-oss-date")
-        .filter(|d| !d.is_empty())
-        .or_else(|| header(req.headers, "date"))
-        .ok_or_else(|| {
-            access_denied(
-                "Authentication requires a valid Date or x-oss-date header.",
-                Some("0002-00000503"),
-            )
-        })?;
-    let request_time = parse_rfc1123(&date).ok_or_else(|| {
-        access_denied(
-            &format!("Invalid date format: {date}"),
-            Some("0002-00000502"),
-        )
-    })?;
-    check_skew(request_time, &date, now, RFC1123)?;
+    let date = header_request_date(req, now)?;
     let secret = lookup_secret(secrets, access_key_id)?;
     verify_signature(req, access_key_id, provided, &date, &secret)?;
     // Python v2 in V1 mode sends the STS token in an unsigned `security-token` header.
@@ -167,31 +136,7 @@ pub(super) fn verify_query(
             param("Expires").is_none().then_some("0002-00000067"),
         ));
     };
-    if expires.is_empty() {
-        return Err(access_denied(
-            "Expires is empty in the signed URL.",
-            Some("0002-00000068"),
-        ));
-    }
-    let expires_at: i64 = expires.parse().map_err(|_| {
-        access_denied(
-            &format!("Invalid Expires in the signed URL: {expires}"),
-            Some("0002-00000070"),
-        )
-    })?;
-    if now.timestamp() > expires_at {
-        return Err(access_denied("Request has expired.", Some("0002-00000069")));
-    }
-    // V1 URLs carry no signing time: an `Expires` beyond the 7-day cap (plus the clock
-    // skew) can only come from a URL signed for longer, or dated ahead, as for V4.
-    if expires_at - now.timestamp() > MAX_PRESIGN_SECS + MAX_SKEW_SECS {
-        return Err(access_denied(
-            &format!(
-                "Invalid Expires in the signed URL: {expires} is more than {MAX_PRESIGN_SECS} seconds ahead of the server time."
-            ),
-            Some("0002-00000070"),
-        ));
-    }
+    check_url_expires("Expires", expires, now, "0002-00000068")?;
     let secret = lookup_secret(secrets, access_key_id)?;
     // Users pasting raw base64 into curl get '+' decoded as space.
     let provided = provided.replace(' ', "+");
@@ -444,6 +389,35 @@ mod tests {
                 Err(AuthError::InvalidArgument { .. })
             ));
         }
+    }
+
+    /// `x-oss-date` is the request time and the Date slot (oss2 and ali-oss sign it so),
+    /// whatever `Date` says; ali-oss sends no `Date` at all.
+    #[test]
+    fn x_oss_date_is_request_time_and_date_slot() {
+        let stale = "Wed, 28 Dec 2022 08:00:00 GMT";
+        let run = |pairs: &[(&str, &str)]| {
+            let sts = format!("GET\n\n\n{DATE_2022}\nx-oss-date:{DATE_2022}\n/examplebucket/");
+            let auth = format!("OSS ak:{}", v1_signature("sk", &sts));
+            let h = headers(&[pairs, &[("Authorization", auth.as_str())]].concat());
+            let q = query(&[]);
+            authenticate(&view("GET", None, &q, &h), at(T_2022), &keys)
+        };
+        assert!(run(&[("Date", stale), ("x-oss-date", DATE_2022)]).is_ok());
+        assert!(run(&[("x-oss-date", DATE_2022)]).is_ok());
+        let h = headers(&[
+            ("Date", DATE_2022),
+            ("x-oss-date", stale),
+            ("Authorization", "OSS ak:x"),
+        ]);
+        let q = query(&[("acl", "")]);
+        assert_eq!(
+            authenticate(&view("GET", None, &q, &h), at(T_2022), &keys),
+            Err(AuthError::RequestTimeTooSkewed {
+                request_time: stale.into(),
+                server_time: DATE_2022.into()
+            })
+        );
     }
 
     #[test]

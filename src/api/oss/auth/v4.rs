@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 use super::{
-    AuthError, Authenticated, MAX_PRESIGN_SECS, RequestView, SecretLookup, SigVersion,
-    access_denied, canonical_headers, check_not_future, check_skew, ct_eq, header,
-    invalid_argument, lookup_secret, query_value,
+    AuthError, Authenticated, MAX_PRESIGN_SECS, RequestView, SecretLookup, SigVersion, URI_ENCODE,
+    access_denied, additional_header_names, canonical_headers, canonical_query, check_not_future,
+    check_skew, ct_eq, header, invalid_argument, lookup_secret, query_value, resource_path,
 };
 
 const ALGORITHM: &str = "OSS4-HMAC-SHA256";
@@ -18,14 +18,8 @@ const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const SCOPE_SUFFIX: &str = "/oss/aliyun_v4_request";
 const TIMESTAMP_FMT: &str = "%Y%m%dT%H%M%SZ";
 
-/// Everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded (query names/values, `/` included).
-const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-/// The path keeps `/`.
-const PATH_ENCODE: &AsciiSet = &QUERY_ENCODE.remove(b'/');
+/// The canonical URI keeps `/` (query names and values encode it).
+const PATH_ENCODE: &AsciiSet = &URI_ENCODE.remove(b'/');
 
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
@@ -112,14 +106,6 @@ fn check_content_sha256(req: &RequestView) -> Result<(), AuthError> {
     }
 }
 
-/// Lower-cased names in an `AdditionalHeaders` list (`;`-separated).
-fn additional_header_names(list: &str) -> Vec<String> {
-    list.split(';')
-        .map(|n| n.trim().to_ascii_lowercase())
-        .filter(|n| !n.is_empty())
-        .collect()
-}
-
 /// A present but empty `AdditionalHeaders` list is an error.
 fn check_additional_headers(list: &str) -> Result<(), AuthError> {
     if additional_header_names(list).is_empty() {
@@ -135,28 +121,7 @@ fn check_additional_headers(list: &str) -> Result<(), AuthError> {
 /// `additional_list` is the list exactly as the client sent it.
 fn canonical_request(req: &RequestView, additional_list: &str, presigned: bool) -> String {
     let additional = additional_header_names(additional_list);
-    let mut path = String::from("/");
-    if let Some(bucket) = req.bucket {
-        path.push_str(bucket);
-        path.push('/');
-        path.push_str(req.key.unwrap_or_default());
-    }
-    let encode = |s: &str| utf8_percent_encode(s, QUERY_ENCODE).to_string();
-    let mut params: Vec<(String, String)> = req
-        .query
-        .iter()
-        .filter(|(name, _)| !(presigned && name == "x-oss-signature"))
-        .map(|(name, value)| (encode(name), encode(value)))
-        .collect();
-    params.sort();
-    let query = params
-        .iter()
-        .map(|(name, value)| match value.is_empty() {
-            true => name.clone(),
-            false => format!("{name}={value}"),
-        })
-        .collect::<Vec<_>>()
-        .join("&");
+    let query = canonical_query(req.query, presigned.then_some("x-oss-signature"));
     let headers = canonical_headers(req.headers, |name| {
         name.starts_with("x-oss-")
             || name == "content-type"
@@ -166,7 +131,7 @@ fn canonical_request(req: &RequestView, additional_list: &str, presigned: bool) 
     format!(
         "{}\n{}\n{query}\n{headers}\n{additional_list}\n{UNSIGNED_PAYLOAD}",
         req.method,
-        utf8_percent_encode(&path, PATH_ENCODE)
+        utf8_percent_encode(&resource_path(req), PATH_ENCODE)
     )
 }
 
@@ -615,9 +580,6 @@ mod tests {
             utf8_percent_encode("/b/a b/ü~+*", PATH_ENCODE).to_string(),
             "/b/a%20b/%C3%BC~%2B%2A"
         );
-        assert_eq!(
-            utf8_percent_encode("a/b", QUERY_ENCODE).to_string(),
-            "a%2Fb"
-        );
+        assert_eq!(super::super::uri_encode("a/b"), "a%2Fb");
     }
 }
