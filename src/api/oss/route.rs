@@ -63,6 +63,12 @@ pub enum Operation {
     ProcessObject,
     PutProcessConfiguration,
     GetProcessConfiguration,
+    PutBucketTags,
+    GetBucketTags,
+    DeleteBucketTags,
+    PutBucketReferer,
+    GetBucketReferer,
+    DescribeRegions,
 }
 
 impl Operation {
@@ -117,6 +123,12 @@ impl Operation {
             GetProcessConfiguration => Action::GetProcessConfiguration,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
+            PutBucketTags => Action::PutBucketTagging,
+            GetBucketTags => Action::GetBucketTagging,
+            DeleteBucketTags => Action::DeleteBucketTagging,
+            PutBucketReferer => Action::PutBucketReferer,
+            GetBucketReferer => Action::GetBucketReferer,
+            DescribeRegions => Action::DescribeRegions,
         }
     }
 }
@@ -140,12 +152,13 @@ const ROUTED: &[&str] = &[
     "style",
     "x-oss-process",
     "processConfiguration",
+    "referer",
+    "regions",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
 const UNSUPPORTED: &[&str] = &[
     "website",
-    "referer",
     "logging",
     "encryption",
     "versioning",
@@ -161,7 +174,6 @@ const UNSUPPORTED: &[&str] = &[
     "callback",
     "publicAccessBlock",
     "policyStatus",
-    "regions",
     "resourceGroup",
     "cname",
     "accessPoint",
@@ -268,6 +280,14 @@ pub fn route(
     use Operation::*;
     let op = match (level, method.as_str(), sub) {
         ("service", "GET", None) => ListBuckets,
+        ("service", "GET", Some("regions")) => DescribeRegions,
+        // ListBuckets' `tagging` filter (several key-value pairs) is not served;
+        // `tag-key`/`tag-value` are.
+        ("service", "GET", Some("tagging")) => {
+            return Err(OssError::not_implemented(
+                "Filtering ListBuckets by ?tagging (use tag-key and tag-value)",
+            ));
+        }
         ("bucket", "PUT", None) => PutBucket,
         ("bucket", "DELETE", None) => DeleteBucket,
         ("bucket", "GET", Some("bucketInfo")) => GetBucketInfo,
@@ -295,6 +315,11 @@ pub fn route(
         ("bucket", "GET", Some("policy")) => GetBucketPolicy,
         ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
         ("bucket", "GET", Some("uploads")) => ListMultipartUploads,
+        ("bucket", "PUT", Some("tagging")) => PutBucketTags,
+        ("bucket", "GET", Some("tagging")) => GetBucketTags,
+        ("bucket", "DELETE", Some("tagging")) => DeleteBucketTags,
+        ("bucket", "PUT", Some("referer")) => PutBucketReferer,
+        ("bucket", "GET", Some("referer")) => GetBucketReferer,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
@@ -463,7 +488,36 @@ mod tests {
                 "publicAccessBlock",
                 Err("NotImplemented"),
             ),
-            ("GET", t(None, None), "regions", Err("NotImplemented")),
+            ("GET", t(None, None), "regions", Ok(DescribeRegions)),
+            (
+                "GET",
+                t(None, None),
+                "regions=oss-cn-hangzhou",
+                Ok(DescribeRegions),
+            ),
+            (
+                "GET",
+                t(None, None),
+                "tag-key=a&tag-value=b",
+                Ok(ListBuckets),
+            ),
+            ("GET", t(None, None), "tagging=x", Err("NotImplemented")),
+            ("PUT", t(Some("b"), None), "tagging", Ok(PutBucketTags)),
+            ("GET", t(Some("b"), None), "tagging", Ok(GetBucketTags)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "tagging=k1,k2",
+                Ok(DeleteBucketTags),
+            ),
+            ("PUT", t(Some("b"), None), "referer", Ok(PutBucketReferer)),
+            ("GET", t(Some("b"), None), "referer", Ok(GetBucketReferer)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "referer",
+                Err("MethodNotAllowed"),
+            ),
             ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
             (
                 "GET",
@@ -495,5 +549,7 @@ mod tests {
         }
         assert_eq!(ListObjectsV2.action().name(), "oss:ListObjects");
         assert_eq!(GetObjectMeta.action().name(), "oss:GetObject");
+        assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
+        assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
     }
 }
