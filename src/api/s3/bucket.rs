@@ -619,7 +619,7 @@ pub async fn put_bucket_tagging(cx: Cx, input: PutBucketTaggingInput) -> R<PutBu
     bucket_tags::put_bucket_tags(cx.store(), &record, tags, TagLimits::S3)
         .await
         .map_err(from_core)?;
-    Ok(super::no_content())
+    Ok(S3Response::new(PutBucketTaggingOutput::default()))
 }
 
 pub async fn delete_bucket_tagging(
