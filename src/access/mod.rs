@@ -4,11 +4,13 @@
 
 pub mod acl;
 pub mod policy;
+pub mod referer;
 
 use std::sync::Arc;
 
 pub use acl::{Acl, ObjectAcl};
 pub use policy::{Context, Effect, Policy};
+pub use referer::{RefererConfig, RefererDenial};
 
 /// RAM actions of the operations ossify serves (spec/oss-api.md §6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,12 @@ pub enum Action {
     PostProcessTask,
     PutProcessConfiguration,
     GetProcessConfiguration,
+    PutBucketTagging,
+    GetBucketTagging,
+    DeleteBucketTagging,
+    PutBucketReferer,
+    GetBucketReferer,
+    DescribeRegions,
     PutBucketVersioning,
     GetBucketVersioning,
     ListObjectVersions,
@@ -100,6 +108,12 @@ impl Action {
             Self::PostProcessTask => "oss:PostProcessTask",
             Self::PutProcessConfiguration => "oss:PutProcessConfiguration",
             Self::GetProcessConfiguration => "oss:GetProcessConfiguration",
+            Self::PutBucketTagging => "oss:PutBucketTagging",
+            Self::GetBucketTagging => "oss:GetBucketTagging",
+            Self::DeleteBucketTagging => "oss:DeleteBucketTagging",
+            Self::PutBucketReferer => "oss:PutBucketReferer",
+            Self::GetBucketReferer => "oss:GetBucketReferer",
+            Self::DescribeRegions => "oss:DescribeRegions",
             Self::PutBucketVersioning => "oss:PutBucketVersioning",
             Self::GetBucketVersioning => "oss:GetBucketVersioning",
             Self::ListObjectVersions => "oss:ListObjectVersions",
@@ -216,6 +230,8 @@ pub struct BucketFacts<'a> {
     pub policy: Option<&'a Policy>,
     /// The object's ACL, for object-level requests on an existing object.
     pub object_acl: Option<ObjectAcl>,
+    /// Hotlink protection (PutBucketReferer), when configured.
+    pub referer: Option<&'a RefererConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +242,8 @@ pub enum Denied {
     ExplicitDeny,
     /// Nothing allowed the request.
     NotAllowed,
+    /// Hotlink protection refused the request's `Referer`.
+    Referer(RefererDenial),
 }
 
 pub fn arn(resource: &Resource, region: &str, owner: &str) -> String {
@@ -236,8 +254,10 @@ pub fn arn(resource: &Resource, region: &str, owner: &str) -> String {
     }
 }
 
-/// The evaluation order of spec/oss-api.md §6.3: region, then the owner's root key,
-/// then explicit denies in RAM and bucket policies, then allows, then the ACLs.
+/// The evaluation order of spec/oss-api.md §6.3: region, then hotlink protection
+/// (object reads not signed in a header, even the owner's presigned URLs, as OSS
+/// checks them), then the owner's root key, then explicit denies in RAM and bucket
+/// policies, then allows, then the ACLs.
 pub fn authorize(
     principal: &Principal,
     action: Action,
@@ -270,6 +290,12 @@ pub fn authorize(
         return Err(Denied::WrongRegion {
             bucket_region: bucket.region.to_owned(),
         });
+    }
+    if matches!(action, Action::GetObject | Action::GetObjectVersion)
+        && !context.header_signed
+        && let Some(referer) = bucket.referer
+    {
+        referer.check(context.referer).map_err(Denied::Referer)?;
     }
     let resource = arn(resource, bucket.region, bucket.owner);
     let bucket_decision = bucket
@@ -319,6 +345,7 @@ mod tests {
             referer: None,
             prefix: None,
             delimiter: None,
+            header_signed: true,
         }
     }
 
@@ -360,6 +387,7 @@ mod tests {
             acl,
             policy,
             object_acl,
+            referer: None,
         };
         use Action::*;
         type Case<'a> = (
@@ -552,6 +580,107 @@ mod tests {
             ),
             Err(Denied::NotAllowed)
         );
+    }
+
+    #[test]
+    fn hotlink_protection_checks_reads_not_signed_in_a_header() {
+        let only_site = RefererConfig {
+            allow_empty: false,
+            allowed: vec!["https://site.example/".into()],
+            ..Default::default()
+        };
+        let facts = BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl: Acl::PublicRead,
+            policy: None,
+            object_acl: None,
+            referer: Some(&only_site),
+        };
+        let root = Principal::Root {
+            account: OWNER.into(),
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let request = |header_signed, referer| Context {
+            header_signed,
+            referer,
+            ..ctx()
+        };
+        let from_site = Some("https://site.example/page.html");
+        let elsewhere = Some("https://other.example/");
+        // (principal, action, signed in a header, Referer, decision)
+        let cases = [
+            (
+                &Principal::Anonymous,
+                Action::GetObject,
+                false,
+                from_site,
+                Ok(()),
+            ),
+            (
+                &Principal::Anonymous,
+                Action::GetObject,
+                false,
+                elsewhere,
+                Err(Denied::Referer(RefererDenial::NotWhitelisted)),
+            ),
+            (
+                &Principal::Anonymous,
+                Action::GetObject,
+                false,
+                None,
+                Err(Denied::Referer(RefererDenial::Empty)),
+            ),
+            // A presigned URL, even the owner's, is checked.
+            (
+                &root,
+                Action::GetObject,
+                false,
+                elsewhere,
+                Err(Denied::Referer(RefererDenial::NotWhitelisted)),
+            ),
+            // An Authorization header is not.
+            (&root, Action::GetObject, true, elsewhere, Ok(())),
+            (&root, Action::GetObject, true, None, Ok(())),
+            // Only reads are protected; other actions keep their own answer.
+            (&root, Action::PutObject, false, elsewhere, Ok(())),
+            (
+                &Principal::Anonymous,
+                Action::ListObjects,
+                false,
+                elsewhere,
+                Ok(()),
+            ),
+        ];
+        for (i, (who, action, header_signed, referer, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                authorize(
+                    who,
+                    action,
+                    &obj,
+                    "oss-cn-hangzhou",
+                    Some(&facts),
+                    &request(header_signed, referer)
+                ),
+                want,
+                "case {i}"
+            );
+        }
+        // The region is settled first.
+        assert!(matches!(
+            authorize(
+                &Principal::Anonymous,
+                Action::GetObject,
+                &obj,
+                "oss-cn-shanghai",
+                Some(&facts),
+                &request(false, elsewhere)
+            ),
+            Err(Denied::WrongRegion { .. })
+        ));
     }
 
     #[test]

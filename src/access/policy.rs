@@ -102,6 +102,9 @@ pub struct Context<'a> {
     /// `oss:Prefix` / `oss:Delimiter` of a listing.
     pub prefix: Option<&'a str>,
     pub delimiter: Option<&'a str>,
+    /// Signed in an `Authorization` header (not anonymous, not a presigned URL):
+    /// hotlink protection lets such requests through.
+    pub header_signed: bool,
 }
 
 impl Context<'_> {
@@ -528,6 +531,7 @@ mod tests {
             referer: None,
             prefix: Some("photos/"),
             delimiter: None,
+            header_signed: true,
         }
     }
 

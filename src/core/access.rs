@@ -18,6 +18,9 @@ pub struct Requester {
     pub source_ip: IpAddr,
     pub user_agent: Option<String>,
     pub referer: Option<String>,
+    /// Signed in an `Authorization` header (hotlink protection does not apply);
+    /// false for anonymous requests and presigned URLs.
+    pub header_signed: bool,
     /// `oss:Prefix` / `oss:Delimiter` of a listing.
     pub prefix: Option<String>,
     pub delimiter: Option<String>,
@@ -69,6 +72,7 @@ impl Requester {
             acl: b.acl,
             policy: policy.as_ref(),
             object_acl: object.map(|o| o.acl),
+            referer: b.config.referer.as_ref(),
         });
         let context = access::Context {
             source_ip: self.source_ip,
@@ -78,6 +82,7 @@ impl Requester {
             referer: self.referer.as_deref(),
             prefix: self.prefix.as_deref(),
             delimiter: self.delimiter.as_deref(),
+            header_signed: self.header_signed,
         };
         access::authorize(
             principal,
@@ -100,6 +105,7 @@ impl Requester {
                 denied,
                 action: action.name(),
                 endpoint,
+                bucket: name.unwrap_or_default().to_owned(),
             }
         })
     }

@@ -1,6 +1,7 @@
 //! Bucket operations: create, delete, list (buckets and objects), ACL and
 //! configuration changes, multi-object delete.
 
+use super::bucket_tags::TagFilter;
 use super::object::{Deleted, delete_object};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Acl, Action};
@@ -106,19 +107,31 @@ pub async fn update_bucket(
     store.meta(move |m| m.update_bucket(&bucket)).await
 }
 
-/// ListBuckets: the requester's buckets in name order.
+/// ListBuckets: the requester's buckets in name order, only those with the tag
+/// `tag` names when it is given.
 pub async fn list_buckets(
     store: &Store,
     requester: &Requester,
     prefix: &str,
     marker: &str,
     max: usize,
+    tag: Option<&TagFilter>,
 ) -> CoreResult<(String, Vec<BucketRecord>, bool)> {
     let owner = account(requester, "list buckets")?.to_owned();
     let (o, p, m) = (owner.clone(), prefix.to_owned(), marker.to_owned());
-    let (buckets, truncated) = store
-        .meta(move |meta| meta.list_buckets(&o, &p, &m, max))
+    let Some(tag) = tag else {
+        let (buckets, truncated) = store
+            .meta(move |meta| meta.list_buckets(&o, &p, &m, max))
+            .await?;
+        return Ok((owner, buckets, truncated));
+    };
+    // An account has few buckets (a quota per region): filter all of them.
+    let (all, _) = store
+        .meta(move |meta| meta.list_buckets(&o, &p, &m, usize::MAX))
         .await?;
+    let mut buckets: Vec<BucketRecord> = all.into_iter().filter(|b| tag.matches(b)).collect();
+    let truncated = buckets.len() > max;
+    buckets.truncate(max);
     Ok((owner, buckets, truncated))
 }
 

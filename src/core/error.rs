@@ -75,6 +75,9 @@ pub enum CoreError {
     InvalidPartOrder,
     #[error("invalid tag: {0}")]
     InvalidTag(String),
+    /// A bucket tag set the dialect's limits refuse.
+    #[error("invalid bucket tag: {0}")]
+    InvalidBucketTag(super::bucket_tags::TagProblem),
     #[error("the symlink target {target:?} does not exist")]
     SymlinkTargetNotExist { target: String },
     /// A symlink read through names another symlink; OSS follows one link only.
@@ -104,13 +107,14 @@ pub enum CoreError {
     RequestTimeout,
     #[error("the request body could not be read: {0}")]
     IncompleteBody(String),
-    /// The access engine refused `action`; `endpoint` is the host of the bucket's
-    /// region (for a wrong-region refusal).
+    /// The access engine refused `action` on `bucket` (empty at service level);
+    /// `endpoint` is the host of the bucket's region (for a wrong-region refusal).
     #[error("access denied ({action})")]
     AccessDenied {
         denied: Denied,
         action: &'static str,
         endpoint: String,
+        bucket: String,
     },
     /// A refusal that is not a policy decision (anonymous bucket creation, ...).
     #[error("forbidden: {0}")]

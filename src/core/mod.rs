@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod bucket;
+pub mod bucket_tags;
 pub mod checksum;
 pub mod conditions;
 pub mod copy;

@@ -18,7 +18,7 @@ use std::io;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Acl, ObjectAcl};
+use crate::access::{Acl, ObjectAcl, RefererConfig};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 
 pub use fs_blob::FsBlobStore;
@@ -46,7 +46,8 @@ pub struct BucketRecord {
     pub config: BucketConfig,
 }
 
-/// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing.
+/// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
+/// hotlink protection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -62,6 +63,12 @@ pub struct BucketConfig {
     /// PutBucketProcessConfiguration: style delimiters and source-image protection.
     #[serde(default)]
     pub process: Option<ProcessConfig>,
+    /// Bucket tags (PutBucketTags, S3 PutBucketTagging), in the order given.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Hotlink protection (PutBucketReferer).
+    #[serde(default)]
+    pub referer: Option<RefererConfig>,
     /// PutBucketVersioning; None while versioning was never enabled.
     #[serde(default)]
     pub versioning: Option<Versioning>,

@@ -25,9 +25,13 @@ def test_put_public_access_block_does_not_create_a_bucket(ctx):
     assert r.status_code == 501 and error_of(r)["Code"] == "NotImplemented"
 
 
-def test_regions_is_not_list_buckets(ctx):
+def test_service_subresources_are_not_list_buckets(ctx):
     r = ctx.raw("GET", params={"regions": ""})
-    assert r.status_code == 501
+    assert r.status_code == 200 and b"<RegionInfoList>" in r.content
+    assert b"ListAllMyBucketsResult" not in r.content
+    # ListBuckets' `tagging` filter is not served: refused, not ignored.
+    r = ctx.raw("GET", params={"tagging": "k"})
+    assert r.status_code == 501 and error_of(r)["Code"] == "NotImplemented"
     assert b"ListAllMyBucketsResult" not in r.content
 
 

@@ -8,8 +8,9 @@ use http::StatusCode;
 
 use super::auth::AuthError;
 use super::xml::XmlWriter;
-use crate::access::Denied;
+use crate::access::{Denied, RefererDenial};
 use crate::core::CoreError;
+use crate::core::bucket_tags::TagProblem;
 
 #[derive(Debug, Clone)]
 pub struct OssError {
@@ -313,6 +314,23 @@ impl From<CoreError> for OssError {
                 "The list of parts was not in ascending order. Parts must be ordered by part number.".into(),
             ),
             CoreError::InvalidTag(message) => bad("InvalidTag", message),
+            CoreError::InvalidBucketTag(problem) => {
+                let e = bad(
+                    "InvalidTag",
+                    format!(
+                        "The bucket tags are invalid: {problem}. A bucket has at most 20 tags; keys are 1 to 64 bytes of UTF-8 and do not start with http://, https://, Aliyun or acs; values are at most 128 bytes; keys are unique."
+                    ),
+                );
+                // The ECs of OSS's error pages for PutBucketTags.
+                match problem {
+                    TagProblem::EmptyKey
+                    | TagProblem::KeyTooLong { .. }
+                    | TagProblem::ValueTooLong { .. } => e.ec("0010-00000219"),
+                    TagProblem::ReservedPrefix { prefix: "acs", .. } => e.ec("0010-00000002"),
+                    TagProblem::ReservedPrefix { .. } => e.ec("0010-00000207"),
+                    TagProblem::TooMany { .. } | TagProblem::Duplicate { .. } => e,
+                }
+            }
             CoreError::SymlinkTargetNotExist { target } => Self::new(
                 StatusCode::NOT_FOUND,
                 "SymlinkTargetNotExist",
@@ -374,7 +392,8 @@ impl From<CoreError> for OssError {
                 denied: d,
                 action,
                 endpoint,
-            } => denied(d, action, endpoint),
+                bucket,
+            } => denied(d, action, endpoint, bucket),
             CoreError::Forbidden(message) => Self::access_denied(message),
             // OSS documents no code for a full store; 507 is HTTP's (RFC 4918) and, being
             // a 5xx, tells SDKs the request may succeed later.
@@ -457,8 +476,16 @@ impl From<AuthError> for OssError {
 }
 
 /// Maps an authorization refusal; `endpoint` is the host of the bucket's region.
-fn denied(d: Denied, action: &str, endpoint: String) -> OssError {
+fn denied(d: Denied, action: &str, endpoint: String, bucket: String) -> OssError {
     match d {
+        // OSS's words for every hotlink refusal; the EC says which rule refused.
+        Denied::Referer(why) => OssError::access_denied("You are denied by bucket referer policy.")
+            .with("BucketName", bucket)
+            .ec(match why {
+                RefererDenial::Empty => "0003-00000501",
+                RefererDenial::Blacklisted => "0003-00000502",
+                RefererDenial::NotWhitelisted => "0003-00000503",
+            }),
         Denied::WrongRegion { .. } => OssError::access_denied(
             "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
         )

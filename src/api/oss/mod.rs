@@ -205,9 +205,10 @@ async fn dispatch(
         query: &query.pairs,
         headers: &parts.headers,
     };
+    // The principal, and whether it signed in the Authorization header.
     let authenticated = match auth::authenticate(&view, now, app.as_ref()) {
         Err(e) => Err(OssError::from(e)),
-        Ok(auth::AuthOutcome::Anonymous) => Ok(Principal::Anonymous),
+        Ok(auth::AuthOutcome::Anonymous) => Ok((Principal::Anonymous, false)),
         Ok(auth::AuthOutcome::Signed(signed)) => {
             let expected = app.regions[target.region].v4_name();
             if let Some(region) = signed.v4_region.as_deref()
@@ -226,7 +227,7 @@ async fn dispatch(
             } else {
                 app.credentials
                     .get(&signed.access_key_id)
-                    .map(|c| c.principal.clone())
+                    .map(|c| (c.principal.clone(), !signed.presigned))
                     .ok_or_else(|| {
                         OssError::from(auth::AuthError::InvalidAccessKeyId {
                             access_key_id: signed.access_key_id,
@@ -297,8 +298,8 @@ async fn dispatch(
     let op = routed?;
     // A CORS preflight is answered from the bucket's rules whatever credentials it
     // carries: OSS ignores its signature (a bad one is not an error).
-    let principal = match op {
-        Operation::Options => Principal::Anonymous,
+    let (principal, header_signed) = match op {
+        Operation::Options => (Principal::Anonymous, false),
         _ => authenticated?,
     };
     if let Some(slot) = &slot {
@@ -310,6 +311,7 @@ async fn dispatch(
         source_ip: peer.ip(),
         user_agent: header(&parts.headers, "user-agent").map(str::to_owned),
         referer: header(&parts.headers, "referer").map(str::to_owned),
+        header_signed,
         prefix: query.get("prefix").map(str::to_owned),
         delimiter: query.get("delimiter").map(str::to_owned),
         endpoints: app.endpoints.clone(),

@@ -63,6 +63,12 @@ pub enum Operation {
     ProcessObject,
     PutProcessConfiguration,
     GetProcessConfiguration,
+    PutBucketTags,
+    GetBucketTags,
+    DeleteBucketTags,
+    PutBucketReferer,
+    GetBucketReferer,
+    DescribeRegions,
     PutBucketVersioning,
     GetBucketVersioning,
     ListObjectVersions,
@@ -120,6 +126,12 @@ impl Operation {
             GetProcessConfiguration => Action::GetProcessConfiguration,
             PutObjectAcl => Action::PutObjectAcl,
             GetObjectAcl => Action::GetObjectAcl,
+            PutBucketTags => Action::PutBucketTagging,
+            GetBucketTags => Action::GetBucketTagging,
+            DeleteBucketTags => Action::DeleteBucketTagging,
+            PutBucketReferer => Action::PutBucketReferer,
+            GetBucketReferer => Action::GetBucketReferer,
+            DescribeRegions => Action::DescribeRegions,
             PutBucketVersioning => Action::PutBucketVersioning,
             GetBucketVersioning => Action::GetBucketVersioning,
             ListObjectVersions => Action::ListObjectVersions,
@@ -146,6 +158,8 @@ const ROUTED: &[&str] = &[
     "style",
     "x-oss-process",
     "processConfiguration",
+    "referer",
+    "regions",
     "versioning",
     "versions",
 ];
@@ -153,7 +167,6 @@ const ROUTED: &[&str] = &[
 /// OSS sub-resources of operations this server does not offer yet.
 const UNSUPPORTED: &[&str] = &[
     "website",
-    "referer",
     "logging",
     "encryption",
     "restore",
@@ -167,7 +180,6 @@ const UNSUPPORTED: &[&str] = &[
     "callback",
     "publicAccessBlock",
     "policyStatus",
-    "regions",
     "resourceGroup",
     "cname",
     "accessPoint",
@@ -274,6 +286,14 @@ pub fn route(
     use Operation::*;
     let op = match (level, method.as_str(), sub) {
         ("service", "GET", None) => ListBuckets,
+        ("service", "GET", Some("regions")) => DescribeRegions,
+        // ListBuckets' `tagging` filter (several key-value pairs) is not served;
+        // `tag-key`/`tag-value` are.
+        ("service", "GET", Some("tagging")) => {
+            return Err(OssError::not_implemented(
+                "Filtering ListBuckets by ?tagging (use tag-key and tag-value)",
+            ));
+        }
         ("bucket", "PUT", None) => PutBucket,
         ("bucket", "DELETE", None) => DeleteBucket,
         ("bucket", "GET", Some("bucketInfo")) => GetBucketInfo,
@@ -301,6 +321,11 @@ pub fn route(
         ("bucket", "GET", Some("policy")) => GetBucketPolicy,
         ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
         ("bucket", "GET", Some("uploads")) => ListMultipartUploads,
+        ("bucket", "PUT", Some("tagging")) => PutBucketTags,
+        ("bucket", "GET", Some("tagging")) => GetBucketTags,
+        ("bucket", "DELETE", Some("tagging")) => DeleteBucketTags,
+        ("bucket", "PUT", Some("referer")) => PutBucketReferer,
+        ("bucket", "GET", Some("referer")) => GetBucketReferer,
         ("bucket", "PUT", Some("versioning")) => PutBucketVersioning,
         ("bucket", "GET", Some("versioning")) => GetBucketVersioning,
         ("bucket", "GET", Some("versions")) => ListObjectVersions,
@@ -472,7 +497,36 @@ mod tests {
                 "publicAccessBlock",
                 Err("NotImplemented"),
             ),
-            ("GET", t(None, None), "regions", Err("NotImplemented")),
+            ("GET", t(None, None), "regions", Ok(DescribeRegions)),
+            (
+                "GET",
+                t(None, None),
+                "regions=oss-cn-hangzhou",
+                Ok(DescribeRegions),
+            ),
+            (
+                "GET",
+                t(None, None),
+                "tag-key=a&tag-value=b",
+                Ok(ListBuckets),
+            ),
+            ("GET", t(None, None), "tagging=x", Err("NotImplemented")),
+            ("PUT", t(Some("b"), None), "tagging", Ok(PutBucketTags)),
+            ("GET", t(Some("b"), None), "tagging", Ok(GetBucketTags)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "tagging=k1,k2",
+                Ok(DeleteBucketTags),
+            ),
+            ("PUT", t(Some("b"), None), "referer", Ok(PutBucketReferer)),
+            ("GET", t(Some("b"), None), "referer", Ok(GetBucketReferer)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "referer",
+                Err("MethodNotAllowed"),
+            ),
             ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
             (
                 "GET",
@@ -504,5 +558,7 @@ mod tests {
         }
         assert_eq!(ListObjectsV2.action().name(), "oss:ListObjects");
         assert_eq!(GetObjectMeta.action().name(), "oss:GetObject");
+        assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
+        assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
     }
 }

@@ -1,6 +1,6 @@
 //! Service and bucket operations: ListBuckets, Create/Head/DeleteBucket,
 //! GetBucketLocation, ListObjects (v1, v2), bucket ACLs, versioning status,
-//! DeleteObjects.
+//! DeleteObjects, CORS, policies, bucket tagging.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,6 +14,7 @@ use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
 use crate::core::bucket::{self, CreateBucket};
+use crate::core::bucket_tags::{self, TagLimits};
 use crate::names::URL_ENCODE;
 use crate::storage::{BucketRecord, ListQuery, Listing, VersionQuery, Versioning};
 
@@ -39,7 +40,7 @@ pub async fn list_buckets(cx: Cx, input: ListBucketsInput) -> R<ListBucketsOutpu
     };
     let prefix = input.prefix.clone().unwrap_or_default();
     let (owner, buckets, truncated) =
-        bucket::list_buckets(cx.store(), &cx.requester, &prefix, &marker, max)
+        bucket::list_buckets(cx.store(), &cx.requester, &prefix, &marker, max, None)
             .await
             .map_err(from_core)?;
     let next = truncated
@@ -685,4 +686,39 @@ pub async fn list_object_versions(
         encoding_type: encoding.name(),
         ..Default::default()
     }))
+}
+
+/// GetBucketTagging: the tags either dialect set; S3 answers `404 NoSuchTagSet`
+/// for a bucket without tags (OSS an empty set).
+pub async fn get_bucket_tagging(cx: Cx, input: GetBucketTaggingInput) -> R<GetBucketTaggingOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketTagging).await?;
+    if record.config.tags.is_empty() {
+        let mut e = s3_error!(NoSuchTagSet, "The TagSet does not exist");
+        e.set_status_code(StatusCode::NOT_FOUND);
+        return Err(e);
+    }
+    Ok(S3Response::new(GetBucketTaggingOutput {
+        tag_set: convert::tag_set(&record.config.tags),
+    }))
+}
+
+/// PutBucketTagging replaces the tag set, under S3's limits.
+pub async fn put_bucket_tagging(cx: Cx, input: PutBucketTaggingInput) -> R<PutBucketTaggingOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketTagging).await?;
+    let tags = convert::tags_of(input.tagging.tag_set);
+    bucket_tags::put_bucket_tags(cx.store(), &record, tags, TagLimits::S3)
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutBucketTaggingOutput::default()))
+}
+
+pub async fn delete_bucket_tagging(
+    cx: Cx,
+    input: DeleteBucketTaggingInput,
+) -> R<DeleteBucketTaggingOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucketTagging).await?;
+    bucket_tags::delete_bucket_tags(cx.store(), &record, None)
+        .await
+        .map_err(from_core)?;
+    Ok(super::no_content())
 }

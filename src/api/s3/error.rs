@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::core::CoreError;
+use crate::core::bucket_tags::TagProblem;
 
 /// Error bodies larger than this are passed on untouched.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -142,6 +143,27 @@ pub fn from_core(e: CoreError) -> S3Error {
             "The list of parts was not in ascending order. The parts list must be specified in order by part number.".into(),
         ),
         CoreError::InvalidTag(message) => bad(S3ErrorCode::InvalidTag, message),
+        CoreError::InvalidBucketTag(problem) => bad(
+            S3ErrorCode::InvalidTag,
+            match problem {
+                TagProblem::TooMany { max } => {
+                    format!("Bucket tag count cannot be greater than {max}")
+                }
+                TagProblem::EmptyKey => "The TagKey you have provided is invalid".into(),
+                TagProblem::KeyTooLong { max, .. } => {
+                    format!("The TagKey you have provided is too long, max {max}")
+                }
+                TagProblem::ValueTooLong { max, .. } => {
+                    format!("The TagValue you have provided is too long, max {max}")
+                }
+                TagProblem::ReservedPrefix { .. } => {
+                    "System tags cannot be added/updated by requester".into()
+                }
+                TagProblem::Duplicate { .. } => {
+                    "Cannot provide multiple Tags with the same key".into()
+                }
+            },
+        ),
         CoreError::NotSymlink { .. } => bad(
             S3ErrorCode::InvalidRequest,
             "The object is not a symlink.".into(),

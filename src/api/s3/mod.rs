@@ -309,6 +309,9 @@ impl S3Dialect {
                 source_ip: connection.peer.ip(),
                 user_agent: header("user-agent"),
                 referer: header("referer"),
+                // SigV4 and SigV2 in the header; presigned URLs carry none.
+                header_signed: req.credentials.is_some()
+                    && req.headers.contains_key(http::header::AUTHORIZATION),
                 prefix: query("prefix"),
                 delimiter: query("delimiter"),
                 endpoints: self.app.endpoints.clone(),
@@ -497,6 +500,24 @@ impl S3 for S3Dialect {
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> R<DeleteBucketPolicyOutput> {
         bucket::delete_bucket_policy(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> R<GetBucketTaggingOutput> {
+        bucket::get_bucket_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> R<PutBucketTaggingOutput> {
+        bucket::put_bucket_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> R<DeleteBucketTaggingOutput> {
+        bucket::delete_bucket_tagging(self.cx(&req)?, req.input).await
     }
     async fn list_object_versions(
         &self,

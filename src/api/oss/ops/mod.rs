@@ -2,11 +2,13 @@
 
 pub mod bucket;
 pub mod bucket_config;
+pub mod bucket_tags;
 pub mod copy;
 pub mod multipart;
 pub mod object;
 pub mod post_object;
 pub mod process;
+pub mod referer;
 pub mod service;
 pub mod versioning;
 
@@ -81,6 +83,12 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         ProcessObject => process::process_object(ctx, body).await,
         PutProcessConfiguration => bucket_config::put_process_configuration(ctx, body).await,
         GetProcessConfiguration => bucket_config::get_process_configuration(ctx),
+        PutBucketTags => bucket_tags::put_bucket_tags(ctx, body).await,
+        GetBucketTags => bucket_tags::get_bucket_tags(ctx),
+        DeleteBucketTags => bucket_tags::delete_bucket_tags(ctx).await,
+        PutBucketReferer => referer::put_bucket_referer(ctx, body).await,
+        GetBucketReferer => referer::get_bucket_referer(ctx),
+        DescribeRegions => service::describe_regions(ctx),
         PutBucketVersioning => versioning::put_bucket_versioning(ctx, body).await,
         GetBucketVersioning => versioning::get_bucket_versioning(ctx),
         ListObjectVersions => versioning::list_object_versions(ctx).await,

@@ -1,12 +1,14 @@
-//! ListBuckets (GetService).
+//! Service-level operations: ListBuckets (GetService), DescribeRegions.
 
 use axum::response::Response;
+use http::StatusCode;
 
 use super::bounded_number;
-use crate::api::oss::error::ApiResult;
+use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::iso8601;
 use crate::api::oss::xml::XmlWriter;
 use crate::api::oss::{Ctx, xml_response};
+use crate::core::bucket_tags::TagFilter;
 use crate::storage::BucketRecord;
 
 /// Writes the `ExtranetEndpoint`, `IntranetEndpoint`, `Location` and `Region` of a bucket.
@@ -38,9 +40,16 @@ pub async fn list_buckets(ctx: &Ctx) -> ApiResult<Response> {
     let prefix = ctx.query.get("prefix").unwrap_or_default().to_owned();
     let marker = ctx.query.get("marker").unwrap_or_default().to_owned();
     let max = bounded_number(ctx, "max-keys", 100, 1000)?;
-    let (owner, buckets, truncated) =
-        crate::core::bucket::list_buckets(ctx.store(), &ctx.requester, &prefix, &marker, max)
-            .await?;
+    let tag = tag_filter(ctx)?;
+    let (owner, buckets, truncated) = crate::core::bucket::list_buckets(
+        ctx.store(),
+        &ctx.requester,
+        &prefix,
+        &marker,
+        max,
+        tag.as_ref(),
+    )
+    .await?;
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
     w.elem("Prefix", &prefix);
     w.elem("Marker", &marker);
@@ -60,5 +69,60 @@ pub async fn list_buckets(ctx: &Ctx) -> ApiResult<Response> {
         w.close("Bucket");
     }
     w.close("Buckets");
+    Ok(xml_response(w.finish()))
+}
+
+/// `tag-key` (and `tag-value`): only buckets with that tag.
+fn tag_filter(ctx: &Ctx) -> ApiResult<Option<TagFilter>> {
+    let value = ctx.query.get("tag-value");
+    match ctx.query.get("tag-key") {
+        Some(key) => Ok(Some(TagFilter {
+            key: key.to_owned(),
+            value: value.map(str::to_owned),
+        })),
+        None => match value {
+            Some(v) => Err(OssError::invalid_argument(
+                "tag-value filters buckets only together with tag-key; add tag-key.",
+                "tag-value",
+                v,
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
+/// DescribeRegions: the regions this server serves (all, or the one `?regions=`
+/// names), with the endpoint each is reached at. There is no transfer acceleration
+/// here, so `AccelerateEndpoint` is empty.
+pub fn describe_regions(ctx: &Ctx) -> ApiResult<Response> {
+    let wanted = ctx.query.get("regions").filter(|r| !r.is_empty());
+    let regions: Vec<_> = ctx
+        .app
+        .regions
+        .iter()
+        .filter(|r| wanted.is_none_or(|w| w == r.name))
+        .collect();
+    if let Some(name) = wanted
+        && regions.is_empty()
+    {
+        let served: Vec<&str> = ctx.app.regions.iter().map(|r| r.name.as_str()).collect();
+        return Err(OssError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchRegion",
+            format!(
+                "The region {name:?} does not exist here; this server serves {}.",
+                served.join(", ")
+            ),
+        ));
+    }
+    let mut w = XmlWriter::new("RegionInfoList");
+    for region in regions {
+        w.open("RegionInfo");
+        w.elem("Region", &region.name);
+        w.elem("InternetEndpoint", &region.endpoint);
+        w.elem("InternalEndpoint", &region.endpoint);
+        w.elem("AccelerateEndpoint", "");
+        w.close("RegionInfo");
+    }
     Ok(xml_response(w.finish()))
 }

@@ -1,0 +1,236 @@
+//! Bucket tags: one tag set per bucket, set through either dialect under that
+//! dialect's limits (OSS PutBucketTags, S3 PutBucketTagging), and the ListBuckets
+//! filter on them.
+
+use super::{CoreError, CoreResult, Store};
+use crate::storage::BucketRecord;
+
+/// What a dialect allows in a bucket's tag set.
+#[derive(Debug, Clone, Copy)]
+pub struct TagLimits {
+    pub max_tags: usize,
+    pub max_key: usize,
+    pub max_value: usize,
+    /// Lengths are in bytes (OSS) rather than characters (S3).
+    pub in_bytes: bool,
+    /// Key prefixes the service keeps for itself (compared ignoring ASCII case).
+    pub reserved: &'static [&'static str],
+}
+
+impl TagLimits {
+    /// OSS PutBucketTags: 20 tags; keys of 1 to 64 bytes that do not start with
+    /// `http://`, `https://`, `Aliyun` or `acs`; values up to 128 bytes.
+    pub const OSS: Self = Self {
+        max_tags: 20,
+        max_key: 64,
+        max_value: 128,
+        in_bytes: true,
+        reserved: &["http://", "https://", "aliyun", "acs"],
+    };
+    /// S3 PutBucketTagging: 50 tags; keys of 1 to 128 characters outside `aws:`;
+    /// values up to 256 characters.
+    pub const S3: Self = Self {
+        max_tags: 50,
+        max_key: 128,
+        max_value: 256,
+        in_bytes: false,
+        reserved: &["aws:"],
+    };
+
+    fn len(&self, s: &str) -> usize {
+        if self.in_bytes {
+            s.len()
+        } else {
+            s.chars().count()
+        }
+    }
+
+    /// The first rule `tags` breaks, checked tag by tag after the count.
+    pub fn check(&self, tags: &[(String, String)]) -> Result<(), TagProblem> {
+        if tags.len() > self.max_tags {
+            return Err(TagProblem::TooMany { max: self.max_tags });
+        }
+        for (i, (key, value)) in tags.iter().enumerate() {
+            if key.is_empty() {
+                return Err(TagProblem::EmptyKey);
+            }
+            if self.len(key) > self.max_key {
+                return Err(TagProblem::KeyTooLong {
+                    key: key.clone(),
+                    max: self.max_key,
+                });
+            }
+            if let Some(prefix) = self.reserved.iter().find(|p| {
+                key.get(..p.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(p))
+            }) {
+                return Err(TagProblem::ReservedPrefix {
+                    key: key.clone(),
+                    prefix,
+                });
+            }
+            if self.len(value) > self.max_value {
+                return Err(TagProblem::ValueTooLong {
+                    key: key.clone(),
+                    max: self.max_value,
+                });
+            }
+            if tags[..i].iter().any(|(other, _)| other == key) {
+                return Err(TagProblem::Duplicate { key: key.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a bucket tag set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagProblem {
+    TooMany { max: usize },
+    EmptyKey,
+    KeyTooLong { key: String, max: usize },
+    ValueTooLong { key: String, max: usize },
+    ReservedPrefix { key: String, prefix: &'static str },
+    Duplicate { key: String },
+}
+
+impl std::fmt::Display for TagProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooMany { max } => write!(f, "a bucket can have at most {max} tags"),
+            Self::EmptyKey => write!(f, "a tag key cannot be empty"),
+            Self::KeyTooLong { key, max } => write!(f, "the tag key {key:?} is longer than {max}"),
+            Self::ValueTooLong { key, max } => {
+                write!(f, "the value of tag {key:?} is longer than {max}")
+            }
+            Self::ReservedPrefix { key, prefix } => {
+                write!(f, "the tag key {key:?} starts with the reserved {prefix:?}")
+            }
+            Self::Duplicate { key } => write!(f, "the tag key {key:?} appears more than once"),
+        }
+    }
+}
+
+/// PutBucketTags: replace the bucket's tag set with `tags` (OSS and S3 both
+/// overwrite the whole set), after checking it against `limits`.
+pub async fn put_bucket_tags(
+    store: &Store,
+    bucket: &BucketRecord,
+    tags: Vec<(String, String)>,
+    limits: TagLimits,
+) -> CoreResult<()> {
+    limits.check(&tags).map_err(CoreError::InvalidBucketTag)?;
+    super::bucket::update_bucket(store, bucket, |b| b.config.tags = tags).await
+}
+
+/// DeleteBucketTags: remove the tags named in `keys`, or all of them. Keys the
+/// bucket does not have are ignored (OSS answers 204 either way).
+pub async fn delete_bucket_tags(
+    store: &Store,
+    bucket: &BucketRecord,
+    keys: Option<&[String]>,
+) -> CoreResult<()> {
+    super::bucket::update_bucket(store, bucket, |b| match keys {
+        Some(keys) => b.config.tags.retain(|(k, _)| !keys.contains(k)),
+        None => b.config.tags.clear(),
+    })
+    .await
+}
+
+/// The ListBuckets filter `tag-key` (and `tag-value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFilter {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl TagFilter {
+    pub fn matches(&self, bucket: &BucketRecord) -> bool {
+        bucket
+            .config
+            .tags
+            .iter()
+            .any(|(k, v)| *k == self.key && self.value.as_ref().is_none_or(|want| v == want))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn limits_of_each_dialect() {
+        let oss = TagLimits::OSS;
+        let s3 = TagLimits::S3;
+        let k64 = "k".repeat(64);
+        let ok = tags(&[("env", "prod"), ("empty", ""), (&k64, "v")]);
+        assert_eq!(oss.check(&ok), Ok(()));
+        assert_eq!(s3.check(&ok), Ok(()));
+        let twenty_one: Vec<_> = (0..21).map(|i| (format!("k{i}"), String::new())).collect();
+        assert_eq!(oss.check(&twenty_one), Err(TagProblem::TooMany { max: 20 }));
+        assert_eq!(s3.check(&twenty_one), Ok(()));
+        let fifty_one: Vec<_> = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+        assert_eq!(s3.check(&fifty_one), Err(TagProblem::TooMany { max: 50 }));
+        // 22 three-byte characters: 66 bytes, 22 characters.
+        let wide = "漢".repeat(22);
+        assert!(matches!(
+            oss.check(&tags(&[(&wide, "v")])),
+            Err(TagProblem::KeyTooLong { max: 64, .. })
+        ));
+        assert_eq!(s3.check(&tags(&[(&wide, "v")])), Ok(()));
+        assert!(matches!(
+            oss.check(&tags(&[("k", &"v".repeat(129))])),
+            Err(TagProblem::ValueTooLong { max: 128, .. })
+        ));
+        assert_eq!(oss.check(&tags(&[("", "v")])), Err(TagProblem::EmptyKey));
+        for key in ["http://x", "HTTPS://x", "aliyun-x", "Aliyun", "acs:x"] {
+            assert!(
+                matches!(
+                    oss.check(&tags(&[(key, "v")])),
+                    Err(TagProblem::ReservedPrefix { .. })
+                ),
+                "{key}"
+            );
+        }
+        assert!(matches!(
+            s3.check(&tags(&[("aws:cloudformation", "v")])),
+            Err(TagProblem::ReservedPrefix { prefix: "aws:", .. })
+        ));
+        assert_eq!(
+            oss.check(&tags(&[("a", "1"), ("b", "2"), ("a", "3")])),
+            Err(TagProblem::Duplicate { key: "a".into() })
+        );
+    }
+
+    #[test]
+    fn filter_by_key_and_value() {
+        let mut b = BucketRecord {
+            name: "b".into(),
+            owner: "o".into(),
+            region: "oss-cn-hangzhou".into(),
+            acl: crate::access::Acl::Private,
+            created: 0,
+            storage_class: "Standard".into(),
+            redundancy: "LRS".into(),
+            config: Default::default(),
+        };
+        b.config.tags = tags(&[("team", "img"), ("env", "")]);
+        let f = |key: &str, value: Option<&str>| TagFilter {
+            key: key.into(),
+            value: value.map(Into::into),
+        };
+        assert!(f("team", None).matches(&b));
+        assert!(f("team", Some("img")).matches(&b));
+        assert!(f("env", Some("")).matches(&b));
+        assert!(!f("team", Some("web")).matches(&b));
+        assert!(!f("other", None).matches(&b));
+        assert!(!f("Team", None).matches(&b));
+    }
+}
