@@ -61,7 +61,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("version_listing", version_listing),
 ];
 
-pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
+pub(crate) fn bucket(name: &str, owner: &str) -> BucketRecord {
     BucketRecord {
         name: name.into(),
         owner: owner.into(),
@@ -74,7 +74,7 @@ pub(super) fn bucket(name: &str, owner: &str) -> BucketRecord {
     }
 }
 
-pub(super) fn object(tag: &str) -> ObjectRecord {
+pub(crate) fn object(tag: &str) -> ObjectRecord {
     ObjectRecord {
         segments: vec![Segment {
             blob: BlobId(format!("blob-{tag}")),

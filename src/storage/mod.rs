@@ -6,7 +6,7 @@
 mod blob_conformance;
 pub mod fs_blob;
 #[cfg(test)]
-mod meta_conformance;
+pub(crate) mod meta_conformance;
 pub mod pg_meta;
 pub mod redb_meta;
 pub mod reserve;
@@ -138,6 +138,13 @@ pub struct LifecycleRule {
     pub expiration: Option<LifecycleWhen>,
     pub abort_multipart: Option<LifecycleWhen>,
     pub transitions: Vec<(LifecycleWhen, String)>,
+    /// Versioned buckets: remove a delete marker that is the only version of its key.
+    #[serde(default)]
+    pub expired_object_delete_marker: bool,
+    /// Versioned buckets: remove noncurrent versions this many days after they
+    /// became noncurrent.
+    #[serde(default)]
+    pub noncurrent_days: Option<u32>,
 }
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.

@@ -508,6 +508,14 @@ def delete_bucket_fully(bucket):
                 bucket.delete_object(obj.key)
             except Exception:
                 pass
+        # Versioned buckets keep noncurrent versions and delete markers.
+        while True:
+            listed = bucket.list_object_versions(max_keys=1000)
+            entries = listed.versions + listed.delete_marker
+            for v in entries:
+                bucket.delete_object(v.key, params={"versionId": v.versionid})
+            if not entries:
+                break
         bucket.delete_bucket()
     except Exception:
         pass

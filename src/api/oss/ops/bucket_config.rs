@@ -304,10 +304,43 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
                 )
             })
             .collect();
-        let expiration = rule
-            .child("Expiration")
-            .map(|e| parse_when(e, "Expiration"))
-            .transpose()?;
+        // Expiration holds Days, CreatedBeforeDate or ExpiredObjectDeleteMarker.
+        let (mut expiration, mut expired_object_delete_marker) = (None, false);
+        if let Some(e) = rule.child("Expiration") {
+            // oss2 writes the flag as Python does, `True`.
+            let flag = e
+                .child_text("ExpiredObjectDeleteMarker")
+                .map(|f| f.trim().to_ascii_lowercase());
+            match flag.as_deref() {
+                None => expiration = Some(parse_when(e, "Expiration")?),
+                Some(flag @ ("true" | "false"))
+                    if e.child("Days").is_none()
+                        && e.child("CreatedBeforeDate").is_none()
+                        && e.child("Date").is_none() =>
+                {
+                    expired_object_delete_marker = flag == "true";
+                }
+                Some(_) => {
+                    return Err(invalid(format!(
+                        "Rule {id:?}: Expiration/ExpiredObjectDeleteMarker must be true or false, without Days or CreatedBeforeDate."
+                    )));
+                }
+            }
+        }
+        let noncurrent_days = match rule.child("NoncurrentVersionExpiration") {
+            None => None,
+            Some(e) => match e
+                .child_text("NoncurrentDays")
+                .map(|d| d.trim().parse::<u32>())
+            {
+                Some(Ok(days)) if days > 0 => Some(days),
+                _ => {
+                    return Err(invalid(format!(
+                        "Rule {id:?}: NoncurrentVersionExpiration/NoncurrentDays must be a positive integer."
+                    )));
+                }
+            },
+        };
         let abort_multipart = rule
             .child("AbortMultipartUpload")
             .map(|e| parse_when(e, "AbortMultipartUpload"))
@@ -321,9 +354,14 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
                 ))
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        if expiration.is_none() && abort_multipart.is_none() && transitions.is_empty() {
+        if expiration.is_none()
+            && !expired_object_delete_marker
+            && noncurrent_days.is_none()
+            && abort_multipart.is_none()
+            && transitions.is_empty()
+        {
             return Err(invalid(format!(
-                "Rule {id:?} has no action (Expiration, Transition or AbortMultipartUpload)."
+                "Rule {id:?} has no action (Expiration, NoncurrentVersionExpiration, Transition or AbortMultipartUpload)."
             )));
         }
         if !allow_overlap
@@ -344,6 +382,8 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
             expiration,
             abort_multipart,
             transitions,
+            expired_object_delete_marker,
+            noncurrent_days,
         });
     }
     if rules.is_empty() || rules.len() > MAX_LIFECYCLE_RULES {
@@ -394,12 +434,21 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
             w.open("Expiration");
             write_when(&mut w, when);
             w.close("Expiration");
+        } else if rule.expired_object_delete_marker {
+            w.open("Expiration");
+            w.elem("ExpiredObjectDeleteMarker", "true");
+            w.close("Expiration");
         }
         for (when, class) in &rule.transitions {
             w.open("Transition");
             write_when(&mut w, when);
             w.elem("StorageClass", class);
             w.close("Transition");
+        }
+        if let Some(days) = rule.noncurrent_days {
+            w.open("NoncurrentVersionExpiration");
+            w.elem("NoncurrentDays", days.to_string());
+            w.close("NoncurrentVersionExpiration");
         }
         if let Some(when) = &rule.abort_multipart {
             w.open("AbortMultipartUpload");

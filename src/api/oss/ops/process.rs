@@ -128,7 +128,10 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
         let pipeline = image::parse(&style.content).map_err(image_error)?;
         return serve_processed(ctx, record, pipeline).await;
     }
-    Err(OssError::no_such_key(key))
+    // No style applies: the key's own answer (NoSuchKey, or its delete marker).
+    Err(object::missing_current(ctx.store(), bucket, key)
+        .await
+        .into())
 }
 
 /// Source-image protection (see [`process::check_source_protection`]).
