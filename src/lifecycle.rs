@@ -313,7 +313,7 @@ mod tests {
             noncurrent_days: Some(2),
             ..rule("logs/")
         });
-        let v1 = write(&*meta, "logs/a", 0, false);
+        write(&*meta, "logs/a", 0, false);
         let v2 = write(&*meta, "logs/a", 5 * DAY_MS, false);
         let v3 = write(&*meta, "logs/a", 6 * DAY_MS, false);
         let other = write(&*meta, "keep", 0, false);
