@@ -1,8 +1,9 @@
 //! `ossify migrate`: copy an embedded store (redb + files in a data directory) into
 //! the configured `[storage]` (PostgreSQL and S3 blobs). Buckets keep their records
-//! and configuration; objects and unfinished multipart uploads keep their records,
-//! with every blob copied under a new id. It is resumable: objects already present in
-//! the target with the same ETag and modification time are skipped.
+//! and configuration; objects (every version and delete marker of a versioned bucket)
+//! and unfinished multipart uploads keep their records, with every blob copied under a
+//! new id. It is resumable: versions already present in the target with the same ETag
+//! and modification time are skipped.
 
 use std::sync::Arc;
 
@@ -10,7 +11,8 @@ use anyhow::Context;
 use tokio::io::AsyncReadExt;
 
 use crate::storage::{
-    BlobId, BlobStore, Created, ListQuery, MetaStore, Segment, StorageError, UploadQuery,
+    BlobId, BlobStore, Created, MetaStore, ObjectRecord, Segment, StorageError, UploadQuery,
+    VersionQuery,
 };
 
 /// One side of a migration.
@@ -94,42 +96,73 @@ pub async fn run(from: &Side, to: &Side) -> anyhow::Result<Migrated> {
         meta(&to.meta, move |m| m.update_bucket(&record)).await?;
         done.buckets += 1;
 
-        let mut query = ListQuery {
+        // Every version of each key (the current object alone in a bucket that never
+        // had versioning), written oldest first so that the target keeps the order.
+        let mut query = VersionQuery {
             max_keys: 1000,
             ..Default::default()
         };
+        let (mut key, mut history) = (String::new(), Vec::new());
         loop {
             let (b, q) = (bucket.name.clone(), query.clone());
-            let page = meta(&from.meta, move |m| m.list_objects(&b, &q)).await?;
-            for (key, record) in &page.objects {
-                let (b, k) = (bucket.name.clone(), key.clone());
-                let present = meta(&to.meta, move |m| m.get_object(&b, &k)).await?;
-                if present.is_some_and(|p| {
-                    p.etag == record.etag && p.last_modified == record.last_modified
-                }) {
-                    done.skipped += 1;
-                    continue;
+            let page = meta(&from.meta, move |m| m.list_object_versions(&b, &q)).await?;
+            for entry in page.versions {
+                if entry.key != key && !history.is_empty() {
+                    copy_history(from, to, &bucket.name, &key, &mut history, &mut done).await?;
                 }
-                let mut copied = record.clone();
-                copied.segments = copy_segments(from, to, &record.segments, &mut done).await?;
-                let (b, k) = (bucket.name.clone(), key.clone());
-                let replaced =
-                    meta(&to.meta, move |m| m.put_object(&b, &k, &copied, false)).await?;
-                // A half-copied object of an interrupted run.
-                for blob in replaced.iter().flat_map(|r| r.blobs()) {
-                    to.blobs.delete(blob).await?;
-                }
-                done.objects += 1;
+                key = entry.key;
+                history.push(entry.record);
             }
-            match page.next_marker {
-                Some(next) if page.truncated => query.start_after = next,
+            match (page.next_key_marker, page.truncated) {
+                (Some(next), true) => {
+                    query.key_marker = next;
+                    query.version_id_marker = page.next_version_id_marker.unwrap_or_default();
+                }
                 _ => break,
             }
+        }
+        if !history.is_empty() {
+            copy_history(from, to, &bucket.name, &key, &mut history, &mut done).await?;
         }
         migrate_uploads(from, to, &bucket.name, &mut done).await?;
         tracing::info!(bucket = %bucket.name, objects = done.objects, bytes = done.bytes, "bucket migrated");
     }
     Ok(done)
+}
+
+/// Copy the versions of `key` (newest first, as listed) oldest first, skipping those
+/// an earlier run copied; `history` is emptied.
+async fn copy_history(
+    from: &Side,
+    to: &Side,
+    bucket: &str,
+    key: &str,
+    history: &mut Vec<ObjectRecord>,
+    done: &mut Migrated,
+) -> anyhow::Result<()> {
+    for record in history.drain(..).rev() {
+        let (b, k, v) = (
+            bucket.to_owned(),
+            key.to_owned(),
+            record.version_label().to_owned(),
+        );
+        let present = meta(&to.meta, move |m| m.get_object_version(&b, &k, &v)).await?;
+        if present.is_some_and(|p| p.etag == record.etag && p.last_modified == record.last_modified)
+        {
+            done.skipped += 1;
+            continue;
+        }
+        let mut copied = record.clone();
+        copied.segments = copy_segments(from, to, &record.segments, done).await?;
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        let replaced = meta(&to.meta, move |m| m.put_object(&b, &k, &copied, false)).await?;
+        // A half-copied object of an interrupted run.
+        for blob in replaced.iter().flat_map(|r| r.blobs()) {
+            to.blobs.delete(blob).await?;
+        }
+        done.objects += 1;
+    }
+    Ok(())
 }
 
 async fn migrate_uploads(
@@ -209,8 +242,8 @@ mod tests {
     use super::*;
     use crate::access::{Acl, ObjectAcl};
     use crate::storage::{
-        BucketRecord, ContentHeaders, FsBlobStore, ObjectRecord, PartRecord, RedbMeta,
-        SpaceReserve, UploadRecord,
+        BucketRecord, ContentHeaders, FsBlobStore, ListQuery, ObjectRecord, PartRecord, RedbMeta,
+        SpaceReserve, UploadRecord, new_version_id,
     };
 
     fn side(dir: &std::path::Path) -> Side {
@@ -348,5 +381,56 @@ mod tests {
         // A second run finds everything in place.
         let again = run(&src, &dst).await.unwrap();
         assert_eq!((again.objects, again.skipped, again.parts), (0, 3, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn copies_every_version_in_order() {
+        let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));
+        let mut bucket = crate::storage::meta_conformance::bucket("v", "1");
+        bucket.config.versioning = Some(crate::storage::Versioning::Enabled);
+        src.meta.create_bucket(&bucket).unwrap();
+        // The null version (written before versioning), two versions, a delete marker.
+        let mut written = Vec::new();
+        for (i, id) in [None, Some(new_version_id()), Some(new_version_id())]
+            .into_iter()
+            .enumerate()
+        {
+            let body = format!("body {i}");
+            let segment = Segment {
+                blob: blob(src.blobs.as_ref(), body.as_bytes()).await,
+                size: body.len() as u64,
+            };
+            let mut r = record(vec![segment], &format!("E{i}"));
+            r.version_id = id;
+            src.meta.put_object("v", "k", &r, false).unwrap();
+            written.push(r.version_label().to_owned());
+        }
+        let mut marker = record(vec![], "");
+        marker.version_id = Some(new_version_id());
+        marker.delete_marker = true;
+        src.meta.put_object("v", "k", &marker, false).unwrap();
+        written.push(marker.version_label().to_owned());
+
+        let done = run(&src, &dst).await.unwrap();
+        assert_eq!(done.objects, 4);
+        let query = VersionQuery {
+            max_keys: 10,
+            ..Default::default()
+        };
+        let listed = dst.meta.list_object_versions("v", &query).unwrap();
+        let ids: Vec<&str> = listed
+            .versions
+            .iter()
+            .map(|v| v.record.version_label())
+            .collect();
+        written.reverse();
+        assert_eq!(ids, written, "newest first, as in the source");
+        assert!(listed.versions[0].is_latest && listed.versions[0].record.delete_marker);
+        let oldest = &listed.versions[3].record;
+        assert_eq!(read(dst.blobs.as_ref(), &oldest.segments).await, b"body 0");
+        assert_eq!(dst.meta.get_object("v", "k").unwrap(), None);
+        let again = run(&src, &dst).await.unwrap();
+        assert_eq!((again.objects, again.skipped), (0, 4));
     }
 }
