@@ -82,6 +82,16 @@ pub enum Versioning {
     Suspended,
 }
 
+impl Versioning {
+    /// The status as both APIs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Suspended => "Suspended",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessConfig {
     /// `Img` or `Both`.

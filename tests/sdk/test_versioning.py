@@ -51,8 +51,10 @@ def vbucket(ctx):
 def test_configuration_round_trip_and_errors(ctx):
     b = ctx.new_bucket("vercfg")
     assert b.get_bucket_versioning().status is None
+    assert b.get_bucket_info().versioning_status is None
     versioning(b, "Enabled")
     assert b.get_bucket_versioning().status == "Enabled"
+    assert b.get_bucket_info().versioning_status == "Enabled"
     versioning(b, "Suspended")
     assert b.get_bucket_versioning().status == "Suspended"
     for body in (b"<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>",

@@ -202,15 +202,10 @@ pub async fn get_bucket_versioning(
     input: GetBucketVersioningInput,
 ) -> R<GetBucketVersioningOutput> {
     let record = authorized(&cx, &input.bucket, Action::GetBucketVersioning).await?;
-    let status = record.config.versioning.map(|v| {
-        BucketVersioningStatus::from(
-            match v {
-                Versioning::Enabled => BucketVersioningStatus::ENABLED,
-                Versioning::Suspended => BucketVersioningStatus::SUSPENDED,
-            }
-            .to_owned(),
-        )
-    });
+    let status = record
+        .config
+        .versioning
+        .map(|v| BucketVersioningStatus::from(v.as_str().to_owned()));
     Ok(S3Response::new(GetBucketVersioningOutput {
         status,
         ..Default::default()

@@ -126,6 +126,10 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Grant", b.acl.as_str());
     w.close("AccessControlList");
     w.elem("Comment", "");
+    // Only a bucket that has had versioning says so (Enabled or Suspended).
+    if let Some(v) = b.config.versioning {
+        w.elem("Versioning", v.as_str());
+    }
     // OSS lists the logging target here (empty without logging) and whether Block
     // Public Access is on; the v2 SDK reads BlockPublicAccess as a bool.
     w.open("BucketPolicy");

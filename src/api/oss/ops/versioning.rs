@@ -43,10 +43,8 @@ pub async fn put_bucket_versioning(ctx: &Ctx, body: Body) -> ApiResult<Response>
 /// `<VersioningConfiguration/>` without a status while versioning was never enabled.
 pub fn get_bucket_versioning(ctx: &Ctx) -> ApiResult<Response> {
     let mut w = XmlWriter::new("VersioningConfiguration");
-    match ctx.bucket()?.config.versioning {
-        Some(Versioning::Enabled) => w.elem("Status", "Enabled"),
-        Some(Versioning::Suspended) => w.elem("Status", "Suspended"),
-        None => {}
+    if let Some(v) = ctx.bucket()?.config.versioning {
+        w.elem("Status", v.as_str());
     }
     Ok(xml_response(w.finish()))
 }
