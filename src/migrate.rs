@@ -240,10 +240,10 @@ async fn migrate_uploads(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::{Acl, ObjectAcl};
+    use crate::access::ObjectAcl;
     use crate::storage::{
-        BucketRecord, ContentHeaders, FsBlobStore, ListQuery, ObjectRecord, PartRecord, RedbMeta,
-        SpaceReserve, UploadRecord, new_version_id,
+        ContentHeaders, FsBlobStore, ListQuery, ObjectRecord, PartRecord, RedbMeta, SpaceReserve,
+        UploadRecord, new_version_id,
     };
 
     fn side(dir: &std::path::Path) -> Side {
@@ -299,16 +299,7 @@ mod tests {
     async fn copies_buckets_objects_and_uploads_and_resumes() {
         let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));
-        let bucket = BucketRecord {
-            name: "photos".into(),
-            owner: "1".into(),
-            region: "oss-cn-hangzhou".into(),
-            acl: Acl::Private,
-            created: 1,
-            storage_class: "Standard".into(),
-            redundancy: "LRS".into(),
-            config: Default::default(),
-        };
+        let bucket = crate::storage::meta_conformance::bucket("photos", "1");
         src.meta.create_bucket(&bucket).unwrap();
         for (i, key) in ["a", "a/b", "é"].iter().enumerate() {
             let parts = vec![

@@ -57,6 +57,13 @@ pub enum Action {
     PutBucketReferer,
     GetBucketReferer,
     DescribeRegions,
+    PutPublicAccessBlock,
+    GetPublicAccessBlock,
+    DeletePublicAccessBlock,
+    PutBucketPublicAccessBlock,
+    GetBucketPublicAccessBlock,
+    DeleteBucketPublicAccessBlock,
+    GetBucketPolicyStatus,
     PutBucketVersioning,
     GetBucketVersioning,
     ListObjectVersions,
@@ -114,6 +121,13 @@ impl Action {
             Self::PutBucketReferer => "oss:PutBucketReferer",
             Self::GetBucketReferer => "oss:GetBucketReferer",
             Self::DescribeRegions => "oss:DescribeRegions",
+            Self::PutPublicAccessBlock => "oss:PutPublicAccessBlock",
+            Self::GetPublicAccessBlock => "oss:GetPublicAccessBlock",
+            Self::DeletePublicAccessBlock => "oss:DeletePublicAccessBlock",
+            Self::PutBucketPublicAccessBlock => "oss:PutBucketPublicAccessBlock",
+            Self::GetBucketPublicAccessBlock => "oss:GetBucketPublicAccessBlock",
+            Self::DeleteBucketPublicAccessBlock => "oss:DeleteBucketPublicAccessBlock",
+            Self::GetBucketPolicyStatus => "oss:GetBucketPolicyStatus",
             Self::PutBucketVersioning => "oss:PutBucketVersioning",
             Self::GetBucketVersioning => "oss:GetBucketVersioning",
             Self::ListObjectVersions => "oss:ListObjectVersions",
@@ -232,6 +246,9 @@ pub struct BucketFacts<'a> {
     pub object_acl: Option<ObjectAcl>,
     /// Hotlink protection (PutBucketReferer), when configured.
     pub referer: Option<&'a RefererConfig>,
+    /// Block Public Access (bucket or account): public ACLs and public policy
+    /// statements grant nothing.
+    pub block_public_access: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,9 +315,15 @@ pub fn authorize(
         referer.check(context.referer).map_err(Denied::Referer)?;
     }
     let resource = arn(resource, bucket.region, bucket.owner);
-    let bucket_decision = bucket
-        .policy
-        .and_then(|p| p.evaluate(&principal.policy_names(), action.name(), &resource, context));
+    let bucket_decision = bucket.policy.and_then(|p| {
+        p.evaluate_blocking(
+            &principal.policy_names(),
+            action.name(),
+            &resource,
+            context,
+            bucket.block_public_access,
+        )
+    });
     // A RAM policy speaks only for resources of the user's own account.
     let ram_decision = match principal {
         Principal::User {
@@ -319,7 +342,10 @@ pub fn authorize(
     if bucket_decision == Some(Effect::Allow) || ram_decision == Some(Effect::Allow) {
         return Ok(());
     }
-    let acl = bucket.object_acl.unwrap_or_default().effective(bucket.acl);
+    let acl = match bucket.block_public_access {
+        true => Acl::Private,
+        false => bucket.object_acl.unwrap_or_default().effective(bucket.acl),
+    };
     let granted = match acl {
         Acl::Private => false,
         Acl::PublicRead => action.is_public_read(),
@@ -388,6 +414,7 @@ mod tests {
             policy,
             object_acl,
             referer: None,
+            block_public_access: false,
         };
         use Action::*;
         type Case<'a> = (
@@ -596,6 +623,7 @@ mod tests {
             policy: None,
             object_acl: None,
             referer: Some(&only_site),
+            block_public_access: false,
         };
         let root = Principal::Root {
             account: OWNER.into(),

@@ -186,8 +186,24 @@ impl Policy {
         resource: &str,
         context: &Context,
     ) -> Option<Effect> {
+        self.evaluate_blocking(principal, action, resource, context, false)
+    }
+
+    /// [`Policy::evaluate`]; with `block_public`, public statements (see
+    /// [`Policy::is_public`]) are ignored, as Block Public Access makes OSS ignore them.
+    pub fn evaluate_blocking(
+        &self,
+        principal: &[String],
+        action: &str,
+        resource: &str,
+        context: &Context,
+        block_public: bool,
+    ) -> Option<Effect> {
         let mut decision = None;
         for statement in &self.statements {
+            if block_public && statement.is_public() {
+                continue;
+            }
             if statement.applies(principal, action, resource, context) {
                 if statement.effect == Effect::Deny {
                     return Some(Effect::Deny);
@@ -381,7 +397,41 @@ fn parse_date(value: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// Condition keys that tie a statement to known requesters: a statement restricted by
+/// one of them to fixed values is not public (OSS's Block Public Access rules).
+const RESTRICTING_KEYS: &[&str] = &[
+    "acs:sourceip",
+    "acs:sourcevpc",
+    "acs:sourcevpcid",
+    "acs:accessid",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+];
+
+impl Policy {
+    /// Whether a statement grants access to anyone: an `Allow` whose `Principal` holds a
+    /// wildcard and whose conditions do not restrict it to fixed sources
+    /// (GetBucketPolicyStatus's `IsPublic`).
+    pub fn is_public(&self) -> bool {
+        self.statements.iter().any(Statement::is_public)
+    }
+}
+
 impl Statement {
+    fn is_public(&self) -> bool {
+        let wildcard = |v: &String| v.contains('*');
+        self.effect == Effect::Allow
+            && self
+                .principal
+                .as_ref()
+                .is_some_and(|p| p.iter().any(wildcard))
+            && !self.conditions.iter().any(|c| {
+                RESTRICTING_KEYS.contains(&c.key.to_ascii_lowercase().as_str())
+                    && !c.values.is_empty()
+                    && !c.values.iter().any(|v| wildcard(v) || v == "0.0.0.0/0")
+            })
+    }
+
     fn applies(
         &self,
         principal: &[String],

@@ -6,8 +6,33 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{CoreError, CoreResult};
-use crate::access::{self, Action, BucketFacts, Policy, Principal, Resource};
+use crate::access::{self, Acl, Action, BucketFacts, ObjectAcl, Policy, Principal, Resource};
 use crate::storage::{BucketRecord, ObjectRecord};
+
+/// Block Public Access refuses new public permissions: a public bucket ACL (OSS: "no
+/// new public access permissions can be configured").
+pub fn refuse_public_acl(blocked: bool, acl: Acl) -> CoreResult<()> {
+    if blocked && acl != Acl::Private {
+        return Err(CoreError::PublicAccessBlocked);
+    }
+    Ok(())
+}
+
+/// [`refuse_public_acl`] for an object ACL (`default` follows the bucket).
+pub fn refuse_public_object_acl(bucket: &BucketRecord, acl: ObjectAcl) -> CoreResult<()> {
+    match acl {
+        ObjectAcl::Set(acl) => refuse_public_acl(bucket.blocks_public_access(), acl),
+        ObjectAcl::Default => Ok(()),
+    }
+}
+
+/// [`refuse_public_acl`] for a bucket policy with a public statement.
+pub fn refuse_public_policy(bucket: &BucketRecord, policy: &Policy) -> CoreResult<()> {
+    if bucket.blocks_public_access() && policy.is_public() {
+        return Err(CoreError::PublicAccessBlocked);
+    }
+    Ok(())
+}
 
 /// Who sent a request and the facts policy conditions may test.
 #[derive(Debug, Clone)]
@@ -73,6 +98,7 @@ impl Requester {
             policy: policy.as_ref(),
             object_acl: object.map(|o| o.acl),
             referer: b.config.referer.as_ref(),
+            block_public_access: b.blocks_public_access(),
         });
         let context = access::Context {
             source_ip: self.source_ip,

@@ -1,13 +1,15 @@
 //! Bucket operations: create, delete, list (buckets and objects), ACL and
 //! configuration changes, multi-object delete.
 
+use super::access::{refuse_public_acl, refuse_public_policy};
 use super::bucket_tags::TagFilter;
 use super::object::{Deleted, delete_object};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
-use crate::access::{Acl, Action};
+use crate::access::{Acl, Action, Policy};
 use crate::names::ObjectKey;
 use crate::storage::{
-    BucketRecord, BucketStat, Created, ListQuery, Listing, VersionListing, VersionQuery, Versioning,
+    AccountConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, VersionListing,
+    VersionQuery, Versioning,
 };
 
 /// Buckets one account may own in one region (OSS default quota).
@@ -39,16 +41,20 @@ pub async fn create_bucket(
 ) -> CoreResult<()> {
     let owner = account(requester, "create buckets")?.to_owned();
     let region = requester.region.clone();
-    let (exists, in_region) = {
+    let (exists, in_region, account_config) = {
         let (owner, region, name) = (owner.clone(), region.clone(), request.name.clone());
         store
             .meta(move |m| {
                 let exists = m.get_bucket(&name)?.is_some();
                 let (all, _) = m.list_buckets(&owner, "", "", usize::MAX)?;
-                Ok((exists, all.iter().filter(|b| b.region == region).count()))
+                let in_region = all.iter().filter(|b| b.region == region).count();
+                Ok((exists, in_region, m.get_account_config(&owner)?))
             })
             .await?
     };
+    if let Some(acl) = request.acl {
+        refuse_public_acl(account_config.block_public_access, acl)?;
+    }
     let record = BucketRecord {
         name: request.name.clone(),
         owner: owner.clone(),
@@ -58,6 +64,7 @@ pub async fn create_bucket(
         storage_class: request.storage_class,
         redundancy: request.redundancy,
         config: Default::default(),
+        account: account_config,
     };
     let name = request.name;
     if !exists && in_region >= MAX_BUCKETS_PER_REGION {
@@ -105,6 +112,53 @@ pub async fn update_bucket(
     let mut bucket = bucket.clone();
     change(&mut bucket);
     store.meta(move |m| m.update_bucket(&bucket)).await
+}
+
+/// PutBucketAcl (refused to be public under Block Public Access).
+pub async fn put_bucket_acl(store: &Store, bucket: &BucketRecord, acl: Acl) -> CoreResult<()> {
+    refuse_public_acl(bucket.blocks_public_access(), acl)?;
+    update_bucket(store, bucket, |b| b.acl = acl).await
+}
+
+/// PutBucketPolicy of a parsed `policy` (its `text` is stored as given), refused to be
+/// public under Block Public Access.
+pub async fn put_bucket_policy(
+    store: &Store,
+    bucket: &BucketRecord,
+    policy: &Policy,
+    text: String,
+) -> CoreResult<()> {
+    refuse_public_policy(bucket, policy)?;
+    update_bucket(store, bucket, |b| b.config.policy = Some(text)).await
+}
+
+/// Put/DeletePublicAccessBlock of a bucket (`Some`) or of the requester's account.
+pub async fn put_public_access_block(
+    store: &Store,
+    requester: &Requester,
+    bucket: Option<&BucketRecord>,
+    block: bool,
+) -> CoreResult<()> {
+    match bucket {
+        Some(bucket) => {
+            update_bucket(store, bucket, |b| b.config.block_public_access = block).await
+        }
+        None => {
+            let owner = account(requester, "change account settings")?.to_owned();
+            let config = AccountConfig {
+                block_public_access: block,
+            };
+            store
+                .meta(move |m| m.put_account_config(&owner, &config))
+                .await
+        }
+    }
+}
+
+/// GetPublicAccessBlock of the requester's account.
+pub async fn account_config(store: &Store, requester: &Requester) -> CoreResult<AccountConfig> {
+    let owner = account(requester, "read account settings")?.to_owned();
+    store.meta(move |m| m.get_account_config(&owner)).await
 }
 
 /// ListBuckets: the requester's buckets in name order, only those with the tag

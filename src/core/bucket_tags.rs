@@ -211,16 +211,7 @@ mod tests {
 
     #[test]
     fn filter_by_key_and_value() {
-        let mut b = BucketRecord {
-            name: "b".into(),
-            owner: "o".into(),
-            region: "oss-cn-hangzhou".into(),
-            acl: crate::access::Acl::Private,
-            created: 0,
-            storage_class: "Standard".into(),
-            redundancy: "LRS".into(),
-            config: Default::default(),
-        };
+        let mut b = crate::storage::meta_conformance::bucket("b", "o");
         b.config.tags = tags(&[("team", "img"), ("env", "")]);
         let f = |key: &str, value: Option<&str>| TagFilter {
             key: key.into(),

@@ -116,6 +116,9 @@ pub enum CoreError {
         endpoint: String,
         bucket: String,
     },
+    /// Block Public Access refused a public ACL or bucket policy.
+    #[error("public access is blocked")]
+    PublicAccessBlocked,
     /// A refusal that is not a policy decision (anonymous bucket creation, ...).
     #[error("forbidden: {0}")]
     Forbidden(String),

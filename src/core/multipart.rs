@@ -3,6 +3,7 @@
 
 use md5::{Digest, Md5};
 
+use super::access::refuse_public_object_acl;
 use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Claimed};
 use super::conditions::ByteRange;
 use super::copy::CopySource;
@@ -62,11 +63,12 @@ impl UploadRef<'_> {
 /// `checksum`, every part gets that checksum and the object one of that type.
 pub async fn initiate_multipart_upload(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     template: ObjectRecord,
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
 ) -> CoreResult<UploadRecord> {
+    refuse_public_object_acl(bucket, template.acl)?;
     let upload = UploadRecord {
         // Time first, so a key's uploads list in initiation order (OSS).
         upload_id: format!(
@@ -79,7 +81,7 @@ pub async fn initiate_multipart_upload(
         template,
         checksum,
     };
-    let (b, stored) = (bucket.to_owned(), upload.clone());
+    let (b, stored) = (bucket.name.clone(), upload.clone());
     store.meta(move |m| m.create_upload(&b, &stored)).await?;
     Ok(upload)
 }

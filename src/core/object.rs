@@ -10,6 +10,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 
+use super::access::refuse_public_object_acl;
 use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
@@ -297,6 +298,8 @@ pub async fn put_object(
     expected: impl Into<Expected>,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
+    // Refused before the body is read.
+    refuse_public_object_acl(bucket, template.acl)?;
     let stored = store_stream(store, body, store.max_object_size, expected).await?;
     stored.fill(&mut template);
     commit_record(
@@ -368,6 +371,12 @@ pub async fn commit_record(
     mut record: ObjectRecord,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
+    if let Err(e) = refuse_public_object_acl(bucket, record.acl) {
+        for blob in new_blobs {
+            remove_blob(store, blob).await;
+        }
+        return Err(e);
+    }
     record.version_id = version_for_write(bucket);
     commit(
         store,
@@ -743,12 +752,13 @@ pub async fn update_record(
 
 pub async fn put_object_acl(
     store: &Store,
-    bucket: &str,
+    bucket: &BucketRecord,
     key: &str,
     version_id: Option<&str>,
     acl: ObjectAcl,
 ) -> CoreResult<()> {
-    update_record(store, bucket, key, version_id, move |r| r.acl = acl).await?;
+    refuse_public_object_acl(bucket, acl)?;
+    update_record(store, &bucket.name, key, version_id, move |r| r.acl = acl).await?;
     Ok(())
 }
 

@@ -14,9 +14,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::{
-    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, MetaStore,
-    NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError, UploadQuery, UploadRecord,
-    VersionQuery, VersionSeek, new_version_id,
+    AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
+    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError, UploadQuery,
+    UploadRecord, VersionQuery, VersionSeek, new_version_id,
 };
 use crate::access::{Acl, ObjectAcl};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
@@ -58,6 +58,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("probe", probe),
     ("result_cache", result_cache),
     ("versions", versions),
+    ("account_settings", account_settings),
     ("version_listing", version_listing),
 ];
 
@@ -71,6 +72,7 @@ pub(crate) fn bucket(name: &str, owner: &str) -> BucketRecord {
         storage_class: "Standard".into(),
         redundancy: "LRS".into(),
         config: Default::default(),
+        account: Default::default(),
     }
 }
 
@@ -381,6 +383,27 @@ fn record_fidelity(n: &Nodes) {
     }];
     s.create_bucket(&b).unwrap();
     assert_eq!(n.b.get_bucket("cfg"), Ok(Some(b)));
+}
+
+/// Account settings default to off, and every bucket of the account carries them.
+fn account_settings(n: &Nodes) {
+    let (s, t) = (&*n.a, &*n.b);
+    s.create_bucket(&bucket("b", "1")).unwrap();
+    s.create_bucket(&bucket("c", "2")).unwrap();
+    assert_eq!(s.get_account_config("1"), Ok(AccountConfig::default()));
+    let on = AccountConfig {
+        block_public_access: true,
+    };
+    t.put_account_config("1", &on).unwrap();
+    assert_eq!(s.get_account_config("1"), Ok(on.clone()));
+    let b = s.get_bucket("b").unwrap().unwrap();
+    assert!(b.account.block_public_access && b.blocks_public_access());
+    assert!(!t.get_bucket("c").unwrap().unwrap().blocks_public_access());
+    // Stored bucket records do not keep the account's settings.
+    s.update_bucket(&b).unwrap();
+    t.put_account_config("1", &AccountConfig::default())
+        .unwrap();
+    assert!(!s.get_bucket("b").unwrap().unwrap().blocks_public_access());
 }
 
 /// A record of version `id` (`null` or a new id), written now.

@@ -44,6 +44,24 @@ pub struct BucketRecord {
     /// Optional configuration set by later requests.
     #[serde(default)]
     pub config: BucketConfig,
+    /// The owner account's settings, filled in by [`MetaStore::get_bucket`] (not part
+    /// of the stored record).
+    #[serde(skip)]
+    pub account: AccountConfig,
+}
+
+/// Settings of an account that apply to all its buckets (PutPublicAccessBlock).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountConfig {
+    #[serde(default)]
+    pub block_public_access: bool,
+}
+
+impl BucketRecord {
+    /// Block Public Access holds for the bucket itself or for its owner's account.
+    pub fn blocks_public_access(&self) -> bool {
+        self.config.block_public_access || self.account.block_public_access
+    }
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
@@ -69,6 +87,9 @@ pub struct BucketConfig {
     /// Hotlink protection (PutBucketReferer).
     #[serde(default)]
     pub referer: Option<RefererConfig>,
+    /// PutBucketPublicAccessBlock: public ACLs and policies are ignored and refused.
+    #[serde(default)]
+    pub block_public_access: bool,
     /// PutBucketVersioning; None while versioning was never enabled.
     #[serde(default)]
     pub versioning: Option<Versioning>,
@@ -571,7 +592,12 @@ pub enum Created {
 pub trait MetaStore: Send + Sync + 'static {
     /// Create `bucket` unless the name is taken; returns the existing record if it is.
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError>;
+    /// The bucket's record, with its owner's [`AccountConfig`].
     fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError>;
+    /// An account's settings (the defaults when none were stored).
+    fn get_account_config(&self, account: &str) -> Result<AccountConfig, StorageError>;
+    fn put_account_config(&self, account: &str, config: &AccountConfig)
+    -> Result<(), StorageError>;
     fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError>;
     /// Refuses with `BucketNotEmpty` while objects or multipart uploads remain.
     fn delete_bucket(&self, name: &str) -> Result<(), StorageError>;

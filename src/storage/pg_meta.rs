@@ -35,9 +35,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
-    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
-    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, StorageError, UploadListing, UploadQuery,
-    UploadRecord, VersionRow, VersionSeek, after_prefix,
+    AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
+    Listing, MetaStore, NULL_VERSION, ObjectRecord, PartRecord, StorageError, UploadListing,
+    UploadQuery, UploadRecord, VersionRow, VersionSeek, after_prefix,
 };
 
 /// Schema migrations, applied in order; the database records how many ran. Never edit
@@ -102,6 +102,12 @@ CREATE TABLE object_versions (
     PRIMARY KEY (bucket, key, version_id)
 );
 CREATE UNIQUE INDEX object_versions_in_order ON object_versions (bucket, key, ord);
+"#,
+    r#"
+CREATE TABLE accounts (
+    id text COLLATE "C" PRIMARY KEY,
+    record bytea NOT NULL
+);
 "#,
 ];
 
@@ -733,13 +739,57 @@ impl MetaStore for PgMeta {
         };
         self.block(async {
             let c = self.client().await?;
+            // The owner's settings come in the same round trip.
             let stmt = c
-                .prepare_cached("SELECT record FROM buckets WHERE name = $1")
+                .prepare_cached(
+                    "SELECT b.record, a.record FROM buckets b
+                     LEFT JOIN accounts a ON a.id = b.owner WHERE b.name = $1",
+                )
                 .await?;
-            match c.query_opt(&stmt, &[&name]).await? {
-                Some(row) => Ok(Some(decode_col(&row, 0)?)),
-                None => Ok(None),
+            let Some(row) = c.query_opt(&stmt, &[&name]).await? else {
+                return Ok(None);
+            };
+            let mut bucket: BucketRecord = decode_col(&row, 0)?;
+            if let Some(account) = row.try_get::<_, Option<&[u8]>>(1)? {
+                bucket.account = decode(account)?;
             }
+            Ok(Some(bucket))
+        })
+    }
+
+    fn get_account_config(&self, account: &str) -> Result<AccountConfig, StorageError> {
+        let Some(account) = storable(account) else {
+            return Ok(AccountConfig::default());
+        };
+        self.block(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached("SELECT record FROM accounts WHERE id = $1")
+                .await?;
+            match c.query_opt(&stmt, &[&account]).await? {
+                Some(row) => decode_col(&row, 0),
+                None => Ok(AccountConfig::default()),
+            }
+        })
+    }
+
+    fn put_account_config(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+    ) -> Result<(), StorageError> {
+        let account = storable(account)
+            .ok_or_else(|| StorageError::Io("an account id cannot hold NUL".into()))?;
+        self.block(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "INSERT INTO accounts (id, record) VALUES ($1, $2)
+                     ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                )
+                .await?;
+            c.execute(&stmt, &[&account, &encode(config)?]).await?;
+            Ok(())
         })
     }
 

@@ -18,12 +18,14 @@ use serde::de::DeserializeOwned;
 
 use super::reserve::is_storage_full;
 use super::{
-    BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery, Listing,
-    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, SpaceReserve, StorageError, UploadListing,
-    UploadQuery, UploadRecord, VersionRow, VersionSeek, after_prefix,
+    AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
+    Listing, MetaStore, NULL_VERSION, ObjectRecord, PartRecord, SpaceReserve, StorageError,
+    UploadListing, UploadQuery, UploadRecord, VersionRow, VersionSeek, after_prefix,
 };
 
 const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
+/// Account id → its settings ([`AccountConfig`]).
+const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 /// (bucket, key) → the current version (never a delete marker).
 const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
 /// (bucket, key, order) → a noncurrent version or a delete marker, newest first
@@ -105,6 +107,7 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
     let db = Database::create(path)?;
     let txn = db.begin_write()?;
     txn.open_table(BUCKETS)?;
+    txn.open_table(ACCOUNTS)?;
     txn.open_table(OBJECTS)?;
     txn.open_table(VERSIONS)?;
     txn.open_table(VERSION_ORDERS)?;
@@ -365,10 +368,41 @@ impl MetaStore for RedbMeta {
         self.run(Kind::Read, |db| {
             let txn = db.begin_read().map_err(db_err)?;
             let table = txn.open_table(BUCKETS).map_err(db_err)?;
-            match table.get(name).map_err(db_err)? {
-                Some(v) => Ok(Some(decode(v.value())?)),
-                None => Ok(None),
+            let Some(v) = table.get(name).map_err(db_err)? else {
+                return Ok(None);
+            };
+            let mut bucket: BucketRecord = decode(v.value())?;
+            let accounts = txn.open_table(ACCOUNTS).map_err(db_err)?;
+            if let Some(a) = accounts.get(bucket.owner.as_str()).map_err(db_err)? {
+                bucket.account = decode(a.value())?;
             }
+            Ok(Some(bucket))
+        })
+    }
+
+    fn get_account_config(&self, account: &str) -> Result<AccountConfig, StorageError> {
+        self.run(Kind::Read, |db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let table = txn.open_table(ACCOUNTS).map_err(db_err)?;
+            match table.get(account).map_err(db_err)? {
+                Some(v) => Ok(decode(v.value())?),
+                None => Ok(AccountConfig::default()),
+            }
+        })
+    }
+
+    fn put_account_config(
+        &self,
+        account: &str,
+        config: &AccountConfig,
+    ) -> Result<(), StorageError> {
+        self.run(Kind::Write, |db| {
+            let txn = db.begin_write().map_err(db_err)?;
+            txn.open_table(ACCOUNTS)
+                .map_err(db_err)?
+                .insert(account, encode(config).as_slice())
+                .map_err(db_err)?;
+            txn.commit().map_err(db_err)
         })
     }
 

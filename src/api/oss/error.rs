@@ -202,6 +202,9 @@ impl From<CoreError> for OssError {
             )
             .with("UploadId", upload_id)
             .ec("0042-00000002"),
+            CoreError::PublicAccessBlocked => Self::access_denied(
+                "Public access is blocked: this bucket or its account has Block Public Access enabled, so public ACLs and bucket policies cannot be set.",
+            ),
             CoreError::NoSuchVersion { key, version_id } => Self::new(
                 StatusCode::NOT_FOUND,
                 "NoSuchVersion",

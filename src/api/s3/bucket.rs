@@ -190,7 +190,7 @@ pub async fn put_bucket_acl(cx: Cx, input: PutBucketAclInput) -> R<PutBucketAclO
         input.access_control_policy,
         &record.owner,
     )?;
-    bucket::update_bucket(cx.store(), &record, |b| b.acl = acl)
+    bucket::put_bucket_acl(cx.store(), &record, acl)
         .await
         .map_err(from_core)?;
     Ok(S3Response::new(PutBucketAclOutput::default()))
@@ -557,13 +557,11 @@ pub async fn delete_bucket_cors(cx: Cx, input: DeleteBucketCorsInput) -> R<Delet
 /// condition keys) or RAM's, evaluated by the same access engine.
 pub async fn put_bucket_policy(cx: Cx, input: PutBucketPolicyInput) -> R<PutBucketPolicyOutput> {
     let record = authorized(&cx, &input.bucket, Action::PutBucketPolicy).await?;
-    crate::access::Policy::parse(&input.policy)
+    let policy = crate::access::Policy::parse(&input.policy)
         .map_err(|e| s3_error!(MalformedPolicy, "Policy has invalid resource: {}", e.0))?;
-    bucket::update_bucket(cx.store(), &record, |b| {
-        b.config.policy = Some(input.policy.clone())
-    })
-    .await
-    .map_err(from_core)?;
+    bucket::put_bucket_policy(cx.store(), &record, &policy, input.policy)
+        .await
+        .map_err(from_core)?;
     Ok(super::no_content())
 }
 

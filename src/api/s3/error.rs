@@ -184,6 +184,7 @@ pub fn from_core(e: CoreError) -> S3Error {
         ),
         CoreError::IncompleteBody(why) => body_error(&why),
         CoreError::AccessDenied { .. }
+        | CoreError::PublicAccessBlocked
         | CoreError::Forbidden(_)
         | CoreError::SaveAsOtherAccount { .. }
         | CoreError::SaveAsOtherRegion { .. } => {

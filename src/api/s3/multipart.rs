@@ -83,7 +83,7 @@ pub async fn create_multipart_upload(
     }
     let upload = multipart::initiate_multipart_upload(
         cx.store(),
-        &bucket.name,
+        &bucket,
         &input.key,
         template,
         algorithm.map(|a| (a, kind)),

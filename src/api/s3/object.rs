@@ -659,7 +659,7 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
     )?;
     object::put_object_acl(
         cx.store(),
-        &bucket.name,
+        &bucket,
         &input.key,
         version_id,
         crate::access::ObjectAcl::Set(acl),

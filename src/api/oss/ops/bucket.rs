@@ -136,7 +136,7 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("LogBucket", "");
     w.elem("LogPrefix", "");
     w.close("BucketPolicy");
-    w.elem("BlockPublicAccess", "false");
+    w.elem("BlockPublicAccess", b.blocks_public_access().to_string());
     w.open("ServerSideEncryptionRule");
     w.elem("SSEAlgorithm", "None");
     w.close("ServerSideEncryptionRule");
@@ -157,7 +157,7 @@ pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
     let acl = acl_header(ctx)?.ok_or_else(|| {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
-    bucket::update_bucket(ctx.store(), ctx.bucket()?, |b| b.acl = acl).await?;
+    bucket::put_bucket_acl(ctx.store(), ctx.bucket()?, acl).await?;
     Ok(with_location(empty(StatusCode::OK), ctx.bucket_str()))
 }
 

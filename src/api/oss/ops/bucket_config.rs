@@ -476,14 +476,14 @@ pub async fn put_bucket_policy(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             "The policy is not UTF-8.",
         )
     })?;
-    Policy::parse(&text).map_err(|e| {
+    let policy = Policy::parse(&text).map_err(|e| {
         OssError::new(
             StatusCode::BAD_REQUEST,
             "InvalidPolicyDocument",
             e.to_string(),
         )
     })?;
-    update_bucket(ctx, |b| b.config.policy = Some(text)).await?;
+    crate::core::bucket::put_bucket_policy(ctx.store(), ctx.bucket()?, &policy, text).await?;
     Ok(empty(StatusCode::OK))
 }
 

@@ -8,6 +8,7 @@ pub mod multipart;
 pub mod object;
 pub mod post_object;
 pub mod process;
+pub mod public_access;
 pub mod referer;
 pub mod service;
 pub mod versioning;
@@ -89,6 +90,16 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         PutBucketReferer => referer::put_bucket_referer(ctx, body).await,
         GetBucketReferer => referer::get_bucket_referer(ctx),
         DescribeRegions => service::describe_regions(ctx),
+        PutPublicAccessBlock | PutBucketPublicAccessBlock => {
+            public_access::put_public_access_block(ctx, body).await
+        }
+        GetPublicAccessBlock | GetBucketPublicAccessBlock => {
+            public_access::get_public_access_block(ctx).await
+        }
+        DeletePublicAccessBlock | DeleteBucketPublicAccessBlock => {
+            public_access::delete_public_access_block(ctx).await
+        }
+        GetBucketPolicyStatus => public_access::get_bucket_policy_status(ctx),
         PutBucketVersioning => versioning::put_bucket_versioning(ctx, body).await,
         GetBucketVersioning => versioning::get_bucket_versioning(ctx),
         ListObjectVersions => versioning::list_object_versions(ctx).await,

@@ -37,7 +37,7 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Multipart")?;
     let upload = multipart::initiate_multipart_upload(
         ctx.store(),
-        ctx.bucket_str(),
+        ctx.bucket()?,
         ctx.key_str(),
         template,
         None,

@@ -456,7 +456,7 @@ pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
     let acl = object_acl(&ctx.headers)?;
     object::put_object_acl(
         ctx.store(),
-        ctx.bucket_str(),
+        ctx.bucket()?,
         ctx.key_str(),
         ctx.version_id(),
         acl,

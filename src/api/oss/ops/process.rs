@@ -281,29 +281,18 @@ pub async fn process_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Acl;
-    use crate::storage::{BucketConfig, Style};
+    use crate::storage::Style;
 
     fn bucket() -> BucketRecord {
-        BucketRecord {
-            name: "b".into(),
-            owner: "1".into(),
-            region: "oss-cn-hangzhou".into(),
-            acl: Acl::Private,
+        let mut b = crate::storage::meta_conformance::bucket("b", "1");
+        b.config.styles = vec![Style {
+            name: "thumb".into(),
+            content: "image/resize,w_100".into(),
+            category: "image".into(),
             created: 0,
-            storage_class: "Standard".into(),
-            redundancy: "LRS".into(),
-            config: BucketConfig {
-                styles: vec![Style {
-                    name: "thumb".into(),
-                    content: "image/resize,w_100".into(),
-                    category: "image".into(),
-                    created: 0,
-                    modified: 0,
-                }],
-                ..Default::default()
-            },
-        }
+            modified: 0,
+        }];
+        b
     }
 
     #[test]
