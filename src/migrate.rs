@@ -259,6 +259,7 @@ mod tests {
             checksum: None,
             version_id: None,
             delete_marker: false,
+            restore: None,
         }
     }
 

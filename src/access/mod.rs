@@ -67,6 +67,9 @@ pub enum Action {
     GetObjectVersionTagging,
     PutObjectVersionTagging,
     DeleteObjectVersionTagging,
+    RestoreObject,
+    PutBucketArchiveDirectRead,
+    GetBucketArchiveDirectRead,
 }
 
 impl Action {
@@ -124,6 +127,9 @@ impl Action {
             Self::GetObjectVersionTagging => "oss:GetObjectVersionTagging",
             Self::PutObjectVersionTagging => "oss:PutObjectVersionTagging",
             Self::DeleteObjectVersionTagging => "oss:DeleteObjectVersionTagging",
+            Self::RestoreObject => "oss:RestoreObject",
+            Self::PutBucketArchiveDirectRead => "oss:PutBucketArchiveDirectRead",
+            Self::GetBucketArchiveDirectRead => "oss:GetBucketArchiveDirectRead",
         }
     }
 

@@ -95,6 +95,7 @@ pub(super) fn object(tag: &str) -> ObjectRecord {
         checksum: None,
         version_id: None,
         delete_marker: false,
+        restore: None,
     }
 }
 

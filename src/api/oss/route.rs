@@ -72,6 +72,9 @@ pub enum Operation {
     PutBucketVersioning,
     GetBucketVersioning,
     ListObjectVersions,
+    RestoreObject,
+    PutBucketArchiveDirectRead,
+    GetBucketArchiveDirectRead,
 }
 
 impl Operation {
@@ -135,6 +138,9 @@ impl Operation {
             PutBucketVersioning => Action::PutBucketVersioning,
             GetBucketVersioning => Action::GetBucketVersioning,
             ListObjectVersions => Action::ListObjectVersions,
+            RestoreObject => Action::RestoreObject,
+            PutBucketArchiveDirectRead => Action::PutBucketArchiveDirectRead,
+            GetBucketArchiveDirectRead => Action::GetBucketArchiveDirectRead,
         }
     }
 }
@@ -162,6 +168,8 @@ const ROUTED: &[&str] = &[
     "regions",
     "versioning",
     "versions",
+    "restore",
+    "bucketArchiveDirectRead",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -169,7 +177,6 @@ const UNSUPPORTED: &[&str] = &[
     "website",
     "logging",
     "encryption",
-    "restore",
     "x-oss-async-process",
     "worm",
     "inventory",
@@ -190,7 +197,6 @@ const UNSUPPORTED: &[&str] = &[
     "userDefinedLogFieldsConfig",
     "reservedCapacity",
     "httpsConfig",
-    "bucketArchiveDirectRead",
     "cleanRestoredObject",
     "replicationLocation",
     "replicationProgress",
@@ -329,6 +335,8 @@ pub fn route(
         ("bucket", "PUT", Some("versioning")) => PutBucketVersioning,
         ("bucket", "GET", Some("versioning")) => GetBucketVersioning,
         ("bucket", "GET", Some("versions")) => ListObjectVersions,
+        ("bucket", "PUT", Some("bucketArchiveDirectRead")) => PutBucketArchiveDirectRead,
+        ("bucket", "GET", Some("bucketArchiveDirectRead")) => GetBucketArchiveDirectRead,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
@@ -350,6 +358,7 @@ pub fn route(
         ("object", "HEAD", None | Some("x-oss-process")) => HeadObject,
         ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
         ("object", "DELETE", None) => DeleteObject,
+        ("object", "POST", Some("restore")) => RestoreObject,
         ("object", "PUT", Some("acl")) => PutObjectAcl,
         ("object", "GET", Some("acl")) => GetObjectAcl,
         (level, method, sub) => {
@@ -529,6 +538,36 @@ mod tests {
             ),
             ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
             (
+                "POST",
+                t(Some("b"), Some("k")),
+                "restore",
+                Ok(RestoreObject),
+            ),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "restore&versionId=null",
+                Ok(RestoreObject),
+            ),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "restore",
+                Err("MethodNotAllowed"),
+            ),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "bucketArchiveDirectRead",
+                Ok(PutBucketArchiveDirectRead),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "bucketArchiveDirectRead",
+                Ok(GetBucketArchiveDirectRead),
+            ),
+            (
                 "GET",
                 t(Some("b"), Some("k")),
                 "bogus=",
@@ -560,5 +599,6 @@ mod tests {
         assert_eq!(GetObjectMeta.action().name(), "oss:GetObject");
         assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
         assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
+        assert_eq!(RestoreObject.action().name(), "oss:RestoreObject");
     }
 }

@@ -550,6 +550,9 @@ impl S3 for S3Dialect {
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
         object::copy_object(self.cx(&req)?, req.input).await
     }
+    async fn restore_object(&self, req: S3Request<RestoreObjectInput>) -> R<RestoreObjectOutput> {
+        object::restore_object(self.cx(&req)?, req.input).await
+    }
     async fn get_object_attributes(
         &self,
         req: S3Request<GetObjectAttributesInput>,
