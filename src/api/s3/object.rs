@@ -608,10 +608,11 @@ pub async fn restore_object(cx: Cx, input: RestoreObjectInput) -> R<RestoreObjec
             .await
             .map_err(from_core)?;
     let mut response = S3Response::new(RestoreObjectOutput::default());
-    response.status = Some(match outcome {
-        Restored::Started => StatusCode::ACCEPTED,
-        Restored::Extended => StatusCode::OK,
-    });
+    if outcome == Restored::Started {
+        response
+            .extensions
+            .insert(super::SuccessStatus(StatusCode::ACCEPTED));
+    }
     Ok(response)
 }
 
