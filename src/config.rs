@@ -127,6 +127,10 @@ pub struct StorageConfig {
     /// other nodes still reading them. Not used by the embedded default (deletes at once).
     #[serde(default = "default_blob_delete_delay")]
     pub blob_delete_delay_secs: u64,
+    /// Seconds a RestoreObject of an Archive, ColdArchive or DeepColdArchive object
+    /// takes before the object can be read (OSS takes minutes to hours).
+    #[serde(default = "default_restore_delay")]
+    pub restore_delay_secs: u64,
 }
 
 impl Default for StorageConfig {
@@ -137,6 +141,7 @@ impl Default for StorageConfig {
             blob_gc_interval_secs: default_blob_gc_interval(),
             blob_gc_grace_secs: default_blob_gc_grace(),
             blob_delete_delay_secs: default_blob_delete_delay(),
+            restore_delay_secs: default_restore_delay(),
         }
     }
 }
@@ -150,6 +155,7 @@ impl std::fmt::Debug for StorageConfig {
             .field("blob_gc_interval_secs", &self.blob_gc_interval_secs)
             .field("blob_gc_grace_secs", &self.blob_gc_grace_secs)
             .field("blob_delete_delay_secs", &self.blob_delete_delay_secs)
+            .field("restore_delay_secs", &self.restore_delay_secs)
             .finish()
     }
 }
@@ -220,6 +226,12 @@ impl StorageConfig {
                 return Err(ConfigError(format!("storage.{key} must be at least 1")));
             }
         }
+        if self.restore_delay_secs > MAX_RESTORE_DELAY_SECS {
+            return Err(ConfigError(format!(
+                "storage.restore_delay_secs = {}: give at most {MAX_RESTORE_DELAY_SECS} (48 hours, OSS's longest restore)",
+                self.restore_delay_secs
+            )));
+        }
         Ok(())
     }
 }
@@ -235,6 +247,13 @@ fn default_blob_gc_grace() -> u64 {
 fn default_blob_delete_delay() -> u64 {
     120
 }
+
+/// Short, so that restores are quick to try out locally.
+fn default_restore_delay() -> u64 {
+    1
+}
+
+const MAX_RESTORE_DELAY_SECS: u64 = 48 * 3600;
 
 /// `[storage.blobs]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -826,6 +845,17 @@ path_style = true
             Some("postgres://ossify:secret@127.0.0.1:5432/ossify")
         );
         assert!(Config::from_toml("").unwrap().storage.is_embedded());
+        assert_eq!(config.storage.restore_delay_secs, 1);
+        let mut quick = Config::from_toml("[storage]\nrestore_delay_secs = 0\n").unwrap();
+        quick.finish().unwrap();
+        assert_eq!(quick.storage.restore_delay_secs, 0);
+        let mut slow = Config::from_toml("[storage]\nrestore_delay_secs = 172801\n").unwrap();
+        assert!(
+            slow.finish()
+                .unwrap_err()
+                .0
+                .contains("storage.restore_delay_secs")
+        );
         let shown = format!("{config:?}");
         assert!(
             !shown.contains("SK") && !shown.contains("secret@"),

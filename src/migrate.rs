@@ -292,6 +292,7 @@ mod tests {
             checksum: None,
             version_id: None,
             delete_marker: false,
+            restore: None,
         }
     }
 

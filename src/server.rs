@@ -471,6 +471,7 @@ impl Server {
                 max_object_size: config.server.max_object_size,
                 blob_delete_delay: (!config.storage.is_embedded())
                     .then(|| Duration::from_secs(config.storage.blob_delete_delay_secs)),
+                restore_delay: Duration::from_secs(config.storage.restore_delay_secs),
             },
             regions,
             endpoints: Arc::new(endpoints),

@@ -74,6 +74,9 @@ pub enum Action {
     GetObjectVersionTagging,
     PutObjectVersionTagging,
     DeleteObjectVersionTagging,
+    RestoreObject,
+    PutBucketArchiveDirectRead,
+    GetBucketArchiveDirectRead,
 }
 
 impl Action {
@@ -138,6 +141,9 @@ impl Action {
             Self::GetObjectVersionTagging => "oss:GetObjectVersionTagging",
             Self::PutObjectVersionTagging => "oss:PutObjectVersionTagging",
             Self::DeleteObjectVersionTagging => "oss:DeleteObjectVersionTagging",
+            Self::RestoreObject => "oss:RestoreObject",
+            Self::PutBucketArchiveDirectRead => "oss:PutBucketArchiveDirectRead",
+            Self::GetBucketArchiveDirectRead => "oss:GetBucketArchiveDirectRead",
         }
     }
 

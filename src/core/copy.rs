@@ -4,6 +4,7 @@ use super::conditions::{Conditions, Precondition};
 use super::object::{
     commit_record, copy_stream, open_range, parse_version_id, read_version, store_stream,
 };
+use super::restore::check_readable;
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
@@ -50,6 +51,8 @@ pub async fn copy_source(
         object.as_ref(),
     )?;
     let object = read_version(store, &record, key.as_str(), version_id, object).await?;
+    // Copying reads the bytes: a cold source must be restored first.
+    check_readable(&record, &object, now_ms())?;
     Ok(
         match conditions.check(&object.etag, object.last_modified)? {
             Precondition::NotModified => None,
@@ -125,6 +128,8 @@ pub async fn copy_object(
         record.storage_class = requested.storage_class.clone();
     }
     record.last_modified = now_ms();
+    // A copy is a new object: the source's restored state is not its own.
+    record.restore = None;
     // Copying onto itself only changes metadata (oss2's update_object_meta), unless
     // the bucket keeps versions, which never share blobs; a symlink copies the link;
     // anything else copies the bytes into a new blob.

@@ -85,6 +85,22 @@ pub enum CoreError {
     InvalidTargetType { target: String },
     #[error("the object is not a symlink")]
     NotSymlink { key: String },
+    /// A read of the bytes of a cold object that is not restored.
+    #[error("the {storage_class} object must be restored before it is read")]
+    InvalidObjectState { storage_class: String },
+    /// RestoreObject of an object whose class has nothing to restore.
+    #[error("a {storage_class} object cannot be restored")]
+    RestoreNotSupported { storage_class: String },
+    #[error("the object is being restored")]
+    RestoreAlreadyInProgress,
+    /// A restore's `Days` outside the range of the object's class.
+    #[error("invalid restore days {days:?}")]
+    InvalidRestoreDays {
+        days: String,
+        class: super::restore::ColdClass,
+    },
+    #[error("invalid restore tier {tier:?}")]
+    InvalidRestoreTier { tier: String },
     /// A saveas target in another account than the source.
     #[error("the saveas target {target} belongs to another account")]
     SaveAsOtherAccount {

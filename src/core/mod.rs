@@ -16,6 +16,7 @@ pub mod image_cache;
 pub mod multipart;
 pub mod object;
 pub mod process;
+pub mod restore;
 pub mod saveas;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct Store {
     /// nodes a GET elsewhere may have read the old record and not yet opened (or not
     /// finished reading) its blobs; `None` (one process) deletes at once.
     pub blob_delete_delay: Option<std::time::Duration>,
+    /// How long a RestoreObject of a cold object takes to complete.
+    pub restore_delay: std::time::Duration,
 }
 
 impl Store {

@@ -91,6 +91,7 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         checksum: None,
         version_id: None,
         delete_marker: false,
+        restore: None,
     }
 }
 
@@ -576,7 +577,12 @@ pub async fn get_object(
         Some(link) => seen_through(link, target),
         None => target,
     };
-    let mut record = view(resolve_symlink(store, requester, bucket, link).await?);
+    let target = resolve_symlink(store, requester, bucket, link).await?;
+    // The bytes of a cold object need a restore; its metadata (HEAD) does not.
+    if !request.head {
+        super::restore::check_readable(bucket, &target, now_ms())?;
+    }
+    let mut record = view(target);
     // A concurrent overwrite may delete a blob between reading the record and
     // opening it; the newer record then names blobs that exist.
     for _ in 0..3 {
@@ -706,13 +712,28 @@ pub async fn update_record(
     version_id: Option<&str>,
     change: impl Fn(&mut ObjectRecord) + Send + 'static,
 ) -> CoreResult<ObjectRecord> {
+    try_update_record(store, bucket, key, version_id, move |r| {
+        change(r);
+        Ok(())
+    })
+    .await
+}
+
+/// [`update_record`] with a change that may refuse, in the same transaction.
+pub async fn try_update_record(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    change: impl Fn(&mut ObjectRecord) -> CoreResult<()> + Send + 'static,
+) -> CoreResult<ObjectRecord> {
     let Some(id) = version_id else {
         let k = key.to_owned();
         return commit(store, bucket, key, &[], move |current, refusal| {
             let mut record = current
                 .cloned()
                 .ok_or_else(|| refusal.refuse(CoreError::no_such_key(&k)))?;
-            change(&mut record);
+            change(&mut record).map_err(|e| refusal.refuse(e))?;
             Ok(record)
         })
         .await;
@@ -736,7 +757,7 @@ pub async fn update_record(
                     }));
                 }
                 let mut record = old.clone();
-                change(&mut record);
+                change(&mut record).map_err(|e| slot.refuse(e))?;
                 Ok(record)
             }))
         })

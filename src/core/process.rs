@@ -10,7 +10,8 @@ use md5::{Digest, Md5};
 use super::conditions::{Conditions, Precondition};
 use super::image_cache::{self, CacheUse, ResultCache};
 use super::object::{read_range_blocking, resolve_symlink};
-use super::{CoreError, CoreResult, Requester, Store};
+use super::restore::check_readable;
+use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Action, Principal};
 use crate::image::{self, Limits, OutFormat, Output, Pipeline};
 use crate::observe::METRICS;
@@ -225,6 +226,9 @@ pub async fn render(
     source: &ObjectRecord,
     pipeline: Pipeline,
 ) -> CoreResult<(Output, Option<CacheUse>)> {
+    // The pixels of a cold object need a restore, as any read of its bytes.
+    let now = now_ms();
+    check_readable(bucket, source, now)?;
     let limit = pool.limits.max_source_bytes;
     check_source_size(source, limit)?;
     let mut records = Vec::new();
@@ -245,6 +249,7 @@ pub async fn render(
             ))
         })?;
         let record = resolve_symlink(store, requester, bucket, record).await?;
+        check_readable(bucket, &record, now)?;
         check_source_size(&record, limit)?;
         records.push((key, record));
     }

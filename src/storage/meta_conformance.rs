@@ -97,6 +97,7 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
         checksum: None,
         version_id: None,
         delete_marker: false,
+        restore: None,
     }
 }
 

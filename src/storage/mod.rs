@@ -93,6 +93,9 @@ pub struct BucketConfig {
     /// PutBucketVersioning; None while versioning was never enabled.
     #[serde(default)]
     pub versioning: Option<Versioning>,
+    /// PutBucketArchiveDirectRead: Archive objects are read without a restore.
+    #[serde(default)]
+    pub archive_direct_read: bool,
 }
 
 /// The versioning state of a bucket that has had versioning enabled (OSS and S3 never
@@ -230,6 +233,22 @@ pub struct ObjectRecord {
     /// A delete marker of a versioned bucket: no bytes, hides the older versions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The last RestoreObject of a cold object (`core::restore` reads its state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreRecord>,
+}
+
+/// A RestoreObject of a cold object: the restored copy is readable from `ready_at`
+/// until `expires_at` (unix milliseconds). The state at any time follows from these
+/// two times, so every node answers the same without a background job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreRecord {
+    pub ready_at: i64,
+    pub expires_at: i64,
+    /// The priority a ColdArchive or DeepColdArchive restore runs at (`Expedited`,
+    /// `Standard`, `Bulk`); None for Archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// The version id of objects written while versioning was off or suspended.

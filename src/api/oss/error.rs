@@ -11,6 +11,7 @@ use super::xml::XmlWriter;
 use crate::access::{Denied, RefererDenial};
 use crate::core::CoreError;
 use crate::core::bucket_tags::TagProblem;
+use crate::core::restore::ColdClass;
 
 #[derive(Debug, Clone)]
 pub struct OssError {
@@ -350,6 +351,44 @@ impl From<CoreError> for OssError {
             CoreError::NotSymlink { key } => {
                 bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
             }
+            // OSS's words and EC for any read of an unrestored cold object.
+            CoreError::InvalidObjectState { .. } => Self::new(
+                StatusCode::FORBIDDEN,
+                "InvalidObjectState",
+                "The operation is not valid for the object's state",
+            )
+            .ec("0016-00000404"),
+            CoreError::RestoreNotSupported { .. } => bad(
+                "OperationNotSupported",
+                "The operation is not supported for this resource".into(),
+            )
+            .ec("0016-00000702"),
+            CoreError::RestoreAlreadyInProgress => Self::new(
+                StatusCode::CONFLICT,
+                "RestoreAlreadyInProgress",
+                "The restore operation is in progress.",
+            )
+            .ec("0016-00000701"),
+            // OSS has one EC for Archive's range and one for the cold archive classes'.
+            CoreError::InvalidRestoreDays { days, class } => Self::invalid_argument(
+                format!(
+                    "The Days of a restore must be an integer from 1 to {} for a {} object.",
+                    class.max_days(),
+                    class.name()
+                ),
+                "Days",
+                &days,
+            )
+            .ec(match class {
+                ColdClass::Archive => "0016-00000708",
+                ColdClass::ColdArchive | ColdClass::DeepColdArchive => "0016-00000704",
+            }),
+            CoreError::InvalidRestoreTier { tier } => Self::invalid_argument(
+                "The Tier of a restore must be Expedited, Standard or Bulk.",
+                "Tier",
+                &tier,
+            )
+            .ec("0016-00000703"),
             CoreError::SaveAsOtherAccount {
                 target,
                 source_bucket: source,

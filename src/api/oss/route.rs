@@ -79,6 +79,9 @@ pub enum Operation {
     GetBucketPublicAccessBlock,
     DeleteBucketPublicAccessBlock,
     GetBucketPolicyStatus,
+    RestoreObject,
+    PutBucketArchiveDirectRead,
+    GetBucketArchiveDirectRead,
 }
 
 impl Operation {
@@ -149,6 +152,9 @@ impl Operation {
             PutBucketVersioning => Action::PutBucketVersioning,
             GetBucketVersioning => Action::GetBucketVersioning,
             ListObjectVersions => Action::ListObjectVersions,
+            RestoreObject => Action::RestoreObject,
+            PutBucketArchiveDirectRead => Action::PutBucketArchiveDirectRead,
+            GetBucketArchiveDirectRead => Action::GetBucketArchiveDirectRead,
         }
     }
 }
@@ -178,6 +184,8 @@ const ROUTED: &[&str] = &[
     "versions",
     "publicAccessBlock",
     "policyStatus",
+    "restore",
+    "bucketArchiveDirectRead",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -185,7 +193,6 @@ const UNSUPPORTED: &[&str] = &[
     "website",
     "logging",
     "encryption",
-    "restore",
     "x-oss-async-process",
     "worm",
     "inventory",
@@ -204,7 +211,6 @@ const UNSUPPORTED: &[&str] = &[
     "userDefinedLogFieldsConfig",
     "reservedCapacity",
     "httpsConfig",
-    "bucketArchiveDirectRead",
     "cleanRestoredObject",
     "replicationLocation",
     "replicationProgress",
@@ -350,6 +356,8 @@ pub fn route(
         ("bucket", "PUT", Some("versioning")) => PutBucketVersioning,
         ("bucket", "GET", Some("versioning")) => GetBucketVersioning,
         ("bucket", "GET", Some("versions")) => ListObjectVersions,
+        ("bucket", "PUT", Some("bucketArchiveDirectRead")) => PutBucketArchiveDirectRead,
+        ("bucket", "GET", Some("bucketArchiveDirectRead")) => GetBucketArchiveDirectRead,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
@@ -371,6 +379,7 @@ pub fn route(
         ("object", "HEAD", None | Some("x-oss-process")) => HeadObject,
         ("object", "HEAD" | "GET", Some("objectMeta")) => GetObjectMeta,
         ("object", "DELETE", None) => DeleteObject,
+        ("object", "POST", Some("restore")) => RestoreObject,
         ("object", "PUT", Some("acl")) => PutObjectAcl,
         ("object", "GET", Some("acl")) => GetObjectAcl,
         (level, method, sub) => {
@@ -556,6 +565,36 @@ mod tests {
             ),
             ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
             (
+                "POST",
+                t(Some("b"), Some("k")),
+                "restore",
+                Ok(RestoreObject),
+            ),
+            (
+                "POST",
+                t(Some("b"), Some("k")),
+                "restore&versionId=null",
+                Ok(RestoreObject),
+            ),
+            (
+                "GET",
+                t(Some("b"), Some("k")),
+                "restore",
+                Err("MethodNotAllowed"),
+            ),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "bucketArchiveDirectRead",
+                Ok(PutBucketArchiveDirectRead),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "bucketArchiveDirectRead",
+                Ok(GetBucketArchiveDirectRead),
+            ),
+            (
                 "GET",
                 t(Some("b"), Some("k")),
                 "bogus=",
@@ -587,5 +626,6 @@ mod tests {
         assert_eq!(GetObjectMeta.action().name(), "oss:GetObject");
         assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
         assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
+        assert_eq!(RestoreObject.action().name(), "oss:RestoreObject");
     }
 }

@@ -335,15 +335,17 @@ pub fn algorithm(a: ChecksumAlgorithm) -> dto::ChecksumAlgorithm {
 }
 
 /// An S3 storage class as OSS names it: STANDARD is Standard; the infrequent-access
-/// and archive classes map to their OSS counterparts.
+/// and archive classes map to their OSS counterparts, by how they are read: GLACIER
+/// and DEEP_ARCHIVE objects need a restore, as Archive and ColdArchive ones do, while
+/// GLACIER_IR objects are read at once, as IA ones are.
 pub fn oss_storage_class(class: Option<&dto::StorageClass>, default: &str) -> S3Result<String> {
     let Some(class) = class else {
         return Ok(default.to_owned());
     };
     Ok(match class.as_str() {
         "STANDARD" | "REDUCED_REDUNDANCY" => "Standard",
-        "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" => "IA",
-        "GLACIER" | "GLACIER_IR" => "Archive",
+        "STANDARD_IA" | "ONEZONE_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" => "IA",
+        "GLACIER" => "Archive",
         "DEEP_ARCHIVE" => "ColdArchive",
         _ => return Err(s3_error!(InvalidStorageClass)),
     }

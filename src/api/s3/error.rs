@@ -168,6 +168,33 @@ pub fn from_core(e: CoreError) -> S3Error {
             S3ErrorCode::InvalidRequest,
             "The object is not a symlink.".into(),
         ),
+        // S3's words for reading an archived object that is not restored.
+        CoreError::InvalidObjectState { .. } => with(
+            S3ErrorCode::InvalidObjectState,
+            StatusCode::FORBIDDEN,
+            "The operation is not valid for the object's storage class".into(),
+        ),
+        CoreError::RestoreNotSupported { .. } => with(
+            S3ErrorCode::InvalidObjectState,
+            StatusCode::FORBIDDEN,
+            "Restore is not allowed for the object's current storage class".into(),
+        ),
+        CoreError::RestoreAlreadyInProgress => with(
+            S3ErrorCode::RestoreAlreadyInProgress,
+            StatusCode::CONFLICT,
+            "Object restore is already in progress".into(),
+        ),
+        CoreError::InvalidRestoreDays { days, class } => bad(
+            S3ErrorCode::InvalidArgument,
+            format!(
+                "Days must be an integer from 1 to {} for this object's storage class ({days:?} was given).",
+                class.max_days()
+            ),
+        ),
+        CoreError::InvalidRestoreTier { .. } => bad(
+            S3ErrorCode::MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema".into(),
+        ),
         CoreError::PreconditionFailed { .. } => with(
             S3ErrorCode::PreconditionFailed,
             StatusCode::PRECONDITION_FAILED,

@@ -101,7 +101,7 @@ pub async fn handle(
         Some(Ok(response)) => Ok(response),
         _ => listener.s3.call(request).await,
     };
-    let response = match called {
+    let mut response = match called {
         Ok(response) => response.map(axum::body::Body::new),
         Err(e) => {
             tracing::warn!("S3 request failed: {:?}", e);
@@ -113,6 +113,9 @@ pub async fn handle(
             }
         }
     };
+    if let Some(SuccessStatus(status)) = response.extensions().get().copied() {
+        *response.status_mut() = status;
+    }
     let failed = response.status().is_client_error() || response.status().is_server_error();
     let mut response = if failed {
         error::complete_error_body(response, &resource, &request_id, head).await
@@ -142,6 +145,11 @@ pub async fn handle(
     }
     response
 }
+
+/// A success status s3s's serializers do not give (RestoreObject's 202), carried from
+/// the operation to [`handle`] as a response extension.
+#[derive(Debug, Clone, Copy)]
+struct SuccessStatus(http::StatusCode);
 
 fn new_request_id() -> String {
     hex::encode_upper(rand::random::<[u8; 8]>())
@@ -549,6 +557,9 @@ impl S3 for S3Dialect {
     }
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> R<CopyObjectOutput> {
         object::copy_object(self.cx(&req)?, req.input).await
+    }
+    async fn restore_object(&self, req: S3Request<RestoreObjectInput>) -> R<RestoreObjectOutput> {
+        object::restore_object(self.cx(&req)?, req.input).await
     }
     async fn get_object_attributes(
         &self,

@@ -14,6 +14,7 @@ use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::copy::{self, CopyObject};
 use crate::core::object::{self, Expected, GetOutcome, ObjectBody};
 use crate::core::process;
+use crate::core::restore::{self, RestoreObject, Restored, Tier};
 use crate::names::BucketName;
 use crate::storage::ObjectRecord;
 
@@ -310,6 +311,7 @@ macro_rules! read_output {
             parts_count: read.parts_count,
             checksum_type: sums.kind,
             version_id: r.version_id.clone(),
+            restore: restore::restore_info(r, crate::core::now_ms()),
             $($extra)*
             ..Default::default()
         })
@@ -567,6 +569,51 @@ async fn existing(
         .await
         .map_err(from_core)?;
     Ok((bucket, record))
+}
+
+/// RestoreObject over the core's rules: 202 when a restore starts, 200 when a restored
+/// object's stay is extended. S3's SELECT restores are not offered.
+pub async fn restore_object(cx: Cx, input: RestoreObjectInput) -> R<RestoreObjectOutput> {
+    let version_id = input.version_id.as_deref();
+    let (bucket, key, current) = cx.object(&input.bucket, &input.key, version_id).await?;
+    cx.authorize(
+        Action::RestoreObject,
+        &bucket,
+        Some(key.as_str()),
+        current.as_ref(),
+    )?;
+    let request = match input.restore_request {
+        None => RestoreObject::default(),
+        Some(r)
+            if r.type_.is_some()
+                || r.select_parameters.is_some()
+                || r.output_location.is_some() =>
+        {
+            return Err(s3_error!(
+                NotImplemented,
+                "SELECT restores are not supported: give Days and GlacierJobParameters only."
+            ));
+        }
+        Some(r) => RestoreObject {
+            days: r.days.map(|d| d.to_string()),
+            tier: r
+                .glacier_job_parameters
+                .map(|g| Tier::parse(g.tier.as_str()))
+                .transpose()
+                .map_err(from_core)?,
+        },
+    };
+    let (_, outcome) =
+        restore::restore_object(cx.store(), &bucket, key.as_str(), version_id, request)
+            .await
+            .map_err(from_core)?;
+    let mut response = S3Response::new(RestoreObjectOutput::default());
+    if outcome == Restored::Started {
+        response
+            .extensions
+            .insert(super::SuccessStatus(StatusCode::ACCEPTED));
+    }
+    Ok(response)
 }
 
 pub async fn get_object_tagging(cx: Cx, input: GetObjectTaggingInput) -> R<GetObjectTaggingOutput> {

@@ -18,6 +18,7 @@ use crate::api::oss::headers::{header, iso8601};
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::bucket::{self, CreateBucket};
+use crate::core::{now_ms, restore};
 use crate::names::ObjectKey;
 use crate::storage::ListQuery;
 
@@ -360,6 +361,7 @@ pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
             (listing.objects.len() + listing.common_prefixes.len()).to_string(),
         );
     }
+    let now = now_ms();
     for (key, o) in &listing.objects {
         w.open("Contents");
         w.elem("Key", enc(key));
@@ -368,6 +370,9 @@ pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
         w.elem("Type", &o.object_type);
         w.elem("Size", o.size.to_string());
         w.elem("StorageClass", &o.storage_class);
+        if let Some(info) = restore::restore_info(o, now) {
+            w.elem("RestoreInfo", info);
+        }
         if !v2 || fetch_owner {
             write_owner(&mut w, &bucket.owner);
         }

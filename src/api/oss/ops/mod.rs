@@ -10,6 +10,7 @@ pub mod post_object;
 pub mod process;
 pub mod public_access;
 pub mod referer;
+pub mod restore;
 pub mod service;
 pub mod versioning;
 
@@ -103,6 +104,9 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         PutBucketVersioning => versioning::put_bucket_versioning(ctx, body).await,
         GetBucketVersioning => versioning::get_bucket_versioning(ctx),
         ListObjectVersions => versioning::list_object_versions(ctx).await,
+        RestoreObject => restore::restore_object(ctx, body).await,
+        PutBucketArchiveDirectRead => restore::put_bucket_archive_direct_read(ctx, body).await,
+        GetBucketArchiveDirectRead => restore::get_bucket_archive_direct_read(ctx),
     }
 }
 

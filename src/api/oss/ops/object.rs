@@ -17,11 +17,11 @@ use crate::api::oss::headers::{self, header, http_date};
 use crate::api::oss::ops::service::write_owner;
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
-use crate::core::CoreError;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::object::{
     self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags, new_record,
 };
+use crate::core::{CoreError, now_ms, restore};
 use crate::storage::{BucketRecord, ContentHeaders, ObjectRecord};
 
 const STORAGE_CLASSES: &[&str] = &[
@@ -272,6 +272,9 @@ fn object_headers(out: &mut HeaderMap, o: &ObjectRecord) {
         set(out, "content-md5", md5);
     }
     set_version_id(out, o);
+    if let Some(info) = restore::restore_info(o, now_ms()) {
+        set(out, "x-oss-restore", &info);
+    }
     let c = &o.headers;
     set(
         out,

@@ -104,6 +104,7 @@ pub async fn list_object_versions(ctx: &Ctx) -> ApiResult<Response> {
     if let Some(next) = &listing.next_version_id_marker {
         w.elem("NextVersionIdMarker", next);
     }
+    let now = crate::core::now_ms();
     for entry in &listing.versions {
         let o = &entry.record;
         w.open(if o.delete_marker {
@@ -120,6 +121,9 @@ pub async fn list_object_versions(ctx: &Ctx) -> ApiResult<Response> {
             w.elem("Type", &o.object_type);
             w.elem("Size", o.size.to_string());
             w.elem("StorageClass", &o.storage_class);
+            if let Some(info) = crate::core::restore::restore_info(o, now) {
+                w.elem("RestoreInfo", info);
+            }
         }
         write_owner(&mut w, &record.owner);
         w.close(if o.delete_marker {
