@@ -267,18 +267,16 @@ async fn dispatch(
             .then(|| key.as_ref().map(|k| k.as_str().to_owned()))
             .flatten();
             let name = name.clone();
-            // A read of a version loads that version (an invalid id loads nothing).
-            let version = query
-                .get("versionId")
-                .filter(|v| crate::storage::is_version_id(v))
-                .map(str::to_owned);
+            // A read of a version loads that version; an invalid id loads nothing, so
+            // `Ctx::object` refuses it (InvalidArgument) instead of reading the current one.
+            let version = query.get("versionId").map(str::to_owned);
             let (bucket, object) = app
                 .store
                 .meta(move |m| {
                     let bucket = m.get_bucket(name.as_str())?;
                     let object = match (&bucket, object_key, version) {
                         (Some(_), Some(key), None) => m.get_object(name.as_str(), &key)?,
-                        (Some(_), Some(key), Some(v)) => {
+                        (Some(_), Some(key), Some(v)) if crate::storage::is_version_id(&v) => {
                             m.get_object_version(name.as_str(), &key, &v)?
                         }
                         _ => None,
