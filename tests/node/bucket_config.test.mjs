@@ -319,6 +319,25 @@ test('versioning: enable, versions on put, get/head/delete by versionId, getBuck
     status: 400, code: 'InvalidArgument',
   });
 
+  // copy from a version, deleteMulti of versions and of a current object.
+  const copied = await c.copy('doc-copy.txt', 'doc.txt', { versionId: id1 });
+  assert.equal(copied.data.etag, etagOf(Buffer.from('first')));
+  const copyId = copied.res.headers['x-oss-version-id'];
+  assert.match(copyId, /^[0-9a-f]{32}$/);
+  assert.equal((await c.get('doc-copy.txt')).content.toString(), 'first');
+  const multi = await c.deleteMulti([{ key: 'doc-copy.txt', versionId: copyId }, 'doc.txt']);
+  const byKey = Object.fromEntries(multi.deleted.map(d => [d.Key, d]));
+  assert.equal(byKey['doc-copy.txt'].VersionId, copyId);
+  assert.equal(byKey['doc-copy.txt'].DeleteMarker, undefined);
+  assert.equal(byKey['doc.txt'].DeleteMarker, 'true');
+  assert.match(byKey['doc.txt'].DeleteMarkerVersionId, /^[0-9a-f]{32}$/);
+  assertOssError(await rejection(c.get('doc-copy.txt', { versionId: copyId })), {
+    status: 404, code: 'NoSuchVersion',
+  });
+  assertOssError(await rejection(c.get('doc.txt')), { status: 404, code: 'NoSuchKey' });
+  await c.delete('doc.txt', { versionId: byKey['doc.txt'].DeleteMarkerVersionId });
+  assert.equal((await c.get('doc.txt')).content.toString(), 'first');
+
   assert.equal((await root.putBucketVersioning(name, 'Suspended')).status, 200);
   assert.equal((await root.getBucketVersioning(name)).versionStatus, 'Suspended');
   const suspended = await c.put('doc.txt', Buffer.from('third'));

@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
   REGION, OWNER_ID, OTHER, ROOT, client, bucketName, newBucket, removeBucket, rejection,
   assertOssError, etagOf, md5B64, crc64, bytes,
@@ -63,6 +66,35 @@ test('bucket: create, list, info, location, ACL, delete', async () => {
   assert.equal((await root.listBuckets({ prefix: name })).buckets, null);
 });
 
+test('bucket: listBuckets pages with max-keys and marker; getBucketStat', async () => {
+  const root = client();
+  const prefix = `${bucketName('page')}-`;
+  const names = [`${prefix}a`, `${prefix}b`];
+  for (const n of names) await root.putBucket(n);
+  const [b1, b2] = names.map(bucket => client({ bucket }));
+  try {
+    const first = await root.listBuckets({ prefix, 'max-keys': 1 });
+    assert.deepEqual(first.buckets.map(b => b.name), [names[0]]);
+    assert.equal(first.isTruncated, true);
+    assert.equal(first.nextMarker, names[0]);
+    const second = await root.listBuckets({ prefix, 'max-keys': 1, marker: first.nextMarker });
+    assert.deepEqual(second.buckets.map(b => b.name), [names[1]]);
+    assert.equal(second.isTruncated, false);
+
+    await b1.put('a', Buffer.from('12345'));
+    await b1.put('b', Buffer.from('123'));
+    await b1.initMultipartUpload('pending');
+    const stat = await root.getBucketStat(b1.options.bucket);
+    assert.equal(stat.res.status, 200);
+    assert.equal(stat.stat.Storage, '8');
+    assert.equal(stat.stat.ObjectCount, '2');
+    assert.equal(stat.stat.MultipartUploadCount, '1');
+  } finally {
+    await removeBucket(b1);
+    await removeBucket(b2);
+  }
+});
+
 test('bucket: deleting a bucket with objects is BucketNotEmpty', async () => {
   const b = await newBucket('notempty');
   await b.put('k', Buffer.from('x'));
@@ -115,6 +147,26 @@ test('object: put a Buffer with meta and headers, get, head, getObjectMeta', asy
   assert.equal(meta.res.headers['content-length'], String(data.length));
   assert.equal(meta.res.headers.etag, etagOf(data));
   assert.ok(meta.res.headers['last-modified'].endsWith(' GMT'));
+});
+
+test('object: putMeta replaces metadata; get into a file', async () => {
+  const data = Buffer.from('meta body');
+  await c.put('meta.txt', data, { meta: { a: '1' }, mime: 'text/plain' });
+  const r = await c.putMeta('meta.txt', { b: '2' });
+  assert.equal(r.res.status, 200);
+  const head = await c.head('meta.txt');
+  assert.deepEqual(head.meta, { b: '2' });
+  assert.equal(head.res.headers.etag, etagOf(data));
+
+  const file = path.join(os.tmpdir(), `ossify-ali-oss-${process.pid}.txt`);
+  try {
+    const got = await c.get('meta.txt', file);
+    assert.equal(got.res.status, 200);
+    assert.equal(got.content, null);
+    assert.deepEqual(fs.readFileSync(file), data);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 });
 
 test('object: ranges and conditional reads', async () => {

@@ -1,11 +1,13 @@
 // Presigned URLs from ali-oss (signatureUrl, asyncSignatureUrl, signatureUrlV4) used by a
-// plain HTTP client, image processing on GET, and processObjectSave (sys/saveas).
+// plain HTTP client, browser form uploads signed by calculatePostSignature and
+// signPostObjectPolicyV4, image processing on GET, and processObjectSave (sys/saveas).
 // ali-oss refuses to presign for an IP endpoint, so URLs always come from a path-style
 // client on http://localhost:<port>.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import signUtils from 'ali-oss/lib/common/signUtils.js';
 import {
-  client, newBucket, removeBucket, rejection, assertOssError, etagOf, png, pngSize,
+  client, newBucket, removeBucket, rejection, assertOssError, etagOf, png, pngSize, knownBug,
 } from './lib.mjs';
 
 const PNG = png(20, 10);
@@ -86,6 +88,111 @@ test('signatureUrl PUT with Content-Type and a signed x-oss-meta header', async 
   assert.equal(wrong.status, 403);
   assert.match(await wrong.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
   assert.deepEqual((await c.get('uploaded.png')).content, PNG);
+});
+
+/** POST a form to the bucket (fields in order, the file last, as OSS requires). The
+ * body goes in one write, as a buffer: see EARLY_CLOSE for streamed forms. */
+async function postForm(fields, body = 'form body', { streamed = false } = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([body], { type: 'text/plain' }), 'hello.txt');
+  const url = `${signer.options.endpoint.format().replace(/\/$/, '')}/${c.options.bucket}`;
+  if (streamed) return fetch(url, { method: 'POST', body: form, redirect: 'manual' });
+  const encoded = new Request(url, { method: 'POST', body: form });
+  return fetch(url, {
+    method: 'POST',
+    body: Buffer.from(await encoded.arrayBuffer()),
+    headers: { 'Content-Type': encoded.headers.get('content-type') },
+    redirect: 'manual',
+  });
+}
+
+// Server bug: when ossify refuses a request before reading all of its body (a form whose
+// policy fails, as here), it closes the connection with the rest of the body unread, so
+// the client's next write meets EPIPE/RST and fetch (undici) fails with "fetch failed"
+// instead of returning the 403 it was sent. About half of streamed refused forms fail
+// so. Real OSS (behind Tengine) drains the body (lingering close) and the client always
+// sees the error. Not an OSS-dialect fix: the connection handling in src/server.rs.
+const EARLY_CLOSE = 'ossify bug: an early error response closes the connection with the '
+  + 'request body unread, so fetch of a streamed body fails with EPIPE instead of the 403';
+
+test('a refused form streamed by fetch gets its 403', { skip: knownBug(EARLY_CLOSE) }, async () => {
+  const policy = {
+    expiration: new Date(Date.now() + 600000).toISOString(),
+    conditions: [['starts-with', '$key', 'form/']],
+  };
+  const signed = signer.calculatePostSignature(policy);
+  for (let i = 0; i < 20; i++) {
+    const refused = await postForm({ key: `elsewhere/${i}`, ...signed }, 'x', { streamed: true });
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /<Code>AccessDenied<\/Code>/);
+  }
+});
+
+test('PostObject with a V1 policy from calculatePostSignature', async () => {
+  const policy = {
+    expiration: new Date(Date.now() + 600000).toISOString(),
+    conditions: [{ bucket: c.options.bucket }, ['starts-with', '$key', 'form/'], ['content-length-range', 1, 100]],
+  };
+  const signed = signer.calculatePostSignature(policy);
+  assert.deepEqual(Object.keys(signed), ['OSSAccessKeyId', 'Signature', 'policy']);
+  const r = await postForm({
+    key: 'form/${filename}', success_action_status: '201', 'x-oss-meta-from': 'form', ...signed,
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  assert.match(text, /<Key>form\/hello.txt<\/Key>/);
+  assert.equal(r.headers.get('etag'), etagOf(Buffer.from('form body')));
+  const got = await c.get('form/hello.txt');
+  assert.equal(got.content.toString(), 'form body');
+  assert.equal(got.res.headers['x-oss-meta-from'], 'form');
+  assert.equal(got.res.headers['content-type'], 'text/plain');
+
+  // The policy's conditions hold: another prefix and a body over 100 bytes are refused.
+  for (const [key, body] of [['elsewhere/x', 'x'], ['form/big', 'x'.repeat(101)]]) {
+    const refused = await postForm({ key, ...signed }, body);
+    assert.equal(refused.status, 403, key);
+    assert.match(await refused.text(), /<Code>AccessDenied<\/Code>/);
+  }
+  assertOssError(await rejection(c.head('form/big')), { status: 404, code: 'NoSuchKey' });
+});
+
+test('PostObject with a V4 policy from signPostObjectPolicyV4', async () => {
+  const date = new Date();
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const credential = signUtils.getCredential(stamp.slice(0, 8), 'cn-hangzhou', signer.options.accessKeyId);
+  const policy = {
+    expiration: new Date(date.getTime() + 600000).toISOString(),
+    conditions: [
+      { bucket: c.options.bucket },
+      { 'x-oss-credential': credential },
+      { 'x-oss-date': stamp },
+      { 'x-oss-signature-version': 'OSS4-HMAC-SHA256' },
+      ['eq', '$success_action_status', '200'],
+      ['in', '$content-type', ['text/plain', 'image/png']],
+    ],
+  };
+  const fields = {
+    key: 'form/v4.txt',
+    'Content-Type': 'text/plain',
+    success_action_status: '200',
+    'x-oss-date': stamp,
+    'x-oss-credential': credential,
+    'x-oss-signature-version': 'OSS4-HMAC-SHA256',
+    policy: Buffer.from(JSON.stringify(policy)).toString('base64'),
+    'x-oss-signature': signer.signPostObjectPolicyV4(policy, date),
+  };
+  const r = await postForm(fields, 'v4 form');
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.equal((await c.get('form/v4.txt')).content.toString(), 'v4 form');
+
+  const wrongType = await postForm({ ...fields, key: 'form/v4-bad.txt', 'Content-Type': 'text/html' }, 'x');
+  assert.equal(wrongType.status, 403);
+  assert.match(await wrongType.text(), /<Code>AccessDenied<\/Code>/);
+  const forged = await postForm({ ...fields, 'x-oss-signature': '0'.repeat(64) }, 'forged');
+  assert.equal(forged.status, 403);
+  assert.match(await forged.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
+  assert.equal((await c.get('form/v4.txt')).content.toString(), 'v4 form');
 });
 
 test('signatureUrl with process image/resize,w_10 on a PNG', async () => {
