@@ -193,7 +193,7 @@ test('bucket tags: putBucketTags, getBucketTags, deleteBucketTags, listBuckets b
   assert.deepEqual((await root.getBucketTags(name)).tag, { only: 'one' });
 
   const bad = await rejection(root.putBucketTags(name, { 'aliyun-reserved': 'x' }));
-  assertOssError(bad, { status: 400, code: 'InvalidTag' });
+  assertOssError(bad, { status: 400, code: 'InvalidTag', ec: '0010-00000207' });
   assert.deepEqual((await root.getBucketTags(name)).tag, { only: 'one' });
 
   const del = await root.deleteBucketTags(name);

@@ -180,7 +180,7 @@ test('init, uploadPart, listParts, listUploads, complete', async () => {
   const aborted = await c.abortMultipartUpload('mp/other.bin', other.uploadId);
   assert.equal(aborted.res.status, 204);
   assertOssError(await rejection(c.listParts('mp/other.bin', other.uploadId)), {
-    status: 404, code: 'NoSuchUpload',
+    status: 404, code: 'NoSuchUpload', ec: '0042-00000002',
   });
   assert.deepEqual((await c.listUploads({ prefix: 'mp/' })).uploads, []);
 });
@@ -209,7 +209,7 @@ test('multipart errors: InvalidPart, EntityTooSmall, NoSuchUpload', async () => 
   await c.abortMultipartUpload('mp/errors.bin', init.uploadId);
 
   const gone = await rejection(c.uploadPart('mp/errors.bin', init.uploadId, 3, data, 0, KB));
-  assertOssError(gone, { status: 404, code: 'NoSuchUpload' });
+  assertOssError(gone, { status: 404, code: 'NoSuchUpload', ec: '0042-00000002' });
   const abortAgain = await rejection(c.abortMultipartUpload('mp/errors.bin', init.uploadId));
   assertOssError(abortAgain, { status: 404, code: 'NoSuchUpload' });
 });

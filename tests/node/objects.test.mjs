@@ -54,7 +54,7 @@ test('bucket: create, list, info, location, ACL, delete', async () => {
   // Re-creating one's own bucket is 200; another account's name is taken.
   assert.equal((await root.putBucket(name)).res.status, 200);
   const taken = await rejection(client({ keys: OTHER }).putBucket(name));
-  assertOssError(taken, { status: 409, code: 'BucketAlreadyExists' });
+  assertOssError(taken, { status: 409, code: 'BucketAlreadyExists', ec: '0015-00000104' });
 
   const deleted = await root.deleteBucket(name);
   assert.equal(deleted.res.status, 204);
@@ -276,7 +276,7 @@ test('object: a wrong Content-MD5 is InvalidDigest and stores nothing', async ()
   const err = await rejection(c.put('digest.txt', Buffer.from('payload'), {
     headers: { 'Content-MD5': md5B64(Buffer.from('other')) },
   }));
-  assertOssError(err, { status: 400, code: 'InvalidDigest' });
+  assertOssError(err, { status: 400, code: 'InvalidDigest', ec: '0017-00000503' });
   assertOssError(await rejection(c.head('digest.txt')), { status: 404, code: 'NoSuchKey' });
 });
 
@@ -392,7 +392,9 @@ test('append: positions, next position, CRC-64 and the wrong-position error', as
   assert.equal(got.res.headers['x-oss-next-append-position'], String(all.length));
 
   const err = await rejection(c.append('append.log', Buffer.from('x'), { position: '3' }));
-  assertOssError(err, { status: 409, code: 'PositionNotEqualToLength' });
+  assertOssError(err, {
+    status: 409, code: 'PositionNotEqualToLength', message: 'Position is not equal to file length.', ec: '0026-00000016',
+  });
   assert.deepEqual((await c.get('append.log')).content, all);
 
   await c.put('normal.txt', Buffer.from('n'));
@@ -417,10 +419,12 @@ test('symlink: putSymlink, getSymlink, reading through it, meta on the link', as
   assert.equal(uni.res.status, 200);
   assert.equal((await c.getSymlink('link/ü alias')).targetName, 'link/ü target+1.txt');
   const dangling = await rejection(c.get('link/ü alias'));
-  assertOssError(dangling, { status: 404, code: 'SymlinkTargetNotExist' });
+  assertOssError(dangling, {
+    status: 404, code: 'SymlinkTargetNotExist', message: 'The symlink target object does not exist.', ec: '0026-00000012',
+  });
 
   const notLink = await rejection(c.getSymlink('link/target.txt'));
-  assertOssError(notLink, { status: 400, code: 'NotSymlink' });
+  assertOssError(notLink, { status: 400, code: 'NotSymlink', ec: '0043-00000101' });
 });
 
 test('object ACL: putACL, getACL, and what another account can read', async () => {
