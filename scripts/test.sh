@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit and integration tests, then the SDK compatibility
-# tests with the real Python SDKs (installed into .venv on first run).
+# tests with the real Python SDKs (installed into .venv on first run) and ali-oss
+# (Node.js, installed into tests/node/node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,22 @@ if ! command -v rclone >/dev/null 2>&1; then
     else
         echo "test.sh: rclone missing and cannot be installed here; its tests will skip" >&2
     fi
+fi
+# The ali-oss tests (tests/sdk/test_ali_oss.py running tests/node/*.test.mjs) need Node.js
+# and npm: installed (Debian, as root) when missing, and then required; the SDK is
+# pinned in tests/node/package-lock.json and installed into tests/node/node_modules.
+if can_apt; then
+    export OSSIFY_REQUIRE_NODE=1
+    if ! command -v node >/dev/null 2>&1; then
+        apt_install nodejs npm
+    elif ! command -v npm >/dev/null 2>&1; then
+        apt_install npm
+    fi
+fi
+if command -v npm >/dev/null 2>&1; then
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+else
+    echo "test.sh: Node.js or npm missing and cannot be installed here; the ali-oss tests will skip" >&2
 fi
 # The HTTPS tests (tests/sdk/test_operator.py) also drive curl.
 if ! command -v curl >/dev/null 2>&1 && can_apt; then

@@ -340,7 +340,8 @@ impl From<CoreError> for OssError {
                 "SymlinkTargetNotExist",
                 "The symlink target object does not exist.",
             )
-            .with("SymlinkTarget", target),
+            .with("SymlinkTarget", target)
+            .ec("0026-00000012"),
             // OSS: "the target object of a symbolic link cannot be a symbolic link",
             // checked when the link is read, not when it is created.
             CoreError::InvalidTargetType { target } => bad(
@@ -348,8 +349,11 @@ impl From<CoreError> for OssError {
                 "The symlink target object type is invalid: it is a symlink.".into(),
             )
             .with("SymlinkTarget", target),
+            // EC of OSS's error page for a GetSymlink of an object that is no symlink.
             CoreError::NotSymlink { key } => {
-                bad("NotSymlink", "The specified object is not a symlink.".into()).with("Key", key)
+                bad("NotSymlink", "The specified object is not a symlink.".into())
+                    .with("Key", key)
+                    .ec("0043-00000101")
             }
             // OSS's words and EC for any read of an unrestored cold object.
             CoreError::InvalidObjectState { .. } => Self::new(

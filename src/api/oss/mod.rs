@@ -267,7 +267,8 @@ async fn dispatch(
             .then(|| key.as_ref().map(|k| k.as_str().to_owned()))
             .flatten();
             let name = name.clone();
-            // A read of a version loads that version (an invalid id loads nothing).
+            // A read of a version loads that version; an invalid id loads nothing, so
+            // `Ctx::object` refuses it (InvalidArgument) instead of reading the current one.
             let version = query.get("versionId").map(str::to_owned);
             let (bucket, object) = app
                 .store
