@@ -22,7 +22,9 @@ const DAY_MS: i64 = 86_400_000;
 pub enum Dialect {
     /// OSS refuses rules whose prefixes overlap unless the request says
     /// `x-oss-allow-same-action-overlap: true`.
-    Oss { allow_overlap: bool },
+    Oss {
+        allow_overlap: bool,
+    },
     S3,
 }
 
@@ -62,32 +64,69 @@ impl Action {
 pub enum LifecycleProblem {
     NoRules,
     TooManyRules,
-    IdTooLong { id: String },
-    DuplicateId { id: String },
-    PrefixTooLong { id: String },
-    NoAction { id: String },
+    IdTooLong {
+        id: String,
+    },
+    DuplicateId {
+        id: String,
+    },
+    PrefixTooLong {
+        id: String,
+    },
+    NoAction {
+        id: String,
+    },
     /// Days (or NoncurrentDays) of 0.
-    ZeroDays { id: String, action: Action },
+    ZeroDays {
+        id: String,
+        action: Action,
+    },
     /// A date that is not midnight UTC.
-    NotMidnight { id: String, action: Action },
+    NotMidnight {
+        id: String,
+        action: Action,
+    },
     /// Expiration and Transition of one rule mix Days and a date.
-    MixedDaysAndDate { id: String },
-    BadStorageClass { id: String, class: String },
+    MixedDaysAndDate {
+        id: String,
+    },
+    BadStorageClass {
+        id: String,
+        class: String,
+    },
     /// Transitions to colder classes must come later (IA, Archive, ColdArchive,
     /// DeepColdArchive), each class once.
-    TransitionOrder { id: String, action: Action },
+    TransitionOrder {
+        id: String,
+        action: Action,
+    },
     /// Expiration (or NoncurrentVersionExpiration) must come after every transition.
-    ExpirationBeforeTransition { id: String, action: Action },
+    ExpirationBeforeTransition {
+        id: String,
+        action: Action,
+    },
     /// ObjectSizeGreaterThan must be below ObjectSizeLessThan, both at most 5 TiB.
-    SizeRange { id: String },
+    SizeRange {
+        id: String,
+    },
     /// A Filter/Not prefix must start with the rule's prefix and, without a tag,
     /// be longer than it.
-    NotPrefix { id: String },
+    NotPrefix {
+        id: String,
+    },
     /// A Filter/Not tag that the rule itself requires leaves nothing to select.
-    NotTag { id: String },
+    NotTag {
+        id: String,
+    },
     /// AbortMultipartUpload and ExpiredObjectDeleteMarker cannot have tag filters.
-    TagsWith { id: String, action: &'static str },
-    Tag { id: String, problem: TagProblem },
+    TagsWith {
+        id: String,
+        action: &'static str,
+    },
+    Tag {
+        id: String,
+        problem: TagProblem,
+    },
     /// Two rules with overlapping prefixes and the same action (OSS).
     Overlap {
         first: String,
@@ -104,7 +143,10 @@ impl std::fmt::Display for LifecycleProblem {
             Self::IdTooLong { id } => write!(f, "rule ID {id:?} is longer than {MAX_ID} bytes"),
             Self::DuplicateId { id } => write!(f, "rule ID {id:?} is used more than once"),
             Self::PrefixTooLong { id } => {
-                write!(f, "rule {id:?} has a prefix longer than {MAX_PREFIX} characters")
+                write!(
+                    f,
+                    "rule {id:?} has a prefix longer than {MAX_PREFIX} characters"
+                )
             }
             Self::NoAction { id } => write!(f, "rule {id:?} has no action"),
             Self::ZeroDays { id, action } => write!(
@@ -211,7 +253,10 @@ fn check_order(
     mut steps: Vec<(usize, i64)>,
 ) -> Result<Option<i64>, LifecycleProblem> {
     steps.sort();
-    if steps.windows(2).any(|w| w[0].0 == w[1].0 || w[0].1 >= w[1].1) {
+    if steps
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 || w[0].1 >= w[1].1)
+    {
         return Err(LifecycleProblem::TransitionOrder {
             id: id.to_owned(),
             action,
@@ -350,7 +395,11 @@ fn action_kinds(rule: &LifecycleRule) -> Vec<String> {
     if rule.abort_multipart.is_some() {
         kinds.push("AbortMultipartUpload".to_owned());
     }
-    kinds.extend(rule.transitions.iter().map(|(_, c)| format!("Transition {c}")));
+    kinds.extend(
+        rule.transitions
+            .iter()
+            .map(|(_, c)| format!("Transition {c}")),
+    );
     kinds.extend(
         rule.noncurrent_transitions
             .iter()
@@ -376,9 +425,11 @@ pub fn check_rules(rules: &[LifecycleRule], dialect: Dialect) -> Result<(), Life
             });
         }
     }
-    if dialect != (Dialect::Oss {
-        allow_overlap: false,
-    }) {
+    if dialect
+        != (Dialect::Oss {
+            allow_overlap: false,
+        })
+    {
         return Ok(());
     }
     // OSS: the same prefix twice, or overlapping prefixes with an action in common.
@@ -386,8 +437,8 @@ pub fn check_rules(rules: &[LifecycleRule], dialect: Dialect) -> Result<(), Life
         let kinds = action_kinds(rule);
         for other in &rules[..i] {
             let same_prefix = other.prefix == rule.prefix;
-            let overlap = rule.prefix.starts_with(&other.prefix)
-                || other.prefix.starts_with(&rule.prefix);
+            let overlap =
+                rule.prefix.starts_with(&other.prefix) || other.prefix.starts_with(&rule.prefix);
             if same_prefix || (overlap && action_kinds(other).iter().any(|k| kinds.contains(k))) {
                 return Err(LifecycleProblem::Overlap {
                     first: other.id.clone(),
@@ -640,9 +691,15 @@ mod tests {
         // Different actions may overlap, but never share the prefix exactly.
         let different = [rule("a", "test"), transition("b", "test/log", "IA")];
         assert_eq!(check_rules(&different, OSS), Ok(()));
-        let archive = [transition("a", "test", "IA"), transition("b", "test/log", "Archive")];
+        let archive = [
+            transition("a", "test", "IA"),
+            transition("b", "test/log", "Archive"),
+        ];
         assert_eq!(check_rules(&archive, OSS), Ok(()));
-        let ia = [transition("a", "test", "IA"), transition("b", "test/log", "IA")];
+        let ia = [
+            transition("a", "test", "IA"),
+            transition("b", "test/log", "IA"),
+        ];
         assert!(check_rules(&ia, OSS).is_err());
         let exact = [rule("a", "test"), transition("b", "test", "IA")];
         assert!(matches!(
@@ -652,7 +709,10 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(check_rules(&[rule("a", "x/"), rule("b", "y/")], OSS), Ok(()));
+        assert_eq!(
+            check_rules(&[rule("a", "x/"), rule("b", "y/")], OSS),
+            Ok(())
+        );
     }
 
     #[test]
@@ -680,7 +740,12 @@ mod tests {
         assert!(!selects(&r, "logs/a", 10, &tagged));
         assert!(!selects(&r, "logs/a", 100, &tagged));
         assert!(!selects(&r, "logs/keep/a", 50, &tagged));
-        assert!(!selects(&r, "logs/a", 50, &[tag("k", "v"), tag("hold", "yes")]));
+        assert!(!selects(
+            &r,
+            "logs/a",
+            50,
+            &[tag("k", "v"), tag("hold", "yes")]
+        ));
         assert!(selects_upload(&r, "logs/a"));
         assert!(!selects_upload(&r, "logs/keep/a"));
     }

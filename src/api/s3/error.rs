@@ -337,7 +337,9 @@ fn tag_message(problem: &TagProblem, count: &str) -> String {
         TagProblem::ReservedPrefix { prefix, .. } if count == "Object tags" => {
             format!("Your TagKey cannot be prefixed with {prefix}")
         }
-        TagProblem::ReservedPrefix { .. } => "System tags cannot be added/updated by requester".into(),
+        TagProblem::ReservedPrefix { .. } => {
+            "System tags cannot be added/updated by requester".into()
+        }
         TagProblem::Duplicate { .. } => "Cannot provide multiple Tags with the same key".into(),
     }
 }

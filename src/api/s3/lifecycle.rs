@@ -52,9 +52,15 @@ fn rule_of(i: usize, rule: LifecycleRule) -> S3Result<Rule> {
         let and = filter.and.unwrap_or_default();
         prefix = filter.prefix.or(and.prefix).unwrap_or_default();
         tags = convert::tags_of(and.tags.unwrap_or_default());
-        tags.extend(filter.tag.map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())));
+        tags.extend(
+            filter
+                .tag
+                .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())),
+        );
         sizes = (
-            filter.object_size_greater_than.or(and.object_size_greater_than),
+            filter
+                .object_size_greater_than
+                .or(and.object_size_greater_than),
             filter.object_size_less_than.or(and.object_size_less_than),
         );
     }
@@ -85,7 +91,12 @@ fn rule_of(i: usize, rule: LifecycleRule) -> S3Result<Rule> {
         .noncurrent_version_transitions
         .unwrap_or_default()
         .into_iter()
-        .map(|t| Ok((days(t.noncurrent_days.ok_or_else(malformed)?), oss_class(t.storage_class)?)))
+        .map(|t| {
+            Ok((
+                days(t.noncurrent_days.ok_or_else(malformed)?),
+                oss_class(t.storage_class)?,
+            ))
+        })
         .collect::<S3Result<_>>()?;
     Ok(Rule {
         id: rule
@@ -98,7 +109,11 @@ fn rule_of(i: usize, rule: LifecycleRule) -> S3Result<Rule> {
         expiration,
         abort_multipart: rule
             .abort_incomplete_multipart_upload
-            .map(|a| a.days_after_initiation.map(|d| LifecycleWhen::Days(days(d))).ok_or_else(malformed))
+            .map(|a| {
+                a.days_after_initiation
+                    .map(|d| LifecycleWhen::Days(days(d)))
+                    .ok_or_else(malformed)
+            })
             .transpose()?,
         transitions,
         expired_object_delete_marker,
@@ -230,7 +245,9 @@ pub async fn put_bucket_lifecycle_configuration(
     lifecycle::put_bucket_lifecycle(cx.store(), &record, rules, Dialect::S3)
         .await
         .map_err(from_core)?;
-    Ok(S3Response::new(PutBucketLifecycleConfigurationOutput::default()))
+    Ok(S3Response::new(
+        PutBucketLifecycleConfigurationOutput::default(),
+    ))
 }
 
 /// The rules either dialect stored; `404 NoSuchLifecycleConfiguration` without any.

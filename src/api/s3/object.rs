@@ -606,7 +606,7 @@ pub async fn put_object_tagging(cx: Cx, input: PutObjectTaggingInput) -> R<PutOb
         TagLimits::S3_OBJECT,
     )
     .await
-        .map_err(from_core)?;
+    .map_err(from_core)?;
     Ok(S3Response::new(PutObjectTaggingOutput {
         version_id: record.version_id,
     }))

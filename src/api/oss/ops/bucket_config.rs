@@ -271,7 +271,9 @@ fn parse_u64(e: &Element, name: &str) -> ApiResult<Option<u64>> {
         .map(|v| {
             v.trim().parse::<u64>().map_err(|_| {
                 OssError::invalid_argument(
-                    format!("Filter/{name} must be a whole number of bytes from 0 to 5 TiB, not {v:?}."),
+                    format!(
+                        "Filter/{name} must be a whole number of bytes from 0 to 5 TiB, not {v:?}."
+                    ),
                     name,
                     v,
                 )
@@ -285,9 +287,13 @@ fn parse_u64(e: &Element, name: &str) -> ApiResult<Option<u64>> {
 /// last-access-time rules on such buckets.
 fn refuse_access_time(e: &Element, what: &str) -> ApiResult<()> {
     for flag in ["IsAccessTime", "ReturnToStdWhenVisit"] {
-        if e.child_text(flag).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        if e.child_text(flag)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
             return Err(OssError::invalid_argument(
-                format!("{what}/{flag}: rules on the last access time need the bucket's access tracking (AccessMonitor), which is not enabled; use rules on the last modified time."),
+                format!(
+                    "{what}/{flag}: rules on the last access time need the bucket's access tracking (AccessMonitor), which is not enabled; use rules on the last modified time."
+                ),
                 flag,
                 "true",
             ));
@@ -852,6 +858,9 @@ mod tests {
             assert_eq!(lifecycle_of(bad, false).unwrap_err().code, "InvalidArgument");
         }
         let no_prefix = b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
-        assert_eq!(lifecycle_of(no_prefix, false).unwrap_err().code, "MalformedXML");
+        assert_eq!(
+            lifecycle_of(no_prefix, false).unwrap_err().code,
+            "MalformedXML"
+        );
     }
 }
