@@ -523,6 +523,31 @@ fn denied(d: Denied, action: &str, endpoint: String, bucket: String) -> OssError
     }
 }
 
+/// PutBucketLifecycle refusals. OSS documents the ECs of some (its 0014-000000xx
+/// pages) but not their codes: a broken rule count is MalformedXML, every other
+/// refusal InvalidArgument.
+fn lifecycle_error(problem: LifecycleProblem) -> OssError {
+    let message = format!("The lifecycle configuration is invalid: {problem}.");
+    let e = match problem {
+        LifecycleProblem::NoRules | LifecycleProblem::TooManyRules => {
+            return OssError::malformed_xml(format_args!(
+                "a lifecycle configuration has 1 to {} rules",
+                crate::core::lifecycle::MAX_RULES
+            ));
+        }
+        _ => OssError::invalid_argument(message, "LifecycleConfiguration", ""),
+    };
+    match problem {
+        LifecycleProblem::NotPrefix { .. } => e.ec("0014-00000035"),
+        LifecycleProblem::SizeRange { .. } => e.ec("0014-00000041"),
+        LifecycleProblem::Overlap {
+            same_prefix: true, ..
+        } => e.ec("0014-00000085"),
+        LifecycleProblem::Overlap { .. } => e.ec("0014-00000084"),
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,30 +574,5 @@ mod tests {
                 .unwrap()
                 .contains("<Code>NoSuchKey</Code>")
         );
-    }
-}
-
-/// PutBucketLifecycle refusals. OSS documents the ECs of some (its 0014-000000xx
-/// pages) but not their codes: a broken rule count is MalformedXML, every other
-/// refusal InvalidArgument.
-fn lifecycle_error(problem: LifecycleProblem) -> OssError {
-    let message = format!("The lifecycle configuration is invalid: {problem}.");
-    let e = match problem {
-        LifecycleProblem::NoRules | LifecycleProblem::TooManyRules => {
-            return OssError::malformed_xml(format_args!(
-                "a lifecycle configuration has 1 to {} rules",
-                crate::core::lifecycle::MAX_RULES
-            ));
-        }
-        _ => OssError::invalid_argument(message, "LifecycleConfiguration", ""),
-    };
-    match problem {
-        LifecycleProblem::NotPrefix { .. } => e.ec("0014-00000035"),
-        LifecycleProblem::SizeRange { .. } => e.ec("0014-00000041"),
-        LifecycleProblem::Overlap {
-            same_prefix: true, ..
-        } => e.ec("0014-00000085"),
-        LifecycleProblem::Overlap { .. } => e.ec("0014-00000084"),
-        _ => e,
     }
 }
