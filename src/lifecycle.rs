@@ -1,9 +1,10 @@
 //! The lifecycle sweeper: expires objects (and in versioned buckets noncurrent
 //! versions and lone delete markers) and aborts stale multipart uploads according to
-//! each bucket's PutBucketLifecycle rules.
+//! each bucket's lifecycle rules (filters as `core::lifecycle::selects` reads them).
 
 use std::sync::Arc;
 
+use crate::core::lifecycle::{selects, selects_upload};
 use crate::core::object::{new_record, version_for_write};
 use crate::storage::{
     BlobId, BlobStore, BucketRecord, LifecycleRule, LifecycleWhen, ListQuery, MetaStore,
@@ -18,11 +19,13 @@ pub fn due(when: &LifecycleWhen, modified: i64, now: i64) -> bool {
         LifecycleWhen::Days(days) => modified + i64::from(*days) * DAY_MS <= now,
         // Everything last modified before the date, whether the date has passed or not (OSS).
         LifecycleWhen::CreatedBeforeDate(date) => modified < *date,
+        LifecycleWhen::Date(date) => now >= *date,
     }
 }
 
-fn applies(rule: &LifecycleRule, record: &ObjectRecord) -> bool {
-    rule.tags.iter().all(|tag| record.tags.contains(tag))
+/// The rule's filters (prefix, tags, sizes, Filter/Not) on one version of `key`.
+fn applies(rule: &LifecycleRule, key: &str, record: &ObjectRecord) -> bool {
+    selects(rule, key, record.size, &record.tags)
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -95,8 +98,9 @@ fn expire_current(
     doomed: &mut Vec<BlobId>,
 ) -> Result<usize, StorageError> {
     let b = &bucket.name;
-    let expired =
-        |record: &ObjectRecord| due(when, record.last_modified, now) && applies(rule, record);
+    let expired = |key: &str, record: &ObjectRecord| {
+        due(when, record.last_modified, now) && applies(rule, key, record)
+    };
     let mut query = ListQuery {
         prefix: rule.prefix.clone(),
         max_keys: 1000,
@@ -105,11 +109,11 @@ fn expire_current(
     let mut count = 0;
     loop {
         let page = m.list_objects(b, &query)?;
-        for (key, record) in page.objects.iter().filter(|(_, r)| expired(r)) {
+        for (key, record) in page.objects.iter().filter(|(k, r)| expired(k, r)) {
             // Re-checked inside the transaction: a fresh write survives.
             let removed = match version_for_write(bucket) {
                 None => m
-                    .delete_object_if(b, key, &mut |current| expired(current))?
+                    .delete_object_if(b, key, &mut |current| expired(key, current))?
                     .into_iter()
                     .collect(),
                 Some(id) => {
@@ -117,7 +121,7 @@ fn expire_current(
                     marker.delete_marker = true;
                     marker.version_id = Some(id);
                     match m.put_object_with(b, key, &mut |current| match current {
-                        Some(c) if expired(c) => Ok(marker.clone()),
+                        Some(c) if expired(key, c) => Ok(marker.clone()),
                         _ => Err(StorageError::Refused("no longer expired".into())),
                     }) {
                         Ok(replaced) => replaced,
@@ -192,7 +196,8 @@ fn expire_key(
         // A version became noncurrent when the next newer one was written.
         for i in 1..versions.len() {
             let since = versions[i - 1].last_modified;
-            removed[i] = due(&LifecycleWhen::Days(days), since, now) && applies(rule, &versions[i]);
+            removed[i] =
+                due(&LifecycleWhen::Days(days), since, now) && applies(rule, key, &versions[i]);
         }
     }
     let mut left = versions.iter().zip(&removed).filter(|(_, gone)| !**gone);
@@ -233,7 +238,7 @@ fn abort_uploads(
     for upload in listing
         .uploads
         .iter()
-        .filter(|u| due(when, u.initiated, now))
+        .filter(|u| due(when, u.initiated, now) && selects_upload(rule, &u.key))
     {
         match m.abort_upload(bucket, &upload.key, &upload.upload_id) {
             Ok(parts) => {
@@ -279,6 +284,10 @@ mod tests {
             transitions: vec![],
             expired_object_delete_marker: false,
             noncurrent_days: None,
+            noncurrent_transitions: vec![],
+            not: vec![],
+            size_greater_than: None,
+            size_less_than: None,
         }
     }
 

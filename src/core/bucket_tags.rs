@@ -15,6 +15,18 @@ pub struct TagLimits {
     pub in_bytes: bool,
     /// Key prefixes the service keeps for itself (compared ignoring ASCII case).
     pub reserved: &'static [&'static str],
+    /// The characters keys and values may hold, where the service restricts them.
+    pub chars: Option<fn(char) -> bool>,
+}
+
+/// OSS object tags: ASCII letters and digits, space and `+ - = . _ : /`.
+fn oss_object_tag_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " +-=._:/".contains(c)
+}
+
+/// S3 object tags: Unicode letters, digits and spaces, and `+ - = . _ : / @`.
+fn s3_object_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "+-=._:/@".contains(c)
 }
 
 impl TagLimits {
@@ -26,6 +38,7 @@ impl TagLimits {
         max_value: 128,
         in_bytes: true,
         reserved: &["http://", "https://", "aliyun", "acs"],
+        chars: None,
     };
     /// S3 PutBucketTagging: 50 tags; keys of 1 to 128 characters outside `aws:`;
     /// values up to 256 characters.
@@ -35,6 +48,27 @@ impl TagLimits {
         max_value: 256,
         in_bytes: false,
         reserved: &["aws:"],
+        chars: None,
+    };
+    /// OSS object tags (PutObjectTagging, `x-oss-tagging`, lifecycle Tag filters): 10
+    /// tags; keys of 1 to 128 characters, values up to 256, of [`oss_object_tag_char`].
+    pub const OSS_OBJECT: Self = Self {
+        max_tags: 10,
+        max_key: 128,
+        max_value: 256,
+        in_bytes: false,
+        reserved: &[],
+        chars: Some(oss_object_tag_char),
+    };
+    /// S3 object tags (PutObjectTagging, `x-amz-tagging`, lifecycle filters): 10 tags;
+    /// keys of 1 to 128 characters outside `aws:`, values up to 256.
+    pub const S3_OBJECT: Self = Self {
+        max_tags: 10,
+        max_key: 128,
+        max_value: 256,
+        in_bytes: false,
+        reserved: &["aws:"],
+        chars: Some(s3_object_tag_char),
     };
 
     fn len(&self, s: &str) -> usize {
@@ -60,6 +94,9 @@ impl TagLimits {
                     max: self.max_key,
                 });
             }
+            if self.chars.is_some_and(|ok| !key.chars().all(ok)) {
+                return Err(TagProblem::KeyChars { key: key.clone() });
+            }
             if let Some(prefix) = self.reserved.iter().find(|p| {
                 key.get(..p.len())
                     .is_some_and(|start| start.eq_ignore_ascii_case(p))
@@ -75,6 +112,9 @@ impl TagLimits {
                     max: self.max_value,
                 });
             }
+            if self.chars.is_some_and(|ok| !value.chars().all(ok)) {
+                return Err(TagProblem::ValueChars { key: key.clone() });
+            }
             if tags[..i].iter().any(|(other, _)| other == key) {
                 return Err(TagProblem::Duplicate { key: key.clone() });
             }
@@ -83,7 +123,7 @@ impl TagLimits {
     }
 }
 
-/// Why a bucket tag set was refused.
+/// Why a bucket or object tag set was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagProblem {
     TooMany { max: usize },
@@ -91,13 +131,15 @@ pub enum TagProblem {
     KeyTooLong { key: String, max: usize },
     ValueTooLong { key: String, max: usize },
     ReservedPrefix { key: String, prefix: &'static str },
+    KeyChars { key: String },
+    ValueChars { key: String },
     Duplicate { key: String },
 }
 
 impl std::fmt::Display for TagProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::TooMany { max } => write!(f, "a bucket can have at most {max} tags"),
+            Self::TooMany { max } => write!(f, "at most {max} tags are allowed"),
             Self::EmptyKey => write!(f, "a tag key cannot be empty"),
             Self::KeyTooLong { key, max } => write!(f, "the tag key {key:?} is longer than {max}"),
             Self::ValueTooLong { key, max } => {
@@ -105,6 +147,10 @@ impl std::fmt::Display for TagProblem {
             }
             Self::ReservedPrefix { key, prefix } => {
                 write!(f, "the tag key {key:?} starts with the reserved {prefix:?}")
+            }
+            Self::KeyChars { key } => write!(f, "the tag key {key:?} has a character not allowed"),
+            Self::ValueChars { key } => {
+                write!(f, "the value of tag {key:?} has a character not allowed")
             }
             Self::Duplicate { key } => write!(f, "the tag key {key:?} appears more than once"),
         }

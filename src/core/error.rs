@@ -1,6 +1,7 @@
 //! Domain errors of the core operations. Each wire dialect maps them to its own codes
 //! in one place (`api::error` for OSS).
 
+use super::bucket_tags::TagProblem;
 use crate::access::Denied;
 use crate::storage::StorageError;
 
@@ -74,7 +75,10 @@ pub enum CoreError {
     #[error("the parts are not in ascending order")]
     InvalidPartOrder,
     #[error("invalid tag: {0}")]
-    InvalidTag(String),
+    InvalidTag(TagProblem),
+    /// A lifecycle configuration the dialect's rules refuse.
+    #[error("invalid lifecycle configuration: {0}")]
+    InvalidLifecycle(super::lifecycle::LifecycleProblem),
     /// A bucket tag set the dialect's limits refuse.
     #[error("invalid bucket tag: {0}")]
     InvalidBucketTag(super::bucket_tags::TagProblem),

@@ -13,6 +13,7 @@ pub mod cors;
 pub mod crc64;
 pub mod error;
 pub mod image_cache;
+pub mod lifecycle;
 pub mod multipart;
 pub mod object;
 pub mod process;

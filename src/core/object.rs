@@ -11,6 +11,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 
 use super::access::refuse_public_object_acl;
+use super::bucket_tags::TagLimits;
 use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
@@ -25,9 +26,6 @@ use crate::storage::{
 /// A body that sends nothing for this long is abandoned (`RequestTimeout`).
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Tag limits (the same in OSS and S3).
-const MAX_TAGS: usize = 10;
-const MAX_TAG_KEY: usize = 128;
-const MAX_TAG_VALUE: usize = 256;
 /// Bodies up to this size are read into memory in one go rather than streamed.
 const SMALL_BODY: u64 = 256 * 1024;
 
@@ -262,31 +260,10 @@ pub fn copy_stream(
     stream.map_err(|e| e.to_string()).boxed()
 }
 
-/// Check a tag set against the limits.
-pub fn check_tags(tags: &[(String, String)]) -> CoreResult<()> {
-    let bad = |message: String| Err(CoreError::InvalidTag(message));
-    if tags.len() > MAX_TAGS {
-        return bad(format!(
-            "An object can have at most {MAX_TAGS} tags; {} were given.",
-            tags.len()
-        ));
-    }
-    for (i, (k, v)) in tags.iter().enumerate() {
-        if k.is_empty() || k.chars().count() > MAX_TAG_KEY {
-            return bad(format!(
-                "Tag keys must be 1 to {MAX_TAG_KEY} characters long: {k:?}."
-            ));
-        }
-        if v.chars().count() > MAX_TAG_VALUE {
-            return bad(format!(
-                "Tag values must be at most {MAX_TAG_VALUE} characters long (tag {k:?})."
-            ));
-        }
-        if tags[..i].iter().any(|(other, _)| other == k) {
-            return bad(format!("The tag key {k:?} appears more than once."));
-        }
-    }
-    Ok(())
+/// Check an object's tag set against a dialect's limits (every write that sets tags
+/// and lifecycle Tag filters).
+pub fn check_tags(tags: &[(String, String)], limits: TagLimits) -> CoreResult<()> {
+    limits.check(tags).map_err(CoreError::InvalidTag)
 }
 
 /// PutObject: store `body` as `key` with the metadata of `template`.
@@ -789,8 +766,9 @@ pub async fn put_object_tagging(
     key: &str,
     version_id: Option<&str>,
     tags: Vec<(String, String)>,
+    limits: TagLimits,
 ) -> CoreResult<()> {
-    check_tags(&tags)?;
+    check_tags(&tags, limits)?;
     update_record(store, bucket, key, version_id, move |r| {
         r.tags = tags.clone()
     })

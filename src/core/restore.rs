@@ -253,16 +253,7 @@ mod tests {
     }
 
     fn bucket(direct_read: bool) -> BucketRecord {
-        let mut b = BucketRecord {
-            name: "b".into(),
-            owner: "1".into(),
-            region: "oss-cn-hangzhou".into(),
-            acl: crate::access::Acl::Private,
-            created: 0,
-            storage_class: "Standard".into(),
-            redundancy: "LRS".into(),
-            config: Default::default(),
-        };
+        let mut b = crate::storage::meta_conformance::bucket("b", "1");
         b.config.archive_direct_read = direct_read;
         b
     }

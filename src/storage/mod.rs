@@ -155,14 +155,19 @@ pub struct CorsRule {
     pub max_age_seconds: Option<u64>,
 }
 
-/// When a lifecycle action applies: an age in days or a cut-off date (unix ms).
+/// When a lifecycle action applies (dates in unix ms, at midnight UTC).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LifecycleWhen {
+    /// An age in days.
     Days(u32),
+    /// OSS: to everything last modified before the date.
     CreatedBeforeDate(i64),
+    /// S3 `Date`: to everything once the date has come.
+    Date(i64),
 }
 
-/// One PutBucketLifecycle rule. Transitions are kept for GET only (one storage class here).
+/// One lifecycle rule, as OSS PutBucketLifecycle and S3 PutBucketLifecycleConfiguration
+/// set it. Transitions are kept for GET only (one storage class here).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleRule {
     pub id: String,
@@ -179,6 +184,26 @@ pub struct LifecycleRule {
     /// became noncurrent.
     #[serde(default)]
     pub noncurrent_days: Option<u32>,
+    /// NoncurrentVersionTransition: (NoncurrentDays, storage class), kept for GET only.
+    #[serde(default)]
+    pub noncurrent_transitions: Vec<(u32, String)>,
+    /// Filter/Not: objects under one of these prefixes (carrying the tag, if one is
+    /// given) are left alone.
+    #[serde(default)]
+    pub not: Vec<LifecycleNot>,
+    /// Filter/ObjectSizeGreaterThan: only objects larger than this many bytes.
+    #[serde(default)]
+    pub size_greater_than: Option<u64>,
+    /// Filter/ObjectSizeLessThan: only objects smaller than this many bytes.
+    #[serde(default)]
+    pub size_less_than: Option<u64>,
+}
+
+/// One Filter/Not of a lifecycle rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleNot {
+    pub prefix: String,
+    pub tag: Option<(String, String)>,
 }
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.

@@ -12,6 +12,7 @@ use crate::access::{Denied, RefererDenial};
 use crate::core::CoreError;
 use crate::core::bucket_tags::TagProblem;
 use crate::core::restore::ColdClass;
+use crate::core::lifecycle::LifecycleProblem;
 
 #[derive(Debug, Clone)]
 pub struct OssError {
@@ -317,7 +318,25 @@ impl From<CoreError> for OssError {
                 "InvalidPartOrder",
                 "The list of parts was not in ascending order. Parts must be ordered by part number.".into(),
             ),
-            CoreError::InvalidTag(message) => bad("InvalidTag", message),
+            CoreError::InvalidTag(problem) => {
+                let e = bad(
+                    "InvalidTag",
+                    format!(
+                        "The object tags are invalid: {problem}. An object has at most 10 tags; keys are 1 to 128 characters and values at most 256, of letters, digits, spaces and + - = . _ : /; keys are unique."
+                    ),
+                );
+                // The ECs of OSS's error pages for object tags.
+                match problem {
+                    TagProblem::KeyTooLong { .. } => e.ec("0010-00000209"),
+                    TagProblem::KeyChars { .. } => e.ec("0010-00000212"),
+                    TagProblem::ValueChars { .. }
+                    | TagProblem::ValueTooLong { .. }
+                    | TagProblem::TooMany { .. }
+                    | TagProblem::Duplicate { .. } => e.ec("0010-00000217"),
+                    TagProblem::EmptyKey | TagProblem::ReservedPrefix { .. } => e,
+                }
+            }
+            CoreError::InvalidLifecycle(problem) => lifecycle_error(problem),
             CoreError::InvalidBucketTag(problem) => {
                 let e = bad(
                     "InvalidTag",
@@ -332,7 +351,10 @@ impl From<CoreError> for OssError {
                     | TagProblem::ValueTooLong { .. } => e.ec("0010-00000219"),
                     TagProblem::ReservedPrefix { prefix: "acs", .. } => e.ec("0010-00000002"),
                     TagProblem::ReservedPrefix { .. } => e.ec("0010-00000207"),
-                    TagProblem::TooMany { .. } | TagProblem::Duplicate { .. } => e,
+                    TagProblem::TooMany { .. }
+                    | TagProblem::Duplicate { .. }
+                    | TagProblem::KeyChars { .. }
+                    | TagProblem::ValueChars { .. } => e,
                 }
             }
             CoreError::SymlinkTargetNotExist { target } => Self::new(
@@ -544,6 +566,31 @@ fn denied(d: Denied, action: &str, endpoint: String, bucket: String) -> OssError
             "You have no right to access this object or bucket: nothing allows {action} for this requester (check the ACL, the bucket policy and the RAM policy)."
         ))
         .ec("0003-00000001"),
+    }
+}
+
+/// PutBucketLifecycle refusals. OSS documents the ECs of some (its 0014-000000xx
+/// pages) but not their codes: a broken rule count is MalformedXML, every other
+/// refusal InvalidArgument.
+fn lifecycle_error(problem: LifecycleProblem) -> OssError {
+    let message = format!("The lifecycle configuration is invalid: {problem}.");
+    let e = match problem {
+        LifecycleProblem::NoRules | LifecycleProblem::TooManyRules => {
+            return OssError::malformed_xml(format_args!(
+                "a lifecycle configuration has 1 to {} rules",
+                crate::core::lifecycle::MAX_RULES
+            ));
+        }
+        _ => OssError::invalid_argument(message, "LifecycleConfiguration", ""),
+    };
+    match problem {
+        LifecycleProblem::NotPrefix { .. } => e.ec("0014-00000035"),
+        LifecycleProblem::SizeRange { .. } => e.ec("0014-00000041"),
+        LifecycleProblem::Overlap {
+            same_prefix: true, ..
+        } => e.ec("0014-00000085"),
+        LifecycleProblem::Overlap { .. } => e.ec("0014-00000084"),
+        _ => e,
     }
 }
 

@@ -140,7 +140,7 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
     }))
 }
 
-async fn authorized(cx: &Cx, name: &str, action: Action) -> S3Result<BucketRecord> {
+pub(super) async fn authorized(cx: &Cx, name: &str, action: Action) -> S3Result<BucketRecord> {
     let record = cx.bucket(name).await?;
     cx.authorize(action, &record, None, None)?;
     Ok(record)

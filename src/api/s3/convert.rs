@@ -18,7 +18,8 @@ use crate::storage::{ContentHeaders, ObjectRecord};
 macro_rules! requested_record {
     ($input:expr, $object_type:expr, $storage_class:expr) => {{
         let tags = $crate::api::s3::convert::tagging_header($input.tagging.as_deref())?;
-        $crate::core::object::check_tags(&tags).map_err($crate::api::s3::error::from_core)?;
+        $crate::core::object::check_tags(&tags, $crate::core::bucket_tags::TagLimits::S3_OBJECT)
+            .map_err($crate::api::s3::error::from_core)?;
         $crate::storage::ObjectRecord {
             acl: $crate::api::s3::convert::object_acl($input.acl.clone())?,
             headers: $crate::api::s3::convert::content_headers(

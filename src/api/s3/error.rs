@@ -9,6 +9,7 @@ use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::core::CoreError;
 use crate::core::bucket_tags::TagProblem;
+use crate::core::lifecycle::LifecycleProblem;
 
 /// Error bodies larger than this are passed on untouched.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -142,28 +143,11 @@ pub fn from_core(e: CoreError) -> S3Error {
             S3ErrorCode::InvalidPartOrder,
             "The list of parts was not in ascending order. The parts list must be specified in order by part number.".into(),
         ),
-        CoreError::InvalidTag(message) => bad(S3ErrorCode::InvalidTag, message),
-        CoreError::InvalidBucketTag(problem) => bad(
-            S3ErrorCode::InvalidTag,
-            match problem {
-                TagProblem::TooMany { max } => {
-                    format!("Bucket tag count cannot be greater than {max}")
-                }
-                TagProblem::EmptyKey => "The TagKey you have provided is invalid".into(),
-                TagProblem::KeyTooLong { max, .. } => {
-                    format!("The TagKey you have provided is too long, max {max}")
-                }
-                TagProblem::ValueTooLong { max, .. } => {
-                    format!("The TagValue you have provided is too long, max {max}")
-                }
-                TagProblem::ReservedPrefix { .. } => {
-                    "System tags cannot be added/updated by requester".into()
-                }
-                TagProblem::Duplicate { .. } => {
-                    "Cannot provide multiple Tags with the same key".into()
-                }
-            },
-        ),
+        CoreError::InvalidTag(problem) => bad(S3ErrorCode::InvalidTag, tag_message(&problem, "Object tags")),
+        CoreError::InvalidLifecycle(problem) => lifecycle_error(&problem),
+        CoreError::InvalidBucketTag(problem) => {
+            bad(S3ErrorCode::InvalidTag, tag_message(&problem, "Bucket tag count"))
+        }
         CoreError::NotSymlink { .. } => bad(
             S3ErrorCode::InvalidRequest,
             "The object is not a symlink.".into(),
@@ -362,4 +346,85 @@ fn xml_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// S3's InvalidTag messages; `count` names what the count limit is about.
+fn tag_message(problem: &TagProblem, count: &str) -> String {
+    match problem {
+        TagProblem::TooMany { max } => format!("{count} cannot be greater than {max}"),
+        TagProblem::EmptyKey | TagProblem::KeyChars { .. } => {
+            "The TagKey you have provided is invalid".into()
+        }
+        TagProblem::KeyTooLong { max, .. } => {
+            format!("The TagKey you have provided is too long, max {max}")
+        }
+        TagProblem::ValueChars { .. } => "The TagValue you have provided is invalid".into(),
+        TagProblem::ValueTooLong { max, .. } => {
+            format!("The TagValue you have provided is too long, max {max}")
+        }
+        TagProblem::ReservedPrefix { prefix, .. } if count == "Object tags" => {
+            format!("Your TagKey cannot be prefixed with {prefix}")
+        }
+        TagProblem::ReservedPrefix { .. } => {
+            "System tags cannot be added/updated by requester".into()
+        }
+        TagProblem::Duplicate { .. } => "Cannot provide multiple Tags with the same key".into(),
+    }
+}
+
+/// PutBucketLifecycleConfiguration refusals, with S3's codes and messages.
+fn lifecycle_error(problem: &LifecycleProblem) -> S3Error {
+    use LifecycleProblem as P;
+    let (code, message) = match problem {
+        P::NoRules | P::TooManyRules => (
+            S3ErrorCode::MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema".to_owned(),
+        ),
+        P::IdTooLong { .. } => (
+            S3ErrorCode::InvalidArgument,
+            "ID length should not exceed allowed limit of 255".to_owned(),
+        ),
+        P::DuplicateId { .. } => (
+            S3ErrorCode::InvalidArgument,
+            "Rule ID must be unique. Found same ID for more than one rule".to_owned(),
+        ),
+        P::ZeroDays { action, .. } => (
+            S3ErrorCode::InvalidArgument,
+            format!("'Days' for {} action must be a positive integer", s3_action(*action)),
+        ),
+        P::NotMidnight { .. } => (
+            S3ErrorCode::InvalidArgument,
+            "'Date' must be at midnight GMT".to_owned(),
+        ),
+        P::NoAction { .. } => (
+            S3ErrorCode::InvalidRequest,
+            "At least one action needs to be specified in a rule".to_owned(),
+        ),
+        P::MixedDaysAndDate { .. } => (
+            S3ErrorCode::InvalidRequest,
+            "Found mixed 'Date' and 'Days' based Expiration and Transition actions in lifecycle rule".to_owned(),
+        ),
+        P::TagsWith { action, .. } => (
+            S3ErrorCode::InvalidRequest,
+            format!(
+                "{} cannot be specified with Tags.",
+                if *action == "AbortMultipartUpload" { "AbortIncompleteMultipartUpload" } else { action }
+            ),
+        ),
+        P::Tag { problem, .. } => (S3ErrorCode::InvalidTag, tag_message(problem, "Object tags")),
+        // The rest have no S3 wording of their own: S3's code, our explanation.
+        other => (S3ErrorCode::InvalidArgument, format!("{other}.")),
+    };
+    S3Error::with_message(code, message)
+}
+
+fn s3_action(action: crate::core::lifecycle::Action) -> &'static str {
+    use crate::core::lifecycle::Action as A;
+    match action {
+        A::Expiration => "Expiration",
+        A::Transition => "Transition",
+        A::AbortMultipartUpload => "AbortIncompleteMultipartUpload",
+        A::NoncurrentVersionExpiration => "NoncurrentVersionExpiration",
+        A::NoncurrentVersionTransition => "NoncurrentVersionTransition",
+    }
 }

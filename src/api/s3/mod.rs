@@ -8,6 +8,7 @@ mod bucket;
 mod convert;
 mod error;
 mod guard;
+mod lifecycle;
 mod multipart;
 mod object;
 
@@ -526,6 +527,24 @@ impl S3 for S3Dialect {
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> R<DeleteBucketTaggingOutput> {
         bucket::delete_bucket_tagging(self.cx(&req)?, req.input).await
+    }
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> R<PutBucketLifecycleConfigurationOutput> {
+        lifecycle::put_bucket_lifecycle_configuration(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> R<GetBucketLifecycleConfigurationOutput> {
+        lifecycle::get_bucket_lifecycle_configuration(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> R<DeleteBucketLifecycleOutput> {
+        lifecycle::delete_bucket_lifecycle(self.cx(&req)?, req.input).await
     }
     async fn list_object_versions(
         &self,

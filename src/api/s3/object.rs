@@ -10,6 +10,7 @@ use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
+use crate::core::bucket_tags::TagLimits;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::copy::{self, CopyObject};
 use crate::core::object::{self, Expected, GetOutcome, ObjectBody};
@@ -643,9 +644,16 @@ pub async fn put_object_tagging(cx: Cx, input: PutObjectTaggingInput) -> R<PutOb
     )
     .await?;
     let tags = convert::tags_of(input.tagging.tag_set);
-    object::put_object_tagging(cx.store(), &bucket.name, &input.key, version_id, tags)
-        .await
-        .map_err(from_core)?;
+    object::put_object_tagging(
+        cx.store(),
+        &bucket.name,
+        &input.key,
+        version_id,
+        tags,
+        TagLimits::S3_OBJECT,
+    )
+    .await
+    .map_err(from_core)?;
     Ok(S3Response::new(PutObjectTaggingOutput {
         version_id: record.version_id,
     }))

@@ -12,9 +12,11 @@ use crate::api::oss::headers::{header, http_date, iso8601};
 use crate::api::oss::xml::{self, Element, XmlWriter};
 use crate::api::oss::{Ctx, empty, xml_response};
 use crate::core::cors::matching_rule;
+use crate::core::lifecycle::{self, Dialect};
 use crate::core::now_ms;
 use crate::storage::{
-    BucketRecord, CorsConfig, CorsRule, LifecycleRule, LifecycleWhen, ProcessConfig, Style,
+    BucketRecord, CorsConfig, CorsRule, LifecycleNot, LifecycleRule, LifecycleWhen, ProcessConfig,
+    Style,
 };
 
 pub async fn get_bucket_stat(ctx: &Ctx) -> ApiResult<Response> {
@@ -235,56 +237,93 @@ pub fn preflight(ctx: &Ctx) -> ApiResult<Response> {
 
 // ---- Lifecycle ----
 
-const MAX_LIFECYCLE_RULES: usize = 1000;
-
 fn parse_when(e: &Element, what: &str) -> ApiResult<LifecycleWhen> {
     let invalid = |m: String| OssError::invalid_argument(m, what, "");
     match (
         e.child_text("Days"),
         e.child_text("CreatedBeforeDate").or(e.child_text("Date")),
     ) {
-        (Some(days), None) => match days.trim().parse::<u32>() {
-            Ok(d) if d > 0 => Ok(LifecycleWhen::Days(d)),
-            _ => Err(invalid(format!(
-                "{what}/Days must be a positive integer, not {days:?}."
-            ))),
-        },
-        (None, Some(date)) => {
-            let parsed = chrono::DateTime::parse_from_rfc3339(date.trim())
-                .map_err(|_| invalid(format!("{what}/CreatedBeforeDate must look like 2023-10-11T00:00:00.000Z, not {date:?}.")))?;
-            if parsed.timestamp() % 86_400 != 0 {
-                return Err(invalid(format!(
-                    "{what}/CreatedBeforeDate must be midnight UTC."
-                )));
-            }
-            Ok(LifecycleWhen::CreatedBeforeDate(parsed.timestamp_millis()))
-        }
+        (Some(days), None) => days.trim().parse::<u32>().map(LifecycleWhen::Days).map_err(|_| {
+            invalid(format!("{what}/Days must be a positive integer, not {days:?}."))
+        }),
+        (None, Some(date)) => chrono::DateTime::parse_from_rfc3339(date.trim())
+            .map(|d| LifecycleWhen::CreatedBeforeDate(d.timestamp_millis()))
+            .map_err(|_| {
+                invalid(format!(
+                    "{what}/CreatedBeforeDate must be an ISO8601 date at midnight UTC like 2023-10-11T00:00:00.000Z, not {date:?}."
+                ))
+            }),
         _ => Err(invalid(format!(
             "{what} needs exactly one of Days and CreatedBeforeDate."
         ))),
     }
 }
 
-pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<LifecycleRule>> {
+fn parse_tag(t: &Element) -> (String, String) {
+    (
+        t.child_text("Key").unwrap_or_default().to_owned(),
+        t.child_text("Value").unwrap_or_default().to_owned(),
+    )
+}
+
+fn parse_u64(e: &Element, name: &str) -> ApiResult<Option<u64>> {
+    e.child_text(name)
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|_| {
+                OssError::invalid_argument(
+                    format!(
+                        "Filter/{name} must be a whole number of bytes from 0 to 5 TiB, not {v:?}."
+                    ),
+                    name,
+                    v,
+                )
+            })
+        })
+        .transpose()
+}
+
+/// IsAccessTime (and ReturnToStdWhenVisit) need access tracking, which no bucket
+/// here has (GetBucketInfo reports AccessMonitor Disabled): OSS refuses
+/// last-access-time rules on such buckets.
+fn refuse_access_time(e: &Element, what: &str) -> ApiResult<()> {
+    for flag in ["IsAccessTime", "ReturnToStdWhenVisit"] {
+        if e.child_text(flag)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
+            return Err(OssError::invalid_argument(
+                format!(
+                    "{what}/{flag}: rules on the last access time need the bucket's access tracking (AccessMonitor), which is not enabled; use rules on the last modified time."
+                ),
+                flag,
+                "true",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rules of a PutBucketLifecycle body, as written; [`crate::core::lifecycle`]
+/// checks what they mean.
+pub fn parse_lifecycle(body: &[u8]) -> ApiResult<Vec<LifecycleRule>> {
     let doc = xml::parse(body, "LifecycleConfiguration")?;
-    let mut rules: Vec<LifecycleRule> = Vec::new();
+    let mut rules = Vec::new();
     for (i, rule) in doc.children_named("Rule").enumerate() {
-        let invalid = |m: String| OssError::invalid_argument(m, "Rule", "");
         let id = rule
             .child_text("ID")
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned)
             .unwrap_or_else(|| format!("rule-{}", i + 1));
-        if id.len() > 255 || rules.iter().any(|r| r.id == id) {
-            return Err(invalid(format!(
-                "Rule IDs must be unique and at most 255 bytes: {id:?}."
-            )));
-        }
+        let invalid = |m: String| OssError::invalid_argument(m, "Rule", &id);
+        // OSS requires Rule/Prefix (empty for the whole bucket).
         let prefix = rule
             .child_text("Prefix")
             .or_else(|| rule.child("Filter").and_then(|f| f.child_text("Prefix")))
-            .unwrap_or_default()
+            .ok_or_else(|| {
+                OssError::malformed_xml(format!(
+                    "rule {id:?} needs a <Prefix> (empty for the whole bucket)"
+                ))
+            })?
             .to_owned();
         let enabled = match rule.child_text("Status").map(str::trim) {
             Some("Enabled") => true,
@@ -295,15 +334,7 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
                 )));
             }
         };
-        let tags = rule
-            .children_named("Tag")
-            .map(|t| {
-                (
-                    t.child_text("Key").unwrap_or_default().to_owned(),
-                    t.child_text("Value").unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
+        let tags = rule.children_named("Tag").map(parse_tag).collect();
         // Expiration holds Days, CreatedBeforeDate or ExpiredObjectDeleteMarker.
         let (mut expiration, mut expired_object_delete_marker) = (None, false);
         if let Some(e) = rule.child("Expiration") {
@@ -327,52 +358,50 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
                 }
             }
         }
-        let noncurrent_days = match rule.child("NoncurrentVersionExpiration") {
-            None => None,
-            Some(e) => match e
-                .child_text("NoncurrentDays")
-                .map(|d| d.trim().parse::<u32>())
-            {
-                Some(Ok(days)) if days > 0 => Some(days),
-                _ => {
-                    return Err(invalid(format!(
-                        "Rule {id:?}: NoncurrentVersionExpiration/NoncurrentDays must be a positive integer."
-                    )));
-                }
-            },
+        let noncurrent_days = |e: &Element, what: &str| {
+            e.child_text("NoncurrentDays")
+                .and_then(|d| d.trim().parse::<u32>().ok())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "Rule {id:?}: {what}/NoncurrentDays must be a positive integer."
+                    ))
+                })
         };
+        let noncurrent = rule
+            .child("NoncurrentVersionExpiration")
+            .map(|e| noncurrent_days(e, "NoncurrentVersionExpiration"))
+            .transpose()?;
         let abort_multipart = rule
             .child("AbortMultipartUpload")
             .map(|e| parse_when(e, "AbortMultipartUpload"))
             .transpose()?;
-        let transitions = rule
-            .children_named("Transition")
-            .map(|t| {
-                Ok((
-                    parse_when(t, "Transition")?,
-                    t.child_text("StorageClass").unwrap_or("IA").to_owned(),
-                ))
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        if expiration.is_none()
-            && !expired_object_delete_marker
-            && noncurrent_days.is_none()
-            && abort_multipart.is_none()
-            && transitions.is_empty()
-        {
-            return Err(invalid(format!(
-                "Rule {id:?} has no action (Expiration, NoncurrentVersionExpiration, Transition or AbortMultipartUpload)."
-            )));
+        let mut transitions = Vec::new();
+        for t in rule.children_named("Transition") {
+            refuse_access_time(t, "Transition")?;
+            transitions.push((
+                parse_when(t, "Transition")?,
+                t.child_text("StorageClass").unwrap_or("IA").to_owned(),
+            ));
         }
-        if !allow_overlap
-            && let Some(other) = rules
-                .iter()
-                .find(|r| r.prefix.starts_with(&prefix) || prefix.starts_with(&r.prefix))
-        {
-            return Err(invalid(format!(
-                "Rules {:?} and {id:?} have overlapping prefixes; send x-oss-allow-same-action-overlap: true to allow it.",
-                other.id
-            )));
+        let mut noncurrent_transitions = Vec::new();
+        for t in rule.children_named("NoncurrentVersionTransition") {
+            refuse_access_time(t, "NoncurrentVersionTransition")?;
+            noncurrent_transitions.push((
+                noncurrent_days(t, "NoncurrentVersionTransition")?,
+                t.child_text("StorageClass").unwrap_or("IA").to_owned(),
+            ));
+        }
+        let (mut not, mut size_greater_than, mut size_less_than) = (Vec::new(), None, None);
+        if let Some(filter) = rule.child("Filter") {
+            size_greater_than = parse_u64(filter, "ObjectSizeGreaterThan")?;
+            size_less_than = parse_u64(filter, "ObjectSizeLessThan")?;
+            not = filter
+                .children_named("Not")
+                .map(|n| LifecycleNot {
+                    prefix: n.child_text("Prefix").unwrap_or_default().to_owned(),
+                    tag: n.child("Tag").map(parse_tag),
+                })
+                .collect();
         }
         rules.push(LifecycleRule {
             id,
@@ -383,13 +412,12 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
             abort_multipart,
             transitions,
             expired_object_delete_marker,
-            noncurrent_days,
+            noncurrent_days: noncurrent,
+            noncurrent_transitions,
+            not,
+            size_greater_than,
+            size_less_than,
         });
-    }
-    if rules.is_empty() || rules.len() > MAX_LIFECYCLE_RULES {
-        return Err(OssError::malformed_xml(format!(
-            "a lifecycle configuration has 1 to {MAX_LIFECYCLE_RULES} rules"
-        )));
     }
     Ok(rules)
 }
@@ -397,8 +425,14 @@ pub fn parse_lifecycle(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<Lifecy
 pub async fn put_bucket_lifecycle(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let allow_overlap = header(&ctx.headers, "x-oss-allow-same-action-overlap")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let rules = parse_lifecycle(&config_body(ctx, body).await?, allow_overlap)?;
-    update_bucket(ctx, |b| b.config.lifecycle = Some(rules)).await?;
+    let rules = parse_lifecycle(&config_body(ctx, body).await?)?;
+    lifecycle::put_bucket_lifecycle(
+        ctx.store(),
+        ctx.bucket()?,
+        rules,
+        Dialect::Oss { allow_overlap },
+    )
+    .await?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -406,9 +440,19 @@ fn write_when(w: &mut XmlWriter, when: &LifecycleWhen) {
     match when {
         LifecycleWhen::Days(d) => w.elem("Days", d.to_string()),
         LifecycleWhen::CreatedBeforeDate(ms) => w.elem("CreatedBeforeDate", iso8601(*ms)),
+        // An S3 Date: OSS's own name for it (oss2 reads Expiration/Date).
+        LifecycleWhen::Date(ms) => w.elem("Date", iso8601(*ms)),
     }
 }
 
+fn write_tag(w: &mut XmlWriter, (k, v): &(String, String)) {
+    w.open("Tag");
+    w.elem("Key", k);
+    w.elem("Value", v);
+    w.close("Tag");
+}
+
+/// GetBucketLifecycle: the rules either dialect stored, in OSS's element order.
 pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
     let rules = ctx.bucket()?.config.lifecycle.as_ref().ok_or_else(|| {
         OssError::new(
@@ -424,11 +468,8 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
         w.elem("ID", &rule.id);
         w.elem("Prefix", &rule.prefix);
         w.elem("Status", if rule.enabled { "Enabled" } else { "Disabled" });
-        for (k, v) in &rule.tags {
-            w.open("Tag");
-            w.elem("Key", k);
-            w.elem("Value", v);
-            w.close("Tag");
+        for tag in &rule.tags {
+            write_tag(&mut w, tag);
         }
         if let Some(when) = &rule.expiration {
             w.open("Expiration");
@@ -450,10 +491,35 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
             w.elem("NoncurrentDays", days.to_string());
             w.close("NoncurrentVersionExpiration");
         }
+        for (days, class) in &rule.noncurrent_transitions {
+            w.open("NoncurrentVersionTransition");
+            w.elem("NoncurrentDays", days.to_string());
+            w.elem("StorageClass", class);
+            w.close("NoncurrentVersionTransition");
+        }
         if let Some(when) = &rule.abort_multipart {
             w.open("AbortMultipartUpload");
             write_when(&mut w, when);
             w.close("AbortMultipartUpload");
+        }
+        if rule.size_greater_than.is_some() || rule.size_less_than.is_some() || !rule.not.is_empty()
+        {
+            w.open("Filter");
+            if let Some(size) = rule.size_greater_than {
+                w.elem("ObjectSizeGreaterThan", size.to_string());
+            }
+            if let Some(size) = rule.size_less_than {
+                w.elem("ObjectSizeLessThan", size.to_string());
+            }
+            for not in &rule.not {
+                w.open("Not");
+                w.elem("Prefix", &not.prefix);
+                if let Some(tag) = &not.tag {
+                    write_tag(&mut w, tag);
+                }
+                w.close("Not");
+            }
+            w.close("Filter");
         }
         w.close("Rule");
     }
@@ -461,7 +527,7 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub async fn delete_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
-    update_bucket(ctx, |b| b.config.lifecycle = None).await?;
+    lifecycle::delete_bucket_lifecycle(ctx.store(), ctx.bucket()?).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -754,29 +820,47 @@ mod tests {
         }
     }
 
+    /// Parse and check as PutBucketLifecycle does, with the wire error.
+    fn lifecycle_of(body: &[u8], allow_overlap: bool) -> ApiResult<Vec<LifecycleRule>> {
+        let rules = parse_lifecycle(body)?;
+        lifecycle::check_rules(&rules, Dialect::Oss { allow_overlap })
+            .map_err(|p| OssError::from(crate::core::CoreError::InvalidLifecycle(p)))?;
+        Ok(rules)
+    }
+
     #[test]
     fn lifecycle_rules_are_validated() {
         let ok = b"<LifecycleConfiguration><Rule><ID>a</ID><Prefix>logs/</Prefix><Status>Enabled</Status>\
                    <Expiration><Days>3</Days></Expiration></Rule><Rule><Prefix>tmp/</Prefix><Status>Disabled</Status>\
                    <AbortMultipartUpload><CreatedBeforeDate>2030-01-01T00:00:00.000Z</CreatedBeforeDate></AbortMultipartUpload></Rule>\
                    </LifecycleConfiguration>";
-        let rules = parse_lifecycle(ok, false).unwrap();
+        let rules = lifecycle_of(ok, false).unwrap();
         assert_eq!(rules[0].expiration, Some(LifecycleWhen::Days(3)));
         assert_eq!(rules[1].id, "rule-2");
         let overlap = b"<LifecycleConfiguration><Rule><Prefix>a</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
                         <Rule><Prefix>ab</Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
-        assert_eq!(
-            parse_lifecycle(overlap, false).unwrap_err().code,
-            "InvalidArgument"
-        );
-        assert!(parse_lifecycle(overlap, true).is_ok());
+        let e = lifecycle_of(overlap, false).unwrap_err();
+        assert_eq!((e.code, e.ec), ("InvalidArgument", Some("0014-00000084")));
+        assert!(lifecycle_of(overlap, true).is_ok());
+        let filtered = b"<LifecycleConfiguration><Rule><ID>f</ID><Prefix>logs/</Prefix><Status>Enabled</Status>\
+                         <Expiration><Days>3</Days></Expiration><Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan>\
+                         <Not><Prefix>logs/keep/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Not></Filter></Rule></LifecycleConfiguration>";
+        let rules = lifecycle_of(filtered, false).unwrap();
+        assert_eq!(rules[0].size_greater_than, Some(10));
+        assert_eq!(rules[0].not[0].tag, Some(("k".into(), "v".into())));
         for bad in [
-            &b"<LifecycleConfiguration><Rule><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"[..],
-            b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>",
-            b"<LifecycleConfiguration><Rule><Status>Enabled</Status></Rule></LifecycleConfiguration>",
-            b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><CreatedBeforeDate>2030-01-01T05:00:00.000Z</CreatedBeforeDate></Expiration></Rule></LifecycleConfiguration>",
+            &b"<LifecycleConfiguration><Rule><Prefix/><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"[..],
+            b"<LifecycleConfiguration><Rule><Prefix/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule></LifecycleConfiguration>",
+            b"<LifecycleConfiguration><Rule><Prefix/><Status>Enabled</Status></Rule></LifecycleConfiguration>",
+            b"<LifecycleConfiguration><Rule><Prefix/><Status>Enabled</Status><Expiration><CreatedBeforeDate>2030-01-01T05:00:00.000Z</CreatedBeforeDate></Expiration></Rule></LifecycleConfiguration>",
+            b"<LifecycleConfiguration><Rule><Prefix/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>IA</StorageClass><IsAccessTime>true</IsAccessTime></Transition></Rule></LifecycleConfiguration>",
         ] {
-            assert_eq!(parse_lifecycle(bad, false).unwrap_err().code, "InvalidArgument");
+            assert_eq!(lifecycle_of(bad, false).unwrap_err().code, "InvalidArgument");
         }
+        let no_prefix = b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>";
+        assert_eq!(
+            lifecycle_of(no_prefix, false).unwrap_err().code,
+            "MalformedXML"
+        );
     }
 }

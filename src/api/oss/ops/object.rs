@@ -17,6 +17,7 @@ use crate::api::oss::headers::{self, header, http_date};
 use crate::api::oss::ops::service::write_owner;
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::core::bucket_tags::TagLimits;
 use crate::core::conditions::{Conditions, RangeRequest};
 use crate::core::object::{
     self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags, new_record,
@@ -159,7 +160,7 @@ pub fn tagging_header(h: &HeaderMap) -> ApiResult<Vec<(String, String)>> {
             Ok((decode(k)?, decode(v)?))
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    check_tags(&tags)?;
+    check_tags(&tags, TagLimits::OSS_OBJECT)?;
     Ok(tags)
 }
 
@@ -505,6 +506,7 @@ pub async fn put_object_tagging(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         ctx.key_str(),
         ctx.version_id(),
         tags,
+        TagLimits::OSS_OBJECT,
     )
     .await?;
     Ok(version_response(ctx, StatusCode::OK))
