@@ -17,6 +17,7 @@ pub mod multipart;
 pub mod object;
 pub mod process;
 pub mod saveas;
+pub mod throttle;
 
 use std::sync::Arc;
 
