@@ -212,7 +212,7 @@ def test_traffic_limit_oss2(v4_bucket):
     assert took < MIN_SECONDS / 2, took
 
 
-def test_traffic_limit_upload_part_and_append(v4_bucket):
+def test_traffic_limit_upload_part_append_and_copies(v4_bucket):
     b = v4_bucket
     fast = {"x-oss-traffic-limit": str(LIMIT * 2)}  # 800 KB/s: 1 MiB in about 1.25 s
     upload_id = b.init_multipart_upload("mp").upload_id
@@ -223,6 +223,19 @@ def test_traffic_limit_upload_part_and_append(v4_bucket):
     res, took = timed(b.append_object, "ap", 0, MIB, headers=fast)
     assert took >= 1.0, took
     assert res.next_position == len(MIB)
+    # Server-side copies read the source at the limit too.
+    res, took = timed(b.copy_object, b.bucket_name, "mp", "copied", headers=fast)
+    assert took >= 1.0, took
+    assert b.get_object("copied").read() == MIB
+    upload_id = b.init_multipart_upload("mp2").upload_id
+    part, took = timed(b.upload_part_copy, b.bucket_name, "mp", (0, len(MIB) - 1), "mp2", upload_id, 1,
+                       headers=fast)
+    assert took >= 1.0, took
+    b.complete_multipart_upload("mp2", upload_id, [oss2.models.PartInfo(1, part.etag)])
+    assert b.get_object("mp2").read() == MIB
+    # Unthrottled copies are quick.
+    _, took = timed(b.copy_object, b.bucket_name, "mp", "copied2")
+    assert took < 0.5, took
 
 
 def test_traffic_limit_v2(ossify, v4_bucket):
