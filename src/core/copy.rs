@@ -15,6 +15,8 @@ pub struct CopySource {
     pub bucket: String,
     pub key: String,
     pub record: ObjectRecord,
+    /// Bytes per second the copy may read (OSS `x-oss-traffic-limit`), if limited.
+    pub traffic_limit: Option<u64>,
 }
 
 /// Load the copy source (its current version, or version `version_id`), check
@@ -60,6 +62,7 @@ pub async fn copy_source(
                 bucket: bucket.as_str().to_owned(),
                 key: key.as_str().to_owned(),
                 record: object,
+                traffic_limit: None,
             }),
         },
     )
@@ -138,7 +141,13 @@ pub async fn copy_object(
     let mut new_blobs = vec![];
     if !shares_blobs && record.symlink_target.is_none() {
         let stream = open_range(store, src, 0, src.size).await?;
-        let stored = store_stream(store, copy_stream(stream), u64::MAX, None).await?;
+        let stored = store_stream(
+            store,
+            copy_stream(stream, source.traffic_limit),
+            u64::MAX,
+            None,
+        )
+        .await?;
         // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.
         stored.fill(&mut record);
         record.object_type = "Normal".into();

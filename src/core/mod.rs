@@ -19,6 +19,7 @@ pub mod object;
 pub mod process;
 pub mod restore;
 pub mod saveas;
+pub mod throttle;
 
 use std::sync::Arc;
 

@@ -174,7 +174,13 @@ pub async fn upload_part_copy(
         md5: None,
         checksum,
     };
-    let stored = store_stream(store, copy_stream(stream), u64::MAX, expected).await?;
+    let stored = store_stream(
+        store,
+        copy_stream(stream, source.traffic_limit),
+        u64::MAX,
+        expected,
+    )
+    .await?;
     save_part(store, upload, number, stored.part()).await
 }
 

@@ -253,11 +253,17 @@ pub async fn store_stream(
     })
 }
 
-/// The stream of an object's bytes, as a [`ByteStream`] for [`store_stream`].
+/// The stream of an object's bytes, as a [`ByteStream`] for [`store_stream`], paced to
+/// `bytes_per_second` when the copy is throttled.
 pub fn copy_stream(
     stream: BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    bytes_per_second: Option<u64>,
 ) -> ByteStream<'static> {
-    stream.map_err(|e| e.to_string()).boxed()
+    let stream = stream.map_err(|e| e.to_string());
+    match bytes_per_second {
+        Some(rate) => super::throttle::throttle(stream, rate).boxed(),
+        None => stream.boxed(),
+    }
 }
 
 /// Check an object's tag set against a dialect's limits (every write that sets tags

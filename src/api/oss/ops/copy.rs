@@ -50,7 +50,7 @@ pub async fn copy_source(ctx: &Ctx) -> ApiResult<Option<CopySource>> {
         BucketName::parse(bucket).map_err(|e| OssError::invalid_bucket_name(bucket, e.0))?;
     let key = ObjectKey::parse(&key).map_err(|e| OssError::invalid_object_name(e.0))?;
     let conditions = conditions(&ctx.headers, "x-oss-copy-source-");
-    Ok(copy::copy_source(
+    let source = copy::copy_source(
         ctx.store(),
         &ctx.requester,
         &bucket,
@@ -58,7 +58,9 @@ pub async fn copy_source(ctx: &Ctx) -> ApiResult<Option<CopySource>> {
         version_id.as_deref(),
         &conditions,
     )
-    .await?)
+    .await?;
+    let traffic_limit = super::transfer::traffic_limit(&ctx.headers, &ctx.query)?;
+    Ok(source.map(|s| CopySource { traffic_limit, ..s }))
 }
 
 /// `x-oss-copy-source-version-id` of a copy from a versioned object.

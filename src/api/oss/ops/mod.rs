@@ -12,6 +12,7 @@ pub mod public_access;
 pub mod referer;
 pub mod restore;
 pub mod service;
+pub mod transfer;
 pub mod versioning;
 
 use axum::body::Body;
@@ -22,7 +23,36 @@ use super::Ctx;
 use super::error::{ApiResult, OssError};
 use super::route::Operation;
 
+/// Run `op`, with the body transfer options OSS applies around its handlers: the
+/// `x-oss-traffic-limit` throttle on the operations that take it, and gzip on reads.
 pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    use Operation::*;
+    // The operations OSS's single-connection bandwidth throttling applies to.
+    let limit = match op {
+        PutObject | AppendObject | PostObject | UploadPart | CopyObject | UploadPartCopy
+        | GetObject => transfer::traffic_limit(&ctx.headers, &ctx.query)?,
+        _ => None,
+    };
+    let body = match (op, limit) {
+        (PutObject | AppendObject | PostObject | UploadPart, Some(rate)) => {
+            transfer::throttle_body(body, rate)
+        }
+        _ => body,
+    };
+    let response = dispatch(op, ctx, body).await?;
+    let response = match op {
+        GetObject | HeadObject if !ctx.query.has("x-oss-process") => {
+            transfer::gzip_response(&ctx.method, &ctx.headers, response)
+        }
+        _ => response,
+    };
+    Ok(match (op, limit) {
+        (GetObject, Some(rate)) => transfer::throttle_response(response, rate),
+        _ => response,
+    })
+}
+
+async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
     use Operation::*;
     match op {
         ListBuckets => service::list_buckets(ctx).await,
