@@ -67,6 +67,9 @@ pub enum Action {
     GetObjectVersionTagging,
     PutObjectVersionTagging,
     DeleteObjectVersionTagging,
+    PutBucketCallbackPolicy,
+    GetBucketCallbackPolicy,
+    DeleteBucketCallbackPolicy,
 }
 
 impl Action {
@@ -124,6 +127,9 @@ impl Action {
             Self::GetObjectVersionTagging => "oss:GetObjectVersionTagging",
             Self::PutObjectVersionTagging => "oss:PutObjectVersionTagging",
             Self::DeleteObjectVersionTagging => "oss:DeleteObjectVersionTagging",
+            Self::PutBucketCallbackPolicy => "oss:PutBucketCallbackPolicy",
+            Self::GetBucketCallbackPolicy => "oss:GetBucketCallbackPolicy",
+            Self::DeleteBucketCallbackPolicy => "oss:DeleteBucketCallbackPolicy",
         }
     }
 

@@ -47,7 +47,7 @@ pub struct BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection.
+/// hotlink protection, versioning, callback policies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -72,6 +72,20 @@ pub struct BucketConfig {
     /// PutBucketVersioning; None while versioning was never enabled.
     #[serde(default)]
     pub versioning: Option<Versioning>,
+    /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
+    #[serde(default)]
+    pub callback_policies: Vec<CallbackPolicy>,
+}
+
+/// A named upload callback, selected by an upload's `{"callbackPolicy": name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackPolicy {
+    pub name: String,
+    /// The `callback` parameter (base64 JSON) it stands for.
+    pub callback: String,
+    /// The `callback-var` parameter (base64 JSON); empty when none.
+    #[serde(default)]
+    pub callback_var: String,
 }
 
 /// The versioning state of a bucket that has had versioning enabled (OSS and S3 never

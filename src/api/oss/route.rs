@@ -72,6 +72,10 @@ pub enum Operation {
     PutBucketVersioning,
     GetBucketVersioning,
     ListObjectVersions,
+    /// `?policy&comp=callback`: named upload callbacks.
+    PutBucketCallbackPolicy,
+    GetBucketCallbackPolicy,
+    DeleteBucketCallbackPolicy,
 }
 
 impl Operation {
@@ -135,6 +139,9 @@ impl Operation {
             PutBucketVersioning => Action::PutBucketVersioning,
             GetBucketVersioning => Action::GetBucketVersioning,
             ListObjectVersions => Action::ListObjectVersions,
+            PutBucketCallbackPolicy => Action::PutBucketCallbackPolicy,
+            GetBucketCallbackPolicy => Action::GetBucketCallbackPolicy,
+            DeleteBucketCallbackPolicy => Action::DeleteBucketCallbackPolicy,
         }
     }
 }
@@ -177,7 +184,6 @@ const UNSUPPORTED: &[&str] = &[
     "qos",
     "requestPayment",
     "transferAcceleration",
-    "callback",
     "publicAccessBlock",
     "policyStatus",
     "resourceGroup",
@@ -247,6 +253,9 @@ const PARAMETERS: &[&str] = &[
     "Signature",
     "Expires",
     "security-token",
+    // Upload callbacks of PutObject and CompleteMultipartUpload (presigned URLs).
+    "callback",
+    "callback-var",
 ];
 
 fn is_parameter(name: &str) -> bool {
@@ -262,7 +271,12 @@ pub fn route(
     query: &Query,
     headers: &HeaderMap,
 ) -> ApiResult<Operation> {
-    if let Some(name) = UNSUPPORTED.iter().find(|name| query.has(name)) {
+    // `comp` selects an operation only as `?policy&comp=callback`.
+    let callback_policy = query.has("policy") && query.get("comp") == Some("callback");
+    if let Some(name) = UNSUPPORTED
+        .iter()
+        .find(|name| query.has(name) && !(callback_policy && **name == "comp"))
+    {
         return Err(OssError::not_implemented(&format!(
             "The sub-resource {name:?}"
         )));
@@ -317,6 +331,9 @@ pub fn route(
         ("bucket", "PUT", Some("lifecycle")) => PutBucketLifecycle,
         ("bucket", "GET", Some("lifecycle")) => GetBucketLifecycle,
         ("bucket", "DELETE", Some("lifecycle")) => DeleteBucketLifecycle,
+        ("bucket", "PUT", Some("policy")) if callback_policy => PutBucketCallbackPolicy,
+        ("bucket", "GET", Some("policy")) if callback_policy => GetBucketCallbackPolicy,
+        ("bucket", "DELETE", Some("policy")) if callback_policy => DeleteBucketCallbackPolicy,
         ("bucket", "PUT", Some("policy")) => PutBucketPolicy,
         ("bucket", "GET", Some("policy")) => GetBucketPolicy,
         ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
@@ -528,6 +545,37 @@ mod tests {
                 Err("MethodNotAllowed"),
             ),
             ("GET", t(Some("b"), None), "bogus", Err("NotImplemented")),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "policy&comp=callback",
+                Ok(PutBucketCallbackPolicy),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "comp=callback&policy",
+                Ok(GetBucketCallbackPolicy),
+            ),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "policy&comp=callback",
+                Ok(DeleteBucketCallbackPolicy),
+            ),
+            ("GET", t(Some("b"), None), "policy", Ok(GetBucketPolicy)),
+            (
+                "GET",
+                t(Some("b"), None),
+                "comp=callback",
+                Err("NotImplemented"),
+            ),
+            (
+                "PUT",
+                t(Some("b"), Some("k")),
+                "callback=e30&callback-var=e30",
+                Ok(PutObject),
+            ),
             (
                 "GET",
                 t(Some("b"), Some("k")),

@@ -3,6 +3,7 @@
 pub mod bucket;
 pub mod bucket_config;
 pub mod bucket_tags;
+pub mod callback;
 pub mod copy;
 pub mod multipart;
 pub mod object;
@@ -92,6 +93,9 @@ pub async fn execute(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response
         PutBucketVersioning => versioning::put_bucket_versioning(ctx, body).await,
         GetBucketVersioning => versioning::get_bucket_versioning(ctx),
         ListObjectVersions => versioning::list_object_versions(ctx).await,
+        PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
+        GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
+        DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,
     }
 }
 
