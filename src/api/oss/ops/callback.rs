@@ -192,7 +192,9 @@ pub fn get_bucket_callback_policy(ctx: &Ctx) -> ApiResult<Response> {
         w.open("PolicyItem");
         w.elem("PolicyName", &p.name);
         w.elem("Callback", &p.callback);
-        w.elem("CallbackVar", &p.callback_var);
+        if !p.callback_var.is_empty() {
+            w.elem("CallbackVar", &p.callback_var);
+        }
         w.close("PolicyItem");
     }
     Ok(xml_response(w.finish()))
