@@ -380,7 +380,7 @@ impl Server {
         }
 
         let key_path = config.callback.key_path(&config.server.data_dir);
-        let signer = {
+        let (signer, generated) = {
             let path = key_path.clone();
             tokio::task::spawn_blocking(move || crate::core::callback::Signer::load_or_create(&path))
                 .await?
@@ -391,11 +391,11 @@ impl Server {
                     )
                 })?
         };
-        if signer.1 {
+        if generated {
             tracing::info!(path = %key_path.display(), "generated the upload-callback signing key");
         }
         let callbacks = crate::core::callback::Callbacks::new(
-            signer.0,
+            signer,
             config.callback.targets(),
             config.callback.public_key_url.clone(),
         );
