@@ -124,12 +124,11 @@ impl CallbackUrl {
             https,
             host: host.to_ascii_lowercase(),
             port,
-            path_and_query: uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .filter(|p| p.starts_with('/'))
-                .unwrap_or("/")
-                .to_owned(),
+            path_and_query: match uri.path_and_query().map(|p| p.as_str()) {
+                Some(p) if p.starts_with('/') => p.to_owned(),
+                Some(p) if p.starts_with('?') => format!("/{p}"),
+                _ => "/".to_owned(),
+            },
         })
     }
 
@@ -472,6 +471,8 @@ mod tests {
         assert_eq!(plain.urls[0].host, "::1");
         assert_eq!(plain.urls[0].authority(), "[::1]:8080");
         assert_eq!(plain.urls[0].string_to_sign(b"x"), b"/\nx".to_vec());
+        let query_only = callback(r#"{"callbackUrl":"a.com:81?k=v","callbackBody":"x"}"#).unwrap();
+        assert_eq!(query_only.urls[0].url(), "http://a.com:81/?k=v");
         assert_eq!((plain.body_type, plain.sni), (BodyType::Form, false));
         assert_eq!(
             parse_callback(&b64(r#"{"callbackPolicy":"p1"}"#)).unwrap(),
