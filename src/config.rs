@@ -8,12 +8,15 @@ use rand::RngExt;
 use serde::Deserialize;
 
 use crate::access::Policy;
+use crate::core::callback::{Rule, TargetPolicy};
 
 pub const DEFAULT_REGION: &str = "oss-cn-hangzhou";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 pub const DEFAULT_ACCOUNT_ID: &str = "1000000000000001";
 /// File in the data directory holding the generated root key of the default account.
 pub const GENERATED_KEY_FILE: &str = "root-access-key.toml";
+/// File in the data directory holding the generated key that signs upload callbacks.
+pub const CALLBACK_KEY_FILE: &str = "callback-private-key.pem";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +35,70 @@ pub struct Config {
     pub console: ConsoleConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub callback: CallbackConfig,
+}
+
+/// `[callback]`: where upload callbacks may go and the key that signs them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackConfig {
+    /// Networks, addresses and host names (`*.suffix` too) callbacks may reach; empty:
+    /// every target the deny list does not refuse.
+    #[serde(default, deserialize_with = "deserialize_rules")]
+    pub allow: Vec<Rule>,
+    /// Targets refused; replaces the default (link-local and cloud metadata endpoints).
+    #[serde(
+        default = "default_callback_deny",
+        deserialize_with = "deserialize_rules"
+    )]
+    pub deny: Vec<Rule>,
+    /// PEM file of the signing key (PKCS#8), created when missing; default
+    /// `<data_dir>/callback-private-key.pem`. Nodes serving one store need the same key.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// `x-oss-pub-key-url` to announce instead of `/-/callback-public-key.pem` on the
+    /// endpoint each request reached (behind a proxy that rewrites hosts).
+    #[serde(default)]
+    pub public_key_url: Option<String>,
+}
+
+impl Default for CallbackConfig {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            deny: default_callback_deny(),
+            key_file: None,
+            public_key_url: None,
+        }
+    }
+}
+
+impl CallbackConfig {
+    pub fn targets(&self) -> TargetPolicy {
+        TargetPolicy {
+            allow: self.allow.clone(),
+            deny: self.deny.clone(),
+        }
+    }
+
+    /// Where the signing key lives.
+    pub fn key_path(&self, data_dir: &Path) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(CALLBACK_KEY_FILE))
+    }
+}
+
+fn default_callback_deny() -> Vec<Rule> {
+    TargetPolicy::default().deny
+}
+
+fn deserialize_rules<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Rule>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| s.parse::<Rule>().map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// `[console]`: the web console at `/-/console/`.
@@ -576,6 +643,13 @@ impl Config {
             ));
         }
         self.storage.check()?;
+        if let Some(url) = &self.callback.public_key_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError(format!(
+                "callback.public_key_url = {url:?}: give an http:// or https:// URL where callback servers can fetch the key, such as \"https://oss.example.com/-/callback-public-key.pem\""
+            )));
+        }
         let c = &self.server.connections;
         for (key, value) in [
             ("header_read_timeout_secs", c.header_read_timeout_secs),
@@ -899,6 +973,29 @@ path_style = true
         assert!(!set.metrics.allows("127.0.0.1".parse().unwrap()));
         let bad = Config::from_toml("[metrics]\nallow = [\"10.0.0.0/33\"]\n").unwrap_err();
         assert!(bad.0.contains("10.0.0.0/33"), "{bad}");
+
+        assert_eq!(defaults.callback.targets(), TargetPolicy::default());
+        assert_eq!(
+            defaults.callback.key_path(Path::new("/d")),
+            Path::new("/d/callback-private-key.pem")
+        );
+        let callback = Config::from_toml(
+            "[callback]\nallow = [\"*.example.com\", \"10.0.0.0/8\"]\ndeny = [\"127.0.0.2\"]\nkey_file = \"/k.pem\"\n",
+        )
+        .unwrap()
+        .callback;
+        assert_eq!(callback.allow.len(), 2);
+        assert_eq!(callback.deny, vec!["127.0.0.2".parse::<Rule>().unwrap()]);
+        assert_eq!(callback.key_path(Path::new("/d")), Path::new("/k.pem"));
+        let bad = Config::from_toml("[callback]\ndeny = [\"http://x\"]\n").unwrap_err();
+        assert!(bad.0.contains("http://x"), "{bad}");
+        let mut url = Config::from_toml("[callback]\npublic_key_url = \"ftp://x\"\n").unwrap();
+        assert!(
+            url.finish()
+                .unwrap_err()
+                .0
+                .contains("callback.public_key_url")
+        );
 
         let mut half = Config::from_toml(
             "[[regions]]\nname = \"oss-cn-hangzhou\"\nlisten = [\"127.0.0.1:0\"]\ntls_cert = \"c.pem\"\n",

@@ -13,3 +13,12 @@ pub mod names;
 pub mod observe;
 pub mod server;
 pub mod storage;
+
+/// reqwest is built without a default TLS crypto provider (aws-lc builds C code for
+/// minutes): its clients (S3 blobs, upload callbacks) use ring unless the process
+/// already chose one.
+pub fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}

@@ -64,6 +64,8 @@ pub struct AppState {
     pub images: crate::core::process::ImagePool,
     /// Who may read `/-/metrics`.
     pub metrics_allow: crate::config::MetricsConfig,
+    /// Upload callbacks: signing key and allowed targets.
+    pub callbacks: crate::core::callback::Callbacks,
 }
 
 impl crate::api::oss::auth::SecretLookup for AppState {
@@ -377,6 +379,27 @@ impl Server {
             }
         }
 
+        let key_path = config.callback.key_path(&config.server.data_dir);
+        let (signer, generated) = {
+            let path = key_path.clone();
+            tokio::task::spawn_blocking(move || crate::core::callback::Signer::load_or_create(&path))
+                .await?
+                .with_context(|| {
+                    format!(
+                        "cannot read or create the upload-callback signing key {} (a PKCS#8 PEM RSA key; see [callback] key_file)",
+                        key_path.display()
+                    )
+                })?
+        };
+        if generated {
+            tracing::info!(path = %key_path.display(), "generated the upload-callback signing key");
+        }
+        let callbacks = crate::core::callback::Callbacks::new(
+            signer,
+            config.callback.targets(),
+            config.callback.public_key_url.clone(),
+        );
+
         let mut credentials = HashMap::new();
         for account in &config.accounts {
             credentials.insert(
@@ -485,6 +508,7 @@ impl Server {
             .with_cache(config.image.cache_bytes)
             .with_auto_format(config.image.auto_formats()),
             metrics_allow: config.metrics.clone(),
+            callbacks,
         });
 
         let background = crate::background::spawn(

@@ -77,6 +77,9 @@ pub enum Action {
     RestoreObject,
     PutBucketArchiveDirectRead,
     GetBucketArchiveDirectRead,
+    PutBucketCallbackPolicy,
+    GetBucketCallbackPolicy,
+    DeleteBucketCallbackPolicy,
 }
 
 impl Action {
@@ -144,6 +147,9 @@ impl Action {
             Self::RestoreObject => "oss:RestoreObject",
             Self::PutBucketArchiveDirectRead => "oss:PutBucketArchiveDirectRead",
             Self::GetBucketArchiveDirectRead => "oss:GetBucketArchiveDirectRead",
+            Self::PutBucketCallbackPolicy => "oss:PutBucketCallbackPolicy",
+            Self::GetBucketCallbackPolicy => "oss:GetBucketCallbackPolicy",
+            Self::DeleteBucketCallbackPolicy => "oss:DeleteBucketCallbackPolicy",
         }
     }
 

@@ -1,5 +1,6 @@
 //! ossify's own pages under `/-/` (`-` is never a bucket name, so no bucket is
-//! shadowed): `healthz`, `readyz`, `metrics` and the web console.
+//! shadowed): `healthz`, `readyz`, `metrics`, the web console and the public key of
+//! upload callbacks.
 
 use std::net::SocketAddr;
 
@@ -9,6 +10,10 @@ use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::observe::RequestSlot;
 use crate::server::ListenerState;
+
+/// The public key callback servers verify upload callbacks with (`x-oss-pub-key-url`),
+/// served to anyone, as OSS serves its own.
+pub const CALLBACK_PUBLIC_KEY_PATH: &str = "/-/callback-public-key.pem";
 
 /// Whether a request is for one of ossify's own pages: a path-style `/-/…` (on a
 /// bucket's virtual host, `/-/x` is the object `-/x`).
@@ -32,6 +37,7 @@ pub async fn handle(
             i.operation = match page {
                 "/healthz" | "/readyz" | "/metrics" => page[1..].to_owned(),
                 _ if page.starts_with("/console") => "console".into(),
+                _ if path == CALLBACK_PUBLIC_KEY_PATH => "callback-public-key".into(),
                 _ => String::new(),
             };
         });
@@ -41,6 +47,14 @@ pub async fn handle(
     }
     match page {
         "/healthz" => text(StatusCode::OK, "ok\n"),
+        _ if path == CALLBACK_PUBLIC_KEY_PATH => {
+            let mut response = text(StatusCode::OK, listener.app.callbacks.public_pem());
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-pem-file"),
+            );
+            response
+        }
         "/readyz" => match ready(listener).await {
             Ok(()) => text(StatusCode::OK, "ready\n"),
             Err(why) => {

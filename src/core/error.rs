@@ -63,6 +63,9 @@ pub enum CoreError {
     /// A request the operation cannot accept as given (the message says why).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The upload's `callback` or `callback-var` parameter is refused.
+    #[error("invalid callback: {0}")]
+    InvalidCallback(super::callback::Problem),
     #[error("the body exceeds {limit} bytes")]
     EntityTooLarge { limit: u64 },
     #[error("a part of {size} bytes is smaller than {min}")]

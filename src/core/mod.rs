@@ -6,6 +6,7 @@
 pub mod access;
 pub mod bucket;
 pub mod bucket_tags;
+pub mod callback;
 pub mod checksum;
 pub mod conditions;
 pub mod copy;

@@ -26,6 +26,15 @@ use std::collections::HashMap;
 use std::time::Instant;
 use steps::{Ctx, Step};
 
+/// Format (as `info` names it: `jpg`, `png`, ...), width and height of an image, read
+/// from its first bytes without decoding pixels; None when the bytes are not an image
+/// this engine reads (upload callbacks' `imageInfo` variables).
+pub fn header_info(head: &[u8]) -> Option<(&'static str, u32, u32)> {
+    codec::probe(head)
+        .ok()
+        .map(|p| (p.format.info_name(), p.width, p.height))
+}
+
 /// A parsed, validated processing chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {

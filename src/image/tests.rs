@@ -1345,3 +1345,15 @@ fn fuzz_specs_parse_and_run() {
         }
     }
 }
+
+#[test]
+fn header_info_reads_only_the_head() {
+    let jpg = jpg(40, 30);
+    assert_eq!(
+        header_info(&jpg[..jpg.len().min(600)]),
+        Some(("jpg", 40, 30))
+    );
+    assert_eq!(header_info(&png(7, 9)[..32]), Some(("png", 7, 9)));
+    assert_eq!(header_info(b"plain text, not an image"), None);
+    assert_eq!(header_info(b""), None);
+}

@@ -65,7 +65,7 @@ impl BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection.
+/// hotlink protection, versioning, callback policies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -96,6 +96,20 @@ pub struct BucketConfig {
     /// PutBucketArchiveDirectRead: Archive objects are read without a restore.
     #[serde(default)]
     pub archive_direct_read: bool,
+    /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
+    #[serde(default)]
+    pub callback_policies: Vec<CallbackPolicy>,
+}
+
+/// A named upload callback, selected by an upload's `{"callbackPolicy": name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackPolicy {
+    pub name: String,
+    /// The `callback` parameter (base64 JSON) it stands for.
+    pub callback: String,
+    /// The `callback-var` parameter (base64 JSON); empty when none.
+    #[serde(default)]
+    pub callback_var: String,
 }
 
 /// The versioning state of a bucket that has had versioning enabled (OSS and S3 never

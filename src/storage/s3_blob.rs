@@ -65,11 +65,7 @@ impl S3BlobStore {
         let endpoint = cfg.endpoint.trim_end_matches('/');
         let dir = blob_dir(&cfg.prefix)?;
 
-        // reqwest is built without a default TLS crypto provider (aws-lc builds C code
-        // for minutes); install ring unless the process already chose one.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        crate::install_tls_provider();
 
         let probe = build(
             cfg,

@@ -11,8 +11,9 @@ use super::xml::XmlWriter;
 use crate::access::{Denied, RefererDenial};
 use crate::core::CoreError;
 use crate::core::bucket_tags::TagProblem;
-use crate::core::restore::ColdClass;
+use crate::core::callback::{Failure, Problem};
 use crate::core::lifecycle::LifecycleProblem;
+use crate::core::restore::ColdClass;
 
 #[derive(Debug, Clone)]
 pub struct OssError {
@@ -274,6 +275,7 @@ impl From<CoreError> for OssError {
             ),
             CoreError::InvalidRequest(message) => bad("InvalidRequest", message),
             CoreError::InvalidArgument(message) => bad("InvalidArgument", message),
+            CoreError::InvalidCallback(problem) => problem.into(),
             CoreError::NoSuchStyle { name } => Self::new(
                 StatusCode::NOT_FOUND,
                 "NoSuchStyle",
@@ -471,6 +473,141 @@ impl From<CoreError> for OssError {
                 "The server's disk is full, so nothing was stored. Reads and deletes still work: delete objects (or have the operator free space in the data directory) and retry; writes are accepted again as soon as space is free, without a restart.",
             ),
             CoreError::Internal(what) => Self::internal(what),
+        }
+    }
+}
+
+/// OSS's words for a refused `callback` or `callback-var` parameter (400, with the
+/// ECs of OSS's error pages where it documents one).
+impl From<Problem> for OssError {
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::Duplicate { name: "callback" } => Self::invalid_argument(
+                "Either the callback query string parameter or the x-oss-callback header should be specified, not both.",
+                "callback",
+                "",
+            ),
+            Problem::Duplicate { name } => Self::invalid_argument(
+                "Either the callback-var query string parameter or the x-oss-callback-var header should be specified, not both.",
+                name,
+                "",
+            ),
+            Problem::TooLong => Self::invalid_argument("The length of callback exceed max value.", "callback", ""),
+            Problem::NotBase64 { value } => Self::invalid_argument(
+                "The callback configuration is not base64 encoded.",
+                "callback",
+                &value,
+            )
+            .ec("0007-00000002"),
+            Problem::NotJson { decoded } => Self::invalid_argument(
+                "The callback configuration is not json format.",
+                "callback",
+                &decoded,
+            ),
+            Problem::UrlInvalid { value } => Self::invalid_argument(
+                "The callback url configuration is invalid.",
+                "callbackUrl",
+                &value,
+            )
+            .ec("0007-00000004"),
+            Problem::TooManyUrls { value } => Self::invalid_argument(
+                "The number of callback url exceed max value.",
+                "callbackUrl",
+                &value,
+            )
+            .ec("0007-00000005"),
+            Problem::HostInvalid { value } => Self::invalid_argument(
+                "The callback host configuration is invalid.",
+                "callbackHost",
+                &value,
+            ),
+            Problem::BodyEmpty => {
+                Self::invalid_argument("The callback body is empty.", "callbackBody", "").ec("0007-00000011")
+            }
+            Problem::BodyInvalid { body } => {
+                Self::invalid_argument("The callback body is invalid.", "callbackBody", &body)
+            }
+            Problem::BodyTypeInvalid => Self::invalid_argument(
+                "The callback body type configuration is invalid.",
+                "callbackBodyType",
+                "",
+            )
+            .ec("0007-00000012"),
+            Problem::BodyTypeUnsupported { value } => Self::invalid_argument(
+                "The body type of callback is not supported.",
+                "callbackBodyType",
+                &value,
+            ),
+            Problem::SniInvalid => Self::invalid_argument(
+                "The callback sni configuration is invalid: callbackSNI must be true or false.",
+                "callbackSNI",
+                "",
+            ),
+            Problem::VarTooLong => Self::invalid_argument(
+                "The length of callback var exceed max value.",
+                "callback-var",
+                "",
+            )
+            .ec("0007-00000101"),
+            Problem::VarNotBase64 { value } => Self::invalid_argument(
+                "The callback var is not base64 encoded.",
+                "callback-var",
+                &value,
+            ),
+            // Sic: OSS's wording.
+            Problem::VarNotJson { decoded } => Self::invalid_argument(
+                "The callback var is not expecten json.",
+                "callback-var",
+                &decoded,
+            ),
+            Problem::NoSuchPolicy { name } => Self::invalid_argument(
+                format!(
+                    "The bucket has no callback policy named {name:?}; list its policies with GetBucketCallbackPolicy."
+                ),
+                "callbackPolicy",
+                &name,
+            ),
+            Problem::Refused { url, why } => Self::invalid_argument(
+                format!(
+                    "Private address is forbidden to callback. This server refuses {url}: {why}; the operator sets the [callback] allow and deny lists (docs/configuration.md)."
+                ),
+                "callbackUrl",
+                &url,
+            )
+            .ec("0007-00000008"),
+        }
+    }
+}
+
+/// 203 CallbackFailed: the object is stored but its callback failed, worded as OSS
+/// words each cause.
+impl From<Failure> for OssError {
+    fn from(f: Failure) -> Self {
+        let message = match f {
+            Failure::Unreachable => {
+                "Error status : -1. OSS can not connect to your callbackUrl, please check it."
+                    .into()
+            }
+            Failure::Timeout => "Cost too long time.".into(),
+            Failure::Status(code) => format!("Error status : {code}."),
+            Failure::ResponseTooLarge => {
+                "Error Status : 400.User server return too long content-length value.".into()
+            }
+            Failure::ResponseNotJson => "Response body is not valid json format.".into(),
+            Failure::ImageInfo => "Get image info failed.".into(),
+            Failure::BodyTooLong => format!(
+                "The callback body is longer than {} bytes once its variables are substituted.",
+                crate::core::callback::MAX_BODY
+            ),
+        };
+        let e = Self::new(
+            StatusCode::NON_AUTHORITATIVE_INFORMATION,
+            "CallbackFailed",
+            message,
+        );
+        match f {
+            Failure::Status(_) => e.ec("0007-00000203"),
+            _ => e,
         }
     }
 }

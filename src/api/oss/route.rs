@@ -82,6 +82,10 @@ pub enum Operation {
     RestoreObject,
     PutBucketArchiveDirectRead,
     GetBucketArchiveDirectRead,
+    /// `?policy&comp=callback`: named upload callbacks.
+    PutBucketCallbackPolicy,
+    GetBucketCallbackPolicy,
+    DeleteBucketCallbackPolicy,
 }
 
 impl Operation {
@@ -155,6 +159,9 @@ impl Operation {
             RestoreObject => Action::RestoreObject,
             PutBucketArchiveDirectRead => Action::PutBucketArchiveDirectRead,
             GetBucketArchiveDirectRead => Action::GetBucketArchiveDirectRead,
+            PutBucketCallbackPolicy => Action::PutBucketCallbackPolicy,
+            GetBucketCallbackPolicy => Action::GetBucketCallbackPolicy,
+            DeleteBucketCallbackPolicy => Action::DeleteBucketCallbackPolicy,
         }
     }
 }
@@ -267,6 +274,9 @@ const PARAMETERS: &[&str] = &[
     "Signature",
     "Expires",
     "security-token",
+    // Upload callbacks of PutObject and CompleteMultipartUpload (presigned URLs).
+    "callback",
+    "callback-var",
 ];
 
 fn is_parameter(name: &str) -> bool {
@@ -282,7 +292,12 @@ pub fn route(
     query: &Query,
     headers: &HeaderMap,
 ) -> ApiResult<Operation> {
-    if let Some(name) = UNSUPPORTED.iter().find(|name| query.has(name)) {
+    // `comp` selects an operation only as `?policy&comp=callback`.
+    let callback_policy = query.has("policy") && query.get("comp") == Some("callback");
+    if let Some(name) = UNSUPPORTED
+        .iter()
+        .find(|name| query.has(name) && !(callback_policy && **name == "comp"))
+    {
         return Err(OssError::not_implemented(&format!(
             "The sub-resource {name:?}"
         )));
@@ -337,6 +352,9 @@ pub fn route(
         ("bucket", "PUT", Some("lifecycle")) => PutBucketLifecycle,
         ("bucket", "GET", Some("lifecycle")) => GetBucketLifecycle,
         ("bucket", "DELETE", Some("lifecycle")) => DeleteBucketLifecycle,
+        ("bucket", "PUT", Some("policy")) if callback_policy => PutBucketCallbackPolicy,
+        ("bucket", "GET", Some("policy")) if callback_policy => GetBucketCallbackPolicy,
+        ("bucket", "DELETE", Some("policy")) if callback_policy => DeleteBucketCallbackPolicy,
         ("bucket", "PUT", Some("policy")) => PutBucketPolicy,
         ("bucket", "GET", Some("policy")) => GetBucketPolicy,
         ("bucket", "DELETE", Some("policy")) => DeleteBucketPolicy,
@@ -593,6 +611,37 @@ mod tests {
                 t(Some("b"), None),
                 "bucketArchiveDirectRead",
                 Ok(GetBucketArchiveDirectRead),
+            ),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "policy&comp=callback",
+                Ok(PutBucketCallbackPolicy),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "comp=callback&policy",
+                Ok(GetBucketCallbackPolicy),
+            ),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "policy&comp=callback",
+                Ok(DeleteBucketCallbackPolicy),
+            ),
+            ("GET", t(Some("b"), None), "policy", Ok(GetBucketPolicy)),
+            (
+                "GET",
+                t(Some("b"), None),
+                "comp=callback",
+                Err("NotImplemented"),
+            ),
+            (
+                "PUT",
+                t(Some("b"), Some("k")),
+                "callback=e30&callback-var=e30",
+                Ok(PutObject),
             ),
             (
                 "GET",

@@ -111,6 +111,10 @@ pub fn from_core(e: CoreError) -> S3Error {
         ),
         CoreError::InvalidRequest(message) => bad(S3ErrorCode::InvalidRequest, message),
         CoreError::InvalidArgument(message) => bad(S3ErrorCode::InvalidArgument, message),
+        // S3 has no upload callbacks; the OSS dialect is the only one that asks for them.
+        CoreError::InvalidCallback(problem) => {
+            bad(S3ErrorCode::InvalidArgument, problem.to_string())
+        }
         CoreError::NoSuchStyle { .. } => with(
             S3ErrorCode::Custom("NoSuchStyle".into()),
             StatusCode::NOT_FOUND,

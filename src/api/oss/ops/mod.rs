@@ -3,6 +3,7 @@
 pub mod bucket;
 pub mod bucket_config;
 pub mod bucket_tags;
+pub mod callback;
 pub mod copy;
 pub mod multipart;
 pub mod object;
@@ -137,6 +138,9 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         RestoreObject => restore::restore_object(ctx, body).await,
         PutBucketArchiveDirectRead => restore::put_bucket_archive_direct_read(ctx, body).await,
         GetBucketArchiveDirectRead => restore::get_bucket_archive_direct_read(ctx),
+        PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
+        GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
+        DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,
     }
 }
 

@@ -150,6 +150,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let forbid = forbid_overwrite(&ctx.headers)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
+    let callback = super::callback::prepare(ctx).await?;
     let record = multipart::complete_multipart_upload(
         ctx.store(),
         ctx.bucket()?,
@@ -176,7 +177,15 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let mut response = xml_response(w.finish());
     set_digests(response.headers_mut(), &record.etag, record.crc64);
     set_version_id(response.headers_mut(), &record);
-    Ok(response)
+    Ok(super::callback::respond(
+        ctx,
+        callback,
+        ctx.key_str(),
+        &record,
+        "CompleteMultipartUpload",
+        response,
+    )
+    .await)
 }
 
 pub async fn abort_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {

@@ -210,6 +210,7 @@ pub fn record_from_headers(
 pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let forbid = forbid_overwrite(&ctx.headers)?;
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?;
+    let callback = super::callback::prepare(ctx).await?;
     let (body, expected_md5) = request_body(ctx, body)?;
     let record = object::put_object(
         ctx.store(),
@@ -221,7 +222,8 @@ pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         forbid,
     )
     .await?;
-    Ok(written_response(&record))
+    let written = written_response(&record);
+    Ok(super::callback::respond(ctx, callback, ctx.key_str(), &record, "PutObject", written).await)
 }
 
 /// 200 with the ETag, CRC-64, Content-MD5 and version id of a written object.

@@ -345,6 +345,7 @@ async fn store_file(
     }
     let forbid = forbid_overwrite(&headers)?;
     let mut record = record_from_headers(&headers, bucket, "Normal")?;
+    let callback = super::callback::prepare_form(ctx, &fields).await?;
     let limit = max.min(ctx.store().max_object_size);
     let file = file.map_err(|e| e.to_string()).boxed();
     let stored = object::store_stream(ctx.store(), file, limit, None)
@@ -416,7 +417,10 @@ async fn store_file(
         &record.crc64.to_string(),
     );
     super::object::set_version_id(response.headers_mut(), &record);
-    Ok(response)
+    Ok(
+        super::callback::respond(ctx, callback, key.as_str(), &record, "PostObject", response)
+            .await,
+    )
 }
 
 #[cfg(test)]
