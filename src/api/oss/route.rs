@@ -207,7 +207,6 @@ const UNSUPPORTED: &[&str] = &[
     "qos",
     "requestPayment",
     "transferAcceleration",
-    "callback",
     "resourceGroup",
     "cname",
     "accessPoint",
