@@ -415,3 +415,18 @@ def test_lifecycle_of_versions(ctx, vbucket):
     resp = ctx.raw("PUT", b.bucket_name, params={"lifecycle": ""}, data=body, headers=headers)
     assert resp.status_code == 400 and error_of(resp)["Code"] == "InvalidArgument"
     assert {r.id for r in b.get_bucket_lifecycle().rules} == {"logs", "markers"}
+
+
+def test_forbid_overwrite_is_ignored_in_versioned_buckets(ctx, vbucket):
+    """OSS: x-oss-forbid-overwrite has no effect once a bucket has had versioning (a
+    write never replaces a version there)."""
+    b = vbucket
+    first = b.put_object("k", b"one", headers={"x-oss-forbid-overwrite": "true"})
+    second = b.put_object("k", b"two", headers={"x-oss-forbid-overwrite": "true"})
+    assert first.versionid != second.versionid
+    assert b.get_object("k").read() == b"two"
+    plain = ctx.new_bucket("verforbid")
+    plain.put_object("k", b"one")
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        plain.put_object("k", b"two", headers={"x-oss-forbid-overwrite": "true"})
+    assert (excinfo.value.status, excinfo.value.code) == (409, "FileAlreadyExists")

@@ -147,7 +147,7 @@ fn requested_parts(ctx: &Ctx, body: &[u8]) -> ApiResult<Option<Vec<(u32, String)
 
 pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
-    let forbid = forbid_overwrite(&ctx.headers)?;
+    let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
     let callback = super::callback::prepare(ctx).await?;

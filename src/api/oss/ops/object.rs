@@ -82,10 +82,12 @@ pub fn check_content_md5(h: &HeaderMap, body: &[u8], required: bool) -> ApiResul
     }
 }
 
-pub fn forbid_overwrite(h: &HeaderMap) -> ApiResult<bool> {
+/// `x-oss-forbid-overwrite`, which OSS ignores in a bucket that has had versioning
+/// (a write there never replaces a version).
+pub fn forbid_overwrite(h: &HeaderMap, bucket: &BucketRecord) -> ApiResult<bool> {
     match header(h, "x-oss-forbid-overwrite") {
         None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(bucket.config.versioning.is_none()),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => Err(OssError::invalid_argument(
             "x-oss-forbid-overwrite must be true or false.",
@@ -208,7 +210,7 @@ pub fn record_from_headers(
 }
 
 pub async fn put_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
-    let forbid = forbid_overwrite(&ctx.headers)?;
+    let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?;
     let callback = super::callback::prepare(ctx).await?;
     let (body, expected_md5) = request_body(ctx, body)?;
@@ -554,7 +556,7 @@ pub async fn put_symlink(ctx: &Ctx) -> ApiResult<Response> {
         .map_err(|_| OssError::invalid_object_name("the symlink target is not valid UTF-8"))?;
     let target =
         crate::names::ObjectKey::parse(&target).map_err(|e| OssError::invalid_object_name(e.0))?;
-    let forbid = forbid_overwrite(&ctx.headers)?;
+    let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
     let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Symlink")?;
     let record = object::put_symlink(
         ctx.store(),

@@ -343,7 +343,7 @@ async fn store_file(
     {
         headers.insert("content-type", t);
     }
-    let forbid = forbid_overwrite(&headers)?;
+    let forbid = forbid_overwrite(&headers, bucket)?;
     let mut record = record_from_headers(&headers, bucket, "Normal")?;
     let callback = super::callback::prepare_form(ctx, &fields).await?;
     let limit = max.min(ctx.store().max_object_size);
