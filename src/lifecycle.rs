@@ -278,16 +278,7 @@ mod tests {
             id: "r".into(),
             prefix: prefix.into(),
             enabled: true,
-            tags: vec![],
-            expiration: None,
-            abort_multipart: None,
-            transitions: vec![],
-            expired_object_delete_marker: false,
-            noncurrent_days: None,
-            noncurrent_transitions: vec![],
-            not: vec![],
-            size_greater_than: None,
-            size_less_than: None,
+            ..Default::default()
         }
     }
 

@@ -500,16 +500,8 @@ mod tests {
             id: id.into(),
             prefix: prefix.into(),
             enabled: true,
-            tags: vec![],
             expiration: Some(LifecycleWhen::Days(30)),
-            abort_multipart: None,
-            transitions: vec![],
-            expired_object_delete_marker: false,
-            noncurrent_days: None,
-            noncurrent_transitions: vec![],
-            not: vec![],
-            size_greater_than: None,
-            size_less_than: None,
+            ..Default::default()
         }
     }
 

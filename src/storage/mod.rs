@@ -182,7 +182,7 @@ pub enum LifecycleWhen {
 
 /// One lifecycle rule, as OSS PutBucketLifecycle and S3 PutBucketLifecycleConfiguration
 /// set it. Transitions are kept for GET only (one storage class here).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LifecycleRule {
     pub id: String,
     pub prefix: String,

@@ -278,19 +278,22 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
 /// Longest prefix, marker or delimiter accepted in a listing.
 const MAX_LIST_PARAM: usize = 1024;
 
+/// A listing's prefix, marker or delimiter ("" when absent), within bounds.
+pub fn list_param(ctx: &Ctx, name: &str) -> ApiResult<String> {
+    let v = ctx.query.get(name).unwrap_or_default();
+    if v.len() > MAX_LIST_PARAM {
+        return Err(OssError::invalid_argument(
+            format!("{name} must be at most {MAX_LIST_PARAM} bytes."),
+            name,
+            "",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
 pub async fn list_objects(ctx: &Ctx, v2: bool) -> ApiResult<Response> {
     let bucket = ctx.bucket()?;
-    let param = |name: &str| -> ApiResult<String> {
-        let v = ctx.query.get(name).unwrap_or_default();
-        if v.len() > MAX_LIST_PARAM {
-            return Err(OssError::invalid_argument(
-                format!("{name} must be at most {MAX_LIST_PARAM} bytes."),
-                name,
-                "",
-            ));
-        }
-        Ok(v.to_owned())
-    };
+    let param = |name: &str| list_param(ctx, name);
     let encoding = url_encoding(ctx)?;
     let enc = |s: &str| encoding.apply(s);
     let prefix = param("prefix")?;

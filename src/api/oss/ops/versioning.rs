@@ -6,7 +6,7 @@ use axum::response::Response;
 use http::StatusCode;
 
 use super::bounded_number;
-use super::bucket::url_encoding;
+use super::bucket::{list_param, url_encoding};
 use super::bucket_config::config_body;
 use super::service::write_owner;
 use crate::api::oss::error::{ApiResult, OssError};
@@ -15,9 +15,6 @@ use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, empty, xml_response};
 use crate::core::bucket;
 use crate::storage::{VersionQuery, Versioning};
-
-/// Longest prefix, marker or delimiter accepted in a listing.
-const MAX_LIST_PARAM: usize = 1024;
 
 pub async fn put_bucket_versioning(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let body = config_body(ctx, body).await?;
@@ -53,17 +50,7 @@ pub fn get_bucket_versioning(ctx: &Ctx) -> ApiResult<Response> {
 /// newest first, each marked IsLatest.
 pub async fn list_object_versions(ctx: &Ctx) -> ApiResult<Response> {
     let record = ctx.bucket()?;
-    let param = |name: &str| -> ApiResult<String> {
-        let v = ctx.query.get(name).unwrap_or_default();
-        if v.len() > MAX_LIST_PARAM {
-            return Err(OssError::invalid_argument(
-                format!("{name} must be at most {MAX_LIST_PARAM} bytes."),
-                name,
-                "",
-            ));
-        }
-        Ok(v.to_owned())
-    };
+    let param = |name: &str| list_param(ctx, name);
     let encoding = url_encoding(ctx)?;
     let enc = |s: &str| encoding.apply(s);
     let query = VersionQuery {
