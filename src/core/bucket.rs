@@ -3,13 +3,14 @@
 
 use super::access::{refuse_public_acl, refuse_public_policy};
 use super::bucket_tags::TagFilter;
+use super::multipart::{UploadRef, abort_multipart_upload};
 use super::object::{Deleted, delete_object};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Acl, Action, Policy};
 use crate::names::ObjectKey;
 use crate::storage::{
-    AccountConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, VersionListing,
-    VersionQuery, Versioning,
+    AccountConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, UploadQuery,
+    VersionListing, VersionQuery, Versioning,
 };
 
 /// Buckets one account may own in one region (OSS default quota).
@@ -101,6 +102,29 @@ pub async fn delete_bucket(store: &Store, bucket: &str) -> CoreResult<()> {
             },
             e => e,
         })
+}
+
+/// S3 DeleteBucket: unfinished multipart uploads do not keep a bucket alive there
+/// (they are aborted), as they do in OSS.
+pub async fn delete_bucket_with_uploads(store: &Store, bucket: &str) -> CoreResult<()> {
+    let name = bucket.to_owned();
+    let query = UploadQuery {
+        max: usize::MAX,
+        ..Default::default()
+    };
+    let uploads = store.meta(move |m| m.list_uploads(&name, &query)).await?;
+    for upload in &uploads.uploads {
+        let upload = UploadRef {
+            bucket,
+            key: &upload.key,
+            upload_id: &upload.upload_id,
+        };
+        match abort_multipart_upload(store, upload).await {
+            Ok(()) | Err(CoreError::NoSuchUpload { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    delete_bucket(store, bucket).await
 }
 
 /// Store a changed copy of `bucket`'s record (ACL and configuration changes).
@@ -227,13 +251,6 @@ pub async fn list_object_versions(
     store
         .meta(move |m| m.list_object_versions(&b, &query))
         .await
-        .map_err(|e| match e {
-            // The version-id-marker names no version of the key-marker.
-            CoreError::NoSuchVersion { .. } => {
-                CoreError::InvalidArgument("The version-id-marker names no version.".into())
-            }
-            e => e,
-        })
 }
 
 /// PutBucketVersioning: a bucket whose versioning was enabled is never unversioned

@@ -314,14 +314,15 @@ impl ObjectRecord {
     /// a version id starts with its creation time (see [`new_version_id`]); a `null`
     /// version sorts by its Last-Modified.
     pub(crate) fn version_order(&self) -> String {
-        let micros = self
-            .version_id
-            .as_deref()
-            .and_then(|id| id.get(..16))
-            .and_then(|t| u64::from_str_radix(t, 16).ok())
-            .unwrap_or(self.last_modified.max(0) as u64 * 1000);
+        let micros =
+            id_micros(self.version_label()).unwrap_or(self.last_modified.max(0) as u64 * 1000);
         format!("{:016x}{}", u64::MAX - micros, self.version_label())
     }
+}
+
+/// The creation time a version id made by [`new_version_id`] starts with.
+fn id_micros(id: &str) -> Option<u64> {
+    id.get(..16).and_then(|t| u64::from_str_radix(t, 16).ok())
 }
 
 /// A new version id: the creation time in microseconds (strictly increasing on this
@@ -512,11 +513,13 @@ pub struct VersionRow {
 }
 
 /// ListObjectVersions over a backend's merged scan of current and noncurrent versions
-/// in (key, newest first) order, rolled up at the delimiter. `start` is the version
-/// the markers name (resolved by the caller).
+/// in (key, newest first) order, rolled up at the delimiter. The scan begins at
+/// `start`; with `skip_through` (key, order), that key's versions no older than the
+/// order are passed over.
 fn list_versions(
     query: &VersionQuery,
     start: VersionSeek,
+    skip_through: Option<(&String, &String)>,
     mut scan: impl FnMut(&VersionSeek, usize) -> Result<Vec<VersionRow>, StorageError>,
 ) -> Result<VersionListing, StorageError> {
     const ROLLUP_BATCH: usize = 8;
@@ -556,6 +559,14 @@ fn list_versions(
                 key: row.key.clone(),
                 order: row.order.clone(),
             });
+            // Versions of the marker key up to the marker (by age) were listed before.
+            if let Some((key, order)) = skip_through
+                && row.key == *key
+                && row.record.version_order() <= *order
+            {
+                seen_key = Some(row.key);
+                continue;
+            }
             let rest = &row.key[query.prefix.len()..];
             let common = (!query.delimiter.is_empty())
                 .then(|| rest.find(&query.delimiter))
@@ -756,24 +767,27 @@ pub trait MetaStore: Send + Sync + 'static {
                 order: AFTER_EVERY_VERSION.into(),
             }
         } else {
-            let current = self.get_object(bucket, &query.key_marker)?;
-            let order = match current {
-                Some(c) if c.version_label() == query.version_id_marker => String::new(),
-                _ => match self.get_object_version(
-                    bucket,
-                    &query.key_marker,
-                    &query.version_id_marker,
-                )? {
+            // The marker key's versions newer than (or the same as) the marker are
+            // skipped by their age, so a marker version removed meanwhile, or a version
+            // made current since, still resumes at the right place (S3 accepts such
+            // markers). A version id says its age; `null` needs its record (and when
+            // it is gone, it was the oldest).
+            let (key, id) = (&query.key_marker, &query.version_id_marker);
+            let order = match id_micros(id).filter(|_| is_version_id(id)) {
+                Some(micros) => format!("{:016x}{id}", u64::MAX - micros),
+                None => match self.get_object_version(bucket, key, id)? {
                     Some(v) => v.version_order(),
-                    None => return Err(StorageError::NoSuchVersion),
+                    None => AFTER_EVERY_VERSION.into(),
                 },
             };
-            VersionSeek::After {
-                key: query.key_marker.clone(),
-                order,
-            }
+            return list_versions(
+                query,
+                VersionSeek::AtOrAfter(key.clone()),
+                Some((key, &order)),
+                |from, limit| self.scan_versions(bucket, from, limit),
+            );
         };
-        list_versions(query, start, |from, limit| {
+        list_versions(query, start, None, |from, limit| {
             self.scan_versions(bucket, from, limit)
         })
     }

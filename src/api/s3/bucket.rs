@@ -156,7 +156,7 @@ pub async fn head_bucket(cx: Cx, input: HeadBucketInput) -> R<HeadBucketOutput> 
 
 pub async fn delete_bucket(cx: Cx, input: DeleteBucketInput) -> R<DeleteBucketOutput> {
     let record = authorized(&cx, &input.bucket, Action::DeleteBucket).await?;
-    bucket::delete_bucket(cx.store(), &record.name)
+    bucket::delete_bucket_with_uploads(cx.store(), &record.name)
         .await
         .map_err(from_core)?;
     Ok(super::no_content())
@@ -371,7 +371,7 @@ pub async fn list_objects(cx: Cx, input: ListObjectsInput) -> R<ListObjectsOutpu
         is_truncated: Some(truncated),
         contents: Some(listed.contents),
         common_prefixes: Some(listed.prefixes),
-        delimiter: encoding.opt(input.delimiter),
+        delimiter: encoding.opt(input.delimiter.filter(|d| !d.is_empty())),
         next_marker: encoding.opt(next_marker),
         encoding_type: encoding.name(),
         ..Default::default()
@@ -410,7 +410,7 @@ pub async fn list_objects_v2(cx: Cx, input: ListObjectsV2Input) -> R<ListObjects
         next_continuation_token: next,
         contents: Some(listed.contents),
         common_prefixes: Some(listed.prefixes),
-        delimiter: encoding.opt(input.delimiter),
+        delimiter: encoding.opt(input.delimiter.filter(|d| !d.is_empty())),
         encoding_type: encoding.name(),
         start_after: encoding.opt(input.start_after),
         ..Default::default()
@@ -675,7 +675,7 @@ pub async fn list_object_versions(
         versions: Some(versions),
         delete_markers: Some(delete_markers),
         common_prefixes: Some(prefixes),
-        delimiter: encoding.opt(input.delimiter),
+        delimiter: encoding.opt(input.delimiter.filter(|d| !d.is_empty())),
         encoding_type: encoding.name(),
         ..Default::default()
     }))

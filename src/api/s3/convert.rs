@@ -74,6 +74,15 @@ pub fn etag(record_etag: &str) -> ETag {
     ETag::Strong(record_etag.to_ascii_lowercase())
 }
 
+/// The `x-amz-version-id` of a write: S3 names no version while versioning is
+/// suspended (the `null` version).
+pub fn written_version(record: &ObjectRecord) -> Option<String> {
+    record
+        .version_id
+        .clone()
+        .filter(|v| v != crate::storage::NULL_VERSION)
+}
+
 pub fn timestamp(unix_ms: i64) -> Timestamp {
     Timestamp::from(SystemTime::UNIX_EPOCH + Duration::from_millis(unix_ms.max(0) as u64))
 }

@@ -247,7 +247,7 @@ pub async fn complete_multipart_upload(
             e_tag: Some(convert::etag(&record.etag)),
             location: Some(format!("/{}/{}", bucket.name, input.key)),
             checksum_type: sums.kind,
-            version_id: record.version_id.clone(),
+            version_id: convert::written_version(&record),
             ..Default::default()
         }
     )))

@@ -100,7 +100,8 @@ pub async fn put_object(
     let forbid = forbid_overwrite(input.if_none_match.as_ref())?;
     if let Some(condition) = &input.if_match {
         let matches = match (condition, &current) {
-            (_, None) => false,
+            // S3 conditional writes: If-Match on a missing key is NoSuchKey.
+            (_, None) => return Err(from_core(crate::core::CoreError::no_such_key(key.as_str()))),
             (ETagCondition::Any, Some(_)) => true,
             (ETagCondition::ETag(tag), Some(o)) => tag.value().eq_ignore_ascii_case(&o.etag),
         };
@@ -134,7 +135,7 @@ pub async fn put_object(
         PutObjectOutput {
             e_tag: Some(convert::etag(&record.etag)),
             checksum_type: sums.kind,
-            version_id: record.version_id.clone(),
+            version_id: convert::written_version(&record),
             ..Default::default()
         }
     );
@@ -239,9 +240,25 @@ async fn read(
         .await
         .map_err(from_core)?
     {
-        GetOutcome::NotModified(_) => {
+        // A 304 names the current ETag and Last-Modified, as S3 answers.
+        GetOutcome::NotModified(record) => {
             let mut e = s3_error!(NotModified, "Not Modified");
             e.set_status_code(StatusCode::NOT_MODIFIED);
+            let mut h = HeaderMap::new();
+            let etag = format!("\"{}\"", record.etag.to_ascii_lowercase());
+            let modified = httpdate::fmt_http_date(
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_millis(record.last_modified.max(0) as u64),
+            );
+            for (name, value) in [
+                (http::header::ETAG, etag),
+                (http::header::LAST_MODIFIED, modified),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+            e.set_headers(h);
             Err(e)
         }
         GetOutcome::Found {
@@ -544,7 +561,7 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
             }
         )),
         copy_source_version_id: source_version,
-        version_id: record.version_id.clone(),
+        version_id: convert::written_version(&record),
         ..Default::default()
     };
     Ok(with_crc64(output, &record))
