@@ -8,11 +8,15 @@
 //! run the room a delete or a small metadata change needs.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use std::ops::Bound;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -50,6 +54,9 @@ pub struct RedbMeta {
     path: PathBuf,
     db: RwLock<Opened>,
     space: Arc<SpaceReserve>,
+    /// Some account has stored settings: until then `get_bucket` need not look (this
+    /// process is the database's only user).
+    accounts_stored: AtomicBool,
 }
 
 /// The open database (None after a reopen failed) and how many times it was reopened.
@@ -123,6 +130,11 @@ fn open_db(path: &Path) -> Result<Database, redb::Error> {
 impl RedbMeta {
     pub fn open(path: &Path, space: Arc<SpaceReserve>) -> Result<Self, StorageError> {
         let db = open_db(path).map_err(|e| StorageError::Io(e.to_string()))?;
+        let accounts_stored = (|| -> Result<bool, redb::Error> {
+            let txn = db.begin_read()?;
+            Ok(!txn.open_table(ACCOUNTS)?.is_empty()?)
+        })()
+        .map_err(|e| StorageError::Io(e.to_string()))?;
         Ok(Self {
             path: path.to_owned(),
             db: RwLock::new(Opened {
@@ -130,6 +142,7 @@ impl RedbMeta {
                 generation: 0,
             }),
             space,
+            accounts_stored: AtomicBool::new(accounts_stored),
         })
     }
 
@@ -372,9 +385,11 @@ impl MetaStore for RedbMeta {
                 return Ok(None);
             };
             let mut bucket: BucketRecord = decode(v.value())?;
-            let accounts = txn.open_table(ACCOUNTS).map_err(db_err)?;
-            if let Some(a) = accounts.get(bucket.owner.as_str()).map_err(db_err)? {
-                bucket.account = decode(a.value())?;
+            if self.accounts_stored.load(Ordering::Acquire) {
+                let accounts = txn.open_table(ACCOUNTS).map_err(db_err)?;
+                if let Some(a) = accounts.get(bucket.owner.as_str()).map_err(db_err)? {
+                    bucket.account = decode(a.value())?;
+                }
             }
             Ok(Some(bucket))
         })
@@ -402,7 +417,9 @@ impl MetaStore for RedbMeta {
                 .map_err(db_err)?
                 .insert(account, encode(config).as_slice())
                 .map_err(db_err)?;
-            txn.commit().map_err(db_err)
+            txn.commit().map_err(db_err)?;
+            self.accounts_stored.store(true, Ordering::Release);
+            Ok(())
         })
     }
 
@@ -1204,6 +1221,26 @@ mod tests {
 
     use super::*;
     use crate::storage::meta_conformance::{bucket, object};
+
+    /// `get_bucket` skips the account table until a setting is stored, and knows
+    /// after a restart that one was.
+    #[test]
+    fn account_settings_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.redb");
+        let space = || Arc::new(SpaceReserve::open(dir.path(), 0).unwrap());
+        let meta = RedbMeta::open(&path, space()).unwrap();
+        meta.create_bucket(&bucket("b", "1")).unwrap();
+        assert!(!meta.get_bucket("b").unwrap().unwrap().blocks_public_access());
+        let on = AccountConfig {
+            block_public_access: true,
+        };
+        meta.put_account_config("1", &on).unwrap();
+        assert!(meta.get_bucket("b").unwrap().unwrap().blocks_public_access());
+        drop(meta);
+        let meta = RedbMeta::open(&path, space()).unwrap();
+        assert_eq!(meta.get_bucket("b").unwrap().unwrap().account, on);
+    }
 
     /// A tmpfs of `size` on a temp directory (needs root; see tests/robustness.rs).
     fn tmpfs(size: &str) -> Option<tempfile::TempDir> {
