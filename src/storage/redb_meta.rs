@@ -1231,12 +1231,23 @@ mod tests {
         let space = || Arc::new(SpaceReserve::open(dir.path(), 0).unwrap());
         let meta = RedbMeta::open(&path, space()).unwrap();
         meta.create_bucket(&bucket("b", "1")).unwrap();
-        assert!(!meta.get_bucket("b").unwrap().unwrap().blocks_public_access());
+        assert!(
+            !meta
+                .get_bucket("b")
+                .unwrap()
+                .unwrap()
+                .blocks_public_access()
+        );
         let on = AccountConfig {
             block_public_access: true,
         };
         meta.put_account_config("1", &on).unwrap();
-        assert!(meta.get_bucket("b").unwrap().unwrap().blocks_public_access());
+        assert!(
+            meta.get_bucket("b")
+                .unwrap()
+                .unwrap()
+                .blocks_public_access()
+        );
         drop(meta);
         let meta = RedbMeta::open(&path, space()).unwrap();
         assert_eq!(meta.get_bucket("b").unwrap().unwrap().account, on);
