@@ -415,6 +415,24 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && std::hint::black_box(diff) == 0
 }
 
+/// A request of bucket `examplebucket` (the spec's signature vectors) for the
+/// signature tests of each version.
+#[cfg(test)]
+pub(super) fn test_view<'a>(
+    method: &'a str,
+    key: Option<&'a str>,
+    q: &'a [(String, String)],
+    h: &'a http::HeaderMap,
+) -> RequestView<'a> {
+    RequestView {
+        method,
+        bucket: Some("examplebucket"),
+        key,
+        query: q,
+        headers: h,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

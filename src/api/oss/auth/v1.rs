@@ -188,6 +188,7 @@ fn verify_signature(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_view as view;
     use super::super::tests::{at, headers, keys, query};
     use super::super::{AuthOutcome, authenticate};
     use super::*;
@@ -195,21 +196,6 @@ mod tests {
     /// 2022-12-28T10:27:41Z, the time of the spec §2.2 vectors.
     const T_2022: i64 = 1_672_223_261;
     const DATE_2022: &str = "Wed, 28 Dec 2022 10:27:41 GMT";
-
-    fn view<'a>(
-        method: &'a str,
-        key: Option<&'a str>,
-        q: &'a [(String, String)],
-        h: &'a http::HeaderMap,
-    ) -> RequestView<'a> {
-        RequestView {
-            method,
-            bucket: Some("examplebucket"),
-            key,
-            query: q,
-            headers: h,
-        }
-    }
 
     fn put_headers(extra: &[(&str, &str)]) -> http::HeaderMap {
         let mut pairs = vec![

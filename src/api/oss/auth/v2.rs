@@ -282,6 +282,7 @@ pub(super) fn verify_query(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_view as view;
     use super::super::tests::{at, headers, keys, query};
     use super::super::{AuthOutcome, authenticate};
     use super::*;
@@ -303,21 +304,6 @@ mod tests {
     const LIST_SIG: &str = "3k0n8aWteW/W6JXA67eO0pfXCquamkct+UxjkEOsygo=";
     const URL_STS: &str = "GET\n\n\n1672223861\nhost:examplebucket.oss-cn-hangzhou.aliyuncs.com\nhost\n%2Fexamplebucket%2Fnelson?security-token=tok&x-oss-access-key-id=ak&x-oss-additional-headers=host&x-oss-expires=1672223861&x-oss-signature-version=OSS2";
     const URL_SIG: &str = "oMGETFa+NTfFV5ZbQOPJzmKZBjhRaYAQkcAXX3kvJ/E=";
-
-    fn view<'a>(
-        method: &'a str,
-        key: Option<&'a str>,
-        q: &'a [(String, String)],
-        h: &'a http::HeaderMap,
-    ) -> RequestView<'a> {
-        RequestView {
-            method,
-            bucket: Some("examplebucket"),
-            key,
-            query: q,
-            headers: h,
-        }
-    }
 
     fn put_headers(authorization: &str) -> http::HeaderMap {
         headers(&[
