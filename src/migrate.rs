@@ -290,6 +290,7 @@ mod tests {
             tags: vec![],
             symlink_target: None,
             checksum: None,
+            part_checksums: vec![],
             version_id: None,
             delete_marker: false,
             restore: None,
@@ -322,6 +323,7 @@ mod tests {
             initiated: 1,
             template: record(vec![], ""),
             checksum: None,
+            initiator: None,
         };
         src.meta.create_upload("photos", &upload).unwrap();
         let part = PartRecord {

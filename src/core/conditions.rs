@@ -2,6 +2,55 @@
 //! object record. The wires parse their headers into these types.
 
 use super::{CoreError, CoreResult};
+use crate::storage::ObjectRecord;
+
+/// What the current object must be for a write to replace it, checked inside the
+/// write's transaction so that two racing writers cannot both pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    #[default]
+    Any,
+    /// No current object: OSS `x-oss-forbid-overwrite: true`, S3 `If-None-Match: *`.
+    Absent,
+    /// S3 `If-None-Match: <etag>`: no current object with this ETag.
+    NotETag(String),
+    /// S3 `If-Match`: a current object, with this ETag unless `*` was sent.
+    Exists(Option<String>),
+}
+
+impl From<bool> for WriteCondition {
+    /// From a forbid-overwrite switch.
+    fn from(forbid_overwrite: bool) -> Self {
+        if forbid_overwrite {
+            Self::Absent
+        } else {
+            Self::Any
+        }
+    }
+}
+
+impl WriteCondition {
+    /// S3's conditional-write answers: a missing key for If-Match is NoSuchKey.
+    pub fn check(&self, key: &str, current: Option<&ObjectRecord>) -> CoreResult<()> {
+        let failed = |condition: &str| {
+            Err(CoreError::PreconditionFailed {
+                condition: condition.into(),
+            })
+        };
+        match (self, current) {
+            (Self::Absent, Some(_)) => Err(CoreError::FileAlreadyExists),
+            (Self::NotETag(tag), Some(o)) if same_etag(tag, &o.etag) => failed("If-None-Match"),
+            (Self::Exists(_), None) => Err(CoreError::no_such_key(key)),
+            (Self::Exists(Some(tag)), Some(o)) if !same_etag(tag, &o.etag) => failed("If-Match"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// ETags compare without quotes and case (S3 sends lower case, OSS stores upper).
+fn same_etag(given: &str, stored: &str) -> bool {
+    given.trim_matches('"').eq_ignore_ascii_case(stored)
+}
 
 /// A byte range of an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

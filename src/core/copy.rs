@@ -1,6 +1,6 @@
 //! CopyObject, and the copy source shared with UploadPartCopy.
 
-use super::conditions::{Conditions, Precondition};
+use super::conditions::{Conditions, Precondition, WriteCondition};
 use super::object::{
     commit_record, copy_stream, open_range, parse_version_id, read_version, store_stream,
 };
@@ -79,7 +79,7 @@ pub struct CopyObject {
     /// The request names an object ACL / a storage class explicitly.
     pub acl_given: bool,
     pub storage_class_given: bool,
-    pub forbid_overwrite: bool,
+    pub condition: WriteCondition,
 }
 
 pub async fn copy_object(
@@ -95,7 +95,7 @@ pub async fn copy_object(
         replace_tags,
         acl_given,
         storage_class_given,
-        forbid_overwrite,
+        condition,
     } = request;
     let src = &source.record;
     let mut record = if replace_meta {
@@ -153,5 +153,5 @@ pub async fn copy_object(
         record.object_type = "Normal".into();
         new_blobs.push(stored.blob);
     }
-    commit_record(store, bucket, key, &new_blobs, record, forbid_overwrite).await
+    commit_record(store, bucket, key, &new_blobs, record, condition).await
 }

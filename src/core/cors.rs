@@ -22,11 +22,13 @@ pub fn matching_rule<'a>(
     })
 }
 
-/// CORS headers for an ordinary request with an `Origin` header.
+/// CORS headers for an ordinary request with an `Origin` header. OSS echoes the
+/// origin; S3 (`star_for_any`) answers `*` when the rule allows any origin.
 pub fn cors_headers(
     bucket: &BucketRecord,
     origin: Option<&str>,
     method: &str,
+    star_for_any: bool,
 ) -> Vec<(&'static str, String)> {
     let (Some(config), Some(origin)) = (&bucket.config.cors, origin) else {
         return vec![];
@@ -34,8 +36,12 @@ pub fn cors_headers(
     let Some(rule) = matching_rule(config, origin, method, &[]) else {
         return vec![];
     };
+    let any = star_for_any && rule.allowed_origins.iter().any(|o| o == "*");
     let mut out = vec![
-        ("access-control-allow-origin", origin.to_owned()),
+        (
+            "access-control-allow-origin",
+            if any { "*" } else { origin }.to_owned(),
+        ),
         (
             "access-control-allow-methods",
             rule.allowed_methods.join(", "),

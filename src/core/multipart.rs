@@ -5,13 +5,13 @@ use md5::{Digest, Md5};
 
 use super::access::refuse_public_object_acl;
 use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Claimed};
-use super::conditions::ByteRange;
+use super::conditions::{ByteRange, WriteCondition};
 use super::copy::CopySource;
 use super::object::{
     ByteStream, Expected, copy_stream, open_range, remove_blob, remove_unused, store_stream,
     version_for_write,
 };
-use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
+use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms};
 use crate::storage::{
     BucketRecord, ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery,
     UploadRecord,
@@ -67,6 +67,7 @@ pub async fn initiate_multipart_upload(
     key: &str,
     template: ObjectRecord,
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
+    initiator: &Requester,
 ) -> CoreResult<UploadRecord> {
     refuse_public_object_acl(bucket, template.acl)?;
     let upload = UploadRecord {
@@ -80,6 +81,7 @@ pub async fn initiate_multipart_upload(
         initiated: now_ms(),
         template,
         checksum,
+        initiator: initiator.principal.account().map(str::to_owned),
     };
     let (b, stored) = (bucket.name.clone(), upload.clone());
     store.meta(move |m| m.create_upload(&b, &stored)).await?;
@@ -236,6 +238,17 @@ pub fn select_parts(
     Ok(chosen)
 }
 
+/// The S3-style ETag of a multipart object made of parts with these ETags (hex): MD5
+/// of the part MD5s, then the part count. None when an ETag is not hex.
+pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) -> Option<String> {
+    let count = part_etags.len();
+    let mut md5s = Md5::new();
+    for etag in part_etags {
+        md5s.update(hex::decode(etag).ok()?);
+    }
+    Some(format!("{}-{count}", hex::encode_upper(md5s.finalize())))
+}
+
 /// CompleteMultipartUpload: the object of the chosen parts, in one transaction that
 /// removes the upload. Parts not chosen and the blobs of a replaced object go.
 pub async fn complete_multipart_upload(
@@ -243,7 +256,7 @@ pub async fn complete_multipart_upload(
     bucket: &BucketRecord,
     upload: UploadRef<'_>,
     requested: Option<Vec<(u32, String)>>,
-    forbid_overwrite: bool,
+    condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     let version_id = version_for_write(bucket);
     let refusal = std::sync::Arc::new(Refusal::default());
@@ -253,17 +266,11 @@ pub async fn complete_multipart_upload(
         let mut built = None;
         let (replaced, parts) =
             meta.complete_upload(&b, &k, &id, &mut |upload, uploaded, current| {
-                if forbid_overwrite && current.is_some() {
-                    return Err(slot.refuse(CoreError::FileAlreadyExists));
-                }
+                condition.check(&k, current).map_err(|e| slot.refuse(e))?;
                 let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
                 let mut record = upload.template.clone();
                 record.version_id = version_id.clone();
-                let mut md5s = Md5::new();
                 for part in &chosen {
-                    md5s.update(
-                        hex::decode(&part.etag).map_err(|e| StorageError::Io(e.to_string()))?,
-                    );
                     record.crc64 = crc64::combine(record.crc64, part.crc64, part.size);
                     record.size += part.size;
                     record.segments.push(Segment {
@@ -289,9 +296,10 @@ pub async fn complete_multipart_upload(
                     record.checksum = Some(
                         checksum::of_parts(algorithm, kind, &sums).map_err(|e| slot.refuse(e))?,
                     );
+                    record.part_checksums = sums.iter().map(|(c, _)| c.value.clone()).collect();
                 }
-                // S3-style multipart ETag: MD5 of the part MD5s, then the part count.
-                record.etag = format!("{}-{}", hex::encode_upper(md5s.finalize()), chosen.len());
+                record.etag = multipart_etag(chosen.iter().map(|p| p.etag.as_str()))
+                    .ok_or_else(|| StorageError::Io("a part's ETag is not hex".into()))?;
                 record.last_modified = now_ms();
                 built = Some(record.clone());
                 Ok(record)

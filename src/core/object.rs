@@ -13,6 +13,7 @@ use md5::{Digest, Md5};
 use super::access::refuse_public_object_acl;
 use super::bucket_tags::TagLimits;
 use super::checksum::{Checksum, ChecksumRequest};
+use super::conditions::WriteCondition;
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
 use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
@@ -87,6 +88,7 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         tags: vec![],
         symlink_target: None,
         checksum: None,
+        part_checksums: vec![],
         version_id: None,
         delete_marker: false,
         restore: None,
@@ -280,21 +282,13 @@ pub async fn put_object(
     mut template: ObjectRecord,
     body: ByteStream<'_>,
     expected: impl Into<Expected>,
-    forbid_overwrite: bool,
+    condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
     refuse_public_object_acl(bucket, template.acl)?;
     let stored = store_stream(store, body, store.max_object_size, expected).await?;
     stored.fill(&mut template);
-    commit_record(
-        store,
-        bucket,
-        key,
-        &[stored.blob],
-        template,
-        forbid_overwrite,
-    )
-    .await
+    commit_record(store, bucket, key, &[stored.blob], template, condition).await
 }
 
 /// Store the record `build` makes from the current one, in one transaction.
@@ -345,15 +339,15 @@ pub async fn commit(
     }
 }
 
-/// Store `record` as a new version of `key` (refused with FileAlreadyExists when
-/// `forbid_overwrite` and the key exists); see [`commit`].
+/// Store `record` as a new version of `key` if the current object meets
+/// `condition`; see [`commit`].
 pub async fn commit_record(
     store: &Store,
     bucket: &BucketRecord,
     key: &str,
     new_blobs: &[BlobId],
     mut record: ObjectRecord,
-    forbid_overwrite: bool,
+    condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     if let Err(e) = refuse_public_object_acl(bucket, record.acl) {
         for blob in new_blobs {
@@ -362,15 +356,16 @@ pub async fn commit_record(
         return Err(e);
     }
     record.version_id = version_for_write(bucket);
+    let key_owned = key.to_owned();
     commit(
         store,
         &bucket.name,
         key,
         new_blobs,
         move |current, refusal| {
-            if forbid_overwrite && current.is_some() {
-                return Err(refusal.refuse(CoreError::FileAlreadyExists));
-            }
+            condition
+                .check(key_owned.as_str(), current)
+                .map_err(|e| refusal.refuse(e))?;
             Ok(record.clone())
         },
     )
@@ -799,11 +794,11 @@ pub async fn put_symlink(
     key: &str,
     target: &ObjectKey,
     mut template: ObjectRecord,
-    forbid_overwrite: bool,
+    condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     template.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     template.symlink_target = Some(target.as_str().to_owned());
-    commit_record(store, bucket, key, &[], template, forbid_overwrite).await
+    commit_record(store, bucket, key, &[], template, condition).await
 }
 
 /// The target of a symlink record.

@@ -2,6 +2,7 @@
 //! write itself. The target must be in the source's account and region, and the
 //! requester needs PutObject on it; all of it is checked before any pixel work.
 
+use super::conditions::WriteCondition;
 use super::object::{commit_record, new_record, store_stream};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::Action;
@@ -67,5 +68,13 @@ pub async fn save(
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
     let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;
     stored.fill(&mut record);
-    commit_record(store, target, key.as_str(), &[stored.blob], record, false).await
+    commit_record(
+        store,
+        target,
+        key.as_str(),
+        &[stored.blob],
+        record,
+        WriteCondition::Any,
+    )
+    .await
 }

@@ -95,6 +95,7 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
         tags: vec![],
         symlink_target: None,
         checksum: None,
+        part_checksums: vec![],
         version_id: None,
         delete_marker: false,
         restore: None,
@@ -119,6 +120,7 @@ fn upload(key: &str, id: &str) -> UploadRecord {
         initiated: 0,
         template: object("template"),
         checksum: None,
+        initiator: None,
     }
 }
 

@@ -211,6 +211,10 @@ pub struct LifecycleRule {
     /// Filter/ObjectSizeLessThan: only objects smaller than this many bytes.
     #[serde(default)]
     pub size_less_than: Option<u64>,
+    /// Written through S3 with a `Filter` (S3 reads a rule back in the form it was
+    /// written: `Filter` or the rule-level `Prefix` that OSS rules use).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub s3_filter: bool,
 }
 
 /// One Filter/Not of a lifecycle rule.
@@ -265,6 +269,10 @@ pub struct ObjectRecord {
     /// The additional checksum the object was uploaded with (S3 `x-amz-checksum-*`).
     #[serde(default)]
     pub checksum: Option<Checksum>,
+    /// Each part's checksum (base64) of a multipart object uploaded with one
+    /// (S3 GetObjectAttributes lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<String>,
     /// The version id; None for objects written while the bucket never had versioning
     /// (they are its "null" version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,6 +386,10 @@ pub struct UploadRecord {
     /// The checksum every part carries and the object gets (S3 CreateMultipartUpload).
     #[serde(default)]
     pub checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
+    /// The account that initiated the upload (S3 lists it as Initiator and Owner);
+    /// None for anonymous uploads and uploads stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiator: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

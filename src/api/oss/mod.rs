@@ -336,7 +336,12 @@ async fn dispatch(
         .as_ref()
         .filter(|_| op != Operation::Options)
         .map(|b| {
-            crate::core::cors::cors_headers(b, header(&ctx.headers, "origin"), ctx.method.as_str())
+            crate::core::cors::cors_headers(
+                b,
+                header(&ctx.headers, "origin"),
+                ctx.method.as_str(),
+                false,
+            )
         })
         .unwrap_or_default();
     let result = async {

@@ -114,14 +114,27 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
         Some(acl) => Some(convert::canned_acl(acl.as_str())?),
         None => None,
     };
-    // S3 (outside us-east-1's legacy behaviour) refuses to re-create one's own bucket.
     if let Ok(existing) = cx.bucket(name.as_str()).await
         && Some(existing.owner.as_str()) == cx.requester.principal.account()
     {
-        return Err(s3_error!(
-            BucketAlreadyOwnedByYou,
-            "Your previous request to create the named bucket succeeded and you already own it."
-        ));
+        // us-east-1's legacy behaviour: re-creating one's own bucket is a no-op that
+        // answers 200, refused (as Ceph RGW does) only when it asks for another ACL.
+        // Every other region says BucketAlreadyOwnedByYou.
+        if signing_region(&region) != "us-east-1" {
+            return Err(s3_error!(
+                BucketAlreadyOwnedByYou,
+                "Your previous request to create the named bucket succeeded and you already own it."
+            ));
+        }
+        if acl.unwrap_or(crate::access::Acl::Private) != existing.acl {
+            return Err(s3_error!(
+                BucketAlreadyExists,
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+            ));
+        }
+        return Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{}", name.as_str())),
+        }));
     }
     bucket::create_bucket(
         cx.store(),
@@ -245,8 +258,11 @@ pub async fn put_bucket_versioning(
     Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }
 
-/// `encoding-type=url`: keys and prefixes in the answer are URL-encoded.
+/// `encoding-type=url`: keys and prefixes in the answer are URL-encoded, with `/`
+/// left as it is (S3 answers `foo%2B1/` for `foo+1/`).
 struct Encoding(bool);
+
+const S3_URL_ENCODE: &percent_encoding::AsciiSet = &URL_ENCODE.remove(b'/');
 
 impl Encoding {
     fn new(value: Option<&EncodingType>) -> S3Result<Self> {
@@ -262,7 +278,7 @@ impl Encoding {
 
     fn apply(&self, s: &str) -> String {
         if self.0 {
-            utf8_percent_encode(s, URL_ENCODE).to_string()
+            utf8_percent_encode(s, S3_URL_ENCODE).to_string()
         } else {
             s.to_owned()
         }
@@ -365,7 +381,8 @@ pub async fn list_objects(cx: Cx, input: ListObjectsInput) -> R<ListObjectsOutpu
         .flatten();
     Ok(S3Response::new(ListObjectsOutput {
         name: Some(listed.record.name.clone()),
-        prefix: Some(encoding.apply(&input.prefix.unwrap_or_default())),
+        // ListObjects (v1) echoes Prefix unencoded; botocore does not decode it.
+        prefix: Some(input.prefix.unwrap_or_default()),
         marker: Some(encoding.apply(&input.marker.unwrap_or_default())),
         max_keys: Some(max as i32),
         is_truncated: Some(truncated),
@@ -691,7 +708,7 @@ pub async fn get_bucket_tagging(cx: Cx, input: GetBucketTaggingInput) -> R<GetBu
         return Err(e);
     }
     Ok(S3Response::new(GetBucketTaggingOutput {
-        tag_set: convert::tag_set(&record.config.tags),
+        tag_set: convert::sorted_tag_set(&record.config.tags),
     }))
 }
 

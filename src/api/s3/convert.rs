@@ -205,6 +205,13 @@ pub fn tag_set(tags: &[(String, String)]) -> dto::TagSet {
         .collect()
 }
 
+/// Object and bucket tags as S3 lists them: sorted by key.
+pub fn sorted_tag_set(tags: &[(String, String)]) -> dto::TagSet {
+    let mut set = tag_set(tags);
+    set.sort_by(|a, b| a.key.cmp(&b.key));
+    set
+}
+
 pub fn tags_of(set: dto::TagSet) -> Vec<(String, String)> {
     set.into_iter()
         .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))

@@ -48,6 +48,7 @@ fn rule_of(i: usize, rule: LifecycleRule) -> S3Result<Rule> {
         return Err(malformed());
     }
     let (mut prefix, mut tags, mut sizes) = (rule.prefix.unwrap_or_default(), vec![], (None, None));
+    let s3_filter = rule.filter.is_some();
     if let Some(filter) = rule.filter {
         let and = filter.and.unwrap_or_default();
         prefix = filter.prefix.or(and.prefix).unwrap_or_default();
@@ -125,6 +126,7 @@ fn rule_of(i: usize, rule: LifecycleRule) -> S3Result<Rule> {
         not: vec![],
         size_greater_than: size(sizes.0),
         size_less_than: size(sizes.1),
+        s3_filter,
     })
 }
 
@@ -165,6 +167,8 @@ fn s3_rule(rule: &Rule) -> LifecycleRule {
             ..Default::default()
         }
     };
+    let legacy_prefix = (!rule.s3_filter && parts <= usize::from(!rule.prefix.is_empty()))
+        .then(|| rule.prefix.clone());
     let transition_class = |class: &str| {
         Some(TransitionStorageClass::from(
             convert::s3_storage_class(class).to_owned(),
@@ -175,8 +179,8 @@ fn s3_rule(rule: &Rule) -> LifecycleRule {
         status: ExpirationStatus::from(
             if rule.enabled { "Enabled" } else { "Disabled" }.to_owned(),
         ),
-        filter: Some(filter),
-        prefix: None,
+        filter: legacy_prefix.is_none().then_some(filter),
+        prefix: legacy_prefix,
         expiration: match (&rule.expiration, rule.expired_object_delete_marker) {
             (Some(when), _) => {
                 let (days, date) = when_days(when);

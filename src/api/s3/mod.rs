@@ -97,7 +97,7 @@ pub async fn handle(
         region: listener.region,
     });
     convert::sigv2_bucket_path(&mut request);
-    let refused = error::presigned_limits(request.uri()).map(S3Error::to_http_response);
+    let refused = error::refused_before_auth(&request).map(S3Error::to_http_response);
     let called = match refused {
         Some(Ok(response)) => Ok(response),
         _ => listener.s3.call(request).await,
@@ -116,6 +116,9 @@ pub async fn handle(
     };
     if let Some(SuccessStatus(status)) = response.extensions().get().copied() {
         *response.status_mut() = status;
+    }
+    if response.extensions().get::<UnquotedETag>().is_some() {
+        response = unquote_etag(response).await;
     }
     let failed = response.status().is_client_error() || response.status().is_server_error();
     let mut response = if failed {
@@ -151,6 +154,27 @@ pub async fn handle(
 /// the operation to [`handle`] as a response extension.
 #[derive(Debug, Clone, Copy)]
 struct SuccessStatus(http::StatusCode);
+
+/// GetObjectAttributes: S3 writes its `<ETag>` without the quotes s3s puts there.
+#[derive(Debug, Clone, Copy)]
+struct UnquotedETag;
+
+/// Remove the quotes around the `<ETag>` of a small XML body.
+async fn unquote_etag(response: Response) -> Response {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = http_body_util::Limited::new(body, 64 * 1024)
+        .collect()
+        .await
+    else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let text = String::from_utf8_lossy(&collected.to_bytes())
+        .replacen("<ETag>\"", "<ETag>", 1)
+        .replacen("\"</ETag>", "</ETag>", 1);
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
+}
 
 fn new_request_id() -> String {
     hex::encode_upper(rand::random::<[u8; 8]>())
@@ -190,7 +214,7 @@ async fn cors_headers(
     let Ok(Some(record)) = app.store.meta(move |m| m.get_bucket(&bucket)).await else {
         return vec![];
     };
-    crate::core::cors::cors_headers(&record, Some(&origin), &method)
+    crate::core::cors::cors_headers(&record, Some(&origin), &method, true)
 }
 
 /// Virtual-hosted style: `bucket.<endpoint>` and `bucket.localhost` name the bucket;
@@ -270,6 +294,8 @@ pub struct S3Dialect {
 struct Cx {
     app: Arc<AppState>,
     requester: Requester,
+    /// `x-amz-expected-bucket-owner`: the account the request's bucket must belong to.
+    expected_owner: Option<String>,
 }
 
 impl S3Dialect {
@@ -312,6 +338,7 @@ impl S3Dialect {
         let query = |name: &str| query_value(&req.uri, name);
         Ok(Cx {
             app: self.app.clone(),
+            expected_owner: header("x-amz-expected-bucket-owner"),
             requester: Requester {
                 principal,
                 region: region.name.clone(),
@@ -386,6 +413,13 @@ impl Cx {
             .map_err(error::from_core)?;
         let record = record
             .ok_or_else(|| error::from_core(crate::core::CoreError::no_such_bucket(bucket)))?;
+        if self
+            .expected_owner
+            .as_ref()
+            .is_some_and(|owner| *owner != record.owner)
+        {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
         Ok((record, object))
     }
 

@@ -7,14 +7,15 @@ use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
 
 use super::convert;
 use super::error::from_core;
-use super::object::{body_stream, content_md5, copy_conditions, copy_source};
+use super::object::{body_stream, content_md5, copy_conditions, copy_source, write_condition};
 use super::{Cx, R};
 use crate::access::Action;
+use crate::core::CoreError;
 use crate::core::checksum::{ChecksumAlgorithm, ChecksumType as CoreChecksumType};
 use crate::core::conditions::ByteRange;
 use crate::core::multipart::{self, MAX_PARTS, UploadRef};
 use crate::core::object::Expected;
-use crate::storage::{BucketRecord, UploadQuery};
+use crate::storage::{BucketRecord, UploadQuery, UploadRecord};
 
 fn part_number(n: i32) -> S3Result<u32> {
     u32::try_from(n)
@@ -87,6 +88,7 @@ pub async fn create_multipart_upload(
         &input.key,
         template,
         algorithm.map(|a| (a, kind)),
+        &cx.requester,
     )
     .await
     .map_err(from_core)?;
@@ -219,25 +221,27 @@ pub async fn complete_multipart_upload(
             .unwrap_or_default();
         requested.push((number, etag));
     }
-    let forbid = match &input.if_none_match {
-        None => false,
-        Some(ETagCondition::Any) => true,
-        Some(_) => {
-            return Err(s3_error!(
-                NotImplemented,
-                "If-None-Match supports only \"*\"."
-            ));
-        }
-    };
-    let record = multipart::complete_multipart_upload(
+    let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+    let retry_etag = multipart::multipart_etag(requested.iter().map(|(_, e)| e.as_str()));
+    let completed = multipart::complete_multipart_upload(
         cx.store(),
         &bucket,
         upload(&bucket, &input.key, &input.upload_id),
         Some(requested),
-        forbid,
+        condition,
     )
-    .await
-    .map_err(from_core)?;
+    .await;
+    let record = match completed {
+        // S3 answers a retried completion with the object it made: the upload is
+        // gone, the key holds the object of exactly these parts.
+        Err(e @ CoreError::NoSuchUpload { .. }) => {
+            match cx.object(&input.bucket, &input.key, None).await?.2 {
+                Some(current) if retry_etag.as_ref() == Some(&current.etag) => current,
+                _ => return Err(from_core(e)),
+            }
+        }
+        done => done.map_err(from_core)?,
+    };
     let sums = convert::checksum_fields(record.checksum.as_ref());
     Ok(S3Response::new(convert::with_checksums!(
         sums,
@@ -264,6 +268,19 @@ pub async fn abort_multipart_upload(
     Ok(super::no_content())
 }
 
+/// The owner S3 lists for an upload: the account that initiated it (the bucket's
+/// owner for uploads kept without one).
+fn initiated_by(upload: &UploadRecord, bucket_owner: &str) -> Owner {
+    convert::owner(upload.initiator.as_deref().unwrap_or(bucket_owner))
+}
+
+fn initiator(owner: Owner) -> Initiator {
+    Initiator {
+        display_name: owner.display_name,
+        id: owner.id,
+    }
+}
+
 pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {
     let bucket = authorized(&cx, &input.bucket, &input.key, Action::ListParts).await?;
     let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
@@ -282,7 +299,6 @@ pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {
     let next = truncated
         .then(|| parts.last().map(|(n, _)| *n as i32))
         .flatten();
-    let owner = convert::owner(&bucket.owner);
     Ok(S3Response::new(ListPartsOutput {
         bucket: Some(bucket.name.clone()),
         key: Some(input.key),
@@ -298,11 +314,8 @@ pub async fn list_parts(cx: Cx, input: ListPartsInput) -> R<ListPartsOutput> {
         checksum_type: record
             .checksum
             .map(|(_, k)| ChecksumType::from(k.name().to_owned())),
-        initiator: Some(Initiator {
-            display_name: owner.display_name.clone(),
-            id: owner.id.clone(),
-        }),
-        owner: Some(owner),
+        initiator: Some(initiator(initiated_by(&record, &bucket.owner))),
+        owner: Some(initiated_by(&record, &bucket.owner)),
         parts: Some(
             parts
                 .into_iter()
@@ -342,7 +355,6 @@ pub async fn list_multipart_uploads(
         .await
         .map_err(from_core)?;
     let last = listing.uploads.last();
-    let owner = convert::owner(&bucket.owner);
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix,
@@ -375,11 +387,8 @@ pub async fn list_multipart_uploads(
                     storage_class: Some(StorageClass::from(
                         convert::s3_storage_class(&u.template.storage_class).to_owned(),
                     )),
-                    owner: Some(owner.clone()),
-                    initiator: Some(Initiator {
-                        display_name: owner.display_name.clone(),
-                        id: owner.id.clone(),
-                    }),
+                    owner: Some(initiated_by(u, &bucket.owner)),
+                    initiator: Some(initiator(initiated_by(u, &bucket.owner))),
                     checksum_algorithm: u.checksum.map(|(a, _)| convert::algorithm(a)),
                     checksum_type: u
                         .checksum

@@ -11,7 +11,8 @@ use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
 use crate::core::bucket_tags::TagLimits;
-use crate::core::conditions::{Conditions, RangeRequest};
+use crate::core::checksum::Checksum as CoreChecksum;
+use crate::core::conditions::{Conditions, RangeRequest, WriteCondition};
 use crate::core::copy::{self, CopyObject};
 use crate::core::object::{self, Expected, GetOutcome, ObjectBody};
 use crate::core::process;
@@ -72,16 +73,24 @@ fn with_crc64<T>(output: T, record: &ObjectRecord) -> S3Response<T> {
     response
 }
 
-/// If-None-Match: * refuses to overwrite (S3 conditional writes).
-fn forbid_overwrite(if_none_match: Option<&ETagCondition>) -> s3s::S3Result<bool> {
-    match if_none_match {
-        None => Ok(false),
-        Some(ETagCondition::Any) => Ok(true),
-        Some(_) => Err(s3_error!(
-            NotImplemented,
-            "If-None-Match on a write supports only \"*\"."
-        )),
-    }
+/// S3 conditional writes: `If-None-Match` (`*` or an ETag) and `If-Match`.
+pub fn write_condition(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> s3s::S3Result<WriteCondition> {
+    Ok(match (if_match, if_none_match) {
+        (None, None) => WriteCondition::Any,
+        (Some(ETagCondition::Any), None) => WriteCondition::Exists(None),
+        (Some(ETagCondition::ETag(tag)), None) => WriteCondition::Exists(Some(tag.value().into())),
+        (None, Some(ETagCondition::Any)) => WriteCondition::Absent,
+        (None, Some(ETagCondition::ETag(tag))) => WriteCondition::NotETag(tag.value().into()),
+        (Some(_), Some(_)) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A write takes If-Match or If-None-Match, not both."
+            ));
+        }
+    })
 }
 
 pub async fn put_object(
@@ -97,25 +106,13 @@ pub async fn put_object(
         Some(key.as_str()),
         current.as_ref(),
     )?;
-    let forbid = forbid_overwrite(input.if_none_match.as_ref())?;
-    if let Some(condition) = &input.if_match {
-        let matches = match (condition, &current) {
-            // S3 conditional writes: If-Match on a missing key is NoSuchKey.
-            (_, None) => return Err(from_core(crate::core::CoreError::no_such_key(key.as_str()))),
-            (ETagCondition::Any, Some(_)) => true,
-            (ETagCondition::ETag(tag), Some(o)) => tag.value().eq_ignore_ascii_case(&o.etag),
-        };
-        if !matches {
-            return Err(from_core(crate::core::CoreError::PreconditionFailed {
-                condition: "If-Match".into(),
-            }));
-        }
-    }
+    let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
     let template = convert::requested_record!(input, "Normal", &storage_class);
     let expected = Expected {
-        md5: content_md5(input.content_md5.as_deref())?,
+        // The raw header: s3s reads an empty Content-MD5 as none, S3 as invalid.
+        md5: content_md5(header(headers, "content-md5"))?,
         checksum: convert::checksum_headers!(input).request(headers, trailer)?,
     };
     let record = object::put_object(
@@ -125,7 +122,7 @@ pub async fn put_object(
         template,
         body_stream(input.body),
         expected,
-        forbid,
+        condition,
     )
     .await
     .map_err(from_core)?;
@@ -410,7 +407,14 @@ pub async fn head_object(
     )
     .await?;
     let output = read_output!(HeadObjectOutput, read, input, headers, {});
-    Ok(read_response(output, &read))
+    let mut response = read_response(output, &read);
+    // S3 names the tag count on HEAD too, though its model has no field for it.
+    if !read.record.tags.is_empty() {
+        response
+            .headers
+            .insert("x-amz-tagging-count", read.record.tags.len().into());
+    }
+    Ok(response)
 }
 
 pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOutput> {
@@ -544,7 +548,7 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         replace_tags,
         acl_given,
         storage_class_given: input.storage_class.is_some(),
-        forbid_overwrite: false,
+        condition: WriteCondition::Any,
     };
     let source_version = source.record.version_id.clone();
     let record = copy::copy_object(cx.store(), &bucket, key.as_str(), source, request)
@@ -645,7 +649,7 @@ pub async fn get_object_tagging(cx: Cx, input: GetObjectTaggingInput) -> R<GetOb
     )
     .await?;
     Ok(S3Response::new(GetObjectTaggingOutput {
-        tag_set: convert::tag_set(&record.tags),
+        tag_set: convert::sorted_tag_set(&record.tags),
         version_id: record.version_id,
     }))
 }
@@ -860,10 +864,20 @@ pub async fn get_object_attributes(
             .enumerate()
             .skip(marker)
             .take(max)
-            .map(|(i, s)| ObjectPart {
-                part_number: Some(i as i32 + 1),
-                size: Some(s.size as i64),
-                ..Default::default()
+            .map(|(i, s)| {
+                let sum = r.checksum.as_ref().zip(r.part_checksums.get(i));
+                let sum = sum.map(|(object, value)| CoreChecksum {
+                    value: value.clone(),
+                    ..object.clone()
+                });
+                let sums = convert::checksum_fields(sum.as_ref());
+                convert::with_checksums!(
+                    sums,
+                    ObjectPart {
+                        part_number: Some(i as i32 + 1),
+                        size: Some(s.size as i64),
+                    }
+                )
             })
             .collect();
         let truncated = marker + page.len() < all.len();
@@ -876,7 +890,7 @@ pub async fn get_object_attributes(
             parts: Some(page),
         }
     });
-    Ok(S3Response::new(GetObjectAttributesOutput {
+    let mut response = S3Response::new(GetObjectAttributesOutput {
         e_tag: wanted("ETag").then(|| convert::etag(&r.etag)),
         object_size: wanted("ObjectSize").then_some(r.size as i64),
         storage_class: wanted("StorageClass")
@@ -889,6 +903,10 @@ pub async fn get_object_attributes(
         )),
         object_parts: parts.filter(|_| wanted("ObjectParts")),
         last_modified: Some(convert::timestamp(r.last_modified)),
+        version_id: r.version_id.clone(),
         ..Default::default()
-    }))
+    });
+    // S3 writes this ETag without quotes, unlike everywhere else.
+    response.extensions.insert(super::UnquotedETag);
+    Ok(response)
 }

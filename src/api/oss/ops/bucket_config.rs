@@ -417,6 +417,7 @@ pub fn parse_lifecycle(body: &[u8]) -> ApiResult<Vec<LifecycleRule>> {
             not,
             size_greater_than,
             size_less_than,
+            s3_filter: false,
         });
     }
     Ok(rules)

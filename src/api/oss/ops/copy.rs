@@ -93,7 +93,7 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     let request = CopyObject {
         replace_meta: directive(ctx, "x-oss-metadata-directive")?,
         replace_tags: directive(ctx, "x-oss-tagging-directive")?,
-        forbid_overwrite: forbid_overwrite(&ctx.headers, ctx.bucket()?)?,
+        condition: forbid_overwrite(&ctx.headers, ctx.bucket()?)?,
         requested: record_from_headers(&ctx.headers, ctx.bucket()?, "Normal")?,
         acl_given: header(&ctx.headers, "x-oss-object-acl").is_some(),
         storage_class_given: header(&ctx.headers, "x-oss-storage-class").is_some(),

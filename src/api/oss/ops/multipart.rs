@@ -41,6 +41,7 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
         ctx.key_str(),
         template,
         None,
+        &ctx.requester,
     )
     .await?;
     let mut w = XmlWriter::new("InitiateMultipartUploadResult");

@@ -18,7 +18,7 @@ use crate::api::oss::ops::service::write_owner;
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::bucket_tags::TagLimits;
-use crate::core::conditions::{Conditions, RangeRequest};
+use crate::core::conditions::{Conditions, RangeRequest, WriteCondition};
 use crate::core::object::{
     self, ByteStream, GetObject, GetOutcome, ObjectBody, check_tags, new_record,
 };
@@ -84,11 +84,11 @@ pub fn check_content_md5(h: &HeaderMap, body: &[u8], required: bool) -> ApiResul
 
 /// `x-oss-forbid-overwrite`, which OSS ignores in a bucket that has had versioning
 /// (a write there never replaces a version).
-pub fn forbid_overwrite(h: &HeaderMap, bucket: &BucketRecord) -> ApiResult<bool> {
+pub fn forbid_overwrite(h: &HeaderMap, bucket: &BucketRecord) -> ApiResult<WriteCondition> {
     match header(h, "x-oss-forbid-overwrite") {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(bucket.config.versioning.is_none()),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        None => Ok(WriteCondition::Any),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(bucket.config.versioning.is_none().into()),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(WriteCondition::Any),
         Some(v) => Err(OssError::invalid_argument(
             "x-oss-forbid-overwrite must be true or false.",
             "x-oss-forbid-overwrite",
