@@ -453,6 +453,20 @@ pub struct ServerConfig {
     /// their connections are cut (an upload cut short leaves the previous object).
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// The master key of server-side encryption (64 hex digits), created with mode
+    /// 0600 on the first encrypted write; default `<data_dir>/master.key`. Nodes
+    /// serving one store need the same file; without it encrypted objects are lost.
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Where the master key of server-side encryption lives.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
 }
 
 /// Limits that keep slow or idle clients from holding connections.
@@ -509,6 +523,7 @@ impl Default for ServerConfig {
             disk_reserve_mb: default_disk_reserve_mb(),
             connections: ConnectionConfig::default(),
             shutdown_grace_secs: default_shutdown_grace(),
+            master_key_file: None,
         }
     }
 }

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+
+use crate::core::sse::stored_size;
 use tokio::io::AsyncReadExt;
 
 use crate::storage::{
@@ -41,7 +43,8 @@ async fn meta<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(move || f(meta.as_ref())).await??)
 }
 
-/// Copy `size` bytes of blob `id` from `from` into a new blob of `to`.
+/// Copy the `size` stored bytes of blob `id` from `from` into a new blob of `to`
+/// (encrypted blobs as they are: the target needs the same master key).
 async fn copy_blob(
     from: &dyn BlobStore,
     to: &dyn BlobStore,
@@ -72,9 +75,10 @@ async fn copy_segments(
 ) -> anyhow::Result<Vec<Segment>> {
     let mut out = Vec::with_capacity(segments.len());
     for s in segments {
-        let blob = copy_blob(from.blobs.as_ref(), to.blobs.as_ref(), &s.blob, s.size).await?;
+        let stored = stored_size(s.size, s.key.as_ref());
+        let blob = copy_blob(from.blobs.as_ref(), to.blobs.as_ref(), &s.blob, stored).await?;
         done.bytes += s.size;
-        out.push(Segment { blob, size: s.size });
+        out.push(Segment { blob, ..s.clone() });
     }
     Ok(out)
 }
@@ -206,7 +210,7 @@ async fn migrate_uploads(
                         from.blobs.as_ref(),
                         to.blobs.as_ref(),
                         &part.blob,
-                        part.size,
+                        stored_size(part.size, part.key.as_ref()),
                     )
                     .await?;
                     done.bytes += part.size;
@@ -276,6 +280,7 @@ mod tests {
 
     fn record(segments: Vec<Segment>, etag: &str) -> ObjectRecord {
         ObjectRecord {
+            sse: None,
             size: segments.iter().map(|s| s.size).sum(),
             segments,
             etag: etag.into(),
@@ -307,10 +312,12 @@ mod tests {
                 Segment {
                     blob: blob(src.blobs.as_ref(), key.as_bytes()).await,
                     size: key.len() as u64,
+                    key: None,
                 },
                 Segment {
                     blob: blob(src.blobs.as_ref(), b"-tail").await,
                     size: 5,
+                    key: None,
                 },
             ];
             let r = record(parts, &format!("E{i}"));
@@ -327,6 +334,7 @@ mod tests {
         let part = PartRecord {
             blob: blob(src.blobs.as_ref(), b"part-one").await,
             size: 8,
+            key: None,
             etag: "P".into(),
             crc64: 0,
             last_modified: 1,
@@ -392,6 +400,7 @@ mod tests {
             let segment = Segment {
                 blob: blob(src.blobs.as_ref(), body.as_bytes()).await,
                 size: body.len() as u64,
+                key: None,
             };
             let mut r = record(vec![segment], &format!("E{i}"));
             r.version_id = id;

@@ -8,8 +8,8 @@ use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Cl
 use super::conditions::ByteRange;
 use super::copy::CopySource;
 use super::object::{
-    ByteStream, Expected, copy_stream, open_range, remove_blob, remove_unused, store_stream,
-    version_for_write,
+    ByteStream, Expected, apply_default_encryption, copy_stream, open_range, remove_blob,
+    remove_unused, store_stream, version_for_write,
 };
 use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
 use crate::storage::{
@@ -65,10 +65,12 @@ pub async fn initiate_multipart_upload(
     store: &Store,
     bucket: &BucketRecord,
     key: &str,
-    template: ObjectRecord,
+    mut template: ObjectRecord,
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
 ) -> CoreResult<UploadRecord> {
     refuse_public_object_acl(bucket, template.acl)?;
+    // The parts are encrypted as the upload was initiated (or the bucket's default).
+    apply_default_encryption(bucket, &mut template);
     let upload = UploadRecord {
         // Time first, so a key's uploads list in initiation order (OSS).
         upload_id: format!(
@@ -150,7 +152,14 @@ pub async fn upload_part(
             Some(_) => {}
         }
     }
-    let stored = store_stream(store, body, store.max_object_size, expected).await?;
+    let stored = store_stream(
+        store,
+        body,
+        store.max_object_size,
+        expected,
+        record.template.sse.as_ref(),
+    )
+    .await?;
     let part = save_part(store, upload, number, stored.part()).await?;
     Ok((part, stored.md5))
 }
@@ -179,6 +188,7 @@ pub async fn upload_part_copy(
         copy_stream(stream, source.traffic_limit),
         u64::MAX,
         expected,
+        record.template.sse.as_ref(),
     )
     .await?;
     save_part(store, upload, number, stored.part()).await
@@ -269,6 +279,7 @@ pub async fn complete_multipart_upload(
                     record.segments.push(Segment {
                         blob: part.blob.clone(),
                         size: part.size,
+                        key: part.key.clone(),
                     });
                 }
                 if let Some((algorithm, kind)) = upload.checksum {
@@ -353,6 +364,7 @@ mod tests {
             PartRecord {
                 blob: BlobId(format!("{n:0>8}")),
                 size,
+                key: None,
                 etag: format!("E{n}"),
                 crc64: 0,
                 last_modified: 0,

@@ -274,16 +274,13 @@ async fn run(
     marks: Vec<(String, ObjectRecord)>,
 ) -> CoreResult<Output> {
     let limits = pool.limits.clone();
-    let blobs = store.blobs.clone();
+    let store = store.clone();
     let source = source.clone();
     pool.run(move |gone| {
-        let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
+        let bytes = read_range_blocking(&store, &source, 0, source.size)?;
         let mut loaded = HashMap::new();
         for (key, record) in marks {
-            loaded.insert(
-                key,
-                read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
-            );
+            loaded.insert(key, read_range_blocking(&store, &record, 0, record.size)?);
         }
         Ok::<_, std::io::Error>(image::process_cancellable(
             &pipeline, &bytes, &loaded, &limits, gone,

@@ -2,7 +2,7 @@
 //! write itself. The target must be in the source's account and region, and the
 //! requester needs PutObject on it; all of it is checked before any pixel work.
 
-use super::object::{commit_record, new_record, store_stream};
+use super::object::{apply_default_encryption, commit_record, new_record, store_stream};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
@@ -64,8 +64,9 @@ pub async fn save(
         },
         ..new_record("Normal", &target.storage_class)
     };
+    apply_default_encryption(target, &mut record);
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
-    let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;
+    let stored = store_stream(store, Box::pin(stream), u64::MAX, None, record.sse.as_ref()).await?;
     stored.fill(&mut record);
     commit_record(store, target, key.as_str(), &[stored.blob], record, false).await
 }
