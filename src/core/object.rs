@@ -873,6 +873,8 @@ pub async fn put_symlink(
     mut template: ObjectRecord,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
+    // A link has no bytes to encrypt.
+    template.sse = None;
     template.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     template.symlink_target = Some(target.as_str().to_owned());
     commit_record(store, bucket, key, &[], template, forbid_overwrite).await

@@ -7,6 +7,7 @@ use http::StatusCode;
 
 use super::bucket::url_encoding;
 use super::copy::{copy_source, not_modified, set_source_version};
+use super::encryption::set_encryption_headers;
 use super::object::{
     forbid_overwrite, record_from_headers, request_body, set, set_digests, set_version_id,
 };
@@ -48,7 +49,9 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Bucket", ctx.bucket_str());
     w.elem("Key", encoding.apply(ctx.key_str()));
     w.elem("UploadId", &upload.upload_id);
-    Ok(xml_response(w.finish()))
+    let mut response = xml_response(w.finish());
+    set_encryption_headers(response.headers_mut(), upload.template.sse.as_ref());
+    Ok(response)
 }
 
 fn part_number(ctx: &Ctx) -> ApiResult<u32> {
@@ -177,6 +180,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let mut response = xml_response(w.finish());
     set_digests(response.headers_mut(), &record.etag, record.crc64);
     set_version_id(response.headers_mut(), &record);
+    set_encryption_headers(response.headers_mut(), record.sse.as_ref());
     Ok(super::callback::respond(
         ctx,
         callback,
