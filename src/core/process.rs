@@ -253,7 +253,9 @@ pub async fn render(
         check_source_size(&record, limit)?;
         records.push((key, record));
     }
-    let Some(cache) = &pool.cache else {
+    // Results of encrypted images are not kept: the cache stores them unencrypted.
+    let encrypted = source.sse.is_some() || records.iter().any(|(_, r)| r.sse.is_some());
+    let Some(cache) = pool.cache.as_ref().filter(|_| !encrypted) else {
         return Ok((run(store, pool, source, pipeline, records).await?, None));
     };
     let key = image_cache::key(&bucket.name, source, &pipeline, &records);
