@@ -324,3 +324,52 @@ def test_master_key_file_is_private(ossify, bucket):
     assert path.exists()
     assert (path.stat().st_mode & 0o777) == 0o600
     assert len(path.read_text().strip()) == 64
+
+
+def test_s3_dialect_headers_and_bucket_encryption(ossify):
+    from s3util import BucketMaker, expect_error, s3_client
+    s3 = s3_client(ossify.hz)
+    maker = BucketMaker(s3)
+    try:
+        name = maker("sse")
+        plain = body_of(CHUNK + 100)
+        r = s3.put_object(Bucket=name, Key="a", Body=plain, ServerSideEncryption="AES256")
+        assert r["ServerSideEncryption"] == "AES256"
+        r = s3.put_object(Bucket=name, Key="k", Body=plain, ServerSideEncryption="aws:kms", SSEKMSKeyId="s3-key")
+        assert (r["ServerSideEncryption"], r["SSEKMSKeyId"]) == ("aws:kms", "s3-key")
+        g = s3.get_object(Bucket=name, Key="k", Range="bytes=65530-65540")
+        assert g["Body"].read() == plain[65530:65541]
+        assert (g["ServerSideEncryption"], g["SSEKMSKeyId"]) == ("aws:kms", "s3-key")
+        h = s3.head_object(Bucket=name, Key="a")
+        assert h["ServerSideEncryption"] == "AES256"
+        r = s3.copy_object(Bucket=name, Key="c", CopySource={"Bucket": name, "Key": "a"},
+                           ServerSideEncryption="aws:kms")
+        assert r["ServerSideEncryption"] == "aws:kms"
+        assert s3.get_object(Bucket=name, Key="c")["Body"].read() == plain
+        up = s3.create_multipart_upload(Bucket=name, Key="m", ServerSideEncryption="AES256")
+        assert up["ServerSideEncryption"] == "AES256"
+        p = s3.upload_part(Bucket=name, Key="m", UploadId=up["UploadId"], PartNumber=1, Body=plain)
+        done = s3.complete_multipart_upload(Bucket=name, Key="m", UploadId=up["UploadId"],
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
+        assert done["ServerSideEncryption"] == "AES256"
+        assert s3.get_object(Bucket=name, Key="m")["Body"].read() == plain
+        # The same object through OSS says KMS with its key id.
+        oss_bucket = oss2.Bucket(oss2.Auth(ossify.root1.id, ossify.root1.secret), ossify.hz, name)
+        assert echoed(oss_bucket.head_object("k").headers) == {SSE: "KMS", KEY_ID: "s3-key"}
+        expect_error("InvalidArgument", 400, s3.put_object, Bucket=name, Key="bad", Body=b"x",
+                     ServerSideEncryption="aws:kms:dsse")
+        assert "bad" not in [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+
+        expect_error("ServerSideEncryptionConfigurationNotFoundError", 404, s3.get_bucket_encryption, Bucket=name)
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "dflt"}}]})
+        rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "dflt"}
+        assert oss_bucket.get_bucket_encryption().kms_master_keyid == "dflt"
+        r = s3.put_object(Bucket=name, Key="d", Body=b"defaulted")
+        assert (r["ServerSideEncryption"], r["SSEKMSKeyId"]) == ("aws:kms", "dflt")
+        s3.delete_bucket_encryption(Bucket=name)
+        expect_error("ServerSideEncryptionConfigurationNotFoundError", 404, s3.get_bucket_encryption, Bucket=name)
+        assert_not_stored_in_clear(ossify, plain)
+    finally:
+        maker.cleanup()

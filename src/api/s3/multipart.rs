@@ -96,6 +96,8 @@ pub async fn create_multipart_upload(
         upload_id: Some(upload.upload_id),
         checksum_algorithm: algorithm.map(convert::algorithm),
         checksum_type: algorithm.map(|_| ChecksumType::from(kind.name().to_owned())),
+        server_side_encryption: convert::sse_output(upload.template.sse.as_ref()).0,
+        ssekms_key_id: convert::sse_output(upload.template.sse.as_ref()).1,
         ..Default::default()
     }))
 }
@@ -248,6 +250,8 @@ pub async fn complete_multipart_upload(
             location: Some(format!("/{}/{}", bucket.name, input.key)),
             checksum_type: sums.kind,
             version_id: convert::written_version(&record),
+            server_side_encryption: convert::sse_output(record.sse.as_ref()).0,
+            ssekms_key_id: convert::sse_output(record.sse.as_ref()).1,
             ..Default::default()
         }
     )))

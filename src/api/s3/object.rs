@@ -136,6 +136,8 @@ pub async fn put_object(
             e_tag: Some(convert::etag(&record.etag)),
             checksum_type: sums.kind,
             version_id: convert::written_version(&record),
+            server_side_encryption: convert::sse_output(record.sse.as_ref()).0,
+            ssekms_key_id: convert::sse_output(record.sse.as_ref()).1,
             ..Default::default()
         }
     );
@@ -330,6 +332,8 @@ macro_rules! read_output {
             checksum_type: sums.kind,
             version_id: r.version_id.clone(),
             restore: restore::restore_info(r, crate::core::now_ms()),
+            server_side_encryption: convert::sse_output(r.sse.as_ref()).0,
+            ssekms_key_id: convert::sse_output(r.sse.as_ref()).1,
             $($extra)*
             ..Default::default()
         })
@@ -562,6 +566,8 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         )),
         copy_source_version_id: source_version,
         version_id: convert::written_version(&record),
+        server_side_encryption: convert::sse_output(record.sse.as_ref()).0,
+        ssekms_key_id: convert::sse_output(record.sse.as_ref()).1,
         ..Default::default()
     };
     Ok(with_crc64(output, &record))
