@@ -384,6 +384,54 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn copies_encrypted_blobs_whole() {
+        use crate::core::sse::{KeyRing, SealingWriter};
+        use crate::storage::{BlobWriter, Sse, SseAlgorithm};
+        let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));
+        src.meta
+            .create_bucket(&crate::storage::meta_conformance::bucket("enc", "1"))
+            .unwrap();
+        let keys = KeyRing::open(&src_dir.path().join("master.key")).unwrap();
+        let sse = Sse {
+            algorithm: SseAlgorithm::Sm4,
+            key_id: None,
+            data_sm4: false,
+        };
+        let (key, chunks) = keys.new_key(&sse).unwrap();
+        let plain: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut writer = Box::new(SealingWriter::new(
+            src.blobs.create().await.unwrap(),
+            chunks,
+        ));
+        writer.write(&plain).await.unwrap();
+        let segment = Segment {
+            blob: writer.finish().await.unwrap(),
+            size: plain.len() as u64,
+            key: Some(key),
+        };
+        let mut r = record(vec![segment], "E");
+        r.sse = Some(sse);
+        src.meta.put_object("enc", "k", &r, false).unwrap();
+
+        run(&src, &dst).await.unwrap();
+        let copied = dst.meta.get_object("enc", "k").unwrap().unwrap();
+        let s = &copied.segments[0];
+        let mut out = Vec::new();
+        crate::core::sse::read_blocking(
+            &keys.chunks(s.key.as_ref().unwrap()).unwrap(),
+            s.size,
+            0,
+            s.size,
+            |at, n, buf| dst.blobs.read_blocking(&s.blob, at, n, buf),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, plain);
+        assert_eq!(copied.sse, r.sse);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn copies_every_version_in_order() {
         let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));

@@ -13,7 +13,7 @@ use super::object::{
 };
 use super::{CoreError, CoreResult, Refusal, Store, crc64, now_ms};
 use crate::storage::{
-    BucketRecord, ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery,
+    BucketRecord, ObjectRecord, PartRecord, Segment, Sse, StorageError, UploadListing, UploadQuery,
     UploadRecord,
 };
 
@@ -123,14 +123,22 @@ async fn save_part(
     }
 }
 
-/// UploadPart: store `body` as part `number`; returns the part and its MD5.
+/// What UploadPart stored.
+pub struct UploadedPart {
+    pub part: PartRecord,
+    pub md5: [u8; 16],
+    /// The upload's encryption, which the part was stored with.
+    pub sse: Option<Sse>,
+}
+
+/// UploadPart: store `body` as part `number`.
 pub async fn upload_part(
     store: &Store,
     upload: UploadRef<'_>,
     number: u32,
     body: ByteStream<'_>,
     expected: impl Into<Expected>,
-) -> CoreResult<(PartRecord, [u8; 16])> {
+) -> CoreResult<UploadedPart> {
     let record = existing_upload(store, upload).await?;
     let mut expected = expected.into();
     // The parts of an upload with a checksum all carry it (S3).
@@ -161,7 +169,11 @@ pub async fn upload_part(
     )
     .await?;
     let part = save_part(store, upload, number, stored.part()).await?;
-    Ok((part, stored.md5))
+    Ok(UploadedPart {
+        part,
+        md5: stored.md5,
+        sse: record.template.sse,
+    })
 }
 
 /// UploadPartCopy: part `number` from `range` of the source (all of it by default).

@@ -5,14 +5,20 @@ encryption (Put/Get/DeleteBucketEncryption, GetBucketInfo); image processing of 
 encrypted JPEG; bad headers refused with OSS's codes and nothing stored; and the bytes
 on disk are not the plaintext."""
 
+import base64
+import gzip
+import hashlib
+import hmac
+import json
 import os
 
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
+import requests
 from oss2.models import ServerSideEncryptionRule
 
-from conftest import (STORAGE, Oss2Ctx, crc64, make_image, make_v2_client, open_image,
+from conftest import (HZ, ROOT1, STORAGE, Oss2Ctx, crc64, make_image, make_v2_client, open_image,
                       unique_bucket_name, v2_service_error)
 
 KB = 1024
@@ -162,6 +168,7 @@ def test_multipart_parts_are_encrypted_as_initiated(ossify, bucket):
     done = []
     for i, p in enumerate(parts, 1):
         r = bucket.upload_part("big", init.upload_id, i, p)
+        assert echoed(r.headers) == {SSE: "KMS", KEY_ID: "mp-key"}
         done.append(oss2.models.PartInfo(i, r.etag))
     r = bucket.complete_multipart_upload("big", init.upload_id, done)
     assert r.headers[SSE] == "KMS" and r.headers[KEY_ID] == "mp-key"
@@ -349,6 +356,7 @@ def test_s3_dialect_headers_and_bucket_encryption(ossify):
         up = s3.create_multipart_upload(Bucket=name, Key="m", ServerSideEncryption="AES256")
         assert up["ServerSideEncryption"] == "AES256"
         p = s3.upload_part(Bucket=name, Key="m", UploadId=up["UploadId"], PartNumber=1, Body=plain)
+        assert p["ServerSideEncryption"] == "AES256"
         done = s3.complete_multipart_upload(Bucket=name, Key="m", UploadId=up["UploadId"],
                                             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p["ETag"]}]})
         assert done["ServerSideEncryption"] == "AES256"
@@ -373,3 +381,45 @@ def test_s3_dialect_headers_and_bucket_encryption(ossify):
         assert_not_stored_in_clear(ossify, plain)
     finally:
         maker.cleanup()
+
+
+def test_post_object_form_field(ossify, bucket):
+    policy = base64.b64encode(json.dumps({"expiration": "2099-01-01T00:00:00.000Z",
+                                          "conditions": [{"bucket": bucket.bucket_name}]}).encode()).decode()
+    signature = base64.b64encode(hmac.new(ROOT1.secret.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    plain = body_of(3000)
+    fields = {"key": "form", "OSSAccessKeyId": ROOT1.id, "policy": policy, "Signature": signature}
+    url = "%s/%s" % (ossify.endpoint(HZ), bucket.bucket_name)
+    r = requests.post(url, data=dict(fields, **{SSE: "SM4"}), files={"file": ("f", plain, "text/plain")})
+    assert r.status_code == 204, r.text
+    got = bucket.get_object("form")
+    assert got.read() == plain and got.headers[SSE] == "SM4"
+    r = requests.post(url, data=dict(fields, key="bad", **{SSE: "XTS"}), files={"file": ("f", b"x", "text/plain")})
+    assert r.status_code == 400 and "<Code>InvalidEncryptionAlgorithmError</Code>" in r.text
+    assert not bucket.object_exists("bad")
+    assert_not_stored_in_clear(ossify, plain)
+
+
+def test_gzip_get_of_an_encrypted_text(bucket):
+    text = b"".join(b"line %d of an encrypted text\n" % i for i in range(5000))
+    bucket.put_object("t.txt", text, headers={SSE: "AES256", "Content-Type": "text/plain"})
+    url = bucket.sign_url("GET", "t.txt", 60)
+    r = requests.get(url, headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30)
+    assert r.headers["Content-Encoding"] == "gzip" and r.headers[SSE] == "AES256"
+    assert gzip.decompress(r.raw.read(decode_content=False)) == text
+
+
+def test_objects_read_back_after_a_restart(server_factory):
+    srv = server_factory()
+    srv.start()
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), unique_bucket_name("sserst"))
+    b.create_bucket()
+    plain = body_of(CHUNK * 2 + 1)
+    b.put_object("k", plain, headers={SSE: "KMS", KEY_ID: "restart-key"})
+    key_file = srv.data_dir / "master.key"
+    master = key_file.read_bytes()
+    srv.restart()
+    assert key_file.read_bytes() == master
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), b.bucket_name)
+    assert b.get_object("k").read() == plain
+    assert b.get_object("k", byte_range=(CHUNK, CHUNK + 9)).read() == plain[CHUNK:CHUNK + 10]

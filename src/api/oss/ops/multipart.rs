@@ -69,16 +69,17 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
 pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
     let (body, expected_md5) = request_body(ctx, body)?;
-    let (part, md5) =
+    let uploaded =
         multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
-    set_digests(out, &part.etag, part.crc64);
+    set_digests(out, &uploaded.part.etag, uploaded.part.crc64);
     set(
         out,
         "content-md5",
-        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5),
+        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, uploaded.md5),
     );
+    set_encryption_headers(out, uploaded.sse.as_ref());
     Ok(response)
 }
 
