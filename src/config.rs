@@ -1002,6 +1002,14 @@ path_style = true
         assert_eq!(callback.allow.len(), 2);
         assert_eq!(callback.deny, vec!["127.0.0.2".parse::<Rule>().unwrap()]);
         assert_eq!(callback.key_path(Path::new("/d")), Path::new("/k.pem"));
+        let server = Config::from_toml("[server]\ndata_dir = \"/d\"\n")
+            .unwrap()
+            .server;
+        assert_eq!(server.master_key_path(), Path::new("/d/master.key"));
+        let server = Config::from_toml("[server]\nmaster_key_file = \"/k/master.key\"\n")
+            .unwrap()
+            .server;
+        assert_eq!(server.master_key_path(), Path::new("/k/master.key"));
         let bad = Config::from_toml("[callback]\ndeny = [\"http://x\"]\n").unwrap_err();
         assert!(bad.0.contains("http://x"), "{bad}");
         let mut url = Config::from_toml("[callback]\npublic_key_url = \"ftp://x\"\n").unwrap();
