@@ -453,6 +453,20 @@ pub struct ServerConfig {
     /// their connections are cut (an upload cut short leaves the previous object).
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
+    /// The master key of server-side encryption (64 hex digits), created with mode
+    /// 0600 on the first encrypted write; default `<data_dir>/master.key`. Nodes
+    /// serving one store need the same file; without it encrypted objects are lost.
+    #[serde(default)]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    /// Where the master key of server-side encryption lives.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
 }
 
 /// Limits that keep slow or idle clients from holding connections.
@@ -509,6 +523,7 @@ impl Default for ServerConfig {
             disk_reserve_mb: default_disk_reserve_mb(),
             connections: ConnectionConfig::default(),
             shutdown_grace_secs: default_shutdown_grace(),
+            master_key_file: None,
         }
     }
 }
@@ -987,6 +1002,14 @@ path_style = true
         assert_eq!(callback.allow.len(), 2);
         assert_eq!(callback.deny, vec!["127.0.0.2".parse::<Rule>().unwrap()]);
         assert_eq!(callback.key_path(Path::new("/d")), Path::new("/k.pem"));
+        let server = Config::from_toml("[server]\ndata_dir = \"/d\"\n")
+            .unwrap()
+            .server;
+        assert_eq!(server.master_key_path(), Path::new("/d/master.key"));
+        let server = Config::from_toml("[server]\nmaster_key_file = \"/k/master.key\"\n")
+            .unwrap()
+            .server;
+        assert_eq!(server.master_key_path(), Path::new("/k/master.key"));
         let bad = Config::from_toml("[callback]\ndeny = [\"http://x\"]\n").unwrap_err();
         assert!(bad.0.contains("http://x"), "{bad}");
         let mut url = Config::from_toml("[callback]\npublic_key_url = \"ftp://x\"\n").unwrap();

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+
+use crate::core::sse::stored_size;
 use tokio::io::AsyncReadExt;
 
 use crate::storage::{
@@ -41,7 +43,8 @@ async fn meta<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(move || f(meta.as_ref())).await??)
 }
 
-/// Copy `size` bytes of blob `id` from `from` into a new blob of `to`.
+/// Copy the `size` stored bytes of blob `id` from `from` into a new blob of `to`
+/// (encrypted blobs as they are: the target needs the same master key).
 async fn copy_blob(
     from: &dyn BlobStore,
     to: &dyn BlobStore,
@@ -72,9 +75,10 @@ async fn copy_segments(
 ) -> anyhow::Result<Vec<Segment>> {
     let mut out = Vec::with_capacity(segments.len());
     for s in segments {
-        let blob = copy_blob(from.blobs.as_ref(), to.blobs.as_ref(), &s.blob, s.size).await?;
+        let stored = stored_size(s.size, s.key.as_ref());
+        let blob = copy_blob(from.blobs.as_ref(), to.blobs.as_ref(), &s.blob, stored).await?;
         done.bytes += s.size;
-        out.push(Segment { blob, size: s.size });
+        out.push(Segment { blob, ..s.clone() });
     }
     Ok(out)
 }
@@ -206,7 +210,7 @@ async fn migrate_uploads(
                         from.blobs.as_ref(),
                         to.blobs.as_ref(),
                         &part.blob,
-                        part.size,
+                        stored_size(part.size, part.key.as_ref()),
                     )
                     .await?;
                     done.bytes += part.size;
@@ -276,6 +280,7 @@ mod tests {
 
     fn record(segments: Vec<Segment>, etag: &str) -> ObjectRecord {
         ObjectRecord {
+            sse: None,
             size: segments.iter().map(|s| s.size).sum(),
             segments,
             etag: etag.into(),
@@ -308,10 +313,12 @@ mod tests {
                 Segment {
                     blob: blob(src.blobs.as_ref(), key.as_bytes()).await,
                     size: key.len() as u64,
+                    key: None,
                 },
                 Segment {
                     blob: blob(src.blobs.as_ref(), b"-tail").await,
                     size: 5,
+                    key: None,
                 },
             ];
             let r = record(parts, &format!("E{i}"));
@@ -329,6 +336,7 @@ mod tests {
         let part = PartRecord {
             blob: blob(src.blobs.as_ref(), b"part-one").await,
             size: 8,
+            key: None,
             etag: "P".into(),
             crc64: 0,
             last_modified: 1,
@@ -378,6 +386,54 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn copies_encrypted_blobs_whole() {
+        use crate::core::sse::{KeyRing, SealingWriter};
+        use crate::storage::{BlobWriter, Sse, SseAlgorithm};
+        let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));
+        src.meta
+            .create_bucket(&crate::storage::meta_conformance::bucket("enc", "1"))
+            .unwrap();
+        let keys = KeyRing::open(&src_dir.path().join("master.key")).unwrap();
+        let sse = Sse {
+            algorithm: SseAlgorithm::Sm4,
+            key_id: None,
+            data_sm4: false,
+        };
+        let (key, chunks) = keys.new_key(&sse).unwrap();
+        let plain: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut writer = Box::new(SealingWriter::new(
+            src.blobs.create().await.unwrap(),
+            chunks,
+        ));
+        writer.write(&plain).await.unwrap();
+        let segment = Segment {
+            blob: writer.finish().await.unwrap(),
+            size: plain.len() as u64,
+            key: Some(key),
+        };
+        let mut r = record(vec![segment], "E");
+        r.sse = Some(sse);
+        src.meta.put_object("enc", "k", &r, false).unwrap();
+
+        run(&src, &dst).await.unwrap();
+        let copied = dst.meta.get_object("enc", "k").unwrap().unwrap();
+        let s = &copied.segments[0];
+        let mut out = Vec::new();
+        crate::core::sse::read_blocking(
+            &keys.chunks(s.key.as_ref().unwrap()).unwrap(),
+            s.size,
+            0,
+            s.size,
+            |at, n, buf| dst.blobs.read_blocking(&s.blob, at, n, buf),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, plain);
+        assert_eq!(copied.sse, r.sse);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn copies_every_version_in_order() {
         let (src_dir, dst_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (src, dst) = (side(src_dir.path()), side(dst_dir.path()));
@@ -394,6 +450,7 @@ mod tests {
             let segment = Segment {
                 blob: blob(src.blobs.as_ref(), body.as_bytes()).await,
                 size: body.len() as u64,
+                key: None,
             };
             let mut r = record(vec![segment], &format!("E{i}"));
             r.version_id = id;

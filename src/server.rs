@@ -400,6 +400,14 @@ impl Server {
             config.callback.public_key_url.clone(),
         );
 
+        let key_path = config.server.master_key_path();
+        let keys = Arc::new(crate::core::sse::KeyRing::open(&key_path).with_context(|| {
+            format!(
+                "cannot read the server-side encryption master key {} (64 hex digits; see [server] master_key_file)",
+                key_path.display()
+            )
+        })?);
+
         let mut credentials = HashMap::new();
         for account in &config.accounts {
             credentials.insert(
@@ -495,6 +503,7 @@ impl Server {
                 blob_delete_delay: (!config.storage.is_embedded())
                     .then(|| Duration::from_secs(config.storage.blob_delete_delay_secs)),
                 restore_delay: Duration::from_secs(config.storage.restore_delay_secs),
+                keys,
             },
             regions,
             endpoints: Arc::new(endpoints),

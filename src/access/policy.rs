@@ -355,6 +355,8 @@ fn s3_action(pattern: &str) -> Option<String> {
         "GetLifecycleConfiguration" => "GetBucketLifecycle",
         "PutLifecycleConfiguration" => "PutBucketLifecycle",
         "DeleteBucketPolicy" | "GetBucketPolicy" | "PutBucketPolicy" => name,
+        "GetEncryptionConfiguration" => "GetBucketEncryption",
+        "PutEncryptionConfiguration" => "PutBucketEncryption",
         other => other,
     };
     Some(format!("oss:{oss}"))

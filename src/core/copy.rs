@@ -2,7 +2,8 @@
 
 use super::conditions::{Conditions, Precondition, WriteCondition};
 use super::object::{
-    commit_record, copy_stream, open_range, parse_version_id, read_version, store_stream,
+    apply_default_encryption, commit_record, copy_stream, open_range, parse_version_id,
+    read_version, store_stream,
 };
 use super::restore::check_readable;
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
@@ -130,14 +131,20 @@ pub async fn copy_object(
     if storage_class_given {
         record.storage_class = requested.storage_class.clone();
     }
+    // The copy is encrypted only as the request (or the bucket's default) asks,
+    // whatever the source's encryption (OSS).
+    record.sse = requested.sse.clone();
+    apply_default_encryption(bucket, &mut record);
     record.last_modified = now_ms();
     // A copy is a new object: the source's restored state is not its own.
     record.restore = None;
     // Copying onto itself only changes metadata (oss2's update_object_meta), unless
     // the bucket keeps versions, which never share blobs; a symlink copies the link;
     // anything else copies the bytes into a new blob.
-    let shares_blobs =
-        source.bucket == bucket.name && source.key == key && bucket.config.versioning.is_none();
+    let shares_blobs = source.bucket == bucket.name
+        && source.key == key
+        && bucket.config.versioning.is_none()
+        && record.sse == src.sse;
     let mut new_blobs = vec![];
     if !shares_blobs && record.symlink_target.is_none() {
         let stream = open_range(store, src, 0, src.size).await?;
@@ -146,6 +153,7 @@ pub async fn copy_object(
             copy_stream(stream, source.traffic_limit),
             u64::MAX,
             None,
+            record.sse.as_ref(),
         )
         .await?;
         // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.

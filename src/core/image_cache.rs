@@ -352,6 +352,7 @@ mod tests {
         r.segments = vec![Segment {
             blob: BlobId(blob.into()),
             size: 10,
+            key: None,
         }];
         r
     }

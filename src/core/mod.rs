@@ -20,6 +20,7 @@ pub mod object;
 pub mod process;
 pub mod restore;
 pub mod saveas;
+pub mod sse;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct Store {
     pub blob_delete_delay: Option<std::time::Duration>,
     /// How long a RestoreObject of a cold object takes to complete.
     pub restore_delay: std::time::Duration,
+    /// The master key of server-side encryption.
+    pub keys: Arc<sse::KeyRing>,
 }
 
 impl Store {

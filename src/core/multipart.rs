@@ -8,12 +8,12 @@ use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Cl
 use super::conditions::{ByteRange, WriteCondition};
 use super::copy::CopySource;
 use super::object::{
-    ByteStream, Expected, copy_stream, open_range, remove_blob, remove_unused, store_stream,
-    version_for_write,
+    ByteStream, Expected, apply_default_encryption, copy_stream, open_range, remove_blob,
+    remove_unused, store_stream, version_for_write,
 };
 use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms};
 use crate::storage::{
-    BucketRecord, ObjectRecord, PartRecord, Segment, StorageError, UploadListing, UploadQuery,
+    BucketRecord, ObjectRecord, PartRecord, Segment, Sse, StorageError, UploadListing, UploadQuery,
     UploadRecord,
 };
 
@@ -65,11 +65,13 @@ pub async fn initiate_multipart_upload(
     store: &Store,
     bucket: &BucketRecord,
     key: &str,
-    template: ObjectRecord,
+    mut template: ObjectRecord,
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
     initiator: &Requester,
 ) -> CoreResult<UploadRecord> {
     refuse_public_object_acl(bucket, template.acl)?;
+    // The parts are encrypted as the upload was initiated (or the bucket's default).
+    apply_default_encryption(bucket, &mut template);
     let upload = UploadRecord {
         // Time first, so a key's uploads list in initiation order (OSS).
         upload_id: format!(
@@ -123,14 +125,22 @@ async fn save_part(
     }
 }
 
-/// UploadPart: store `body` as part `number`; returns the part and its MD5.
+/// What UploadPart stored.
+pub struct UploadedPart {
+    pub part: PartRecord,
+    pub md5: [u8; 16],
+    /// The upload's encryption, which the part was stored with.
+    pub sse: Option<Sse>,
+}
+
+/// UploadPart: store `body` as part `number`.
 pub async fn upload_part(
     store: &Store,
     upload: UploadRef<'_>,
     number: u32,
     body: ByteStream<'_>,
     expected: impl Into<Expected>,
-) -> CoreResult<(PartRecord, [u8; 16])> {
+) -> CoreResult<UploadedPart> {
     let record = existing_upload(store, upload).await?;
     let mut expected = expected.into();
     // The parts of an upload with a checksum all carry it (S3).
@@ -152,9 +162,20 @@ pub async fn upload_part(
             Some(_) => {}
         }
     }
-    let stored = store_stream(store, body, store.max_object_size, expected).await?;
+    let stored = store_stream(
+        store,
+        body,
+        store.max_object_size,
+        expected,
+        record.template.sse.as_ref(),
+    )
+    .await?;
     let part = save_part(store, upload, number, stored.part()).await?;
-    Ok((part, stored.md5))
+    Ok(UploadedPart {
+        part,
+        md5: stored.md5,
+        sse: record.template.sse,
+    })
 }
 
 /// UploadPartCopy: part `number` from `range` of the source (all of it by default).
@@ -181,6 +202,7 @@ pub async fn upload_part_copy(
         copy_stream(stream, source.traffic_limit),
         u64::MAX,
         expected,
+        record.template.sse.as_ref(),
     )
     .await?;
     save_part(store, upload, number, stored.part()).await
@@ -276,6 +298,7 @@ pub async fn complete_multipart_upload(
                     record.segments.push(Segment {
                         blob: part.blob.clone(),
                         size: part.size,
+                        key: part.key.clone(),
                     });
                 }
                 if let Some((algorithm, kind)) = upload.checksum {
@@ -361,6 +384,7 @@ mod tests {
             PartRecord {
                 blob: BlobId(format!("{n:0>8}")),
                 size,
+                key: None,
                 etag: format!("E{n}"),
                 crc64: 0,
                 last_modified: 0,

@@ -16,12 +16,13 @@ use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::WriteCondition;
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
+use super::sse::KeyRing;
 use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
 use crate::access::{Action, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
     self, BlobId, BlobReader, BlobStore, BucketRecord, NULL_VERSION, ObjectRecord, PartRecord,
-    Segment, VersionSeek, Versioning,
+    SealedKey, Segment, Sse, VersionSeek, Versioning,
 };
 
 /// A body that sends nothing for this long is abandoned (`RequestTimeout`).
@@ -37,6 +38,8 @@ pub struct StoredBody {
     pub md5: [u8; 16],
     pub crc64: u64,
     pub checksum: Option<Checksum>,
+    /// The blob's data key, when it is encrypted.
+    pub key: Option<SealedKey>,
 }
 
 impl StoredBody {
@@ -44,6 +47,7 @@ impl StoredBody {
         Segment {
             blob: self.blob.clone(),
             size: self.size,
+            key: self.key.clone(),
         }
     }
 
@@ -62,6 +66,7 @@ impl StoredBody {
         PartRecord {
             blob: self.blob.clone(),
             size: self.size,
+            key: self.key.clone(),
             etag: hex::encode_upper(self.md5),
             crc64: self.crc64,
             last_modified: now_ms(),
@@ -92,6 +97,15 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         version_id: None,
         delete_marker: false,
         restore: None,
+        sse: None,
+    }
+}
+
+/// A new object without its own server-side encryption gets the bucket's default
+/// (PutBucketEncryption).
+pub fn apply_default_encryption(bucket: &BucketRecord, record: &mut ObjectRecord) {
+    if record.sse.is_none() {
+        record.sse = bucket.config.encryption.clone();
     }
 }
 
@@ -198,20 +212,34 @@ impl From<Option<[u8; 16]>> for Expected {
 }
 
 /// Stream bytes into a new blob, computing MD5, CRC-64 and any requested checksum on
-/// the way. Memory stays bounded whatever the size; `limit` is the largest size
-/// accepted, and the digests are checked against `expected` before the blob becomes
-/// durable.
+/// the way, encrypted as `sse` asks. Memory stays bounded whatever the size; `limit`
+/// is the largest size accepted, and the digests are checked against `expected`
+/// before the blob becomes durable.
 pub async fn store_stream(
     store: &Store,
     mut stream: ByteStream<'_>,
     limit: u64,
     expected: impl Into<Expected>,
+    sse: Option<&Sse>,
 ) -> CoreResult<StoredBody> {
     let Expected {
         md5: expected_md5,
         checksum,
     } = expected.into();
+    let (key, sealer) = match sse {
+        Some(sse) => {
+            let (keys, sse) = (store.keys.clone(), sse.clone());
+            let (key, chunks) = tokio::task::spawn_blocking(move || keys.new_key(&sse))
+                .await
+                .map_err(CoreError::internal)??;
+            (Some(key), Some(chunks))
+        }
+        None => (None, None),
+    };
     let mut writer = store.blobs.create().await?;
+    if let Some(chunks) = sealer {
+        writer = Box::new(super::sse::SealingWriter::new(writer, chunks));
+    }
     let mut md5 = Md5::new();
     let mut crc = Crc64::default();
     let mut extra = checksum.as_ref().map(|c| c.algorithm.hasher());
@@ -252,6 +280,7 @@ pub async fn store_stream(
         md5,
         crc64: crc.finish(),
         checksum,
+        key,
     })
 }
 
@@ -286,7 +315,15 @@ pub async fn put_object(
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
     refuse_public_object_acl(bucket, template.acl)?;
-    let stored = store_stream(store, body, store.max_object_size, expected).await?;
+    apply_default_encryption(bucket, &mut template);
+    let stored = store_stream(
+        store,
+        body,
+        store.max_object_size,
+        expected,
+        template.sse.as_ref(),
+    )
+    .await?;
     stored.fill(&mut template);
     commit_record(store, bucket, key, &[stored.blob], template, condition).await
 }
@@ -405,8 +442,8 @@ pub async fn remove_blob(store: &Store, blob: &BlobId) {
     }
 }
 
-/// The blob pieces `(blob, offset, len)` holding `len` bytes of `o` from `offset`.
-fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
+/// The segment pieces `(segment, offset, len)` holding `len` bytes of `o` from `offset`.
+fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(Segment, u64, u64)> {
     let mut pieces = Vec::new();
     let mut start = 0;
     for s in &o.segments {
@@ -414,49 +451,85 @@ fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(BlobId, u64, u64)> {
         if end > offset && start < offset + len {
             let from = offset.max(start) - start;
             let to = (offset + len).min(end) - start;
-            pieces.push((s.blob.clone(), from, to - from));
+            pieces.push((s.clone(), from, to - from));
         }
         start = end;
     }
     pieces
 }
 
-/// Read `len` bytes from `offset` of an object, across its segments. The first
-/// segment is opened before returning, so a blob replaced meanwhile is noticed
-/// (NotFound) while the response can still change.
+/// The plaintext of `len` bytes from `offset` of one segment, as a stream.
+async fn open_piece(
+    blobs: &dyn BlobStore,
+    keys: &KeyRing,
+    segment: &Segment,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+    let Some(key) = &segment.key else {
+        let reader = blobs.open(&segment.blob, offset, len).await?;
+        return Ok(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).boxed());
+    };
+    let chunks = keys.chunks(key)?;
+    let (start, n) = super::sse::stored_span(segment.size, offset, len);
+    let reader: BlobReader = blobs.open(&segment.blob, start, n).await?;
+    Ok(super::sse::decrypt_stream(
+        chunks,
+        segment.size,
+        offset,
+        len,
+        reader,
+    ))
+}
+
+/// Read `len` bytes from `offset` of an object, across its segments, decrypting
+/// encrypted ones. The first segment is opened before returning, so a blob replaced
+/// meanwhile is noticed (NotFound) while the response can still change.
 pub async fn open_range(
     store: &Store,
     o: &ObjectRecord,
     offset: u64,
     len: u64,
 ) -> std::io::Result<BoxStream<'static, std::io::Result<bytes::Bytes>>> {
-    let blobs = store.blobs.clone();
+    let (blobs, keys) = (store.blobs.clone(), store.keys.clone());
     let mut pieces = pieces(o, offset, len).into_iter();
-    let first: Option<BlobReader> = match pieces.next() {
-        Some((blob, from, n)) => Some(blobs.open(&blob, from, n).await?),
+    let first = match pieces.next() {
+        Some((segment, from, n)) => {
+            Some(open_piece(blobs.as_ref(), &keys, &segment, from, n).await?)
+        }
         None => None,
     };
-    let rest = futures_util::stream::iter(pieces).then(move |(blob, from, n)| {
-        let blobs = blobs.clone();
-        async move { blobs.open(&blob, from, n).await }
+    let rest = futures_util::stream::iter(pieces).then(move |(segment, from, n)| {
+        let (blobs, keys) = (blobs.clone(), keys.clone());
+        async move { open_piece(blobs.as_ref(), &keys, &segment, from, n).await }
     });
-    let readers = futures_util::stream::iter(first.map(Ok)).chain(rest);
-    Ok(readers
-        .map_ok(|r| tokio_util::io::ReaderStream::with_capacity(r, 256 * 1024))
-        .try_flatten()
-        .boxed())
+    let streams = futures_util::stream::iter(first.map(Ok)).chain(rest);
+    Ok(streams.try_flatten().boxed())
 }
 
-/// `len` bytes of `o` from `offset`, read on the calling thread into one buffer.
+/// `len` bytes of `o` from `offset`, read (and decrypted) on the calling thread into
+/// one buffer.
 pub fn read_range_blocking(
-    blobs: &dyn BlobStore,
+    store: &Store,
     o: &ObjectRecord,
     offset: u64,
     len: u64,
 ) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len as usize);
-    for (blob, from, n) in pieces(o, offset, len) {
-        blobs.read_blocking(&blob, from, n, &mut out)?;
+    for (segment, from, n) in pieces(o, offset, len) {
+        match &segment.key {
+            None => store
+                .blobs
+                .read_blocking(&segment.blob, from, n, &mut out)?,
+            Some(key) => super::sse::read_blocking(
+                &store.keys.chunks(key)?,
+                segment.size,
+                from,
+                n,
+                |at, n, buf| store.blobs.read_blocking(&segment.blob, at, n, buf),
+                &mut out,
+            )?,
+        }
     }
     Ok(out)
 }
@@ -507,6 +580,7 @@ pub fn seen_through(link: &ObjectRecord, target: ObjectRecord) -> ObjectRecord {
     out.etag = target.etag;
     out.crc64 = target.crc64;
     out.content_md5 = target.content_md5;
+    out.sse = target.sse;
     out
 }
 
@@ -599,13 +673,11 @@ async fn read_record(
         Ok(ObjectBody::Empty)
     } else if len <= SMALL_BODY {
         // One trip to the blocking pool instead of one per open/read.
-        let (blobs, record) = (store.blobs.clone(), o.clone());
-        tokio::task::spawn_blocking(move || {
-            read_range_blocking(blobs.as_ref(), &record, offset, len)
-        })
-        .await
-        .map_err(CoreError::internal)?
-        .map(ObjectBody::Bytes)
+        let (store, record) = (store.clone(), o.clone());
+        tokio::task::spawn_blocking(move || read_range_blocking(&store, &record, offset, len))
+            .await
+            .map_err(CoreError::internal)?
+            .map(ObjectBody::Bytes)
     } else {
         open_range(store, &o, offset, len)
             .await
@@ -796,6 +868,8 @@ pub async fn put_symlink(
     mut template: ObjectRecord,
     condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
+    // A link has no bytes to encrypt.
+    template.sse = None;
     template.etag = hex::encode_upper(Md5::digest(target.as_str().as_bytes()));
     template.symlink_target = Some(target.as_str().to_owned());
     commit_record(store, bucket, key, &[], template, condition).await
@@ -827,18 +901,23 @@ pub async fn append_object(
         next_position: current,
     };
     // Refuse before reading the body when the answer is already known.
+    let mut template = template;
     let (b, k) = (bucket.name.clone(), key.to_owned());
-    match store.meta(move |m| m.get_object(&b, &k)).await? {
+    let sse = match store.meta(move |m| m.get_object(&b, &k)).await? {
         Some(o) if o.object_type != "Appendable" => return Err(CoreError::ObjectNotAppendable),
         Some(o) if o.size != position => return Err(mismatch(o.size)),
         None if position != 0 => return Err(mismatch(0)),
-        _ => {}
-    }
+        // The first append's encryption holds for the later ones (OSS).
+        Some(o) => o.sse,
+        None => {
+            apply_default_encryption(bucket, &mut template);
+            template.sse.clone()
+        }
+    };
     let limit = store.max_object_size;
-    let stored = store_stream(store, body, limit, expected_md5).await?;
+    let stored = store_stream(store, body, limit, expected_md5, sse.as_ref()).await?;
     let segment = stored.segment();
     let (size, crc) = (stored.size, stored.crc64);
-    let mut template = template;
     // An appendable object of a versioned bucket is its `null` version (OSS).
     if bucket.config.versioning.is_some() {
         template.version_id = Some(NULL_VERSION.into());

@@ -253,7 +253,9 @@ pub async fn render(
         check_source_size(&record, limit)?;
         records.push((key, record));
     }
-    let Some(cache) = &pool.cache else {
+    // Results of encrypted images are not kept: the cache stores them unencrypted.
+    let encrypted = source.sse.is_some() || records.iter().any(|(_, r)| r.sse.is_some());
+    let Some(cache) = pool.cache.as_ref().filter(|_| !encrypted) else {
         return Ok((run(store, pool, source, pipeline, records).await?, None));
     };
     let key = image_cache::key(&bucket.name, source, &pipeline, &records);
@@ -274,16 +276,13 @@ async fn run(
     marks: Vec<(String, ObjectRecord)>,
 ) -> CoreResult<Output> {
     let limits = pool.limits.clone();
-    let blobs = store.blobs.clone();
+    let store = store.clone();
     let source = source.clone();
     pool.run(move |gone| {
-        let bytes = read_range_blocking(blobs.as_ref(), &source, 0, source.size)?;
+        let bytes = read_range_blocking(&store, &source, 0, source.size)?;
         let mut loaded = HashMap::new();
         for (key, record) in marks {
-            loaded.insert(
-                key,
-                read_range_blocking(blobs.as_ref(), &record, 0, record.size)?,
-            );
+            loaded.insert(key, read_range_blocking(&store, &record, 0, record.size)?);
         }
         Ok::<_, std::io::Error>(image::process_cancellable(
             &pipeline, &bytes, &loaded, &limits, gone,

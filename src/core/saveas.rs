@@ -3,7 +3,7 @@
 //! requester needs PutObject on it; all of it is checked before any pixel work.
 
 use super::conditions::WriteCondition;
-use super::object::{commit_record, new_record, store_stream};
+use super::object::{apply_default_encryption, commit_record, new_record, store_stream};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
@@ -65,8 +65,9 @@ pub async fn save(
         },
         ..new_record("Normal", &target.storage_class)
     };
+    apply_default_encryption(target, &mut record);
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
-    let stored = store_stream(store, Box::pin(stream), u64::MAX, None).await?;
+    let stored = store_stream(store, Box::pin(stream), u64::MAX, None, record.sse.as_ref()).await?;
     stored.fill(&mut record);
     commit_record(
         store,

@@ -78,7 +78,9 @@ pub(crate) fn bucket(name: &str, owner: &str) -> BucketRecord {
 
 pub(crate) fn object(tag: &str) -> ObjectRecord {
     ObjectRecord {
+        sse: None,
         segments: vec![Segment {
+            key: None,
             blob: BlobId(format!("blob-{tag}")),
             size: 1,
         }],
@@ -104,6 +106,7 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
 
 fn part(tag: &str, size: u64) -> PartRecord {
     PartRecord {
+        key: None,
         blob: BlobId(format!("part-{tag}")),
         size,
         etag: format!("E{tag}"),
@@ -335,6 +338,7 @@ fn record_fidelity(n: &Nodes) {
     let mut r = object("full");
     r.segments = (0..5)
         .map(|i| Segment {
+            key: None,
             blob: BlobId(format!("seg{i}")),
             size: 1 << (30 + i),
         })
@@ -1038,6 +1042,7 @@ fn multipart(n: &Nodes) {
             record.segments = parts
                 .iter()
                 .map(|(_, p)| Segment {
+                    key: None,
                     blob: p.blob.clone(),
                     size: p.size,
                 })
@@ -1237,6 +1242,7 @@ fn stats_and_blobs(n: &Nodes) {
     big.size = 3 << 40;
     big.last_modified = 2_000;
     big.segments.push(Segment {
+        key: None,
         blob: BlobId("blob-big-2".into()),
         size: 1,
     });
@@ -1302,6 +1308,7 @@ fn stats_and_blobs(n: &Nodes) {
     s.complete_upload("b", "u", "u2", &mut |_, parts, _| {
         let mut r = object("done");
         r.segments = vec![Segment {
+            key: None,
             blob: parts[0].1.blob.clone(),
             size: 5,
         }];
@@ -1475,6 +1482,7 @@ fn concurrent_appends(n: &Nodes) {
                                 r
                             });
                             next.segments.push(Segment {
+                                key: None,
                                 blob: BlobId(format!("t{t}-{done}")),
                                 size: 1,
                             });
@@ -1540,6 +1548,7 @@ fn concurrent_complete_abort(n: &Nodes) {
                         r.segments = parts
                             .iter()
                             .map(|(_, p)| Segment {
+                                key: None,
                                 blob: p.blob.clone(),
                                 size: p.size,
                             })

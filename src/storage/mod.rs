@@ -99,6 +99,49 @@ pub struct BucketConfig {
     /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
     #[serde(default)]
     pub callback_policies: Vec<CallbackPolicy>,
+    /// PutBucketEncryption: the encryption of new objects that ask for none.
+    #[serde(default)]
+    pub encryption: Option<Sse>,
+}
+
+/// Server-side encryption as requested (`x-oss-server-side-encryption` and its
+/// companions, or a bucket's default rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sse {
+    pub algorithm: SseAlgorithm,
+    /// KMS: the key id named (`x-oss-server-side-encryption-key-id`, KMSMasterKeyID).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// KMS: the data is encrypted with SM4 (`x-oss-server-side-data-encryption: SM4`).
+    #[serde(default)]
+    pub data_sm4: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SseAlgorithm {
+    Aes256,
+    Kms,
+    Sm4,
+}
+
+/// The AEAD an encrypted blob's chunks are sealed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataCipher {
+    Aes256Gcm,
+    Sm4Gcm,
+}
+
+/// How a blob is encrypted: its data key, wrapped by the master key (or by the
+/// local KMS key `kms_key`), and the nonce prefix of its chunks (see `core::sse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedKey {
+    pub cipher: DataCipher,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    /// Base64 of nonce, wrapped key and tag.
+    pub wrapped: String,
+    /// Hex of the random prefix of every chunk nonce.
+    pub prefix: String,
 }
 
 /// A named upload callback, selected by an upload's `{"callbackPolicy": name}`.
@@ -240,7 +283,11 @@ pub struct ContentHeaders {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     pub blob: BlobId,
+    /// Plaintext bytes.
     pub size: u64,
+    /// Set when the blob is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<SealedKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,6 +330,10 @@ pub struct ObjectRecord {
     /// The last RestoreObject of a cold object (`core::restore` reads its state).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreRecord>,
+    /// The server-side encryption the object was written with (its segments carry
+    /// the keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse: Option<Sse>,
 }
 
 /// A RestoreObject of a cold object: the restored copy is readable from `ready_at`
@@ -396,6 +447,9 @@ pub struct UploadRecord {
 pub struct PartRecord {
     pub blob: BlobId,
     pub size: u64,
+    /// Set when the blob is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<SealedKey>,
     /// Upper-case hex MD5, without quotes.
     pub etag: String,
     pub crc64: u64,

@@ -82,6 +82,9 @@ pub enum Operation {
     RestoreObject,
     PutBucketArchiveDirectRead,
     GetBucketArchiveDirectRead,
+    PutBucketEncryption,
+    GetBucketEncryption,
+    DeleteBucketEncryption,
     /// `?policy&comp=callback`: named upload callbacks.
     PutBucketCallbackPolicy,
     GetBucketCallbackPolicy,
@@ -159,6 +162,9 @@ impl Operation {
             RestoreObject => Action::RestoreObject,
             PutBucketArchiveDirectRead => Action::PutBucketArchiveDirectRead,
             GetBucketArchiveDirectRead => Action::GetBucketArchiveDirectRead,
+            PutBucketEncryption => Action::PutBucketEncryption,
+            GetBucketEncryption => Action::GetBucketEncryption,
+            DeleteBucketEncryption => Action::DeleteBucketEncryption,
             PutBucketCallbackPolicy => Action::PutBucketCallbackPolicy,
             GetBucketCallbackPolicy => Action::GetBucketCallbackPolicy,
             DeleteBucketCallbackPolicy => Action::DeleteBucketCallbackPolicy,
@@ -193,13 +199,13 @@ const ROUTED: &[&str] = &[
     "policyStatus",
     "restore",
     "bucketArchiveDirectRead",
+    "encryption",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
 const UNSUPPORTED: &[&str] = &[
     "website",
     "logging",
-    "encryption",
     "x-oss-async-process",
     "worm",
     "inventory",
@@ -375,6 +381,9 @@ pub fn route(
         ("bucket", "GET", Some("versions")) => ListObjectVersions,
         ("bucket", "PUT", Some("bucketArchiveDirectRead")) => PutBucketArchiveDirectRead,
         ("bucket", "GET", Some("bucketArchiveDirectRead")) => GetBucketArchiveDirectRead,
+        ("bucket", "PUT", Some("encryption")) => PutBucketEncryption,
+        ("bucket", "GET", Some("encryption")) => GetBucketEncryption,
+        ("bucket", "DELETE", Some("encryption")) => DeleteBucketEncryption,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
@@ -573,6 +582,24 @@ mod tests {
                 Ok(DeleteBucketTags),
             ),
             ("PUT", t(Some("b"), None), "referer", Ok(PutBucketReferer)),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "encryption",
+                Ok(PutBucketEncryption),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "encryption",
+                Ok(GetBucketEncryption),
+            ),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "encryption",
+                Ok(DeleteBucketEncryption),
+            ),
             ("GET", t(Some("b"), None), "referer", Ok(GetBucketReferer)),
             (
                 "DELETE",

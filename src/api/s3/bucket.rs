@@ -1,6 +1,6 @@
 //! Service and bucket operations: ListBuckets, Create/Head/DeleteBucket,
 //! GetBucketLocation, ListObjects (v1, v2), bucket ACLs, versioning status,
-//! DeleteObjects, CORS, policies, bucket tagging.
+//! DeleteObjects, CORS, policies, bucket tagging, default encryption.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -728,6 +728,72 @@ pub async fn delete_bucket_tagging(
 ) -> R<DeleteBucketTaggingOutput> {
     let record = authorized(&cx, &input.bucket, Action::DeleteBucketTagging).await?;
     bucket_tags::delete_bucket_tags(cx.store(), &record, None)
+        .await
+        .map_err(from_core)?;
+    Ok(super::no_content())
+}
+
+/// PutBucketEncryption: the first rule's default (S3 takes one rule), as the same
+/// bucket setting OSS PutBucketEncryption writes.
+pub async fn put_bucket_encryption(
+    cx: Cx,
+    input: PutBucketEncryptionInput,
+) -> R<PutBucketEncryptionOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketEncryption).await?;
+    let rules = input.server_side_encryption_configuration.rules;
+    let default = match rules.as_slice() {
+        [rule] => rule.apply_server_side_encryption_by_default.clone(),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        s3_error!(
+            MalformedXML,
+            "Give one Rule with ApplyServerSideEncryptionByDefault."
+        )
+    })?;
+    let sse = convert::requested_sse(Some(default.sse_algorithm), default.kms_master_key_id)?
+        .expect("an algorithm was given");
+    bucket::update_bucket(cx.store(), &record, |b| b.config.encryption = Some(sse))
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutBucketEncryptionOutput::default()))
+}
+
+/// GetBucketEncryption: `ServerSideEncryptionConfigurationNotFoundError` (404) without
+/// a rule, and for an OSS rule S3 cannot name (SM4).
+pub async fn get_bucket_encryption(
+    cx: Cx,
+    input: GetBucketEncryptionInput,
+) -> R<GetBucketEncryptionOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketEncryption).await?;
+    let (algorithm, kms_master_key_id) = convert::sse_output(record.config.encryption.as_ref());
+    let Some(sse_algorithm) = algorithm else {
+        let mut e = s3_error!(
+            ServerSideEncryptionConfigurationNotFoundError,
+            "The server side encryption configuration was not found"
+        );
+        e.set_status_code(StatusCode::NOT_FOUND);
+        return Err(e);
+    };
+    Ok(S3Response::new(GetBucketEncryptionOutput {
+        server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+            rules: vec![ServerSideEncryptionRule {
+                apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                    sse_algorithm,
+                    kms_master_key_id,
+                }),
+                ..Default::default()
+            }],
+        }),
+    }))
+}
+
+pub async fn delete_bucket_encryption(
+    cx: Cx,
+    input: DeleteBucketEncryptionInput,
+) -> R<DeleteBucketEncryptionOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucketEncryption).await?;
+    bucket::update_bucket(cx.store(), &record, |b| b.config.encryption = None)
         .await
         .map_err(from_core)?;
     Ok(super::no_content())

@@ -10,7 +10,7 @@ use s3s::{S3Result, TrailingHeaders, s3_error};
 
 use crate::access::{Acl, ObjectAcl};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, Claimed};
-use crate::storage::{ContentHeaders, ObjectRecord};
+use crate::storage::{ContentHeaders, ObjectRecord, Sse, SseAlgorithm};
 
 /// The metadata a write request gives (PutObject, CreateMultipartUpload, CopyObject
 /// share these input fields): the record the new object starts from, after the tags
@@ -32,6 +32,10 @@ macro_rules! requested_record {
             ),
             user_meta: $crate::api::s3::convert::user_meta($input.metadata),
             tags,
+            sse: $crate::api::s3::convert::requested_sse(
+                $input.server_side_encryption.clone(),
+                $input.ssekms_key_id.clone(),
+            )?,
             ..$crate::core::object::new_record($object_type, $storage_class)
         }
     }};
@@ -68,6 +72,64 @@ macro_rules! with_checksums {
     };
 }
 pub(crate) use with_checksums;
+
+/// `x-amz-server-side-encryption` (`AES256` or `aws:kms`, the latter with an optional
+/// `x-amz-server-side-encryption-aws-kms-key-id`) as the core's settings.
+pub fn requested_sse(
+    algorithm: Option<dto::ServerSideEncryption>,
+    key_id: Option<String>,
+) -> S3Result<Option<Sse>> {
+    let Some(algorithm) = algorithm else {
+        return match key_id {
+            None => Ok(None),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "x-amz-server-side-encryption-aws-kms-key-id needs x-amz-server-side-encryption: aws:kms."
+            )),
+        };
+    };
+    let algorithm = match algorithm.as_str() {
+        dto::ServerSideEncryption::AES256 if key_id.is_none() => SseAlgorithm::Aes256,
+        dto::ServerSideEncryption::AES256 => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "x-amz-server-side-encryption-aws-kms-key-id is only valid with aws:kms."
+            ));
+        }
+        dto::ServerSideEncryption::AWS_KMS => SseAlgorithm::Kms,
+        other => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The encryption method {other:?} is not supported: use AES256 or aws:kms."
+            ));
+        }
+    };
+    Ok(Some(Sse {
+        algorithm,
+        key_id,
+        data_sm4: false,
+    }))
+}
+
+/// An object's encryption as S3 names it (`x-amz-server-side-encryption` and the KMS
+/// key id); S3 has no name for SM4, so such objects say nothing.
+pub fn sse_output(sse: Option<&Sse>) -> (Option<dto::ServerSideEncryption>, Option<String>) {
+    match sse.map(|s| (s.algorithm, s)) {
+        Some((SseAlgorithm::Aes256, _)) => (
+            Some(dto::ServerSideEncryption::from_static(
+                dto::ServerSideEncryption::AES256,
+            )),
+            None,
+        ),
+        Some((SseAlgorithm::Kms, s)) if !s.data_sm4 => (
+            Some(dto::ServerSideEncryption::from_static(
+                dto::ServerSideEncryption::AWS_KMS,
+            )),
+            s.key_id.clone(),
+        ),
+        _ => (None, None),
+    }
+}
 
 /// S3 ETags are lower-case hex (OSS answers upper case for the same object).
 pub fn etag(record_etag: &str) -> ETag {

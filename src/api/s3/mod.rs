@@ -544,6 +544,24 @@ impl S3 for S3Dialect {
     ) -> R<DeleteBucketPolicyOutput> {
         bucket::delete_bucket_policy(self.cx(&req)?, req.input).await
     }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> R<PutBucketEncryptionOutput> {
+        bucket::put_bucket_encryption(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> R<GetBucketEncryptionOutput> {
+        bucket::get_bucket_encryption(self.cx(&req)?, req.input).await
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> R<DeleteBucketEncryptionOutput> {
+        bucket::delete_bucket_encryption(self.cx(&req)?, req.input).await
+    }
     async fn get_bucket_tagging(
         &self,
         req: S3Request<GetBucketTaggingInput>,

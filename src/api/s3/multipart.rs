@@ -92,12 +92,15 @@ pub async fn create_multipart_upload(
     )
     .await
     .map_err(from_core)?;
+    let (server_side_encryption, ssekms_key_id) = convert::sse_output(upload.template.sse.as_ref());
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(bucket.name.clone()),
         key: Some(input.key),
         upload_id: Some(upload.upload_id),
         checksum_algorithm: algorithm.map(convert::algorithm),
         checksum_type: algorithm.map(|_| ChecksumType::from(kind.name().to_owned())),
+        server_side_encryption,
+        ssekms_key_id,
         ..Default::default()
     }))
 }
@@ -114,7 +117,7 @@ pub async fn upload_part(
         md5: content_md5(input.content_md5.as_deref())?,
         checksum: convert::checksum_headers!(input).request(headers, trailer)?,
     };
-    let (part, _) = multipart::upload_part(
+    let uploaded = multipart::upload_part(
         cx.store(),
         upload(&bucket, &input.key, &input.upload_id),
         number,
@@ -123,11 +126,14 @@ pub async fn upload_part(
     )
     .await
     .map_err(from_core)?;
-    let sums = convert::checksum_fields(part.checksum.as_ref());
+    let sums = convert::checksum_fields(uploaded.part.checksum.as_ref());
+    let (server_side_encryption, ssekms_key_id) = convert::sse_output(uploaded.sse.as_ref());
     Ok(S3Response::new(convert::with_checksums!(
         sums,
         UploadPartOutput {
-            e_tag: Some(convert::etag(&part.etag)),
+            e_tag: Some(convert::etag(&uploaded.part.etag)),
+            server_side_encryption,
+            ssekms_key_id,
             ..Default::default()
         }
     )))
@@ -242,6 +248,7 @@ pub async fn complete_multipart_upload(
         }
         done => done.map_err(from_core)?,
     };
+    let (server_side_encryption, ssekms_key_id) = convert::sse_output(record.sse.as_ref());
     let sums = convert::checksum_fields(record.checksum.as_ref());
     Ok(S3Response::new(convert::with_checksums!(
         sums,
@@ -252,6 +259,8 @@ pub async fn complete_multipart_upload(
             location: Some(format!("/{}/{}", bucket.name, input.key)),
             checksum_type: sums.kind,
             version_id: convert::written_version(&record),
+            server_side_encryption,
+            ssekms_key_id,
             ..Default::default()
         }
     )))

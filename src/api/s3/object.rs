@@ -126,6 +126,7 @@ pub async fn put_object(
     )
     .await
     .map_err(from_core)?;
+    let (server_side_encryption, ssekms_key_id) = convert::sse_output(record.sse.as_ref());
     let sums = convert::checksum_fields(record.checksum.as_ref());
     let output = convert::with_checksums!(
         sums,
@@ -133,6 +134,8 @@ pub async fn put_object(
             e_tag: Some(convert::etag(&record.etag)),
             checksum_type: sums.kind,
             version_id: convert::written_version(&record),
+            server_side_encryption,
+            ssekms_key_id,
             ..Default::default()
         }
     );
@@ -296,6 +299,7 @@ macro_rules! read_output {
         };
         let r = &read.record;
         let h = &r.headers;
+        let (server_side_encryption, ssekms_key_id) = convert::sse_output(r.sse.as_ref());
         convert::with_checksums!(sums, $ty {
             accept_ranges: Some("bytes".into()),
             content_length: Some(read.length as i64),
@@ -327,6 +331,8 @@ macro_rules! read_output {
             checksum_type: sums.kind,
             version_id: r.version_id.clone(),
             restore: restore::restore_info(r, crate::core::now_ms()),
+            server_side_encryption,
+            ssekms_key_id,
             $($extra)*
             ..Default::default()
         })
@@ -555,6 +561,7 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         .await
         .map_err(from_core)?;
     let sums = convert::checksum_fields(record.checksum.as_ref());
+    let (server_side_encryption, ssekms_key_id) = convert::sse_output(record.sse.as_ref());
     let output = CopyObjectOutput {
         copy_object_result: Some(convert::with_checksums!(
             sums,
@@ -566,6 +573,8 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
         )),
         copy_source_version_id: source_version,
         version_id: convert::written_version(&record),
+        server_side_encryption,
+        ssekms_key_id,
         ..Default::default()
     };
     Ok(with_crc64(output, &record))

@@ -139,7 +139,7 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.close("BucketPolicy");
     w.elem("BlockPublicAccess", b.blocks_public_access().to_string());
     w.open("ServerSideEncryptionRule");
-    w.elem("SSEAlgorithm", "None");
+    super::encryption::write_rule(&mut w, b);
     w.close("ServerSideEncryptionRule");
     w.close("Bucket");
     Ok(xml_response(w.finish()))

@@ -112,5 +112,6 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     response.headers_mut().extend(response_headers);
     set_digests(response.headers_mut(), &record.etag, record.crc64);
     set_version_id(response.headers_mut(), &record);
+    super::encryption::set_encryption_headers(response.headers_mut(), record.sse.as_ref());
     Ok(response)
 }

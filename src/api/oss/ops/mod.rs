@@ -5,6 +5,7 @@ pub mod bucket_config;
 pub mod bucket_tags;
 pub mod callback;
 pub mod copy;
+pub mod encryption;
 pub mod multipart;
 pub mod object;
 pub mod post_object;
@@ -138,6 +139,9 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         RestoreObject => restore::restore_object(ctx, body).await,
         PutBucketArchiveDirectRead => restore::put_bucket_archive_direct_read(ctx, body).await,
         GetBucketArchiveDirectRead => restore::get_bucket_archive_direct_read(ctx),
+        PutBucketEncryption => encryption::put_bucket_encryption(ctx, body).await,
+        GetBucketEncryption => encryption::get_bucket_encryption(ctx),
+        DeleteBucketEncryption => encryption::delete_bucket_encryption(ctx).await,
         PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
         GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
         DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,

@@ -7,6 +7,7 @@ use http::StatusCode;
 
 use super::bucket::url_encoding;
 use super::copy::{copy_source, not_modified, set_source_version};
+use super::encryption::set_encryption_headers;
 use super::object::{
     forbid_overwrite, record_from_headers, request_body, set, set_digests, set_version_id,
 };
@@ -49,7 +50,9 @@ pub async fn initiate_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Bucket", ctx.bucket_str());
     w.elem("Key", encoding.apply(ctx.key_str()));
     w.elem("UploadId", &upload.upload_id);
-    Ok(xml_response(w.finish()))
+    let mut response = xml_response(w.finish());
+    set_encryption_headers(response.headers_mut(), upload.template.sse.as_ref());
+    Ok(response)
 }
 
 fn part_number(ctx: &Ctx) -> ApiResult<u32> {
@@ -67,16 +70,17 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
 pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
     let (body, expected_md5) = request_body(ctx, body)?;
-    let (part, md5) =
+    let uploaded =
         multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
-    set_digests(out, &part.etag, part.crc64);
+    set_digests(out, &uploaded.part.etag, uploaded.part.crc64);
     set(
         out,
         "content-md5",
-        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5),
+        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, uploaded.md5),
     );
+    set_encryption_headers(out, uploaded.sse.as_ref());
     Ok(response)
 }
 
@@ -178,6 +182,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let mut response = xml_response(w.finish());
     set_digests(response.headers_mut(), &record.etag, record.crc64);
     set_version_id(response.headers_mut(), &record);
+    set_encryption_headers(response.headers_mut(), record.sse.as_ref());
     Ok(super::callback::respond(
         ctx,
         callback,

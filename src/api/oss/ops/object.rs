@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use md5::{Digest, Md5};
 use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
+use super::encryption::{request_encryption, set_encryption_headers};
 use super::{MAX_SMALL_BODY, read_small_body};
 use crate::access::ObjectAcl;
 use crate::api::oss::error::{ApiResult, OssError};
@@ -198,13 +199,14 @@ pub fn record_from_headers(
     bucket: &BucketRecord,
     object_type: &str,
 ) -> ApiResult<ObjectRecord> {
-    // Checked in this order: storage class, ACL, metadata, tags.
+    // Checked in this order: storage class, ACL, metadata, tags, encryption.
     let base = new_record(object_type, &storage_class(h, &bucket.storage_class)?);
     Ok(ObjectRecord {
         acl: object_acl(h)?,
         headers: content_headers(h),
         user_meta: headers::user_meta(h)?,
         tags: tagging_header(h)?,
+        sse: request_encryption(h)?,
         ..base
     })
 }
@@ -237,6 +239,7 @@ fn written_response(record: &ObjectRecord) -> Response {
         set(out, "content-md5", md5);
     }
     set_version_id(out, record);
+    set_encryption_headers(out, record.sse.as_ref());
     response
 }
 
@@ -277,6 +280,7 @@ fn object_headers(out: &mut HeaderMap, o: &ObjectRecord) {
         set(out, "content-md5", md5);
     }
     set_version_id(out, o);
+    set_encryption_headers(out, o.sse.as_ref());
     if let Some(info) = restore::restore_info(o, now_ms()) {
         set(out, "x-oss-restore", &info);
     }

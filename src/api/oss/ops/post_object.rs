@@ -348,7 +348,8 @@ async fn store_file(
     let callback = super::callback::prepare_form(ctx, &fields).await?;
     let limit = max.min(ctx.store().max_object_size);
     let file = file.map_err(|e| e.to_string()).boxed();
-    let stored = object::store_stream(ctx.store(), file, limit, None)
+    object::apply_default_encryption(bucket, &mut record);
+    let stored = object::store_stream(ctx.store(), file, limit, None, record.sse.as_ref())
         .await
         .map_err(|e| match e {
             CoreError::EntityTooLarge { .. } if limit == max => policy_failed(
