@@ -8,7 +8,9 @@ pub mod referer;
 
 use std::sync::Arc;
 
-pub use acl::{Acl, ObjectAcl};
+pub use acl::{
+    Acl, CannedAcl, Grant, Grantable, Grantee, ObjectAcl, Permission, PublicAccessBlock,
+};
 pub use policy::{Context, Effect, Policy};
 pub use referer::{RefererConfig, RefererDenial};
 
@@ -168,24 +170,27 @@ impl Action {
         }
     }
 
-    /// Granted to everyone by a `public-read` (or wider) ACL.
-    fn is_public_read(self) -> bool {
-        matches!(
-            self,
-            Self::GetObject | Self::GetObjectVersion | Self::ListObjects | Self::ListObjectVersions
-        )
-    }
-
-    /// Granted to everyone by a `public-read-write` ACL.
-    fn is_public_write(self) -> bool {
-        matches!(
-            self,
+    /// The ACL permission that allows the action: READ is what a `public-read` ACL
+    /// gives everyone, WRITE what `public-read-write` adds; the ACLs' own
+    /// sub-resource is READ_ACP/WRITE_ACP (S3). Other actions are the owner's alone.
+    fn acl_permission(self) -> Option<Permission> {
+        match self {
+            Self::GetObject | Self::GetObjectVersion | Self::ListObjects | Self::ListObjectVersions => {
+                Some(Permission::Read)
+            }
             Self::PutObject
-                | Self::DeleteObject
-                | Self::AbortMultipartUpload
-                | Self::ListParts
-                | Self::ListMultipartUploads
-        )
+            | Self::DeleteObject
+            | Self::AbortMultipartUpload
+            | Self::ListParts
+            | Self::ListMultipartUploads => Some(Permission::Write),
+            Self::GetBucketAcl | Self::GetObjectAcl | Self::GetObjectVersionAcl => {
+                Some(Permission::ReadAcp)
+            }
+            Self::PutBucketAcl | Self::PutObjectAcl | Self::PutObjectVersionAcl => {
+                Some(Permission::WriteAcp)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -253,14 +258,34 @@ pub struct BucketFacts<'a> {
     pub owner: &'a str,
     pub region: &'a str,
     pub acl: Acl,
+    /// The bucket's S3 grants when set through S3; None: those of `acl`.
+    pub grants: Option<&'a [Grant]>,
     pub policy: Option<&'a Policy>,
     /// The object's ACL, for object-level requests on an existing object.
     pub object_acl: Option<ObjectAcl>,
+    /// The object's S3 grants when set through S3; None: those of `object_acl`.
+    pub object_grants: Option<&'a [Grant]>,
     /// Hotlink protection (PutBucketReferer), when configured.
     pub referer: Option<&'a RefererConfig>,
-    /// Block Public Access (bucket or account): public ACLs and public policy
-    /// statements grant nothing.
-    pub block_public_access: bool,
+    /// Block Public Access (bucket and account together): with IgnorePublicAcls public
+    /// grants, with RestrictPublicBuckets public policy statements, grant nothing.
+    pub public_access_block: PublicAccessBlock,
+}
+
+impl BucketFacts<'_> {
+    /// The grants that decide a request: the object's own (S3 grants or canned ACL),
+    /// else the bucket's (an OSS `default` object follows its bucket).
+    fn grants(&self) -> std::borrow::Cow<'_, [Grant]> {
+        use std::borrow::Cow;
+        match (self.object_acl, self.object_grants) {
+            (Some(_), Some(grants)) => Cow::Borrowed(grants),
+            (Some(ObjectAcl::Set(acl)), None) => Cow::Owned(acl.grants(self.owner)),
+            _ => match self.grants {
+                Some(grants) => Cow::Borrowed(grants),
+                None => Cow::Owned(self.acl.grants(self.owner)),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,7 +358,7 @@ pub fn authorize(
             action.name(),
             &resource,
             context,
-            bucket.block_public_access,
+            bucket.public_access_block.restrict_public_buckets,
         )
     });
     // A RAM policy speaks only for resources of the user's own account.
@@ -354,15 +379,21 @@ pub fn authorize(
     if bucket_decision == Some(Effect::Allow) || ram_decision == Some(Effect::Allow) {
         return Ok(());
     }
-    let acl = match bucket.block_public_access {
-        true => Acl::Private,
-        false => bucket.object_acl.unwrap_or_default().effective(bucket.acl),
+    let requester = Grantable {
+        authenticated: !matches!(principal, Principal::Anonymous),
+        account: match principal {
+            Principal::Root { account } => Some(account),
+            _ => None,
+        },
     };
-    let granted = match acl {
-        Acl::Private => false,
-        Acl::PublicRead => action.is_public_read(),
-        Acl::PublicReadWrite => action.is_public_read() || action.is_public_write(),
-    };
+    let granted = action.acl_permission().is_some_and(|needed| {
+        acl::grants_allow(
+            &bucket.grants(),
+            requester,
+            needed,
+            bucket.public_access_block.ignore_public_acls,
+        )
+    });
     if granted {
         Ok(())
     } else {
@@ -423,10 +454,12 @@ mod tests {
             owner: OWNER,
             region: "oss-cn-hangzhou",
             acl,
+            grants: None,
             policy,
             object_acl,
+            object_grants: None,
             referer: None,
-            block_public_access: false,
+            public_access_block: PublicAccessBlock::default(),
         };
         use Action::*;
         type Case<'a> = (
@@ -632,10 +665,12 @@ mod tests {
             owner: OWNER,
             region: "oss-cn-hangzhou",
             acl: Acl::PublicRead,
+            grants: None,
             policy: None,
             object_acl: None,
+            object_grants: None,
             referer: Some(&only_site),
-            block_public_access: false,
+            public_access_block: PublicAccessBlock::default(),
         };
         let root = Principal::Root {
             account: OWNER.into(),

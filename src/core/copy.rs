@@ -126,6 +126,7 @@ pub async fn copy_object(
     };
     if acl_given || replace_meta {
         record.acl = requested.acl;
+        record.grants = requested.grants.clone();
     }
     if storage_class_given {
         record.storage_class = requested.storage_class.clone();

@@ -68,7 +68,7 @@ pub async fn initiate_multipart_upload(
     template: ObjectRecord,
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
 ) -> CoreResult<UploadRecord> {
-    refuse_public_object_acl(bucket, template.acl)?;
+    refuse_public_object_acl(bucket, &template)?;
     let upload = UploadRecord {
         // Time first, so a key's uploads list in initiation order (OSS).
         upload_id: format!(

@@ -16,7 +16,7 @@ use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
 use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
-use crate::access::{Action, ObjectAcl};
+use crate::access::{Action, Grant, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
     self, BlobId, BlobReader, BlobStore, BucketRecord, NULL_VERSION, ObjectRecord, PartRecord,
@@ -82,6 +82,7 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         object_type: object_type.into(),
         storage_class: storage_class.into(),
         acl: ObjectAcl::Default,
+        grants: None,
         headers: Default::default(),
         user_meta: vec![],
         tags: vec![],
@@ -283,7 +284,7 @@ pub async fn put_object(
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
-    refuse_public_object_acl(bucket, template.acl)?;
+    refuse_public_object_acl(bucket, &template)?;
     let stored = store_stream(store, body, store.max_object_size, expected).await?;
     stored.fill(&mut template);
     commit_record(
@@ -355,7 +356,7 @@ pub async fn commit_record(
     mut record: ObjectRecord,
     forbid_overwrite: bool,
 ) -> CoreResult<ObjectRecord> {
-    if let Err(e) = refuse_public_object_acl(bucket, record.acl) {
+    if let Err(e) = refuse_public_object_acl(bucket, &record) {
         for blob in new_blobs {
             remove_blob(store, blob).await;
         }
@@ -760,9 +761,19 @@ pub async fn put_object_acl(
     key: &str,
     version_id: Option<&str>,
     acl: ObjectAcl,
+    grants: Option<Vec<Grant>>,
 ) -> CoreResult<()> {
-    refuse_public_object_acl(bucket, acl)?;
-    update_record(store, &bucket.name, key, version_id, move |r| r.acl = acl).await?;
+    let new = ObjectRecord {
+        acl,
+        grants,
+        ..new_record("Normal", "")
+    };
+    refuse_public_object_acl(bucket, &new)?;
+    update_record(store, &bucket.name, key, version_id, move |r| {
+        r.acl = new.acl;
+        r.grants = new.grants.clone();
+    })
+    .await?;
     Ok(())
 }
 
