@@ -1220,6 +1220,7 @@ mod tests {
     //! redb's own concerns.
 
     use super::*;
+    use crate::access::PublicAccessBlock;
     use crate::storage::meta_conformance::{bucket, object};
 
     /// `get_bucket` skips the account table until a setting is stored, and knows
