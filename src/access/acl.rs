@@ -239,10 +239,9 @@ impl CannedAcl {
             Self::Oss(acl) => return acl.grants(owner),
             Self::AuthenticatedRead => Grant::new(Grantee::AuthenticatedUsers, Permission::Read),
             _ if owner == bucket_owner => return grants,
-            Self::BucketOwnerRead => Grant::new(
-                Grantee::Account(bucket_owner.to_owned()),
-                Permission::Read,
-            ),
+            Self::BucketOwnerRead => {
+                Grant::new(Grantee::Account(bucket_owner.to_owned()), Permission::Read)
+            }
             Self::BucketOwnerFullControl => Grant::new(
                 Grantee::Account(bucket_owner.to_owned()),
                 Permission::FullControl,
@@ -315,13 +314,11 @@ where
         Switch(bool),
         Switches(PublicAccessBlock),
     }
-    Ok(
-        match Option::<Stored>::deserialize(deserializer)? {
-            None | Some(Stored::Switch(false)) => None,
-            Some(Stored::Switch(true)) => Some(PublicAccessBlock::ALL),
-            Some(Stored::Switches(s)) => Some(s),
-        },
-    )
+    Ok(match Option::<Stored>::deserialize(deserializer)? {
+        None | Some(Stored::Switch(false)) => None,
+        Some(Stored::Switch(true)) => Some(PublicAccessBlock::ALL),
+        Some(Stored::Switches(s)) => Some(s),
+    })
 }
 
 #[cfg(test)]
@@ -353,6 +350,104 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<ObjectAcl>(&json).unwrap(),
             ObjectAcl::Default
+        );
+    }
+
+    #[test]
+    fn canned_acls_as_grants() {
+        let own = |p| Grant::new(Grantee::Account("a".into()), p);
+        assert_eq!(
+            Acl::PublicReadWrite.grants("a"),
+            vec![
+                own(Permission::FullControl),
+                Grant::new(Grantee::AllUsers, Permission::Read),
+                Grant::new(Grantee::AllUsers, Permission::Write),
+            ]
+        );
+        assert_eq!(
+            CannedAcl::parse("authenticated-read")
+                .unwrap()
+                .grants("a", "a"),
+            vec![
+                own(Permission::FullControl),
+                Grant::new(Grantee::AuthenticatedUsers, Permission::Read),
+            ]
+        );
+        assert_eq!(
+            CannedAcl::BucketOwnerRead.grants("a", "a"),
+            vec![own(Permission::FullControl)]
+        );
+        assert_eq!(
+            CannedAcl::BucketOwnerFullControl.grants("b", "a"),
+            vec![
+                Grant::new(Grantee::Account("b".into()), Permission::FullControl),
+                own(Permission::FullControl),
+            ]
+        );
+        assert_eq!(CannedAcl::parse("public-ready"), None);
+        // OSS's view of grants: what everyone gets.
+        assert_eq!(
+            Acl::of_grants(&CannedAcl::AuthenticatedRead.grants("a", "a")),
+            Acl::Private
+        );
+        assert_eq!(
+            Acl::of_grants(&Acl::PublicRead.grants("a")),
+            Acl::PublicRead
+        );
+        assert_eq!(
+            Acl::of_grants(&[Grant::new(Grantee::AllUsers, Permission::FullControl)]),
+            Acl::PublicReadWrite
+        );
+    }
+
+    #[test]
+    fn grants_decide_by_grantee_and_permission() {
+        let grants = [
+            Grant::new(Grantee::Account("b".into()), Permission::FullControl),
+            Grant::new(Grantee::AuthenticatedUsers, Permission::Read),
+        ];
+        let anonymous = Grantable::default();
+        let signed = Grantable {
+            authenticated: true,
+            account: None,
+        };
+        let b = Grantable {
+            authenticated: true,
+            account: Some("b"),
+        };
+        assert!(!grants_allow(&grants, anonymous, Permission::Read, false));
+        assert!(grants_allow(&grants, signed, Permission::Read, false));
+        assert!(!grants_allow(&grants, signed, Permission::ReadAcp, false));
+        assert!(grants_allow(&grants, b, Permission::WriteAcp, false));
+        // IgnorePublicAcls drops the group grants only.
+        assert!(!grants_allow(&grants, signed, Permission::Read, true));
+        assert!(grants_allow(&grants, b, Permission::Read, true));
+        assert!(grants_are_public(&grants));
+        assert!(!grants_are_public(&grants[..1]));
+    }
+
+    #[test]
+    fn stored_block_public_access_reads_old_and_new_forms() {
+        #[derive(serde::Deserialize)]
+        struct Record {
+            #[serde(default, deserialize_with = "deserialize_public_access_block")]
+            block: Option<PublicAccessBlock>,
+        }
+        let read = |json: &str| serde_json::from_str::<Record>(json).unwrap().block;
+        assert_eq!(read("{}"), None);
+        assert_eq!(read(r#"{"block":null}"#), None);
+        assert_eq!(read(r#"{"block":false}"#), None);
+        assert_eq!(read(r#"{"block":true}"#), Some(PublicAccessBlock::ALL));
+        let one = PublicAccessBlock {
+            ignore_public_acls: true,
+            ..Default::default()
+        };
+        let json = format!(r#"{{"block":{}}}"#, serde_json::to_string(&one).unwrap());
+        assert_eq!(read(&json), Some(one));
+        assert!(!one.is_all() && PublicAccessBlock::oss(true).is_all());
+        assert_eq!(
+            one.union(PublicAccessBlock::oss(true)),
+            PublicAccessBlock::ALL
         );
     }
 }

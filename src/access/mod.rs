@@ -175,9 +175,10 @@ impl Action {
     /// sub-resource is READ_ACP/WRITE_ACP (S3). Other actions are the owner's alone.
     fn acl_permission(self) -> Option<Permission> {
         match self {
-            Self::GetObject | Self::GetObjectVersion | Self::ListObjects | Self::ListObjectVersions => {
-                Some(Permission::Read)
-            }
+            Self::GetObject
+            | Self::GetObjectVersion
+            | Self::ListObjects
+            | Self::ListObjectVersions => Some(Permission::Read),
             Self::PutObject
             | Self::DeleteObject
             | Self::AbortMultipartUpload
@@ -652,6 +653,90 @@ mod tests {
             ),
             Err(Denied::NotAllowed)
         );
+    }
+
+    /// S3 grants: an account's root key acts as the account, its RAM users do not;
+    /// the object's grants decide object reads, the bucket's the rest.
+    #[test]
+    fn grants_to_accounts_and_groups() {
+        let object_grants = [
+            Grant::new(Grantee::Account(OTHER.into()), Permission::Read),
+            Grant::new(Grantee::AuthenticatedUsers, Permission::ReadAcp),
+        ];
+        let bucket_grants = [Grant::new(
+            Grantee::Account(OTHER.into()),
+            Permission::Write,
+        )];
+        let facts = BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl: Acl::Private,
+            grants: Some(&bucket_grants),
+            policy: None,
+            object_acl: Some(ObjectAcl::Set(Acl::Private)),
+            object_grants: Some(&object_grants),
+            referer: None,
+            public_access_block: PublicAccessBlock::default(),
+        };
+        let other = Principal::Root {
+            account: OTHER.into(),
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let check = |principal: &Principal, action, facts: &BucketFacts| {
+            authorize(
+                principal,
+                action,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(facts),
+                &ctx(),
+            )
+        };
+        assert_eq!(check(&other, Action::GetObject, &facts), Ok(()));
+        assert_eq!(check(&other, Action::GetObjectAcl, &facts), Ok(()));
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObject, &facts),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObjectAcl, &facts),
+            Ok(())
+        );
+        assert_eq!(
+            check(&Principal::Anonymous, Action::GetObjectAcl, &facts),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            check(&other, Action::PutObjectAcl, &facts),
+            Err(Denied::NotAllowed)
+        );
+        // Without an object, the bucket's grants.
+        let bucket_level = BucketFacts {
+            object_acl: None,
+            object_grants: None,
+            ..facts.clone()
+        };
+        assert_eq!(check(&other, Action::PutObject, &bucket_level), Ok(()));
+        assert_eq!(
+            check(&other, Action::GetObject, &bucket_level),
+            Err(Denied::NotAllowed)
+        );
+        // IgnorePublicAcls: the group grant gives nothing, the account's still does.
+        let ignoring = BucketFacts {
+            public_access_block: PublicAccessBlock {
+                ignore_public_acls: true,
+                ..Default::default()
+            },
+            ..facts.clone()
+        };
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObjectAcl, &ignoring),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(check(&other, Action::GetObject, &ignoring), Ok(()));
     }
 
     #[test]

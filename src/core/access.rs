@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::{CoreError, CoreResult};
 use crate::access::{
-    self, Acl, Action, BucketFacts, Grant, ObjectAcl, Policy, Principal, PublicAccessBlock, Resource,
+    self, Acl, Action, BucketFacts, Grant, ObjectAcl, Policy, Principal, PublicAccessBlock,
+    Resource,
 };
 use crate::storage::{BucketRecord, ObjectRecord};
 

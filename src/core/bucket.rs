@@ -9,8 +9,8 @@ use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Acl, Action, Policy, PublicAccessBlock};
 use crate::names::ObjectKey;
 use crate::storage::{
-    AccountConfig, BucketConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, UploadQuery,
-    VersionListing, VersionQuery, Versioning,
+    AccountConfig, BucketConfig, BucketRecord, BucketStat, Created, ListQuery, Listing,
+    UploadQuery, VersionListing, VersionQuery, Versioning,
 };
 
 /// Buckets one account may own in one region (OSS default quota).

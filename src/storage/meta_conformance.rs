@@ -400,12 +400,24 @@ fn account_settings(n: &Nodes) {
     assert_eq!(s.get_account_config("1"), Ok(on.clone()));
     let b = s.get_bucket("b").unwrap().unwrap();
     assert!(b.public_access_block().is_all());
-    assert!(!t.get_bucket("c").unwrap().unwrap().public_access_block().is_all());
+    assert!(
+        !t.get_bucket("c")
+            .unwrap()
+            .unwrap()
+            .public_access_block()
+            .is_all()
+    );
     // Stored bucket records do not keep the account's settings.
     s.update_bucket(&b).unwrap();
     t.put_account_config("1", &AccountConfig::default())
         .unwrap();
-    assert!(!s.get_bucket("b").unwrap().unwrap().public_access_block().is_all());
+    assert!(
+        !s.get_bucket("b")
+            .unwrap()
+            .unwrap()
+            .public_access_block()
+            .is_all()
+    );
 }
 
 /// A record of version `id` (`null` or a new id), written now.

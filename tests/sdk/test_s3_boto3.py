@@ -931,6 +931,9 @@ def test_cross_account_private_and_public(s3, s3_root2, buckets):
     expect_error("AccessDenied", 403, s3_root2.put_bucket_acl, Bucket=private, ACL="public-read")
     public = buckets(ACL="public-read")
     s3.put_object(Bucket=public, Key="k", Body=b"shared")
+    # S3 objects are private to their writer, whatever the bucket's ACL.
+    expect_error("AccessDenied", 403, s3_root2.get_object, Bucket=public, Key="k")
+    s3.put_object_acl(Bucket=public, Key="k", ACL="public-read")
     assert body(s3_root2.get_object(Bucket=public, Key="k")) == b"shared"
     assert [o["Key"] for o in s3_root2.list_objects_v2(Bucket=public)["Contents"]] == ["k"]
     expect_error("AccessDenied", 403, s3_root2.put_object, Bucket=public, Key="x", Body=b"x")

@@ -110,7 +110,12 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
     cx.requester
         .authorize(Action::PutBucket, None, Some(name.as_str()), None, None)
         .map_err(from_core)?;
-    let owner = cx.requester.principal.account().unwrap_or_default().to_owned();
+    let owner = cx
+        .requester
+        .principal
+        .account()
+        .unwrap_or_default()
+        .to_owned();
     let request = AclRequest {
         canned: input.acl.as_ref().map(|a| a.as_str()),
         headers: [
