@@ -65,14 +65,6 @@ impl ObjectAcl {
             Self::Set(acl) => acl.as_str(),
         }
     }
-
-    /// The ACL that decides access: the object's own, else the bucket's.
-    pub fn effective(self, bucket: Acl) -> Acl {
-        match self {
-            Self::Default => bucket,
-            Self::Set(acl) => acl,
-        }
-    }
 }
 
 /// What an S3 grant gives (`Permission` of S3's AccessControlPolicy).
@@ -326,21 +318,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_and_inherit() {
+    fn parse_and_store() {
         assert_eq!(ObjectAcl::parse("default"), Some(ObjectAcl::Default));
         assert_eq!(
             ObjectAcl::parse("public-read"),
             Some(ObjectAcl::Set(Acl::PublicRead))
         );
         assert_eq!(ObjectAcl::parse("Private"), None);
-        assert_eq!(
-            ObjectAcl::Default.effective(Acl::PublicRead),
-            Acl::PublicRead
-        );
-        assert_eq!(
-            ObjectAcl::Set(Acl::Private).effective(Acl::PublicRead),
-            Acl::Private
-        );
         let json = serde_json::to_string(&ObjectAcl::Set(Acl::PublicRead)).unwrap();
         assert_eq!(
             serde_json::from_str::<ObjectAcl>(&json).unwrap(),
