@@ -9,7 +9,7 @@ use percent_encoding::utf8_percent_encode;
 use s3s::dto::*;
 use s3s::{S3Response, S3Result, s3_error};
 
-use super::convert::{self, AclRequest};
+use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
 use crate::access::{Action, PublicAccessBlock};
@@ -116,17 +116,7 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
         .account()
         .unwrap_or_default()
         .to_owned();
-    let request = AclRequest {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        headers: [
-            input.grant_full_control.as_deref(),
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-        policy: None,
-    };
+    let request = convert::acl_request!(input, input.grant_write.as_deref(), None);
     let acl = match request.is_empty() {
         true => None,
         false => Some(request.resolve(&owner, &owner, |id| cx.account_exists(id))?),
@@ -202,17 +192,11 @@ pub async fn get_bucket_acl(cx: Cx, input: GetBucketAclInput) -> R<GetBucketAclO
 
 pub async fn put_bucket_acl(cx: Cx, input: PutBucketAclInput) -> R<PutBucketAclOutput> {
     let record = authorized(&cx, &input.bucket, Action::PutBucketAcl).await?;
-    let acl = AclRequest {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        headers: [
-            input.grant_full_control.as_deref(),
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-        policy: input.access_control_policy,
-    }
+    let acl = convert::acl_request!(
+        input,
+        input.grant_write.as_deref(),
+        input.access_control_policy
+    )
     .resolve(&record.owner, &record.owner, |id| cx.account_exists(id))?;
     bucket::put_bucket_acl(cx.store(), &record, acl)
         .await

@@ -18,18 +18,9 @@ use crate::storage::{ContentHeaders, ObjectRecord};
 /// and tags are checked.
 macro_rules! requested_record {
     ($input:expr, $cx:expr, $bucket:expr, $object_type:expr, $storage_class:expr) => {{
+        // Objects have no WRITE permission to grant.
         let access = $crate::api::s3::convert::object_access(
-            $crate::api::s3::convert::AclRequest {
-                canned: $input.acl.as_ref().map(|a| a.as_str()),
-                headers: [
-                    $input.grant_full_control.as_deref(),
-                    $input.grant_read.as_deref(),
-                    $input.grant_read_acp.as_deref(),
-                    None,
-                    $input.grant_write_acp.as_deref(),
-                ],
-                policy: None,
-            },
+            $crate::api::s3::convert::acl_request!($input, None, None),
             $cx.requester.principal.account(),
             &$bucket.owner,
             |id| $cx.account_exists(id),
@@ -55,6 +46,25 @@ macro_rules! requested_record {
     }};
 }
 pub(crate) use requested_record;
+
+/// The [`AclRequest`] of a request's `x-amz-acl` and `x-amz-grant-*` headers (the
+/// input structs share their names), with `x-amz-grant-write` and a body given apart.
+macro_rules! acl_request {
+    ($input:expr, $grant_write:expr, $policy:expr) => {
+        $crate::api::s3::convert::AclRequest {
+            canned: $input.acl.as_ref().map(|a| a.as_str()),
+            headers: [
+                $input.grant_full_control.as_deref(),
+                $input.grant_read.as_deref(),
+                $input.grant_read_acp.as_deref(),
+                $grant_write,
+                $input.grant_write_acp.as_deref(),
+            ],
+            policy: $policy,
+        }
+    };
+}
+pub(crate) use acl_request;
 
 /// The checksum headers of a body upload (PutObject, UploadPart).
 macro_rules! checksum_headers {
@@ -402,8 +412,8 @@ pub fn owner(account: &str) -> dto::Owner {
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-/// The grants of an AccessControlPolicy answer. S3 (and RGW, which the Ceph suite
-/// follows) lists the group grants before the accounts'.
+/// The grants of an AccessControlPolicy answer: the group grants first, then the
+/// accounts' (as RGW answers and the Ceph S3 suite expects).
 pub fn grants(account: &str, grants: &[Grant]) -> (dto::Owner, dto::Grants) {
     let mut ordered: Vec<&Grant> = grants.iter().collect();
     ordered.sort_by_key(|g| !g.grantee.is_public());

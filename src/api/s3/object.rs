@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use s3s::dto::*;
 use s3s::{S3Response, TrailingHeaders, s3_error};
 
-use super::convert::{self, AclRequest};
+use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
 use crate::access::Action;
@@ -725,17 +725,11 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
     // Canned ACLs are relative to the object's owner; the records keep no owner
     // apart from the grants, so the requester (who holds WRITE_ACP) stands for it.
     let owner = cx.requester.principal.account().unwrap_or(&bucket.owner);
-    let acl = AclRequest {
-        canned: input.acl.as_ref().map(|a| a.as_str()),
-        headers: [
-            input.grant_full_control.as_deref(),
-            input.grant_read.as_deref(),
-            input.grant_read_acp.as_deref(),
-            input.grant_write.as_deref(),
-            input.grant_write_acp.as_deref(),
-        ],
-        policy: input.access_control_policy,
-    }
+    let acl = convert::acl_request!(
+        input,
+        input.grant_write.as_deref(),
+        input.access_control_policy
+    )
     .resolve(owner, &bucket.owner, |id| cx.account_exists(id))?;
     object::put_object_acl(
         cx.store(),
