@@ -286,6 +286,7 @@ mod tests {
             storage_class: "Standard".into(),
             acl: ObjectAcl::Default,
             grants: None,
+            owner: None,
             headers: ContentHeaders::default(),
             user_meta: vec![("a".into(), "b".into())],
             tags: vec![],

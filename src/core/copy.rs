@@ -128,6 +128,8 @@ pub async fn copy_object(
         record.acl = requested.acl;
         record.grants = requested.grants.clone();
     }
+    // A copy belongs to the account that made it.
+    record.owner = requested.owner.clone();
     if storage_class_given {
         record.storage_class = requested.storage_class.clone();
     }

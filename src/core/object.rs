@@ -83,6 +83,7 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         storage_class: storage_class.into(),
         acl: ObjectAcl::Default,
         grants: None,
+        owner: None,
         headers: Default::default(),
         user_meta: vec![],
         tags: vec![],

@@ -91,6 +91,7 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
         storage_class: "Standard".into(),
         acl: ObjectAcl::Default,
         grants: None,
+        owner: None,
         headers: Default::default(),
         user_meta: vec![],
         tags: vec![],

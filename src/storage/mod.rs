@@ -281,6 +281,10 @@ pub struct ObjectRecord {
     /// then holds what OSS shows (see [`Acl::of_grants`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<Grant>>,
+    /// The account that wrote the object through S3, when not the bucket owner (S3
+    /// objects belong to their writer; OSS's to the bucket owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub headers: ContentHeaders,
     /// `x-oss-meta-*` names (lower-case, without the prefix) and values.
     pub user_meta: Vec<(String, String)>,
@@ -306,6 +310,11 @@ pub struct ObjectRecord {
 }
 
 impl ObjectRecord {
+    /// The account that owns the object in `bucket`.
+    pub fn owner<'a>(&'a self, bucket: &'a BucketRecord) -> &'a str {
+        self.owner.as_deref().unwrap_or(&bucket.owner)
+    }
+
     /// The object's S3 grants: those set through S3, else those of its canned ACL
     /// (owned by the bucket owner), else the bucket's (OSS `default`).
     pub fn grants(&self, bucket: &BucketRecord) -> Vec<Grant> {

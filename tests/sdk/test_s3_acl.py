@@ -172,8 +172,19 @@ def test_bucket_owner_canned_acls_on_another_accounts_object(oss, s3, s3_other, 
     assert grants(s3_other.get_object_acl(Bucket=name, Key="o")) == [
         (OTHER, "FULL_CONTROL"), (OWNER, "READ")]
     s3_other.put_object(Bucket=name, Key="o", Body=b"by other", ACL="bucket-owner-full-control")
+    acl = s3.get_object_acl(Bucket=name, Key="o")
+    assert acl["Owner"]["ID"] == OTHER
+    assert grants(acl) == [(OTHER, "FULL_CONTROL"), (OWNER, "FULL_CONTROL")]
+    # A canned ACL is relative to the object's owner, whoever sets it.
+    s3.put_object_acl(Bucket=name, Key="o", ACL="public-read")
     assert grants(s3.get_object_acl(Bucket=name, Key="o")) == [
-        (OTHER, "FULL_CONTROL"), (OWNER, "FULL_CONTROL")]
+        (ALL_USERS, "READ"), (OTHER, "FULL_CONTROL")]
+    assert oss.bucket(name).get_object_acl("o").acl == "public-read"
+    # A copy belongs to the account that made it.
+    s3.copy_object(Bucket=name, Key="copy", CopySource={"Bucket": name, "Key": "o"})
+    acl = s3.get_object_acl(Bucket=name, Key="copy")
+    assert acl["Owner"]["ID"] == OWNER and grants(acl) == [(OWNER, "FULL_CONTROL")]
+    assert oss.bucket(name).get_object_acl("copy").acl == "private"
     # The bucket owner's own objects: the bucket-owner ACLs add nothing.
     s3.put_object(Bucket=name, Key="mine", Body=b"m", ACL="bucket-owner-read")
     assert grants(s3.get_object_acl(Bucket=name, Key="mine")) == [(OWNER, "FULL_CONTROL")]

@@ -31,6 +31,12 @@ macro_rules! requested_record {
         $crate::storage::ObjectRecord {
             acl: access.0,
             grants: access.1,
+            owner: $cx
+                .requester
+                .principal
+                .account()
+                .filter(|writer| *writer != $bucket.owner)
+                .map(str::to_owned),
             headers: $crate::api::s3::convert::content_headers(
                 $input.content_type,
                 $input.cache_control,

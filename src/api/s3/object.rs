@@ -704,7 +704,7 @@ pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclO
         Action::GetObjectAcl,
     )
     .await?;
-    let (owner, grants) = convert::grants(&bucket.owner, &record.grants(&bucket));
+    let (owner, grants) = convert::grants(record.owner(&bucket), &record.grants(&bucket));
     Ok(S3Response::new(GetObjectAclOutput {
         owner: Some(owner),
         grants: Some(grants),
@@ -714,7 +714,7 @@ pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclO
 
 pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclOutput> {
     let version_id = input.version_id.as_deref();
-    let (bucket, _) = existing(
+    let (bucket, record) = existing(
         &cx,
         &input.bucket,
         &input.key,
@@ -722,9 +722,8 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
         Action::PutObjectAcl,
     )
     .await?;
-    // Canned ACLs are relative to the object's owner; the records keep no owner
-    // apart from the grants, so the requester (who holds WRITE_ACP) stands for it.
-    let owner = cx.requester.principal.account().unwrap_or(&bucket.owner);
+    // Canned ACLs are relative to the object's owner.
+    let owner = record.owner(&bucket);
     let acl = convert::acl_request!(
         input,
         input.grant_write.as_deref(),
