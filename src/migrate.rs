@@ -290,6 +290,8 @@ mod tests {
             object_type: "Normal".into(),
             storage_class: "Standard".into(),
             acl: ObjectAcl::Default,
+            grants: None,
+            owner: None,
             headers: ContentHeaders::default(),
             user_meta: vec![("a".into(), "b".into())],
             tags: vec![],

@@ -8,7 +8,9 @@ pub mod referer;
 
 use std::sync::Arc;
 
-pub use acl::{Acl, ObjectAcl};
+pub use acl::{
+    Acl, CannedAcl, Grant, Grantable, Grantee, ObjectAcl, Permission, PublicAccessBlock,
+};
 pub use policy::{Context, Effect, Policy};
 pub use referer::{RefererConfig, RefererDenial};
 
@@ -174,24 +176,28 @@ impl Action {
         }
     }
 
-    /// Granted to everyone by a `public-read` (or wider) ACL.
-    fn is_public_read(self) -> bool {
-        matches!(
-            self,
-            Self::GetObject | Self::GetObjectVersion | Self::ListObjects | Self::ListObjectVersions
-        )
-    }
-
-    /// Granted to everyone by a `public-read-write` ACL.
-    fn is_public_write(self) -> bool {
-        matches!(
-            self,
+    /// The ACL permission that allows the action: READ is what a `public-read` ACL
+    /// gives everyone, WRITE what `public-read-write` adds; the ACLs' own
+    /// sub-resource is READ_ACP/WRITE_ACP (S3). Other actions are the owner's alone.
+    fn acl_permission(self) -> Option<Permission> {
+        match self {
+            Self::GetObject
+            | Self::GetObjectVersion
+            | Self::ListObjects
+            | Self::ListObjectVersions => Some(Permission::Read),
             Self::PutObject
-                | Self::DeleteObject
-                | Self::AbortMultipartUpload
-                | Self::ListParts
-                | Self::ListMultipartUploads
-        )
+            | Self::DeleteObject
+            | Self::AbortMultipartUpload
+            | Self::ListParts
+            | Self::ListMultipartUploads => Some(Permission::Write),
+            Self::GetBucketAcl | Self::GetObjectAcl | Self::GetObjectVersionAcl => {
+                Some(Permission::ReadAcp)
+            }
+            Self::PutBucketAcl | Self::PutObjectAcl | Self::PutObjectVersionAcl => {
+                Some(Permission::WriteAcp)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -259,14 +265,34 @@ pub struct BucketFacts<'a> {
     pub owner: &'a str,
     pub region: &'a str,
     pub acl: Acl,
+    /// The bucket's S3 grants when set through S3; None: those of `acl`.
+    pub grants: Option<&'a [Grant]>,
     pub policy: Option<&'a Policy>,
     /// The object's ACL, for object-level requests on an existing object.
     pub object_acl: Option<ObjectAcl>,
+    /// The object's S3 grants when set through S3; None: those of `object_acl`.
+    pub object_grants: Option<&'a [Grant]>,
     /// Hotlink protection (PutBucketReferer), when configured.
     pub referer: Option<&'a RefererConfig>,
-    /// Block Public Access (bucket or account): public ACLs and public policy
-    /// statements grant nothing.
-    pub block_public_access: bool,
+    /// Block Public Access (bucket and account together): with IgnorePublicAcls public
+    /// grants, with RestrictPublicBuckets public policy statements, grant nothing.
+    pub public_access_block: PublicAccessBlock,
+}
+
+impl BucketFacts<'_> {
+    /// The grants that decide a request: the object's own (S3 grants or canned ACL),
+    /// else the bucket's (an OSS `default` object follows its bucket).
+    fn grants(&self) -> std::borrow::Cow<'_, [Grant]> {
+        use std::borrow::Cow;
+        match (self.object_acl, self.object_grants) {
+            (Some(_), Some(grants)) => Cow::Borrowed(grants),
+            (Some(ObjectAcl::Set(acl)), None) => Cow::Owned(acl.grants(self.owner)),
+            _ => match self.grants {
+                Some(grants) => Cow::Borrowed(grants),
+                None => Cow::Owned(self.acl.grants(self.owner)),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,7 +365,7 @@ pub fn authorize(
             action.name(),
             &resource,
             context,
-            bucket.block_public_access,
+            bucket.public_access_block.restrict_public_buckets,
         )
     });
     // A RAM policy speaks only for resources of the user's own account.
@@ -360,15 +386,21 @@ pub fn authorize(
     if bucket_decision == Some(Effect::Allow) || ram_decision == Some(Effect::Allow) {
         return Ok(());
     }
-    let acl = match bucket.block_public_access {
-        true => Acl::Private,
-        false => bucket.object_acl.unwrap_or_default().effective(bucket.acl),
+    let requester = Grantable {
+        authenticated: !matches!(principal, Principal::Anonymous),
+        account: match principal {
+            Principal::Root { account } => Some(account),
+            _ => None,
+        },
     };
-    let granted = match acl {
-        Acl::Private => false,
-        Acl::PublicRead => action.is_public_read(),
-        Acl::PublicReadWrite => action.is_public_read() || action.is_public_write(),
-    };
+    let granted = action.acl_permission().is_some_and(|needed| {
+        acl::grants_allow(
+            &bucket.grants(),
+            requester,
+            needed,
+            bucket.public_access_block.ignore_public_acls,
+        )
+    });
     if granted {
         Ok(())
     } else {
@@ -429,10 +461,12 @@ mod tests {
             owner: OWNER,
             region: "oss-cn-hangzhou",
             acl,
+            grants: None,
             policy,
             object_acl,
+            object_grants: None,
             referer: None,
-            block_public_access: false,
+            public_access_block: PublicAccessBlock::default(),
         };
         use Action::*;
         type Case<'a> = (
@@ -627,6 +661,90 @@ mod tests {
         );
     }
 
+    /// S3 grants: an account's root key acts as the account, its RAM users do not;
+    /// the object's grants decide object reads, the bucket's the rest.
+    #[test]
+    fn grants_to_accounts_and_groups() {
+        let object_grants = [
+            Grant::new(Grantee::Account(OTHER.into()), Permission::Read),
+            Grant::new(Grantee::AuthenticatedUsers, Permission::ReadAcp),
+        ];
+        let bucket_grants = [Grant::new(
+            Grantee::Account(OTHER.into()),
+            Permission::Write,
+        )];
+        let facts = BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl: Acl::Private,
+            grants: Some(&bucket_grants),
+            policy: None,
+            object_acl: Some(ObjectAcl::Set(Acl::Private)),
+            object_grants: Some(&object_grants),
+            referer: None,
+            public_access_block: PublicAccessBlock::default(),
+        };
+        let other = Principal::Root {
+            account: OTHER.into(),
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let check = |principal: &Principal, action, facts: &BucketFacts| {
+            authorize(
+                principal,
+                action,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(facts),
+                &ctx(),
+            )
+        };
+        assert_eq!(check(&other, Action::GetObject, &facts), Ok(()));
+        assert_eq!(check(&other, Action::GetObjectAcl, &facts), Ok(()));
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObject, &facts),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObjectAcl, &facts),
+            Ok(())
+        );
+        assert_eq!(
+            check(&Principal::Anonymous, Action::GetObjectAcl, &facts),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(
+            check(&other, Action::PutObjectAcl, &facts),
+            Err(Denied::NotAllowed)
+        );
+        // Without an object, the bucket's grants.
+        let bucket_level = BucketFacts {
+            object_acl: None,
+            object_grants: None,
+            ..facts.clone()
+        };
+        assert_eq!(check(&other, Action::PutObject, &bucket_level), Ok(()));
+        assert_eq!(
+            check(&other, Action::GetObject, &bucket_level),
+            Err(Denied::NotAllowed)
+        );
+        // IgnorePublicAcls: the group grant gives nothing, the account's still does.
+        let ignoring = BucketFacts {
+            public_access_block: PublicAccessBlock {
+                ignore_public_acls: true,
+                ..Default::default()
+            },
+            ..facts.clone()
+        };
+        assert_eq!(
+            check(&user(OTHER, None), Action::GetObjectAcl, &ignoring),
+            Err(Denied::NotAllowed)
+        );
+        assert_eq!(check(&other, Action::GetObject, &ignoring), Ok(()));
+    }
+
     #[test]
     fn hotlink_protection_checks_reads_not_signed_in_a_header() {
         let only_site = RefererConfig {
@@ -638,10 +756,12 @@ mod tests {
             owner: OWNER,
             region: "oss-cn-hangzhou",
             acl: Acl::PublicRead,
+            grants: None,
             policy: None,
             object_acl: None,
+            object_grants: None,
             referer: Some(&only_site),
-            block_public_access: false,
+            public_access_block: PublicAccessBlock::default(),
         };
         let root = Principal::Root {
             account: OWNER.into(),

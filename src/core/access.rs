@@ -6,32 +6,71 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{CoreError, CoreResult};
-use crate::access::{self, Acl, Action, BucketFacts, ObjectAcl, Policy, Principal, Resource};
+use crate::access::{
+    self, Acl, Action, BucketFacts, Grant, ObjectAcl, Policy, Principal, PublicAccessBlock,
+    Resource,
+};
 use crate::storage::{BucketRecord, ObjectRecord};
 
-/// Block Public Access refuses new public permissions: a public bucket ACL (OSS: "no
-/// new public access permissions can be configured").
-pub fn refuse_public_acl(blocked: bool, acl: Acl) -> CoreResult<()> {
-    if blocked && acl != Acl::Private {
+/// Block Public Access (BlockPublicAcls) refuses new public permissions: a public
+/// ACL (OSS: "no new public access permissions can be configured"; S3: grants to
+/// AllUsers or AuthenticatedUsers).
+pub fn refuse_public_acl(block: PublicAccessBlock, acl: &AccessControl) -> CoreResult<()> {
+    if block.block_public_acls && acl.is_public() {
         return Err(CoreError::PublicAccessBlocked);
     }
     Ok(())
 }
 
-/// [`refuse_public_acl`] for an object ACL (`default` follows the bucket).
-pub fn refuse_public_object_acl(bucket: &BucketRecord, acl: ObjectAcl) -> CoreResult<()> {
-    match acl {
-        ObjectAcl::Set(acl) => refuse_public_acl(bucket.blocks_public_access(), acl),
-        ObjectAcl::Default => Ok(()),
-    }
+/// [`refuse_public_acl`] for a new object ACL (`default` follows the bucket).
+pub fn refuse_public_object_acl(bucket: &BucketRecord, record: &ObjectRecord) -> CoreResult<()> {
+    let acl = AccessControl {
+        acl: match record.acl {
+            ObjectAcl::Set(acl) => acl,
+            ObjectAcl::Default => Acl::Private,
+        },
+        grants: record.grants.clone(),
+    };
+    refuse_public_acl(bucket.public_access_block(), &acl)
 }
 
-/// [`refuse_public_acl`] for a bucket policy with a public statement.
+/// [`refuse_public_acl`] for a bucket policy with a public statement
+/// (BlockPublicPolicy).
 pub fn refuse_public_policy(bucket: &BucketRecord, policy: &Policy) -> CoreResult<()> {
-    if bucket.blocks_public_access() && policy.is_public() {
+    if bucket.public_access_block().block_public_policy && policy.is_public() {
         return Err(CoreError::PublicAccessBlocked);
     }
     Ok(())
+}
+
+/// An ACL to set: a canned OSS ACL, or S3 grants with the canned ACL OSS shows for
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessControl {
+    pub acl: Acl,
+    /// None: exactly the grants of `acl`.
+    pub grants: Option<Vec<Grant>>,
+}
+
+impl AccessControl {
+    pub fn canned(acl: Acl) -> Self {
+        Self { acl, grants: None }
+    }
+
+    /// S3 grants on a resource of `owner`: kept as grants only when the canned ACL
+    /// they map to does not say the same (so OSS-expressible ACLs stay canned).
+    pub fn from_grants(grants: Vec<Grant>, owner: &str) -> Self {
+        let acl = Acl::of_grants(&grants);
+        let grants = (acl.grants(owner) != grants).then_some(grants);
+        Self { acl, grants }
+    }
+
+    pub fn is_public(&self) -> bool {
+        match &self.grants {
+            Some(grants) => access::acl::grants_are_public(grants),
+            None => self.acl != Acl::Private,
+        }
+    }
 }
 
 /// Who sent a request and the facts policy conditions may test.
@@ -95,10 +134,12 @@ impl Requester {
             owner: &b.owner,
             region: &b.region,
             acl: b.acl,
+            grants: b.config.grants.as_deref(),
             policy: policy.as_ref(),
             object_acl: object.map(|o| o.acl),
+            object_grants: object.and_then(|o| o.grants.as_deref()),
             referer: b.config.referer.as_ref(),
-            block_public_access: b.blocks_public_access(),
+            public_access_block: b.public_access_block(),
         });
         let context = access::Context {
             source_ip: self.source_ip,

@@ -1,16 +1,16 @@
 //! Bucket operations: create, delete, list (buckets and objects), ACL and
 //! configuration changes, multi-object delete.
 
-use super::access::{refuse_public_acl, refuse_public_policy};
+use super::access::{AccessControl, refuse_public_acl, refuse_public_policy};
 use super::bucket_tags::TagFilter;
 use super::multipart::{UploadRef, abort_multipart_upload};
 use super::object::{Deleted, delete_object};
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
-use crate::access::{Acl, Action, Policy};
+use crate::access::{Acl, Action, Policy, PublicAccessBlock};
 use crate::names::ObjectKey;
 use crate::storage::{
-    AccountConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, UploadQuery,
-    VersionListing, VersionQuery, Versioning,
+    AccountConfig, BucketConfig, BucketRecord, BucketStat, Created, ListQuery, Listing,
+    UploadQuery, VersionListing, VersionQuery, Versioning,
 };
 
 /// Buckets one account may own in one region (OSS default quota).
@@ -20,7 +20,7 @@ const MAX_BUCKETS_PER_REGION: usize = 100;
 pub struct CreateBucket {
     pub name: String,
     /// None: private for a new bucket, unchanged for an existing one.
-    pub acl: Option<Acl>,
+    pub acl: Option<AccessControl>,
     pub storage_class: String,
     pub redundancy: String,
 }
@@ -53,18 +53,25 @@ pub async fn create_bucket(
             })
             .await?
     };
-    if let Some(acl) = request.acl {
-        refuse_public_acl(account_config.block_public_access, acl)?;
+    if let Some(acl) = &request.acl {
+        refuse_public_acl(account_config.block_public_access.unwrap_or_default(), acl)?;
     }
+    let acl = request
+        .acl
+        .clone()
+        .unwrap_or_else(|| AccessControl::canned(Acl::Private));
     let record = BucketRecord {
         name: request.name.clone(),
         owner: owner.clone(),
         region: region.clone(),
-        acl: request.acl.unwrap_or(Acl::Private),
+        acl: acl.acl,
         created: now_ms(),
         storage_class: request.storage_class,
         redundancy: request.redundancy,
-        config: Default::default(),
+        config: BucketConfig {
+            grants: acl.grants,
+            ..Default::default()
+        },
         account: account_config,
     };
     let name = request.name;
@@ -80,7 +87,8 @@ pub async fn create_bucket(
             return Err(CoreError::BucketAlreadyExists { bucket: name });
         }
         if let Some(acl) = request.acl {
-            existing.acl = acl;
+            existing.acl = acl.acl;
+            existing.config.grants = acl.grants;
             store.meta(move |m| m.update_bucket(&existing)).await?;
         }
     } else {
@@ -139,9 +147,17 @@ pub async fn update_bucket(
 }
 
 /// PutBucketAcl (refused to be public under Block Public Access).
-pub async fn put_bucket_acl(store: &Store, bucket: &BucketRecord, acl: Acl) -> CoreResult<()> {
-    refuse_public_acl(bucket.blocks_public_access(), acl)?;
-    update_bucket(store, bucket, |b| b.acl = acl).await
+pub async fn put_bucket_acl(
+    store: &Store,
+    bucket: &BucketRecord,
+    acl: AccessControl,
+) -> CoreResult<()> {
+    refuse_public_acl(bucket.public_access_block(), &acl)?;
+    update_bucket(store, bucket, |b| {
+        b.acl = acl.acl;
+        b.config.grants = acl.grants;
+    })
+    .await
 }
 
 /// PutBucketPolicy of a parsed `policy` (its `text` is stored as given), refused to be
@@ -156,12 +172,13 @@ pub async fn put_bucket_policy(
     update_bucket(store, bucket, |b| b.config.policy = Some(text)).await
 }
 
-/// Put/DeletePublicAccessBlock of a bucket (`Some`) or of the requester's account.
+/// Put/DeletePublicAccessBlock (`None`) of a bucket (`Some`) or of the requester's
+/// account.
 pub async fn put_public_access_block(
     store: &Store,
     requester: &Requester,
     bucket: Option<&BucketRecord>,
-    block: bool,
+    block: Option<PublicAccessBlock>,
 ) -> CoreResult<()> {
     match bucket {
         Some(bucket) => {

@@ -127,7 +127,10 @@ pub async fn copy_object(
     };
     if acl_given || replace_meta {
         record.acl = requested.acl;
+        record.grants = requested.grants.clone();
     }
+    // A copy belongs to the account that made it.
+    record.owner = requested.owner.clone();
     if storage_class_given {
         record.storage_class = requested.storage_class.clone();
     }

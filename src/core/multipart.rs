@@ -69,7 +69,7 @@ pub async fn initiate_multipart_upload(
     checksum: Option<(ChecksumAlgorithm, ChecksumType)>,
     initiator: &Requester,
 ) -> CoreResult<UploadRecord> {
-    refuse_public_object_acl(bucket, template.acl)?;
+    refuse_public_object_acl(bucket, &template)?;
     // The parts are encrypted as the upload was initiated (or the bucket's default).
     apply_default_encryption(bucket, &mut template);
     let upload = UploadRecord {

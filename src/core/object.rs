@@ -18,7 +18,7 @@ use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
 use super::sse::KeyRing;
 use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
-use crate::access::{Action, ObjectAcl};
+use crate::access::{Action, Grant, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
     self, BlobId, BlobReader, BlobStore, BucketRecord, NULL_VERSION, ObjectRecord, PartRecord,
@@ -88,6 +88,8 @@ pub fn new_record(object_type: &str, storage_class: &str) -> ObjectRecord {
         object_type: object_type.into(),
         storage_class: storage_class.into(),
         acl: ObjectAcl::Default,
+        grants: None,
+        owner: None,
         headers: Default::default(),
         user_meta: vec![],
         tags: vec![],
@@ -314,7 +316,7 @@ pub async fn put_object(
     condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
-    refuse_public_object_acl(bucket, template.acl)?;
+    refuse_public_object_acl(bucket, &template)?;
     apply_default_encryption(bucket, &mut template);
     let stored = store_stream(
         store,
@@ -386,7 +388,7 @@ pub async fn commit_record(
     mut record: ObjectRecord,
     condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
-    if let Err(e) = refuse_public_object_acl(bucket, record.acl) {
+    if let Err(e) = refuse_public_object_acl(bucket, &record) {
         for blob in new_blobs {
             remove_blob(store, blob).await;
         }
@@ -827,9 +829,19 @@ pub async fn put_object_acl(
     key: &str,
     version_id: Option<&str>,
     acl: ObjectAcl,
+    grants: Option<Vec<Grant>>,
 ) -> CoreResult<()> {
-    refuse_public_object_acl(bucket, acl)?;
-    update_record(store, &bucket.name, key, version_id, move |r| r.acl = acl).await?;
+    let new = ObjectRecord {
+        acl,
+        grants,
+        ..new_record("Normal", "")
+    };
+    refuse_public_object_acl(bucket, &new)?;
+    update_record(store, &bucket.name, key, version_id, move |r| {
+        r.acl = new.acl;
+        r.grants = new.grants.clone();
+    })
+    .await?;
     Ok(())
 }
 

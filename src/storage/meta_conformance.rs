@@ -18,7 +18,7 @@ use super::{
     MetaStore, NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError, UploadQuery,
     UploadRecord, VersionQuery, VersionSeek, new_version_id,
 };
-use crate::access::{Acl, ObjectAcl};
+use crate::access::{Acl, ObjectAcl, PublicAccessBlock};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 
 /// Two handles on one store; `shared_leases`: leases are exclusive between holders
@@ -92,6 +92,8 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
         object_type: "Normal".into(),
         storage_class: "Standard".into(),
         acl: ObjectAcl::Default,
+        grants: None,
+        owner: None,
         headers: Default::default(),
         user_meta: vec![],
         tags: vec![],
@@ -399,18 +401,30 @@ fn account_settings(n: &Nodes) {
     s.create_bucket(&bucket("c", "2")).unwrap();
     assert_eq!(s.get_account_config("1"), Ok(AccountConfig::default()));
     let on = AccountConfig {
-        block_public_access: true,
+        block_public_access: Some(PublicAccessBlock::ALL),
     };
     t.put_account_config("1", &on).unwrap();
     assert_eq!(s.get_account_config("1"), Ok(on.clone()));
     let b = s.get_bucket("b").unwrap().unwrap();
-    assert!(b.account.block_public_access && b.blocks_public_access());
-    assert!(!t.get_bucket("c").unwrap().unwrap().blocks_public_access());
+    assert!(b.public_access_block().is_all());
+    assert!(
+        !t.get_bucket("c")
+            .unwrap()
+            .unwrap()
+            .public_access_block()
+            .is_all()
+    );
     // Stored bucket records do not keep the account's settings.
     s.update_bucket(&b).unwrap();
     t.put_account_config("1", &AccountConfig::default())
         .unwrap();
-    assert!(!s.get_bucket("b").unwrap().unwrap().blocks_public_access());
+    assert!(
+        !s.get_bucket("b")
+            .unwrap()
+            .unwrap()
+            .public_access_block()
+            .is_all()
+    );
 }
 
 /// A record of version `id` (`null` or a new id), written now.

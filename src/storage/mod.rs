@@ -18,7 +18,7 @@ use std::io;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Acl, ObjectAcl, RefererConfig};
+use crate::access::{Acl, Grant, ObjectAcl, PublicAccessBlock, RefererConfig};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 
 pub use fs_blob::FsBlobStore;
@@ -53,14 +53,29 @@ pub struct BucketRecord {
 /// Settings of an account that apply to all its buckets (PutPublicAccessBlock).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountConfig {
-    #[serde(default)]
-    pub block_public_access: bool,
+    /// The account's Block Public Access; None: never set, or deleted.
+    #[serde(
+        default,
+        deserialize_with = "crate::access::acl::deserialize_public_access_block"
+    )]
+    pub block_public_access: Option<PublicAccessBlock>,
 }
 
 impl BucketRecord {
-    /// Block Public Access holds for the bucket itself or for its owner's account.
-    pub fn blocks_public_access(&self) -> bool {
-        self.config.block_public_access || self.account.block_public_access
+    /// Block Public Access of the bucket and of its owner's account together.
+    pub fn public_access_block(&self) -> PublicAccessBlock {
+        self.config
+            .block_public_access
+            .unwrap_or_default()
+            .union(self.account.block_public_access.unwrap_or_default())
+    }
+
+    /// The bucket's S3 grants: those set through S3, else those of its canned ACL.
+    pub fn grants(&self) -> Vec<Grant> {
+        match &self.config.grants {
+            Some(grants) => grants.clone(),
+            None => self.acl.grants(&self.owner),
+        }
     }
 }
 
@@ -87,9 +102,17 @@ pub struct BucketConfig {
     /// Hotlink protection (PutBucketReferer).
     #[serde(default)]
     pub referer: Option<RefererConfig>,
-    /// PutBucketPublicAccessBlock: public ACLs and policies are ignored and refused.
-    #[serde(default)]
-    pub block_public_access: bool,
+    /// PutBucketPublicAccessBlock (OSS's one switch or S3's four); None: never set,
+    /// or deleted.
+    #[serde(
+        default,
+        deserialize_with = "crate::access::acl::deserialize_public_access_block"
+    )]
+    pub block_public_access: Option<PublicAccessBlock>,
+    /// The bucket's ACL as S3 grants, when set through S3 with grants OSS's canned
+    /// ACLs cannot say; `acl` then holds what OSS shows (see [`Acl::of_grants`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
     /// PutBucketVersioning; None while versioning was never enabled.
     #[serde(default)]
     pub versioning: Option<Versioning>,
@@ -304,6 +327,15 @@ pub struct ObjectRecord {
     pub object_type: String,
     pub storage_class: String,
     pub acl: ObjectAcl,
+    /// The object's ACL as S3 grants, when set through S3 with grants OSS's canned
+    /// ACLs cannot say (another owner, authenticated-read, bucket-owner-*); `acl`
+    /// then holds what OSS shows (see [`Acl::of_grants`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    /// The account that wrote the object through S3, when not the bucket owner (S3
+    /// objects belong to their writer; OSS's to the bucket owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub headers: ContentHeaders,
     /// `x-oss-meta-*` names (lower-case, without the prefix) and values.
     pub user_meta: Vec<(String, String)>,
@@ -334,6 +366,23 @@ pub struct ObjectRecord {
     /// the keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sse: Option<Sse>,
+}
+
+impl ObjectRecord {
+    /// The account that owns the object in `bucket`.
+    pub fn owner<'a>(&'a self, bucket: &'a BucketRecord) -> &'a str {
+        self.owner.as_deref().unwrap_or(&bucket.owner)
+    }
+
+    /// The object's S3 grants: those set through S3, else those of its canned ACL
+    /// (owned by the bucket owner), else the bucket's (OSS `default`).
+    pub fn grants(&self, bucket: &BucketRecord) -> Vec<Grant> {
+        match (&self.grants, self.acl) {
+            (Some(grants), _) => grants.clone(),
+            (None, ObjectAcl::Set(acl)) => acl.grants(&bucket.owner),
+            (None, ObjectAcl::Default) => bucket.grants(),
+        }
+    }
 }
 
 /// A RestoreObject of a cold object: the restored copy is readable from `ready_at`

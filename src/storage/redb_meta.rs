@@ -1220,6 +1220,7 @@ mod tests {
     //! redb's own concerns.
 
     use super::*;
+    use crate::access::PublicAccessBlock;
     use crate::storage::meta_conformance::{bucket, object};
 
     /// `get_bucket` skips the account table until a setting is stored, and knows
@@ -1236,17 +1237,19 @@ mod tests {
                 .get_bucket("b")
                 .unwrap()
                 .unwrap()
-                .blocks_public_access()
+                .public_access_block()
+                .is_all()
         );
         let on = AccountConfig {
-            block_public_access: true,
+            block_public_access: Some(PublicAccessBlock::ALL),
         };
         meta.put_account_config("1", &on).unwrap();
         assert!(
             meta.get_bucket("b")
                 .unwrap()
                 .unwrap()
-                .blocks_public_access()
+                .public_access_block()
+                .is_all()
         );
         drop(meta);
         let meta = RedbMeta::open(&path, space()).unwrap();

@@ -652,6 +652,10 @@ def test_object_canned_acls(anon, s3, bucket):
 def test_public_read_write_bucket(anon, s3, s3_root2, buckets):
     name = buckets(ACL="public-read-write")
     s3_root2.put_object(Bucket=name, Key="from2", Body=b"2")
+    # S3: the object is private to its writer, not public like its bucket.
+    expect_error("AccessDenied", 403, anon.get_object, Bucket=name, Key="from2")
+    assert body(s3_root2.get_object(Bucket=name, Key="from2")) == b"2"
+    s3_root2.put_object(Bucket=name, Key="from2", Body=b"2", ACL="public-read")
     assert body(anon.get_object(Bucket=name, Key="from2")) == b"2"
     assert [o["Key"] for o in s3_root2.list_objects_v2(Bucket=name)["Contents"]] == ["from2"]
 
@@ -929,6 +933,9 @@ def test_cross_account_private_and_public(s3, s3_root2, buckets):
     expect_error("AccessDenied", 403, s3_root2.put_bucket_acl, Bucket=private, ACL="public-read")
     public = buckets(ACL="public-read")
     s3.put_object(Bucket=public, Key="k", Body=b"shared")
+    # S3 objects are private to their writer, whatever the bucket's ACL.
+    expect_error("AccessDenied", 403, s3_root2.get_object, Bucket=public, Key="k")
+    s3.put_object_acl(Bucket=public, Key="k", ACL="public-read")
     assert body(s3_root2.get_object(Bucket=public, Key="k")) == b"shared"
     assert [o["Key"] for o in s3_root2.list_objects_v2(Bucket=public)["Contents"]] == ["k"]
     expect_error("AccessDenied", 403, s3_root2.put_object, Bucket=public, Key="x", Body=b"x")

@@ -107,7 +107,8 @@ def test_s3_listen_serves_anonymous_s3_clients(dual):
     name = unique_bucket_name("anon")
     s3.create_bucket(Bucket=name, ACL="public-read-write")
     anon = anonymous(s3_ep)
-    anon.put_object(Bucket=name, Key="a.txt", Body=b"anonymous")
+    # S3 objects are private unless their ACL says otherwise.
+    anon.put_object(Bucket=name, Key="a.txt", Body=b"anonymous", ACL="public-read")
     assert anon.get_object(Bucket=name, Key="a.txt")["Body"].read() == b"anonymous"
     assert [o["Key"] for o in anon.list_objects_v2(Bucket=name)["Contents"]] == ["a.txt"]
     # Signed clients work on the S3 listener as well.
@@ -333,8 +334,8 @@ def test_source_protection_holds_for_anonymous_s3(dual):
     s3 = client(ep)
     name = unique_bucket_name("prot")
     s3.create_bucket(Bucket=name, ACL="public-read")
-    s3.put_object(Bucket=name, Key="p.jpg", Body=make_image(size=(40, 20)))
-    s3.put_object(Bucket=name, Key="doc.txt", Body=b"text")
+    s3.put_object(Bucket=name, Key="p.jpg", Body=make_image(size=(40, 20)), ACL="public-read")
+    s3.put_object(Bucket=name, Key="doc.txt", Body=b"text", ACL="public-read")
     config = ("<BucketProcessConfiguration><CompliedHost>Both</CompliedHost>"
               "<SourceFileProtect>Enabled</SourceFileProtect>"
               "<SourceFileProtectSuffix>jpg</SourceFileProtectSuffix>"

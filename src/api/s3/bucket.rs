@@ -12,7 +12,7 @@ use s3s::{S3Response, S3Result, s3_error};
 use super::convert;
 use super::error::from_core;
 use super::{Cx, R};
-use crate::access::Action;
+use crate::access::{Action, PublicAccessBlock};
 use crate::core::bucket::{self, CreateBucket};
 use crate::core::bucket_tags::{self, TagLimits};
 use crate::names::URL_ENCODE;
@@ -110,9 +110,16 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
     cx.requester
         .authorize(Action::PutBucket, None, Some(name.as_str()), None, None)
         .map_err(from_core)?;
-    let acl = match &input.acl {
-        Some(acl) => Some(convert::canned_acl(acl.as_str())?),
-        None => None,
+    let owner = cx
+        .requester
+        .principal
+        .account()
+        .unwrap_or_default()
+        .to_owned();
+    let request = convert::acl_request!(input, input.grant_write.as_deref(), None);
+    let acl = match request.is_empty() {
+        true => None,
+        false => Some(request.resolve(&owner, &owner, |id| cx.account_exists(id))?),
     };
     if let Ok(existing) = cx.bucket(name.as_str()).await
         && Some(existing.owner.as_str()) == cx.requester.principal.account()
@@ -126,7 +133,11 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
                 "Your previous request to create the named bucket succeeded and you already own it."
             ));
         }
-        if acl.unwrap_or(crate::access::Acl::Private) != existing.acl {
+        let wanted = match &acl {
+            Some(a) => a.grants.clone().unwrap_or_else(|| a.acl.grants(&owner)),
+            None => crate::access::Acl::Private.grants(&owner),
+        };
+        if wanted != existing.grants() {
             return Err(s3_error!(
                 BucketAlreadyExists,
                 "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
@@ -189,7 +200,7 @@ pub async fn get_bucket_location(
 
 pub async fn get_bucket_acl(cx: Cx, input: GetBucketAclInput) -> R<GetBucketAclOutput> {
     let record = authorized(&cx, &input.bucket, Action::GetBucketAcl).await?;
-    let (owner, grants) = convert::grants(&record.owner, record.acl);
+    let (owner, grants) = convert::grants(&record.owner, &record.grants());
     Ok(S3Response::new(GetBucketAclOutput {
         owner: Some(owner),
         grants: Some(grants),
@@ -198,11 +209,12 @@ pub async fn get_bucket_acl(cx: Cx, input: GetBucketAclInput) -> R<GetBucketAclO
 
 pub async fn put_bucket_acl(cx: Cx, input: PutBucketAclInput) -> R<PutBucketAclOutput> {
     let record = authorized(&cx, &input.bucket, Action::PutBucketAcl).await?;
-    let acl = convert::requested_acl(
-        input.acl.as_ref().map(|a| a.as_str()),
-        input.access_control_policy,
-        &record.owner,
-    )?;
+    let acl = convert::acl_request!(
+        input,
+        input.grant_write.as_deref(),
+        input.access_control_policy
+    )
+    .resolve(&record.owner, &record.owner, |id| cx.account_exists(id))?;
     bucket::put_bucket_acl(cx.store(), &record, acl)
         .await
         .map_err(from_core)?;
@@ -797,4 +809,82 @@ pub async fn delete_bucket_encryption(
         .await
         .map_err(from_core)?;
     Ok(super::no_content())
+}
+
+/// PutPublicAccessBlock of a bucket: S3's four switches (an absent one is off) over
+/// the core's Block Public Access, which OSS's one switch also sets.
+pub async fn put_public_access_block(
+    cx: Cx,
+    input: PutPublicAccessBlockInput,
+) -> R<PutPublicAccessBlockOutput> {
+    let record = authorized(&cx, &input.bucket, Action::PutBucketPublicAccessBlock).await?;
+    let c = input.public_access_block_configuration;
+    let block = PublicAccessBlock {
+        block_public_acls: c.block_public_acls.unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
+        block_public_policy: c.block_public_policy.unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
+    };
+    bucket::put_public_access_block(cx.store(), &cx.requester, Some(&record), Some(block))
+        .await
+        .map_err(from_core)?;
+    Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
+}
+
+/// GetPublicAccessBlock of a bucket: 404 NoSuchPublicAccessBlockConfiguration when
+/// none is set (S3), whatever the account's setting.
+pub async fn get_public_access_block(
+    cx: Cx,
+    input: GetPublicAccessBlockInput,
+) -> R<GetPublicAccessBlockOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketPublicAccessBlock).await?;
+    let block = record.config.block_public_access.ok_or_else(|| {
+        let mut e = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into()),
+            "The public access block configuration was not found.",
+        );
+        e.set_status_code(StatusCode::NOT_FOUND);
+        e
+    })?;
+    Ok(S3Response::new(GetPublicAccessBlockOutput {
+        public_access_block_configuration: Some(PublicAccessBlockConfiguration {
+            block_public_acls: Some(block.block_public_acls),
+            ignore_public_acls: Some(block.ignore_public_acls),
+            block_public_policy: Some(block.block_public_policy),
+            restrict_public_buckets: Some(block.restrict_public_buckets),
+        }),
+    }))
+}
+
+pub async fn delete_public_access_block(
+    cx: Cx,
+    input: DeletePublicAccessBlockInput,
+) -> R<DeletePublicAccessBlockOutput> {
+    let record = authorized(&cx, &input.bucket, Action::DeleteBucketPublicAccessBlock).await?;
+    bucket::put_public_access_block(cx.store(), &cx.requester, Some(&record), None)
+        .await
+        .map_err(from_core)?;
+    Ok(super::no_content())
+}
+
+/// GetBucketPolicyStatus: public when the policy has a public statement or the ACL
+/// grants to AllUsers or AuthenticatedUsers (as RGW answers, which the Ceph suite
+/// checks).
+pub async fn get_bucket_policy_status(
+    cx: Cx,
+    input: GetBucketPolicyStatusInput,
+) -> R<GetBucketPolicyStatusOutput> {
+    let record = authorized(&cx, &input.bucket, Action::GetBucketPolicyStatus).await?;
+    let public_policy = match &record.config.policy {
+        Some(text) => crate::access::Policy::parse(text)
+            .map_err(|e| from_core(crate::core::CoreError::internal(e)))?
+            .is_public(),
+        None => false,
+    };
+    let public = public_policy || crate::access::acl::grants_are_public(&record.grants());
+    Ok(S3Response::new(GetBucketPolicyStatusOutput {
+        policy_status: Some(PolicyStatus {
+            is_public: Some(public),
+        }),
+    }))
 }

@@ -8,20 +8,35 @@ use percent_encoding::percent_decode_str;
 use s3s::dto::{self, ETag, Timestamp};
 use s3s::{S3Result, TrailingHeaders, s3_error};
 
-use crate::access::{Acl, ObjectAcl};
+use crate::access::{CannedAcl, Grant, Grantee, ObjectAcl, Permission};
+use crate::core::access::AccessControl;
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumRequest, Claimed};
 use crate::storage::{ContentHeaders, ObjectRecord, Sse, SseAlgorithm};
 
 /// The metadata a write request gives (PutObject, CreateMultipartUpload, CopyObject
-/// share these input fields): the record the new object starts from, after the tags
-/// are checked.
+/// share these input fields): the record the new object starts from, after the ACL
+/// and tags are checked.
 macro_rules! requested_record {
-    ($input:expr, $object_type:expr, $storage_class:expr) => {{
+    ($input:expr, $cx:expr, $bucket:expr, $object_type:expr, $storage_class:expr) => {{
+        // Objects have no WRITE permission to grant.
+        let access = $crate::api::s3::convert::object_access(
+            $crate::api::s3::convert::acl_request!($input, None, None),
+            $cx.requester.principal.account(),
+            &$bucket.owner,
+            |id| $cx.account_exists(id),
+        )?;
         let tags = $crate::api::s3::convert::tagging_header($input.tagging.as_deref())?;
         $crate::core::object::check_tags(&tags, $crate::core::bucket_tags::TagLimits::S3_OBJECT)
             .map_err($crate::api::s3::error::from_core)?;
         $crate::storage::ObjectRecord {
-            acl: $crate::api::s3::convert::object_acl($input.acl.clone())?,
+            acl: access.0,
+            grants: access.1,
+            owner: $cx
+                .requester
+                .principal
+                .account()
+                .filter(|writer| *writer != $bucket.owner)
+                .map(str::to_owned),
             headers: $crate::api::s3::convert::content_headers(
                 $input.content_type,
                 $input.cache_control,
@@ -41,6 +56,25 @@ macro_rules! requested_record {
     }};
 }
 pub(crate) use requested_record;
+
+/// The [`AclRequest`] of a request's `x-amz-acl` and `x-amz-grant-*` headers (the
+/// input structs share their names), with `x-amz-grant-write` and a body given apart.
+macro_rules! acl_request {
+    ($input:expr, $grant_write:expr, $policy:expr) => {
+        $crate::api::s3::convert::AclRequest {
+            canned: $input.acl.as_ref().map(|a| a.as_str()),
+            headers: [
+                $input.grant_full_control.as_deref(),
+                $input.grant_read.as_deref(),
+                $input.grant_read_acp.as_deref(),
+                $grant_write,
+                $input.grant_write_acp.as_deref(),
+            ],
+            policy: $policy,
+        }
+    };
+}
+pub(crate) use acl_request;
 
 /// The checksum headers of a body upload (PutObject, UploadPart).
 macro_rules! checksum_headers {
@@ -205,32 +239,34 @@ pub fn expires(headers: &ContentHeaders) -> Option<Timestamp> {
     Some(Timestamp::from(date))
 }
 
-/// A canned ACL S3 sends that the access model holds (private, public-read,
-/// public-read-write); the others have no OSS equivalent.
-pub fn canned_acl(value: &str) -> S3Result<Acl> {
-    Acl::parse(value).ok_or_else(|| {
+/// A canned ACL (`x-amz-acl`); an unknown one is 400 InvalidArgument (S3).
+pub fn canned_acl(value: &str) -> S3Result<CannedAcl> {
+    CannedAcl::parse(value).ok_or_else(|| {
         s3_error!(
-            NotImplemented,
-            "The canned ACL {value:?} is not supported; use private, public-read or public-read-write."
+            InvalidArgument,
+            "The canned ACL {value:?} is not one of private, public-read, public-read-write, authenticated-read, bucket-owner-read or bucket-owner-full-control."
         )
     })
 }
 
-pub fn object_acl(acl: Option<dto::ObjectCannedACL>) -> S3Result<ObjectAcl> {
-    match acl {
-        None => Ok(ObjectAcl::Default),
-        // The bucket owner owns every object already: nothing beyond the bucket's ACL.
-        Some(acl)
-            if matches!(
-                acl.as_str(),
-                dto::ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
-                    | dto::ObjectCannedACL::BUCKET_OWNER_READ
-            ) =>
-        {
-            Ok(ObjectAcl::Default)
-        }
-        Some(acl) => canned_acl(acl.as_str()).map(ObjectAcl::Set),
-    }
+/// The ACL of an object `writer` (None: anonymous, whose objects the bucket owner
+/// owns) writes into a bucket of `bucket_owner`: the ACL asked for, else private to
+/// the writer (S3 objects do not inherit the bucket's ACL).
+pub fn object_access(
+    request: AclRequest,
+    writer: Option<&str>,
+    bucket_owner: &str,
+    account_exists: impl Fn(&str) -> bool,
+) -> S3Result<(ObjectAcl, Option<Vec<Grant>>)> {
+    let request = match request.is_empty() {
+        true => AclRequest {
+            canned: Some(dto::ObjectCannedACL::PRIVATE),
+            ..request
+        },
+        false => request,
+    };
+    let access = request.resolve(writer.unwrap_or(bucket_owner), bucket_owner, account_exists)?;
+    Ok((ObjectAcl::Set(access.acl), access.grants))
 }
 
 /// `x-amz-tagging: k1=v1&k2=v2` (URL-encoded).
@@ -449,86 +485,197 @@ pub fn owner(account: &str) -> dto::Owner {
 }
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
-fn grant(grantee: dto::Grantee, permission: &str) -> dto::Grant {
-    dto::Grant {
-        grantee: Some(grantee),
-        permission: Some(dto::Permission::from(permission.to_owned())),
-    }
+/// The grants of an AccessControlPolicy answer: the group grants first, then the
+/// accounts' (as RGW answers and the Ceph S3 suite expects).
+pub fn grants(account: &str, grants: &[Grant]) -> (dto::Owner, dto::Grants) {
+    let mut ordered: Vec<&Grant> = grants.iter().collect();
+    ordered.sort_by_key(|g| !g.grantee.is_public());
+    let grants = ordered
+        .into_iter()
+        .map(|g| dto::Grant {
+            grantee: Some(match &g.grantee {
+                Grantee::Account(id) => dto::Grantee {
+                    display_name: Some(id.clone()),
+                    id: Some(id.clone()),
+                    type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
+                    email_address: None,
+                    uri: None,
+                },
+                group => dto::Grantee {
+                    display_name: None,
+                    id: None,
+                    email_address: None,
+                    type_: dto::Type::from_static(dto::Type::GROUP),
+                    uri: Some(
+                        match group {
+                            Grantee::AllUsers => ALL_USERS,
+                            _ => AUTHENTICATED_USERS,
+                        }
+                        .to_owned(),
+                    ),
+                },
+            }),
+            permission: Some(dto::Permission::from(g.permission.as_str().to_owned())),
+        })
+        .collect();
+    (owner(account), grants)
 }
 
-/// The S3 grants of a canned ACL: the owner's FULL_CONTROL, and READ (and WRITE)
-/// for everyone when public.
-pub fn grants(account: &str, acl: Acl) -> (dto::Owner, dto::Grants) {
-    let owner = owner(account);
-    let mut grants = vec![grant(
-        dto::Grantee {
-            display_name: owner.display_name.clone(),
-            id: owner.id.clone(),
-            type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
-            email_address: None,
-            uri: None,
-        },
-        dto::Permission::FULL_CONTROL,
-    )];
-    let everyone = || dto::Grantee {
-        display_name: None,
-        id: None,
-        email_address: None,
-        type_: dto::Type::from_static(dto::Type::GROUP),
-        uri: Some(ALL_USERS.to_owned()),
-    };
-    if matches!(acl, Acl::PublicRead | Acl::PublicReadWrite) {
-        grants.push(grant(everyone(), dto::Permission::READ));
-    }
-    if acl == Acl::PublicReadWrite {
-        grants.push(grant(everyone(), dto::Permission::WRITE));
-    }
-    (owner, grants)
+/// The ACL a request asks for: a canned `x-amz-acl`, the `x-amz-grant-*` headers,
+/// or an AccessControlPolicy body (one of them).
+pub struct AclRequest<'a> {
+    pub canned: Option<&'a str>,
+    pub headers: [Option<&'a str>; 5],
+    pub policy: Option<dto::AccessControlPolicy>,
 }
 
-/// The ACL a PutBucketAcl/PutObjectAcl asks for: a canned `x-amz-acl`, or an
-/// AccessControlPolicy body whose grants are one of the canned ACLs.
-pub fn requested_acl(
-    canned: Option<&str>,
-    policy: Option<dto::AccessControlPolicy>,
-    account: &str,
-) -> S3Result<Acl> {
-    if let Some(canned) = canned {
-        return canned_acl(canned);
+/// The `x-amz-grant-*` header values in the order of [`AclRequest::headers`].
+const HEADER_PERMISSIONS: [Permission; 5] = [
+    Permission::FullControl,
+    Permission::Read,
+    Permission::ReadAcp,
+    Permission::Write,
+    Permission::WriteAcp,
+];
+
+impl AclRequest<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.canned.is_none() && self.headers.iter().all(Option::is_none) && self.policy.is_none()
     }
-    let policy = policy.ok_or_else(|| {
-        s3_error!(
-            MissingSecurityHeader,
-            "Your request was missing a required header: x-amz-acl or an AccessControlPolicy body."
-        )
-    })?;
-    let mut public = Vec::new();
-    for g in policy.grants.unwrap_or_default() {
-        let (Some(grantee), Some(permission)) = (g.grantee, g.permission) else {
-            return Err(s3_error!(MalformedACLError));
+
+    /// The ACL on a resource `owner` owns in a bucket of `bucket_owner`;
+    /// `account_exists` tells whether a grant names an account of this server.
+    pub fn resolve(
+        self,
+        owner: &str,
+        bucket_owner: &str,
+        account_exists: impl Fn(&str) -> bool,
+    ) -> S3Result<AccessControl> {
+        let given_headers = self.headers.iter().any(Option::is_some);
+        if [self.canned.is_some(), given_headers, self.policy.is_some()]
+            .iter()
+            .filter(|given| **given)
+            .count()
+            > 1
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Specify an ACL one way: x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy body."
+            ));
+        }
+        let grants = if let Some(canned) = self.canned {
+            canned_acl(canned)?.grants(owner, bucket_owner)
+        } else if given_headers {
+            let mut grants = Vec::new();
+            for (value, permission) in self.headers.iter().zip(HEADER_PERMISSIONS) {
+                for grantee in value.map(grant_header).transpose()?.unwrap_or_default() {
+                    grants.push(Grant::new(grantee, permission));
+                }
+            }
+            grants
+        } else {
+            let policy = self.policy.ok_or_else(|| {
+                s3_error!(
+                    MissingSecurityHeader,
+                    "Your request was missing a required header: x-amz-acl, x-amz-grant-* or an AccessControlPolicy body."
+                )
+            })?;
+            let mut grants = Vec::new();
+            for g in policy.grants.unwrap_or_default() {
+                let (Some(grantee), Some(permission)) = (g.grantee, g.permission) else {
+                    return Err(s3_error!(
+                        MalformedACLError,
+                        "Every Grant needs a Grantee and a Permission."
+                    ));
+                };
+                let permission = Permission::parse(permission.as_str()).ok_or_else(|| {
+                    s3_error!(
+                        MalformedACLError,
+                        "Permission must be FULL_CONTROL, READ, WRITE, READ_ACP or WRITE_ACP."
+                    )
+                })?;
+                grants.push(Grant::new(policy_grantee(grantee)?, permission));
+            }
+            grants
         };
-        match (grantee.uri.as_deref(), grantee.id.as_deref()) {
-            (Some(ALL_USERS), _) => public.push(permission.as_str().to_owned()),
-            (None, Some(id)) if id == account && permission.as_str() == "FULL_CONTROL" => {}
-            _ => {
+        for grant in &grants {
+            if let Grantee::Account(id) = &grant.grantee
+                && !account_exists(id)
+            {
+                // S3 and RGW: a grant to an unknown canonical id is 400 InvalidArgument.
                 return Err(s3_error!(
-                    NotImplemented,
-                    "Only the grants of the canned ACLs private, public-read and public-read-write are supported."
+                    InvalidArgument,
+                    "Invalid id {id:?}: grant to an account of this server (its account id)."
                 ));
             }
         }
+        Ok(AccessControl::from_grants(grants, bucket_owner))
     }
-    public.sort();
-    match public.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => Ok(Acl::Private),
-        ["READ"] => Ok(Acl::PublicRead),
-        ["READ", "WRITE"] => Ok(Acl::PublicReadWrite),
-        _ => Err(s3_error!(
-            NotImplemented,
-            "Only the grants of the canned ACLs private, public-read and public-read-write are supported."
+}
+
+/// A Grantee of an AccessControlPolicy body.
+fn policy_grantee(grantee: dto::Grantee) -> S3Result<Grantee> {
+    match grantee.type_.as_str() {
+        dto::Type::CANONICAL_USER => match grantee.id {
+            Some(id) => Ok(Grantee::Account(id)),
+            None => Err(s3_error!(
+                MalformedACLError,
+                "A CanonicalUser grantee needs an ID."
+            )),
+        },
+        dto::Type::GROUP => group(grantee.uri.as_deref().unwrap_or_default()),
+        dto::Type::AMAZON_CUSTOMER_BY_EMAIL => Err(unresolvable_email()),
+        other => Err(s3_error!(
+            MalformedACLError,
+            "Unknown grantee type {other:?}: use CanonicalUser or Group."
         )),
     }
+}
+
+fn group(uri: &str) -> S3Result<Grantee> {
+    match uri {
+        ALL_USERS => Ok(Grantee::AllUsers),
+        AUTHENTICATED_USERS => Ok(Grantee::AuthenticatedUsers),
+        other => Err(s3_error!(
+            InvalidArgument,
+            "Unknown group {other:?}: use {ALL_USERS} or {AUTHENTICATED_USERS}."
+        )),
+    }
+}
+
+/// Accounts here have no e-mail addresses (S3's error for an unknown one).
+fn unresolvable_email() -> s3s::S3Error {
+    s3_error!(
+        UnresolvableGrantByEmailAddress,
+        "The e-mail address you provided does not match any account on record: grant to an account id instead."
+    )
+}
+
+/// An `x-amz-grant-*` value: `id="<account>", uri="<group>", emailAddress="<e-mail>"`.
+fn grant_header(value: &str) -> S3Result<Vec<Grantee>> {
+    value
+        .split(',')
+        .map(|item| {
+            let (kind, v) = item.trim().split_once('=').ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "A grant header lists id=\"...\", uri=\"...\" or emailAddress=\"...\" items, not {item:?}."
+                )
+            })?;
+            let v = v.trim().trim_matches('"');
+            match kind.trim().to_ascii_lowercase().as_str() {
+                "id" => Ok(Grantee::Account(v.to_owned())),
+                "uri" => group(v),
+                "emailaddress" => Err(unresolvable_email()),
+                other => Err(s3_error!(
+                    InvalidArgument,
+                    "Unknown grantee kind {other:?} in a grant header: use id, uri or emailAddress."
+                )),
+            }
+        })
+        .collect()
 }
 
 /// SigV2 signs a bucket's resource as `/bucket/` (botocore and other V2 signers do,

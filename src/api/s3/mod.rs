@@ -361,6 +361,14 @@ impl Cx {
         &self.app.store
     }
 
+    /// Is `id` an account of this server (the S3 canonical id a grant names)?
+    fn account_exists(&self, id: &str) -> bool {
+        self.app
+            .credentials
+            .values()
+            .any(|c| c.principal.account() == Some(id))
+    }
+
     /// The bucket's record, or NoSuchBucket.
     async fn bucket(&self, name: &str) -> S3Result<BucketRecord> {
         Ok(self.records(name, None, None).await?.0)
@@ -495,6 +503,30 @@ impl S3 for S3Dialect {
     }
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> R<ListObjectsV2Output> {
         bucket::list_objects_v2(self.cx(&req)?, req.input).await
+    }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> R<PutPublicAccessBlockOutput> {
+        bucket::put_public_access_block(self.cx(&req)?, req.input).await
+    }
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> R<GetPublicAccessBlockOutput> {
+        bucket::get_public_access_block(self.cx(&req)?, req.input).await
+    }
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> R<DeletePublicAccessBlockOutput> {
+        bucket::delete_public_access_block(self.cx(&req)?, req.input).await
+    }
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> R<GetBucketPolicyStatusOutput> {
+        bucket::get_bucket_policy_status(self.cx(&req)?, req.input).await
     }
     async fn get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> R<GetBucketAclOutput> {
         bucket::get_bucket_acl(self.cx(&req)?, req.input).await

@@ -29,10 +29,12 @@ fn part_number(n: i32) -> S3Result<u32> {
         })
 }
 
-/// The bucket of an upload request, authorized for `action` on the key.
+/// The bucket of an upload request, authorized for `action` on the key (S3: by the
+/// bucket's ACL, never the ACL of an object already there).
 async fn authorized(cx: &Cx, bucket: &str, key: &str, action: Action) -> S3Result<BucketRecord> {
-    let (record, key, object) = cx.object(bucket, key, None).await?;
-    cx.authorize(action, &record, Some(key.as_str()), object.as_ref())?;
+    let record = cx.bucket(bucket).await?;
+    let key = super::parse_key(key)?;
+    cx.authorize(action, &record, Some(key.as_str()), None)?;
     Ok(record)
 }
 
@@ -51,7 +53,7 @@ pub async fn create_multipart_upload(
     let bucket = authorized(&cx, &input.bucket, &input.key, Action::PutObject).await?;
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
-    let template = convert::requested_record!(input, "Multipart", &storage_class);
+    let template = convert::requested_record!(input, cx, bucket, "Multipart", &storage_class);
     let algorithm = match &input.checksum_algorithm {
         Some(a) => Some(ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
             s3_error!(

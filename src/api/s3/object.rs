@@ -99,17 +99,14 @@ pub async fn put_object(
     headers: &HeaderMap,
     trailer: Option<TrailingHeaders>,
 ) -> R<PutObjectOutput> {
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key, None).await?;
-    cx.authorize(
-        Action::PutObject,
-        &bucket,
-        Some(key.as_str()),
-        current.as_ref(),
-    )?;
+    let (bucket, key, _) = cx.object(&input.bucket, &input.key, None).await?;
+    // S3: writing a key is the bucket's WRITE permission; the ACL of the object
+    // being replaced does not count (it does in OSS).
+    cx.authorize(Action::PutObject, &bucket, Some(key.as_str()), None)?;
     let condition = write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &bucket.storage_class)?;
-    let template = convert::requested_record!(input, "Normal", &storage_class);
+    let template = convert::requested_record!(input, cx, bucket, "Normal", &storage_class);
     let expected = Expected {
         // The raw header: s3s reads an empty Content-MD5 as none, S3 as invalid.
         md5: content_md5(header(headers, "content-md5"))?,
@@ -425,12 +422,14 @@ pub async fn head_object(
 
 pub async fn delete_object(cx: Cx, input: DeleteObjectInput) -> R<DeleteObjectOutput> {
     let version_id = input.version_id.as_deref();
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key, version_id).await?;
+    let bucket = cx.bucket(&input.bucket).await?;
+    let key = super::parse_key(&input.key)?;
+    // S3: deleting is the bucket's WRITE permission, whatever the object's ACL.
     cx.authorize(
         versioned(Action::DeleteObject, version_id),
         &bucket,
         Some(key.as_str()),
-        current.as_ref(),
+        None,
     )?;
     let deleted = object::delete_object(cx.store(), &bucket, key.as_str(), version_id)
         .await
@@ -511,13 +510,11 @@ pub fn copy_conditions(
 }
 
 pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> {
-    let (bucket, key, current) = cx.object(&input.bucket, &input.key, None).await?;
-    cx.authorize(
-        Action::PutObject,
-        &bucket,
-        Some(key.as_str()),
-        current.as_ref(),
-    )?;
+    let bucket = cx.bucket(&input.bucket).await?;
+    let key = super::parse_key(&input.key)?;
+    // S3: writing a key is the bucket's WRITE permission; the ACL of the object
+    // being replaced does not count (it does in OSS).
+    cx.authorize(Action::PutObject, &bucket, Some(key.as_str()), None)?;
     let replace = |d: Option<&str>| -> s3s::S3Result<bool> {
         match d {
             None | Some("COPY") => Ok(false),
@@ -546,13 +543,14 @@ pub async fn copy_object(cx: Cx, input: CopyObjectInput) -> R<CopyObjectOutput> 
     }
     let storage_class =
         convert::oss_storage_class(input.storage_class.as_ref(), &source.record.storage_class)?;
-    let acl_given = input.acl.is_some();
-    let requested = convert::requested_record!(input, "Normal", &storage_class);
+    let requested = convert::requested_record!(input, cx, bucket, "Normal", &storage_class);
     let request = CopyObject {
         requested,
         replace_meta,
         replace_tags,
-        acl_given,
+        // S3: a copy gets the ACL the request asks for (private by default), never
+        // the source's.
+        acl_given: true,
         storage_class_given: input.storage_class.is_some(),
         condition: WriteCondition::Any,
     };
@@ -719,7 +717,7 @@ pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclO
         Action::GetObjectAcl,
     )
     .await?;
-    let (owner, grants) = convert::grants(&bucket.owner, record.acl.effective(bucket.acl));
+    let (owner, grants) = convert::grants(record.owner(&bucket), &record.grants(&bucket));
     Ok(S3Response::new(GetObjectAclOutput {
         owner: Some(owner),
         grants: Some(grants),
@@ -729,7 +727,7 @@ pub async fn get_object_acl(cx: Cx, input: GetObjectAclInput) -> R<GetObjectAclO
 
 pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclOutput> {
     let version_id = input.version_id.as_deref();
-    let (bucket, _) = existing(
+    let (bucket, record) = existing(
         &cx,
         &input.bucket,
         &input.key,
@@ -737,17 +735,21 @@ pub async fn put_object_acl(cx: Cx, input: PutObjectAclInput) -> R<PutObjectAclO
         Action::PutObjectAcl,
     )
     .await?;
-    let acl = convert::requested_acl(
-        input.acl.as_ref().map(|a| a.as_str()),
-        input.access_control_policy,
-        &bucket.owner,
-    )?;
+    // Canned ACLs are relative to the object's owner.
+    let owner = record.owner(&bucket);
+    let acl = convert::acl_request!(
+        input,
+        input.grant_write.as_deref(),
+        input.access_control_policy
+    )
+    .resolve(owner, &bucket.owner, |id| cx.account_exists(id))?;
     object::put_object_acl(
         cx.store(),
         &bucket,
         &input.key,
         version_id,
-        crate::access::ObjectAcl::Set(acl),
+        crate::access::ObjectAcl::Set(acl.acl),
+        acl.grants,
     )
     .await
     .map_err(from_core)?;

@@ -17,6 +17,7 @@ use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::headers::{header, iso8601};
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
+use crate::core::access::AccessControl;
 use crate::core::bucket::{self, CreateBucket};
 use crate::core::{now_ms, restore};
 use crate::names::ObjectKey;
@@ -83,7 +84,7 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     }
     let request = CreateBucket {
         name: name.clone(),
-        acl,
+        acl: acl.map(AccessControl::canned),
         storage_class,
         redundancy,
     };
@@ -137,7 +138,10 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("LogBucket", "");
     w.elem("LogPrefix", "");
     w.close("BucketPolicy");
-    w.elem("BlockPublicAccess", b.blocks_public_access().to_string());
+    w.elem(
+        "BlockPublicAccess",
+        b.public_access_block().is_all().to_string(),
+    );
     w.open("ServerSideEncryptionRule");
     super::encryption::write_rule(&mut w, b);
     w.close("ServerSideEncryptionRule");
@@ -158,7 +162,7 @@ pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
     let acl = acl_header(ctx)?.ok_or_else(|| {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
-    bucket::put_bucket_acl(ctx.store(), ctx.bucket()?, acl).await?;
+    bucket::put_bucket_acl(ctx.store(), ctx.bucket()?, AccessControl::canned(acl)).await?;
     Ok(with_location(empty(StatusCode::OK), ctx.bucket_str()))
 }
 

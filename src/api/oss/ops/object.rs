@@ -472,6 +472,7 @@ pub async fn put_object_acl(ctx: &Ctx) -> ApiResult<Response> {
         ctx.key_str(),
         ctx.version_id(),
         acl,
+        None,
     )
     .await?;
     Ok(version_response(ctx, StatusCode::OK))

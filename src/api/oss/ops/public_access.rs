@@ -6,7 +6,7 @@ use axum::response::Response;
 use http::StatusCode;
 
 use super::bucket_config::config_body;
-use crate::access::Policy;
+use crate::access::{Policy, PublicAccessBlock};
 use crate::api::oss::error::{ApiResult, OssError};
 use crate::api::oss::xml::{self, XmlWriter};
 use crate::api::oss::{Ctx, empty, xml_response};
@@ -34,6 +34,7 @@ pub async fn put_public_access_block(ctx: &Ctx, body: Body) -> ApiResult<Respons
             )));
         }
     };
+    let block = Some(PublicAccessBlock::oss(block));
     bucket::put_public_access_block(ctx.store(), &ctx.requester, target(ctx)?, block).await?;
     Ok(empty(StatusCode::OK))
 }
@@ -47,13 +48,15 @@ pub async fn get_public_access_block(ctx: &Ctx) -> ApiResult<Response> {
                 .block_public_access
         }
     };
+    // OSS's one switch reads as on when S3's four are.
+    let block = block.is_some_and(PublicAccessBlock::is_all);
     let mut w = XmlWriter::new("PublicAccessBlockConfiguration");
     w.elem("BlockPublicAccess", block.to_string());
     Ok(xml_response(w.finish()))
 }
 
 pub async fn delete_public_access_block(ctx: &Ctx) -> ApiResult<Response> {
-    bucket::put_public_access_block(ctx.store(), &ctx.requester, target(ctx)?, false).await?;
+    bucket::put_public_access_block(ctx.store(), &ctx.requester, target(ctx)?, None).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
