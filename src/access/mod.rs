@@ -80,6 +80,11 @@ pub enum Action {
     PutBucketCallbackPolicy,
     GetBucketCallbackPolicy,
     DeleteBucketCallbackPolicy,
+    InitiateBucketWorm,
+    AbortBucketWorm,
+    CompleteBucketWorm,
+    ExtendBucketWorm,
+    GetBucketWorm,
 }
 
 impl Action {
@@ -150,6 +155,11 @@ impl Action {
             Self::PutBucketCallbackPolicy => "oss:PutBucketCallbackPolicy",
             Self::GetBucketCallbackPolicy => "oss:GetBucketCallbackPolicy",
             Self::DeleteBucketCallbackPolicy => "oss:DeleteBucketCallbackPolicy",
+            Self::InitiateBucketWorm => "oss:InitiateBucketWorm",
+            Self::AbortBucketWorm => "oss:AbortBucketWorm",
+            Self::CompleteBucketWorm => "oss:CompleteBucketWorm",
+            Self::ExtendBucketWorm => "oss:ExtendBucketWorm",
+            Self::GetBucketWorm => "oss:GetBucketWorm",
         }
     }
 

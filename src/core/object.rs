@@ -15,7 +15,7 @@ use super::bucket_tags::TagLimits;
 use super::checksum::{Checksum, ChecksumRequest};
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
-use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
+use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms, worm};
 use crate::access::{Action, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
@@ -362,6 +362,7 @@ pub async fn commit_record(
         return Err(e);
     }
     record.version_id = version_for_write(bucket);
+    let bucket_record = bucket.clone();
     commit(
         store,
         &bucket.name,
@@ -371,6 +372,7 @@ pub async fn commit_record(
             if forbid_overwrite && current.is_some() {
                 return Err(refusal.refuse(CoreError::FileAlreadyExists));
             }
+            worm::check_change(&bucket_record, current, now_ms()).map_err(|e| refusal.refuse(e))?;
             Ok(record.clone())
         },
     )
@@ -662,10 +664,22 @@ pub async fn delete_object(
         });
     }
     let Some(marker_id) = version_for_write(bucket) else {
-        if let Some(old) = store.meta(move |m| m.delete_object(&b, &k)).await? {
-            for blob in old.blobs() {
-                remove_blob(store, blob).await;
-            }
+        let bucket_record = bucket.clone();
+        let (removed, immutable) = store
+            .meta(move |m| {
+                let mut immutable = false;
+                let removed = m.delete_object_if(&b, &k, &mut |current| {
+                    immutable = worm::is_protected(&bucket_record, current, now_ms());
+                    !immutable
+                })?;
+                Ok((removed, immutable))
+            })
+            .await?;
+        if immutable {
+            return Err(CoreError::FileImmutable);
+        }
+        for blob in removed.iter().flat_map(ObjectRecord::blobs) {
+            remove_blob(store, blob).await;
         }
         return Ok(Deleted::default());
     };
@@ -848,6 +862,7 @@ pub async fn append_object(
     if bucket.config.versioning.is_some() {
         template.version_id = Some(NULL_VERSION.into());
     }
+    let bucket_record = bucket.clone();
     commit(
         store,
         &bucket.name,
@@ -861,7 +876,11 @@ pub async fn append_object(
                     return Err(refusal.refuse(CoreError::ObjectNotAppendable));
                 }
                 Some(o) if o.size != position => return Err(refusal.refuse(mismatch(o.size))),
-                Some(o) => o.clone(),
+                Some(o) => {
+                    worm::check_change(&bucket_record, Some(o), now_ms())
+                        .map_err(|e| refusal.refuse(e))?;
+                    o.clone()
+                }
             };
             if record.size + size > limit {
                 return Err(refusal.refuse(CoreError::EntityTooLarge { limit }));

@@ -65,7 +65,7 @@ impl BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection, versioning, callback policies.
+/// hotlink protection, versioning, callback policies, retention (WORM).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -99,6 +99,28 @@ pub struct BucketConfig {
     /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
     #[serde(default)]
     pub callback_policies: Vec<CallbackPolicy>,
+    /// The retention policy (InitiateBucketWorm); its rules are `core::worm`'s.
+    #[serde(default)]
+    pub worm: Option<WormConfig>,
+}
+
+/// A bucket's time-based retention policy, as InitiateBucketWorm made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WormConfig {
+    /// The `x-oss-worm-id` it was created with.
+    pub id: String,
+    pub state: WormState,
+    pub retention_days: u32,
+    /// Unix milliseconds.
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WormState {
+    /// Created, not locked yet: it lapses 24 hours after creation.
+    InProgress,
+    /// Locked by CompleteBucketWorm: it can only be extended.
+    Locked,
 }
 
 /// A named upload callback, selected by an upload's `{"callbackPolicy": name}`.

@@ -86,6 +86,11 @@ pub enum Operation {
     PutBucketCallbackPolicy,
     GetBucketCallbackPolicy,
     DeleteBucketCallbackPolicy,
+    InitiateBucketWorm,
+    AbortBucketWorm,
+    CompleteBucketWorm,
+    ExtendBucketWorm,
+    GetBucketWorm,
 }
 
 impl Operation {
@@ -162,6 +167,11 @@ impl Operation {
             PutBucketCallbackPolicy => Action::PutBucketCallbackPolicy,
             GetBucketCallbackPolicy => Action::GetBucketCallbackPolicy,
             DeleteBucketCallbackPolicy => Action::DeleteBucketCallbackPolicy,
+            InitiateBucketWorm => Action::InitiateBucketWorm,
+            AbortBucketWorm => Action::AbortBucketWorm,
+            CompleteBucketWorm => Action::CompleteBucketWorm,
+            ExtendBucketWorm => Action::ExtendBucketWorm,
+            GetBucketWorm => Action::GetBucketWorm,
         }
     }
 }
@@ -193,6 +203,10 @@ const ROUTED: &[&str] = &[
     "policyStatus",
     "restore",
     "bucketArchiveDirectRead",
+    "worm",
+    // ExtendBucketWorm is `?wormId=ID&wormExtend`: wormId is looked for first.
+    "wormId",
+    "wormExtend",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
@@ -201,7 +215,6 @@ const UNSUPPORTED: &[&str] = &[
     "logging",
     "encryption",
     "x-oss-async-process",
-    "worm",
     "inventory",
     "replication",
     "qos",
@@ -224,8 +237,6 @@ const UNSUPPORTED: &[&str] = &[
     "overwriteConfig",
     "qosInfo",
     "redundancyTransition",
-    "wormId",
-    "wormExtend",
     "objectWormConfiguration",
     "live",
     "comp",
@@ -376,6 +387,11 @@ pub fn route(
         ("bucket", "PUT", Some("bucketArchiveDirectRead")) => PutBucketArchiveDirectRead,
         ("bucket", "GET", Some("bucketArchiveDirectRead")) => GetBucketArchiveDirectRead,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
+        ("bucket", "POST", Some("worm")) => InitiateBucketWorm,
+        ("bucket", "DELETE", Some("worm")) => AbortBucketWorm,
+        ("bucket", "GET", Some("worm")) => GetBucketWorm,
+        ("bucket", "POST", Some("wormId")) if query.has("wormExtend") => ExtendBucketWorm,
+        ("bucket", "POST", Some("wormId")) => CompleteBucketWorm,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
         ("object", "POST", Some("append")) => AppendObject,
@@ -537,6 +553,28 @@ mod tests {
                 Ok(DeleteStyle),
             ),
             ("GET", t(Some("b"), None), "website", Err("NotImplemented")),
+            ("POST", t(Some("b"), None), "worm", Ok(InitiateBucketWorm)),
+            ("DELETE", t(Some("b"), None), "worm", Ok(AbortBucketWorm)),
+            ("GET", t(Some("b"), None), "worm", Ok(GetBucketWorm)),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormId=A1",
+                Ok(CompleteBucketWorm),
+            ),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormId=A1&wormExtend",
+                Ok(ExtendBucketWorm),
+            ),
+            ("PUT", t(Some("b"), None), "worm", Err("MethodNotAllowed")),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormExtend",
+                Err("MethodNotAllowed"),
+            ),
             // Unknown sub-resources never fall through to another operation.
             (
                 "PUT",
@@ -675,5 +713,6 @@ mod tests {
         assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
         assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
         assert_eq!(RestoreObject.action().name(), "oss:RestoreObject");
+        assert_eq!(ExtendBucketWorm.action().name(), "oss:ExtendBucketWorm");
     }
 }

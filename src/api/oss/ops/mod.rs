@@ -15,6 +15,7 @@ pub mod restore;
 pub mod service;
 pub mod transfer;
 pub mod versioning;
+pub mod worm;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -141,6 +142,11 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
         GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
         DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,
+        InitiateBucketWorm => worm::initiate_bucket_worm(ctx, body).await,
+        AbortBucketWorm => worm::abort_bucket_worm(ctx).await,
+        CompleteBucketWorm => worm::complete_bucket_worm(ctx).await,
+        ExtendBucketWorm => worm::extend_bucket_worm(ctx, body).await,
+        GetBucketWorm => worm::get_bucket_worm(ctx),
     }
 }
 
