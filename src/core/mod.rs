@@ -21,6 +21,7 @@ pub mod process;
 pub mod restore;
 pub mod saveas;
 pub mod throttle;
+pub mod website;
 pub mod worm;
 
 use std::sync::Arc;

@@ -65,7 +65,7 @@ impl BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection, versioning, callback policies, retention (WORM).
+/// hotlink protection, versioning, callback policies, retention (WORM), static website.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -102,6 +102,72 @@ pub struct BucketConfig {
     /// The retention policy (InitiateBucketWorm); its rules are `core::worm`'s.
     #[serde(default)]
     pub worm: Option<WormConfig>,
+    /// Static website hosting (PutBucketWebsite); its rules are `core::website`'s.
+    #[serde(default)]
+    pub website: Option<WebsiteConfig>,
+}
+
+/// A bucket's static website: index and error documents, routing rules (OSS names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebsiteConfig {
+    pub index: Option<IndexDocument>,
+    pub error: Option<ErrorDocument>,
+    /// In RuleNumber order.
+    pub rules: Vec<RoutingRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDocument {
+    pub suffix: String,
+    pub support_sub_dir: bool,
+    /// What a missing key without a trailing `/` gets (`Type`, 0 to 2).
+    pub sub_dir_type: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDocument {
+    pub key: String,
+    pub http_status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub number: u32,
+    pub key_prefix_equals: Option<String>,
+    pub key_suffix_equals: Option<String>,
+    pub http_error_code_returned_equals: Option<u16>,
+    pub include_headers: Vec<IncludeHeader>,
+    pub redirect: Redirect,
+}
+
+/// A request header a routing rule requires: present, and equal to, starting with or
+/// ending with the values given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncludeHeader {
+    pub key: String,
+    pub equals: Option<String>,
+    pub starts_with: Option<String>,
+    pub ends_with: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    pub redirect_type: RedirectType,
+    pub protocol: Option<String>,
+    pub host_name: Option<String>,
+    pub http_redirect_code: Option<u16>,
+    pub replace_key_with: Option<String>,
+    pub replace_key_prefix_with: Option<String>,
+    pub enable_replace_prefix: bool,
+    pub pass_query_string: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedirectType {
+    /// A 3xx answer to another address.
+    External,
+    /// The other key of the same bucket, served in place.
+    Internal,
 }
 
 /// A bucket's time-based retention policy, as InitiateBucketWorm made it.

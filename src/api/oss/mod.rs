@@ -340,6 +340,10 @@ async fn dispatch(
         })
         .unwrap_or_default();
     let result = async {
+        // Anonymous reads of a website bucket: each document is authorized on its own.
+        if let Some(head) = ops::website::serves(op, &ctx) {
+            return ops::website::serve(&ctx, head).await;
+        }
         // A preflight needs no rights; a form upload is authorized by its own signature.
         if !matches!(op, Operation::Options | Operation::PostObject) {
             let action = match ctx.version_id() {

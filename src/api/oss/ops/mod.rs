@@ -15,6 +15,7 @@ pub mod restore;
 pub mod service;
 pub mod transfer;
 pub mod versioning;
+pub mod website;
 pub mod worm;
 
 use axum::body::Body;
@@ -142,6 +143,9 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
         GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
         DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,
+        PutBucketWebsite => website::put_bucket_website(ctx, body).await,
+        GetBucketWebsite => website::get_bucket_website(ctx),
+        DeleteBucketWebsite => website::delete_bucket_website(ctx).await,
         InitiateBucketWorm => worm::initiate_bucket_worm(ctx, body).await,
         AbortBucketWorm => worm::abort_bucket_worm(ctx).await,
         CompleteBucketWorm => worm::complete_bucket_worm(ctx).await,
