@@ -4,6 +4,7 @@
 //! requests into these calls and serialise what they return.
 
 pub mod access;
+pub mod access_log;
 pub mod bucket;
 pub mod bucket_tags;
 pub mod callback;

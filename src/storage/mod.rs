@@ -65,7 +65,8 @@ impl BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection, versioning, callback policies, retention (WORM), static website.
+/// hotlink protection, versioning, callback policies, retention (WORM), static website,
+/// access logging.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -105,6 +106,15 @@ pub struct BucketConfig {
     /// Static website hosting (PutBucketWebsite); its rules are `core::website`'s.
     #[serde(default)]
     pub website: Option<WebsiteConfig>,
+    /// Access logging (PutBucketLogging): where this bucket's access logs go.
+    #[serde(default)]
+    pub logging: Option<LoggingConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggingConfig {
+    pub target_bucket: String,
+    pub target_prefix: String,
 }
 
 /// A bucket's static website: index and error documents, routing rules (OSS names).

@@ -5,6 +5,7 @@ pub mod bucket_config;
 pub mod bucket_tags;
 pub mod callback;
 pub mod copy;
+pub mod logging;
 pub mod multipart;
 pub mod object;
 pub mod post_object;
@@ -146,6 +147,9 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         PutBucketWebsite => website::put_bucket_website(ctx, body).await,
         GetBucketWebsite => website::get_bucket_website(ctx),
         DeleteBucketWebsite => website::delete_bucket_website(ctx).await,
+        PutBucketLogging => logging::put_bucket_logging(ctx, body).await,
+        GetBucketLogging => logging::get_bucket_logging(ctx),
+        DeleteBucketLogging => logging::delete_bucket_logging(ctx).await,
         InitiateBucketWorm => worm::initiate_bucket_worm(ctx, body).await,
         AbortBucketWorm => worm::abort_bucket_worm(ctx).await,
         CompleteBucketWorm => worm::complete_bucket_worm(ctx).await,
