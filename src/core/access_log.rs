@@ -23,7 +23,8 @@ pub const MAX_PREFIX_CHARS: usize = 256;
 /// response ends ([`Pending::finish`]).
 #[derive(Debug, Clone, Default)]
 pub struct Pending {
-    pub target: Option<LoggingConfig>,
+    /// Where the line goes.
+    pub target: LoggingConfig,
     pub remote_ip: String,
     pub time: DateTime<Utc>,
     /// `GET /bucket/key?query HTTP/1.1`
@@ -141,9 +142,7 @@ static BUFFER: LazyLock<Mutex<Buffer>> = LazyLock::new(Default::default);
 
 /// Keep the line of a finished request on a bucket with logging enabled.
 pub fn record(pending: &Pending, outcome: Outcome) {
-    let Some(target) = &pending.target else {
-        return;
-    };
+    let target = &pending.target;
     let line = pending.line(outcome);
     let Ok(mut buffer) = BUFFER.lock() else {
         return;
@@ -245,7 +244,7 @@ mod tests {
     #[test]
     fn line_in_oss_field_order() {
         let p = Pending {
-            target: None,
+            target: LoggingConfig::default(),
             remote_ip: "10.0.0.1".into(),
             time: DateTime::from_timestamp(1_335_916_804, 0).unwrap(),
             request_line: "GET /b/a%20b HTTP/1.1".into(),

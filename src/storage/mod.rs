@@ -111,7 +111,7 @@ pub struct BucketConfig {
     pub logging: Option<LoggingConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggingConfig {
     pub target_bucket: String,
     pub target_prefix: String,

@@ -313,7 +313,7 @@ async fn dispatch(
     {
         let text = |name: &str| header(&parts.headers, name).map(str::to_owned);
         let pending = crate::core::access_log::Pending {
-            target: Some(logging),
+            target: logging,
             remote_ip: peer.ip().to_string(),
             time: now,
             request_line: format!("{} {} {:?}", parts.method, parts.uri, parts.version),
