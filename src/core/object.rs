@@ -284,6 +284,7 @@ pub async fn put_object(
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
     refuse_public_object_acl(bucket, template.acl)?;
+    refuse_immutable(store, bucket, key).await?;
     let stored = store_stream(store, body, store.max_object_size, expected).await?;
     stored.fill(&mut template);
     commit_record(
@@ -295,6 +296,17 @@ pub async fn put_object(
         forbid_overwrite,
     )
     .await
+}
+
+/// FileImmutable when a retention policy protects the current `key`, known before a
+/// body is read (the commit checks again).
+async fn refuse_immutable(store: &Store, bucket: &BucketRecord, key: &str) -> CoreResult<()> {
+    if worm::in_force(bucket.config.worm.as_ref(), now_ms()).is_none() {
+        return Ok(());
+    }
+    let (b, k) = (bucket.name.clone(), key.to_owned());
+    let current = store.meta(move |m| m.get_object(&b, &k)).await?;
+    worm::check_change(bucket, current.as_ref(), now_ms())
 }
 
 /// Store the record `build` makes from the current one, in one transaction.
@@ -851,7 +863,7 @@ pub async fn append_object(
         Some(o) if o.object_type != "Appendable" => return Err(CoreError::ObjectNotAppendable),
         Some(o) if o.size != position => return Err(mismatch(o.size)),
         None if position != 0 => return Err(mismatch(0)),
-        _ => {}
+        current => worm::check_change(bucket, current.as_ref(), now_ms())?,
     }
     let limit = store.max_object_size;
     let stored = store_stream(store, body, limit, expected_md5).await?;
