@@ -1,6 +1,7 @@
 //! Background work that must run once per cluster, not once per node: the lifecycle
 //! sweeper and the orphan-blob collector. Each runs on the node holding its lease in
 //! the metadata store; when that node dies its lease lapses and another takes over.
+//! The access-log flush runs on every node: each writes the lines it buffered.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub struct Jobs {
     pub lifecycle_interval: Duration,
     /// `None`: no periodic collection (the embedded default sweeps at start-up).
     pub blob_gc: Option<BlobGc>,
+    pub access_log_flush: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -38,13 +40,11 @@ pub fn node_name() -> String {
 }
 
 /// Run every job until the returned task is aborted.
-pub fn spawn(
-    jobs: Jobs,
-    meta: Arc<dyn MetaStore>,
-    blobs: Arc<dyn BlobStore>,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(jobs: Jobs, store: crate::core::Store) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let (meta, blobs) = (store.meta.clone(), store.blobs.clone());
         let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(crate::core::access_log::run(store, jobs.access_log_flush));
         let (m, b, node) = (meta.clone(), blobs.clone(), jobs.node.clone());
         tasks.spawn(leased(
             "lifecycle",

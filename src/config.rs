@@ -442,6 +442,10 @@ pub struct ServerConfig {
     /// Seconds between lifecycle sweeps (expiring objects, aborting stale uploads).
     #[serde(default = "default_lifecycle_interval")]
     pub lifecycle_interval_secs: u64,
+    /// Seconds between flushes of buffered access-log lines (PutBucketLogging) into
+    /// their target buckets.
+    #[serde(default = "default_access_log_flush")]
+    pub access_log_flush_secs: u64,
     /// MiB kept free in the data directory (`<data_dir>/reserve`) for deletes and
     /// metadata once the disk is full; 0: no reserve.
     #[serde(default = "default_disk_reserve_mb")]
@@ -520,6 +524,7 @@ impl Default for ServerConfig {
             data_dir: default_data_dir(),
             max_object_size: default_max_object_size(),
             lifecycle_interval_secs: default_lifecycle_interval(),
+            access_log_flush_secs: default_access_log_flush(),
             disk_reserve_mb: default_disk_reserve_mb(),
             connections: ConnectionConfig::default(),
             shutdown_grace_secs: default_shutdown_grace(),
@@ -542,6 +547,10 @@ fn default_disk_reserve_mb() -> u64 {
 
 fn default_lifecycle_interval() -> u64 {
     3600
+}
+
+fn default_access_log_flush() -> u64 {
+    300
 }
 
 fn default_max_object_size() -> u64 {
@@ -655,6 +664,11 @@ impl Config {
         if self.server.lifecycle_interval_secs == 0 {
             return Err(ConfigError(
                 "server.lifecycle_interval_secs must be at least 1".into(),
+            ));
+        }
+        if self.server.access_log_flush_secs == 0 {
+            return Err(ConfigError(
+                "server.access_log_flush_secs must be at least 1".into(),
             ));
         }
         self.storage.check()?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::core::lifecycle::{selects, selects_upload};
 use crate::core::object::{new_record, version_for_write};
+use crate::core::worm;
 use crate::storage::{
     BlobId, BlobStore, BucketRecord, LifecycleRule, LifecycleWhen, ListQuery, MetaStore,
     ObjectRecord, StorageError, UploadQuery, VersionQuery,
@@ -98,8 +99,11 @@ fn expire_current(
     doomed: &mut Vec<BlobId>,
 ) -> Result<usize, StorageError> {
     let b = &bucket.name;
+    // Objects under a retention policy (WORM) outlive their expiration.
     let expired = |key: &str, record: &ObjectRecord| {
-        due(when, record.last_modified, now) && applies(rule, key, record)
+        due(when, record.last_modified, now)
+            && applies(rule, key, record)
+            && !worm::is_protected(bucket, record, now)
     };
     let mut query = ListQuery {
         prefix: rule.prefix.clone(),

@@ -210,6 +210,8 @@ pub struct RequestInfo {
     /// [`crate::access::Principal::log_name`].
     pub principal: Option<String>,
     pub request_id: String,
+    /// The access-log line being made, when the bucket has logging enabled.
+    pub access_log: Option<Box<crate::core::access_log::Pending>>,
 }
 
 #[derive(Clone, Default)]
@@ -282,6 +284,17 @@ impl Drop for Exchange {
             .lock()
             .map(|mut i| std::mem::take(&mut *i))
             .unwrap_or_default();
+        if let Some(pending) = &info.access_log {
+            crate::core::access_log::record(
+                pending,
+                crate::core::access_log::Outcome {
+                    status,
+                    sent,
+                    received,
+                    took,
+                },
+            );
+        }
         let operation = if info.operation.is_empty() {
             "Unknown".to_owned()
         } else {

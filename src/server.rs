@@ -529,9 +529,9 @@ impl Server {
                     interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
                     grace: Duration::from_secs(config.storage.blob_gc_grace_secs),
                 }),
+                access_log_flush: Duration::from_secs(config.server.access_log_flush_secs),
             },
-            app.store.meta.clone(),
-            app.store.blobs.clone(),
+            app.store.clone(),
         );
         let (shutdown, watcher) = watch::channel(false);
         let mut tasks = JoinSet::new();

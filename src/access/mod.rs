@@ -85,6 +85,17 @@ pub enum Action {
     PutBucketCallbackPolicy,
     GetBucketCallbackPolicy,
     DeleteBucketCallbackPolicy,
+    PutBucketWebsite,
+    GetBucketWebsite,
+    DeleteBucketWebsite,
+    PutBucketLogging,
+    GetBucketLogging,
+    DeleteBucketLogging,
+    InitiateBucketWorm,
+    AbortBucketWorm,
+    CompleteBucketWorm,
+    ExtendBucketWorm,
+    GetBucketWorm,
 }
 
 impl Action {
@@ -158,6 +169,17 @@ impl Action {
             Self::PutBucketCallbackPolicy => "oss:PutBucketCallbackPolicy",
             Self::GetBucketCallbackPolicy => "oss:GetBucketCallbackPolicy",
             Self::DeleteBucketCallbackPolicy => "oss:DeleteBucketCallbackPolicy",
+            Self::PutBucketWebsite => "oss:PutBucketWebsite",
+            Self::GetBucketWebsite => "oss:GetBucketWebsite",
+            Self::DeleteBucketWebsite => "oss:DeleteBucketWebsite",
+            Self::PutBucketLogging => "oss:PutBucketLogging",
+            Self::GetBucketLogging => "oss:GetBucketLogging",
+            Self::DeleteBucketLogging => "oss:DeleteBucketLogging",
+            Self::InitiateBucketWorm => "oss:InitiateBucketWorm",
+            Self::AbortBucketWorm => "oss:AbortBucketWorm",
+            Self::CompleteBucketWorm => "oss:CompleteBucketWorm",
+            Self::ExtendBucketWorm => "oss:ExtendBucketWorm",
+            Self::GetBucketWorm => "oss:GetBucketWorm",
         }
     }
 

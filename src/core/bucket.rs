@@ -271,11 +271,16 @@ pub async fn list_object_versions(
 }
 
 /// PutBucketVersioning: a bucket whose versioning was enabled is never unversioned
-/// again, only suspended.
+/// again, only suspended. Versioning and a retention policy do not coexist (OSS).
 pub async fn put_bucket_versioning(
     store: &Store,
     bucket: &BucketRecord,
     versioning: Versioning,
 ) -> CoreResult<()> {
+    if super::worm::in_force(bucket.config.worm.as_ref(), now_ms()).is_some() {
+        return Err(CoreError::InvalidRequest(
+            "Versioning cannot be configured for a bucket that has a retention policy (WORM); abort an unlocked policy first, or use another bucket.".into(),
+        ));
+    }
     update_bucket(store, bucket, |b| b.config.versioning = Some(versioning)).await
 }

@@ -37,6 +37,19 @@ pub enum CoreError {
     /// A write with forbid-overwrite found the key taken.
     #[error("the object already exists")]
     FileAlreadyExists,
+    /// A retention policy (WORM) protects the object from overwrite and deletion.
+    #[error("the object is protected by the bucket's retention policy")]
+    FileImmutable,
+    #[error("the bucket has no retention policy, or not the one named")]
+    NoSuchWormConfiguration,
+    #[error("the retention policy is locked")]
+    WormConfigurationLocked,
+    /// A retention policy change its state does not allow.
+    #[error("invalid retention policy change")]
+    InvalidWormConfiguration,
+    /// A RetentionPeriodInDays outside 1..=25550.
+    #[error("invalid retention period {days:?}")]
+    InvalidWormDays { days: String },
     #[error("the append position is not the object's length ({next_position})")]
     PositionNotEqualToLength { next_position: u64 },
     #[error("the object is not appendable")]

@@ -4,6 +4,7 @@
 //! requests into these calls and serialise what they return.
 
 pub mod access;
+pub mod access_log;
 pub mod bucket;
 pub mod bucket_tags;
 pub mod callback;
@@ -22,6 +23,8 @@ pub mod restore;
 pub mod saveas;
 pub mod sse;
 pub mod throttle;
+pub mod website;
+pub mod worm;
 
 use std::sync::Arc;
 

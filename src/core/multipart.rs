@@ -11,7 +11,7 @@ use super::object::{
     ByteStream, Expected, apply_default_encryption, copy_stream, open_range, remove_blob,
     remove_unused, store_stream, version_for_write,
 };
-use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms};
+use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms, worm};
 use crate::storage::{
     BucketRecord, ObjectRecord, PartRecord, Segment, Sse, StorageError, UploadListing, UploadQuery,
     UploadRecord,
@@ -281,6 +281,7 @@ pub async fn complete_multipart_upload(
     condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     let version_id = version_for_write(bucket);
+    let bucket_record = bucket.clone();
     let refusal = std::sync::Arc::new(Refusal::default());
     let ((b, k, id), slot) = (upload.owned(), refusal.clone());
     let meta = store.meta.clone();
@@ -289,6 +290,8 @@ pub async fn complete_multipart_upload(
         let (replaced, parts) =
             meta.complete_upload(&b, &k, &id, &mut |upload, uploaded, current| {
                 condition.check(&k, current).map_err(|e| slot.refuse(e))?;
+                worm::check_change(&bucket_record, current, now_ms())
+                    .map_err(|e| slot.refuse(e))?;
                 let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
                 let mut record = upload.template.clone();
                 record.version_id = version_id.clone();

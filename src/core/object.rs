@@ -17,7 +17,7 @@ use super::conditions::WriteCondition;
 use super::conditions::{ByteRange, Conditions, Precondition, RangeRequest};
 use super::crc64::{self, Crc64};
 use super::sse::KeyRing;
-use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms};
+use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms, worm};
 use crate::access::{Action, Grant, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
@@ -317,6 +317,7 @@ pub async fn put_object(
 ) -> CoreResult<ObjectRecord> {
     // Refused before the body is read.
     refuse_public_object_acl(bucket, &template)?;
+    refuse_immutable(store, bucket, key).await?;
     apply_default_encryption(bucket, &mut template);
     let stored = store_stream(
         store,
@@ -328,6 +329,17 @@ pub async fn put_object(
     .await?;
     stored.fill(&mut template);
     commit_record(store, bucket, key, &[stored.blob], template, condition).await
+}
+
+/// FileImmutable when a retention policy protects the current `key`, known before a
+/// body is read (the commit checks again).
+async fn refuse_immutable(store: &Store, bucket: &BucketRecord, key: &str) -> CoreResult<()> {
+    if worm::in_force(bucket.config.worm.as_ref(), now_ms()).is_none() {
+        return Ok(());
+    }
+    let (b, k) = (bucket.name.clone(), key.to_owned());
+    let current = store.meta(move |m| m.get_object(&b, &k)).await?;
+    worm::check_change(bucket, current.as_ref(), now_ms())
 }
 
 /// Store the record `build` makes from the current one, in one transaction.
@@ -396,6 +408,7 @@ pub async fn commit_record(
     }
     record.version_id = version_for_write(bucket);
     let key_owned = key.to_owned();
+    let bucket_record = bucket.clone();
     commit(
         store,
         &bucket.name,
@@ -405,6 +418,7 @@ pub async fn commit_record(
             condition
                 .check(key_owned.as_str(), current)
                 .map_err(|e| refusal.refuse(e))?;
+            worm::check_change(&bucket_record, current, now_ms()).map_err(|e| refusal.refuse(e))?;
             Ok(record.clone())
         },
     )
@@ -731,10 +745,22 @@ pub async fn delete_object(
         });
     }
     let Some(marker_id) = version_for_write(bucket) else {
-        if let Some(old) = store.meta(move |m| m.delete_object(&b, &k)).await? {
-            for blob in old.blobs() {
-                remove_blob(store, blob).await;
-            }
+        let bucket_record = bucket.clone();
+        let (removed, immutable) = store
+            .meta(move |m| {
+                let mut immutable = false;
+                let removed = m.delete_object_if(&b, &k, &mut |current| {
+                    immutable = worm::is_protected(&bucket_record, current, now_ms());
+                    !immutable
+                })?;
+                Ok((removed, immutable))
+            })
+            .await?;
+        if immutable {
+            return Err(CoreError::FileImmutable);
+        }
+        for blob in removed.iter().flat_map(ObjectRecord::blobs) {
+            remove_blob(store, blob).await;
         }
         return Ok(Deleted::default());
     };
@@ -919,8 +945,11 @@ pub async fn append_object(
         Some(o) if o.object_type != "Appendable" => return Err(CoreError::ObjectNotAppendable),
         Some(o) if o.size != position => return Err(mismatch(o.size)),
         None if position != 0 => return Err(mismatch(0)),
-        // The first append's encryption holds for the later ones (OSS).
-        Some(o) => o.sse,
+        Some(o) => {
+            worm::check_change(bucket, Some(&o), now_ms())?;
+            // The first append's encryption holds for the later ones (OSS).
+            o.sse
+        }
         None => {
             apply_default_encryption(bucket, &mut template);
             template.sse.clone()
@@ -934,6 +963,7 @@ pub async fn append_object(
     if bucket.config.versioning.is_some() {
         template.version_id = Some(NULL_VERSION.into());
     }
+    let bucket_record = bucket.clone();
     commit(
         store,
         &bucket.name,
@@ -947,7 +977,11 @@ pub async fn append_object(
                     return Err(refusal.refuse(CoreError::ObjectNotAppendable));
                 }
                 Some(o) if o.size != position => return Err(refusal.refuse(mismatch(o.size))),
-                Some(o) => o.clone(),
+                Some(o) => {
+                    worm::check_change(&bucket_record, Some(o), now_ms())
+                        .map_err(|e| refusal.refuse(e))?;
+                    o.clone()
+                }
             };
             if record.size + size > limit {
                 return Err(refusal.refuse(CoreError::EntityTooLarge { limit }));

@@ -80,7 +80,8 @@ impl BucketRecord {
 }
 
 /// Bucket sub-resources: CORS, lifecycle, policy, image styles and processing, tags,
-/// hotlink protection, versioning, callback policies.
+/// hotlink protection, versioning, callback policies, retention (WORM), static website,
+/// access logging.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BucketConfig {
     #[serde(default)]
@@ -125,6 +126,15 @@ pub struct BucketConfig {
     /// PutBucketEncryption: the encryption of new objects that ask for none.
     #[serde(default)]
     pub encryption: Option<Sse>,
+    /// The retention policy (InitiateBucketWorm); its rules are `core::worm`'s.
+    #[serde(default)]
+    pub worm: Option<WormConfig>,
+    /// Static website hosting (PutBucketWebsite); its rules are `core::website`'s.
+    #[serde(default)]
+    pub website: Option<WebsiteConfig>,
+    /// Access logging (PutBucketLogging): where this bucket's access logs go.
+    #[serde(default)]
+    pub logging: Option<LoggingConfig>,
 }
 
 /// Server-side encryption as requested (`x-oss-server-side-encryption` and its
@@ -165,6 +175,94 @@ pub struct SealedKey {
     pub wrapped: String,
     /// Hex of the random prefix of every chunk nonce.
     pub prefix: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoggingConfig {
+    pub target_bucket: String,
+    pub target_prefix: String,
+}
+
+/// A bucket's static website: index and error documents, routing rules (OSS names).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebsiteConfig {
+    pub index: Option<IndexDocument>,
+    pub error: Option<ErrorDocument>,
+    /// In RuleNumber order.
+    pub rules: Vec<RoutingRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDocument {
+    pub suffix: String,
+    pub support_sub_dir: bool,
+    /// What a missing key without a trailing `/` gets (`Type`, 0 to 2).
+    pub sub_dir_type: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDocument {
+    pub key: String,
+    pub http_status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub number: u32,
+    pub key_prefix_equals: Option<String>,
+    pub key_suffix_equals: Option<String>,
+    pub http_error_code_returned_equals: Option<u16>,
+    pub include_headers: Vec<IncludeHeader>,
+    pub redirect: Redirect,
+}
+
+/// A request header a routing rule requires: present, and equal to, starting with or
+/// ending with the values given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncludeHeader {
+    pub key: String,
+    pub equals: Option<String>,
+    pub starts_with: Option<String>,
+    pub ends_with: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    pub redirect_type: RedirectType,
+    pub protocol: Option<String>,
+    pub host_name: Option<String>,
+    pub http_redirect_code: Option<u16>,
+    pub replace_key_with: Option<String>,
+    pub replace_key_prefix_with: Option<String>,
+    pub enable_replace_prefix: bool,
+    pub pass_query_string: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedirectType {
+    /// A 3xx answer to another address.
+    External,
+    /// The other key of the same bucket, served in place.
+    Internal,
+}
+
+/// A bucket's time-based retention policy, as InitiateBucketWorm made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WormConfig {
+    /// The `x-oss-worm-id` it was created with.
+    pub id: String,
+    pub state: WormState,
+    pub retention_days: u32,
+    /// Unix milliseconds.
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WormState {
+    /// Created, not locked yet: it lapses 24 hours after creation.
+    InProgress,
+    /// Locked by CompleteBucketWorm: it can only be extended.
+    Locked,
 }
 
 /// A named upload callback, selected by an upload's `{"callbackPolicy": name}`.

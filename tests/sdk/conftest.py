@@ -116,7 +116,8 @@ def make_config(data_dir, regions=(HZ, SH)):
     """TOML text of the standard two-region, two-account test configuration (on a
     fresh scale-out store in scale-out mode)."""
     # Sweep lifecycle rules every second so expiry is observable in tests.
-    lines = ["[server]", 'data_dir = "%s"' % data_dir, "lifecycle_interval_secs = 1", ""]
+    lines = ["[server]", 'data_dir = "%s"' % data_dir, "lifecycle_interval_secs = 1",
+             "access_log_flush_secs = 1", ""]
     for r in regions:
         lines += ["[[regions]]", 'name = "%s"' % r, 'listen = ["127.0.0.1:0"]', ""]
     lines += [

@@ -401,8 +401,10 @@ def test_referer_on_the_s3_dialect(dual):
     buckets = BucketMaker(s3)
     try:
         name = buckets("hotlink-s3", ACL="public-read")
-        s3.put_object(Bucket=name, Key="a.txt", Body=b"s3 read")
-        s3.put_object(Bucket=name, Key="pic.png", Body=make_image("PNG", size=(40, 20)))
+        # S3 objects are private to their writer unless given an ACL.
+        s3.put_object(Bucket=name, Key="a.txt", Body=b"s3 read", ACL="public-read")
+        s3.put_object(Bucket=name, Key="pic.png", Body=make_image("PNG", size=(40, 20)),
+                      ACL="public-read")
         oss_bucket = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), dual.hz, name)
         oss_bucket.put_bucket_referer(BucketReferer(False, ["https://good.example"]))
         url = "%s/%s/a.txt" % (dual.s3_hz, name)

@@ -247,6 +247,32 @@ impl From<CoreError> for OssError {
                 "The object you specified already exists and can not be overwritten (x-oss-forbid-overwrite is true).",
             )
             .ec("0026-00000002"),
+            // OSS's words (HTTP 409 page) and EC for a change of a protected object.
+            CoreError::FileImmutable => Self::new(
+                StatusCode::CONFLICT,
+                "FileImmutable",
+                "The object you specified is immutable: the bucket's retention policy protects it until its retention period ends (see GetBucketWorm).",
+            )
+            .ec("0026-00000005"),
+            CoreError::NoSuchWormConfiguration => Self::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchWORMConfiguration",
+                "The WORM Configuration does not exist: create one with InitiateBucketWorm, or check the worm id.",
+            ),
+            CoreError::WormConfigurationLocked => Self::new(
+                StatusCode::FORBIDDEN,
+                "WORMConfigurationLocked",
+                "The WORM Configuration is locked: a locked retention policy cannot be removed or replaced, only extended.",
+            ),
+            CoreError::InvalidWormConfiguration => bad(
+                "InvalidWORMConfiguration",
+                "Invalid WORM Configuration: only a locked retention policy can be extended, to a longer period, and an unlocked one must be aborted before another is initiated.".into(),
+            ),
+            CoreError::InvalidWormDays { days } => Self::invalid_argument(
+                "RetentionPeriodInDays must be an integer from 1 to 25550.",
+                "RetentionPeriodInDays",
+                &days,
+            ),
             CoreError::PositionNotEqualToLength { next_position } => Self::new(
                 StatusCode::CONFLICT,
                 "PositionNotEqualToLength",

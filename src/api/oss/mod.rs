@@ -139,10 +139,18 @@ pub async fn handle(
     let path = request.uri().path().to_owned();
     let has_body = header(request.headers(), "content-length").is_some_and(|l| l != "0")
         || request.headers().contains_key("transfer-encoding");
+    let slot = request.extensions().get::<RequestSlot>().cloned();
     let mut response = match dispatch(listener, peer, request_id.clone(), request).await {
         Ok(response) => response,
         Err(e) => {
             tracing::debug!(%method, %path, code = e.code, message = %e.message, "request failed");
+            if let Some(slot) = &slot {
+                slot.update(|i| {
+                    if let Some(line) = &mut i.access_log {
+                        line.error_code = Some(e.code.to_string());
+                    }
+                });
+            }
             let mut response = e.into_response(&request_id, &host, head);
             // A refused upload may leave its body unread, and then the connection cannot
             // be reused: say so, or clients reuse it and fail their next request.
@@ -205,8 +213,13 @@ async fn dispatch(
         query: &query.pairs,
         headers: &parts.headers,
     };
+    let outcome = auth::authenticate(&view, now, app.as_ref());
+    let access_key_id = match &outcome {
+        Ok(auth::AuthOutcome::Signed(signed)) => Some(signed.access_key_id.clone()),
+        _ => None,
+    };
     // The principal, and whether it signed in the Authorization header.
-    let authenticated = match auth::authenticate(&view, now, app.as_ref()) {
+    let authenticated = match outcome {
         Err(e) => Err(OssError::from(e)),
         Ok(auth::AuthOutcome::Anonymous) => Ok((Principal::Anonymous, false)),
         Ok(auth::AuthOutcome::Signed(signed)) => {
@@ -293,6 +306,43 @@ async fn dispatch(
         }
         None => (None, None),
     };
+    // Every request on a bucket with logging enabled gets an access-log line, refused
+    // ones included.
+    if let Some(slot) = &slot
+        && let Some(logging) = bucket.as_ref().and_then(|b| b.config.logging.clone())
+    {
+        let text = |name: &str| header(&parts.headers, name).map(str::to_owned);
+        let pending = crate::core::access_log::Pending {
+            target: logging,
+            remote_ip: peer.ip().to_string(),
+            time: now,
+            request_line: format!("{} {} {:?}", parts.method, parts.uri, parts.version),
+            referer: text("referer"),
+            user_agent: text("user-agent"),
+            host: text("host").unwrap_or_default(),
+            request_id: request_id.clone(),
+            requester: authenticated
+                .as_ref()
+                .ok()
+                .and_then(|(p, _)| p.account())
+                .map(str::to_owned),
+            operation: routed
+                .as_ref()
+                .map(|op| format!("{op:?}"))
+                .unwrap_or_default(),
+            bucket: target.bucket.clone().unwrap_or_default(),
+            key: target.key.clone(),
+            object_size: object.as_ref().map(|o| o.size),
+            owner: bucket.as_ref().map(|b| b.owner.clone()).unwrap_or_default(),
+            storage_class: bucket
+                .as_ref()
+                .map(|b| b.storage_class.clone())
+                .unwrap_or_default(),
+            access_key_id,
+            error_code: None,
+        };
+        slot.update(|i| i.access_log = Some(Box::new(pending)));
+    }
     let op = routed?;
     // A CORS preflight is answered from the bucket's rules whatever credentials it
     // carries: OSS ignores its signature (a bad one is not an error).
@@ -345,6 +395,10 @@ async fn dispatch(
         })
         .unwrap_or_default();
     let result = async {
+        // Anonymous reads of a website bucket: each document is authorized on its own.
+        if let Some(head) = ops::website::serves(op, &ctx) {
+            return ops::website::serve(&ctx, head).await;
+        }
         // A preflight needs no rights; a form upload is authorized by its own signature.
         if !matches!(op, Operation::Options | Operation::PostObject) {
             let action = match ctx.version_id() {

@@ -89,6 +89,17 @@ pub enum Operation {
     PutBucketCallbackPolicy,
     GetBucketCallbackPolicy,
     DeleteBucketCallbackPolicy,
+    PutBucketWebsite,
+    GetBucketWebsite,
+    DeleteBucketWebsite,
+    PutBucketLogging,
+    GetBucketLogging,
+    DeleteBucketLogging,
+    InitiateBucketWorm,
+    AbortBucketWorm,
+    CompleteBucketWorm,
+    ExtendBucketWorm,
+    GetBucketWorm,
 }
 
 impl Operation {
@@ -168,6 +179,17 @@ impl Operation {
             PutBucketCallbackPolicy => Action::PutBucketCallbackPolicy,
             GetBucketCallbackPolicy => Action::GetBucketCallbackPolicy,
             DeleteBucketCallbackPolicy => Action::DeleteBucketCallbackPolicy,
+            PutBucketWebsite => Action::PutBucketWebsite,
+            GetBucketWebsite => Action::GetBucketWebsite,
+            DeleteBucketWebsite => Action::DeleteBucketWebsite,
+            PutBucketLogging => Action::PutBucketLogging,
+            GetBucketLogging => Action::GetBucketLogging,
+            DeleteBucketLogging => Action::DeleteBucketLogging,
+            InitiateBucketWorm => Action::InitiateBucketWorm,
+            AbortBucketWorm => Action::AbortBucketWorm,
+            CompleteBucketWorm => Action::CompleteBucketWorm,
+            ExtendBucketWorm => Action::ExtendBucketWorm,
+            GetBucketWorm => Action::GetBucketWorm,
         }
     }
 }
@@ -200,14 +222,17 @@ const ROUTED: &[&str] = &[
     "restore",
     "bucketArchiveDirectRead",
     "encryption",
+    "website",
+    "logging",
+    "worm",
+    // ExtendBucketWorm is `?wormId=ID&wormExtend`: wormId is looked for first.
+    "wormId",
+    "wormExtend",
 ];
 
 /// OSS sub-resources of operations this server does not offer yet.
 const UNSUPPORTED: &[&str] = &[
-    "website",
-    "logging",
     "x-oss-async-process",
-    "worm",
     "inventory",
     "replication",
     "qos",
@@ -230,8 +255,6 @@ const UNSUPPORTED: &[&str] = &[
     "overwriteConfig",
     "qosInfo",
     "redundancyTransition",
-    "wormId",
-    "wormExtend",
     "objectWormConfiguration",
     "live",
     "comp",
@@ -385,6 +408,17 @@ pub fn route(
         ("bucket", "GET", Some("encryption")) => GetBucketEncryption,
         ("bucket", "DELETE", Some("encryption")) => DeleteBucketEncryption,
         ("bucket", "POST", Some("delete")) => DeleteMultipleObjects,
+        ("bucket", "PUT", Some("website")) => PutBucketWebsite,
+        ("bucket", "GET", Some("website")) => GetBucketWebsite,
+        ("bucket", "DELETE", Some("website")) => DeleteBucketWebsite,
+        ("bucket", "PUT", Some("logging")) => PutBucketLogging,
+        ("bucket", "GET", Some("logging")) => GetBucketLogging,
+        ("bucket", "DELETE", Some("logging")) => DeleteBucketLogging,
+        ("bucket", "POST", Some("worm")) => InitiateBucketWorm,
+        ("bucket", "DELETE", Some("worm")) => AbortBucketWorm,
+        ("bucket", "GET", Some("worm")) => GetBucketWorm,
+        ("bucket", "POST", Some("wormId")) if query.has("wormExtend") => ExtendBucketWorm,
+        ("bucket", "POST", Some("wormId")) => CompleteBucketWorm,
         ("object", "PUT", None) if copy => CopyObject,
         ("object", "PUT", None) => PutObject,
         ("object", "POST", Some("append")) => AppendObject,
@@ -545,7 +579,37 @@ mod tests {
                 "style=b&styleName=s",
                 Ok(DeleteStyle),
             ),
-            ("GET", t(Some("b"), None), "website", Err("NotImplemented")),
+            ("GET", t(Some("b"), None), "website", Ok(GetBucketWebsite)),
+            ("PUT", t(Some("b"), None), "website", Ok(PutBucketWebsite)),
+            (
+                "DELETE",
+                t(Some("b"), None),
+                "website",
+                Ok(DeleteBucketWebsite),
+            ),
+            ("GET", t(Some("b"), None), "logging", Ok(GetBucketLogging)),
+            ("POST", t(Some("b"), None), "worm", Ok(InitiateBucketWorm)),
+            ("DELETE", t(Some("b"), None), "worm", Ok(AbortBucketWorm)),
+            ("GET", t(Some("b"), None), "worm", Ok(GetBucketWorm)),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormId=A1",
+                Ok(CompleteBucketWorm),
+            ),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormId=A1&wormExtend",
+                Ok(ExtendBucketWorm),
+            ),
+            ("PUT", t(Some("b"), None), "worm", Err("MethodNotAllowed")),
+            (
+                "POST",
+                t(Some("b"), None),
+                "wormExtend",
+                Err("MethodNotAllowed"),
+            ),
             // Unknown sub-resources never fall through to another operation.
             (
                 "PUT",
@@ -702,5 +766,6 @@ mod tests {
         assert_eq!(GetBucketTags.action().name(), "oss:GetBucketTagging");
         assert_eq!(DescribeRegions.action().name(), "oss:DescribeRegions");
         assert_eq!(RestoreObject.action().name(), "oss:RestoreObject");
+        assert_eq!(ExtendBucketWorm.action().name(), "oss:ExtendBucketWorm");
     }
 }

@@ -93,6 +93,20 @@ pub fn from_core(e: CoreError) -> S3Error {
             StatusCode::PRECONDITION_FAILED,
             "At least one of the pre-conditions you specified did not hold".into(),
         ),
+        // S3 refuses changes of an object under retention (Object Lock) with AccessDenied.
+        CoreError::FileImmutable => with(
+            S3ErrorCode::AccessDenied,
+            StatusCode::FORBIDDEN,
+            "Access Denied because object protected by object lock.".into(),
+        ),
+        // Only the OSS dialect manages retention policies.
+        CoreError::NoSuchWormConfiguration
+        | CoreError::WormConfigurationLocked
+        | CoreError::InvalidWormConfiguration
+        | CoreError::InvalidWormDays { .. } => bad(
+            S3ErrorCode::InvalidRequest,
+            "Manage retention policies through the OSS API (InitiateBucketWorm).".into(),
+        ),
         CoreError::PositionNotEqualToLength { .. } | CoreError::ObjectNotAppendable => with(
             S3ErrorCode::InvalidRequest,
             StatusCode::CONFLICT,

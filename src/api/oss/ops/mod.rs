@@ -6,6 +6,7 @@ pub mod bucket_tags;
 pub mod callback;
 pub mod copy;
 pub mod encryption;
+pub mod logging;
 pub mod multipart;
 pub mod object;
 pub mod post_object;
@@ -16,6 +17,8 @@ pub mod restore;
 pub mod service;
 pub mod transfer;
 pub mod versioning;
+pub mod website;
+pub mod worm;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -145,6 +148,17 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         PutBucketCallbackPolicy => callback::put_bucket_callback_policy(ctx, body).await,
         GetBucketCallbackPolicy => callback::get_bucket_callback_policy(ctx),
         DeleteBucketCallbackPolicy => callback::delete_bucket_callback_policy(ctx).await,
+        PutBucketWebsite => website::put_bucket_website(ctx, body).await,
+        GetBucketWebsite => website::get_bucket_website(ctx),
+        DeleteBucketWebsite => website::delete_bucket_website(ctx).await,
+        PutBucketLogging => logging::put_bucket_logging(ctx, body).await,
+        GetBucketLogging => logging::get_bucket_logging(ctx),
+        DeleteBucketLogging => logging::delete_bucket_logging(ctx).await,
+        InitiateBucketWorm => worm::initiate_bucket_worm(ctx, body).await,
+        AbortBucketWorm => worm::abort_bucket_worm(ctx).await,
+        CompleteBucketWorm => worm::complete_bucket_worm(ctx).await,
+        ExtendBucketWorm => worm::extend_bucket_worm(ctx, body).await,
+        GetBucketWorm => worm::get_bucket_worm(ctx),
     }
 }
 

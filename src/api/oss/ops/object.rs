@@ -369,6 +369,17 @@ pub fn range_request(h: &HeaderMap) -> Option<RangeRequest> {
 }
 
 pub async fn get_object(ctx: &Ctx, head: bool) -> ApiResult<Response> {
+    send_object(ctx, ctx.key_str(), ctx.read_object().await?, head).await
+}
+
+/// GetObject/HeadObject of `record`, the object `key` (the request's, or the document
+/// a static website answers with), with the request's conditions, range and overrides.
+pub async fn send_object(
+    ctx: &Ctx,
+    key: &str,
+    record: ObjectRecord,
+    head: bool,
+) -> ApiResult<Response> {
     let request = GetObject {
         conditions: conditions(&ctx.headers, ""),
         range: range_request(&ctx.headers),
@@ -378,8 +389,8 @@ pub async fn get_object(ctx: &Ctx, head: bool) -> ApiResult<Response> {
         ctx.store(),
         &ctx.requester,
         ctx.bucket()?,
-        ctx.key_str(),
-        ctx.read_object().await?,
+        key,
+        record,
         &request,
     )
     .await?;
