@@ -444,6 +444,8 @@ mod tests {
             prefix: None,
             delimiter: None,
             header_signed: true,
+            request: &[],
+            object_tags: &[],
         }
     }
 

@@ -26,12 +26,17 @@ struct Statement {
     resource: (bool, Vec<String>),
     /// Bucket policies only; `None` in RAM policies.
     principal: Option<Vec<String>>,
+    /// `NotPrincipal` (allowed with `Deny` only): the statement applies to everyone
+    /// except `principal`.
+    not_principal: bool,
     conditions: Vec<Condition>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct Condition {
     operator: Operator,
+    /// `...IfExists`: the condition holds when the request has no such key.
+    if_exists: bool,
     key: String,
     values: Vec<String>,
 }
@@ -105,11 +110,43 @@ pub struct Context<'a> {
     /// Signed in an `Authorization` header (not anonymous, not a presigned URL):
     /// hotlink protection lets such requests through.
     pub header_signed: bool,
+    /// Keys the request itself gives, by their policy names: S3's `s3:x-amz-acl`,
+    /// `s3:x-amz-copy-source`, ... (lower case) and `oss:RequestObjectTag/<key>`.
+    pub request: &'a [(String, String)],
+    /// The tags of the object the request acts on (`oss:ExistingObjectTag/<key>`).
+    pub object_tags: &'a [(String, String)],
+}
+
+/// Condition keys that name an object tag: `<prefix><tag key>`, the tag key as given.
+const EXISTING_TAG: &str = "oss:existingobjecttag/";
+const REQUEST_TAG: &str = "oss:requestobjecttag/";
+
+fn tag_key<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
+    key.get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .map(|_| &key[prefix.len()..])
+}
+
+fn lookup(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 impl Context<'_> {
     fn value(&self, key: &str) -> Option<String> {
-        match key.to_ascii_lowercase().as_str() {
+        if let Some(tag) = tag_key(key, EXISTING_TAG) {
+            return lookup(self.object_tags, tag);
+        }
+        if let Some(tag) = tag_key(key, REQUEST_TAG) {
+            return lookup(self.request, &format!("oss:RequestObjectTag/{tag}"));
+        }
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("s3:x-amz-") {
+            return lookup(self.request, &lower);
+        }
+        match lower.as_str() {
             "acs:sourceip" => Some(self.source_ip.to_string()),
             "acs:securetransport" => Some(self.secure_transport.to_string()),
             "acs:currenttime" => Some(self.current_time.to_rfc3339()),
@@ -250,7 +287,14 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
             *pattern = format!("acs:oss:*:*:{path}");
         }
     }
-    let principal = match s.get("Principal") {
+    let not_principal = s.contains_key("NotPrincipal");
+    if not_principal && s.contains_key("Principal") {
+        return err("a statement takes \"Principal\" or \"NotPrincipal\", not both");
+    }
+    if not_principal && effect == Effect::Allow {
+        return err("\"NotPrincipal\" is supported only with \"Effect\": \"Deny\"");
+    }
+    let principal = match s.get("Principal").or_else(|| s.get("NotPrincipal")) {
         None => None,
         // S3 writes `{"AWS": [...]}`.
         Some(Value::Object(o)) => match o.get("AWS") {
@@ -273,7 +317,11 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
             return err("\"Condition\" must be an object");
         };
         for (operator, keys) in block {
-            let Some(op) = Operator::parse(operator) else {
+            let (name, if_exists) = match operator.strip_suffix("IfExists") {
+                Some(name) => (name, true),
+                None => (operator.as_str(), false),
+            };
+            let Some(op) = Operator::parse(name) else {
                 return err(format!("unsupported condition operator {operator:?}"));
             };
             let Some(keys) = keys.as_object() else {
@@ -287,6 +335,7 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
                 }
                 conditions.push(Condition {
                     operator: op,
+                    if_exists,
                     key: key.clone(),
                     values,
                 });
@@ -298,6 +347,7 @@ fn parse_statement(value: &Value) -> Result<Statement, PolicyError> {
         action,
         resource,
         principal,
+        not_principal,
         conditions,
     })
 }
@@ -388,7 +438,18 @@ fn s3_condition_key(key: &str) -> String {
         "aws:referer" => "acs:Referer",
         "s3:prefix" => "oss:Prefix",
         "s3:delimiter" => "oss:Delimiter",
-        _ => key,
+        lower => {
+            if let Some(tag) = tag_key(key, "s3:ExistingObjectTag/") {
+                return format!("oss:ExistingObjectTag/{tag}");
+            }
+            if let Some(tag) = tag_key(key, "s3:RequestObjectTag/") {
+                return format!("oss:RequestObjectTag/{tag}");
+            }
+            if lower.starts_with("s3:x-amz-") {
+                return lower.to_owned();
+            }
+            key
+        }
     }
     .to_owned()
 }
@@ -441,12 +502,13 @@ impl Statement {
         resource: &str,
         context: &Context,
     ) -> bool {
-        if let Some(allowed) = &self.principal
-            && !allowed
+        if let Some(named) = &self.principal {
+            let listed = named
                 .iter()
-                .any(|p| p == "*" || principal.iter().any(|name| name == p))
-        {
-            return false;
+                .any(|p| p == "*" || principal.iter().any(|name| name == p));
+            if listed == self.not_principal {
+                return false;
+            }
         }
         let (positive, patterns) = &self.action;
         // Action names are case-insensitive, as in RAM.
@@ -479,8 +541,9 @@ impl Condition {
                 | NumericNotEquals
         );
         let Some(actual) = actual else {
-            // A key absent from the request matches only the negated operators.
-            return negated;
+            // A key absent from the request matches only the negated operators, and
+            // every `...IfExists` one.
+            return negated || self.if_exists;
         };
         let any = |f: &dyn Fn(&str) -> bool| self.values.iter().any(|v| f(v));
         match self.operator {
@@ -584,6 +647,8 @@ mod tests {
             prefix: Some("photos/"),
             delimiter: None,
             header_signed: true,
+            request: &[],
+            object_tags: &[],
         }
     }
 
@@ -679,6 +744,57 @@ mod tests {
                 "{doc} {action} {resource}"
             );
         }
+    }
+
+    #[test]
+    fn s3_request_and_tag_keys_if_exists_and_not_principal() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject",
+             "Resource":"arn:aws:s3:::photos/*",
+             "Condition":{"StringEquals":{"s3:ExistingObjectTag/Security":"public"}}},
+            {"Effect":"Allow","Principal":"*","Action":"s3:PutObject",
+             "Resource":"arn:aws:s3:::photos/*",
+             "Condition":{"StringLikeIfExists":{"s3:x-amz-copy-source":"photos/public/*"},
+                          "StringEquals":{"s3:RequestObjectTag/team":"a"}}},
+            {"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::1000000000000001:root"},
+             "Action":"s3:DeleteObject","Resource":"arn:aws:s3:::photos/*"}]}"#;
+        let policy = Policy::parse(doc).unwrap();
+        let anyone = ["1000000000000002".to_owned()];
+        let owner = ["1000000000000001".to_owned()];
+        let tags = [("Security".to_owned(), "public".to_owned())];
+        let tagged = Context {
+            object_tags: &tags,
+            ..ctx()
+        };
+        let get = |c: &Context| policy.evaluate(&anyone, "oss:GetObject", OBJ, c);
+        assert_eq!(get(&tagged), Some(Effect::Allow));
+        // Tag keys are case-sensitive.
+        let lower = [("security".to_owned(), "public".to_owned())];
+        let other = Context {
+            object_tags: &lower,
+            ..ctx()
+        };
+        assert_eq!(get(&other), None);
+        let put = |request: &[(String, String)]| {
+            let c = Context { request, ..ctx() };
+            policy.evaluate(&anyone, "oss:PutObject", OBJ, &c)
+        };
+        let tag = ("oss:RequestObjectTag/team".to_owned(), "a".to_owned());
+        let copy = |from: &str| ("s3:x-amz-copy-source".to_owned(), from.to_owned());
+        assert_eq!(put(std::slice::from_ref(&tag)), Some(Effect::Allow));
+        assert_eq!(
+            put(&[tag.clone(), copy("photos/public/x")]),
+            Some(Effect::Allow)
+        );
+        assert_eq!(put(&[tag.clone(), copy("photos/private/x")]), None);
+        assert_eq!(put(&[copy("photos/public/x")]), None);
+        let delete = |who: &[String]| policy.evaluate(who, "oss:DeleteObject", OBJ, &ctx());
+        assert_eq!(delete(&anyone), Some(Effect::Deny));
+        assert_eq!(delete(&owner), None);
+        let allow_not = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"x"},
+            "Action":"s3:ListBucket","Resource":"arn:aws:s3:::photos"}]}"#;
+        let e = Policy::parse(allow_not).unwrap_err().0;
+        assert!(e.contains("NotPrincipal"), "{e}");
     }
 
     #[test]

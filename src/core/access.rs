@@ -88,8 +88,29 @@ pub struct Requester {
     /// `oss:Prefix` / `oss:Delimiter` of a listing.
     pub prefix: Option<String>,
     pub delimiter: Option<String>,
+    /// Policy condition keys the request gives (`access::policy::Context::request`).
+    pub request_keys: Vec<(String, String)>,
     /// Endpoint host of each region, for wrong-region refusals.
     pub endpoints: Arc<HashMap<String, String>>,
+}
+
+/// The policy condition keys a request gives: `headers` as named (S3's
+/// `s3:x-amz-acl`, ...), and the tags of its tagging header as
+/// `oss:RequestObjectTag/<key>`.
+pub fn request_keys<'h>(
+    headers: impl Iterator<Item = (String, &'h str)>,
+    tagging: Option<&str>,
+) -> Vec<(String, String)> {
+    let tags = tagging
+        .and_then(super::object::parse_tagging)
+        .unwrap_or_default();
+    headers
+        .map(|(name, value)| (name, value.to_owned()))
+        .chain(
+            tags.into_iter()
+                .map(|(k, v)| (format!("oss:RequestObjectTag/{k}"), v)),
+        )
+        .collect()
 }
 
 impl Requester {
@@ -150,6 +171,8 @@ impl Requester {
             prefix: self.prefix.as_deref(),
             delimiter: self.delimiter.as_deref(),
             header_signed: self.header_signed,
+            request: &self.request_keys,
+            object_tags: object.map_or(&[], |o| o.tags.as_slice()),
         };
         access::authorize(
             principal,

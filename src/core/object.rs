@@ -299,6 +299,26 @@ pub fn copy_stream(
     }
 }
 
+/// A tagging header (`x-oss-tagging`, `x-amz-tagging`): URL-encoded `k=v` pairs joined
+/// by `&` (a pair without `=` is a key with an empty value). None when a part is not
+/// UTF-8 once decoded.
+pub fn parse_tagging(value: &str) -> Option<Vec<(String, String)>> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|s| s.into_owned())
+    };
+    value
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
 /// Check an object's tag set against a dialect's limits (every write that sets tags
 /// and lifecycle Tag filters).
 pub fn check_tags(tags: &[(String, String)], limits: TagLimits) -> CoreResult<()> {

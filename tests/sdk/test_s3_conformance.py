@@ -244,13 +244,14 @@ def test_upload_initiator_is_the_uploader(s3, s3_root2, bucket):
 
 
 def test_empty_content_md5_is_invalid(s3, bucket):
-    s3.meta.events.register_first(
-        "before-sign.s3.PutObject",
-        lambda request, **_: request.headers.__setitem__("Content-MD5", ""))
+    def empty_md5(request, **_):
+        request.headers["Content-MD5"] = ""
+
+    s3.meta.events.register_first("before-sign.s3.PutObject", empty_md5)
     try:
         expect_error("InvalidDigest", 400, s3.put_object, Bucket=bucket, Key="k", Body=b"x")
     finally:
-        s3.meta.events.unregister("before-sign.s3.PutObject")
+        s3.meta.events.unregister("before-sign.s3.PutObject", empty_md5)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
@@ -270,3 +271,55 @@ def test_us_east_1_recreate_is_a_no_op(tmp_path):
         expect_error("BucketAlreadyExists", 409, other.create_bucket, Bucket="again-east")
     finally:
         server.stop()
+
+
+def policy(*statements):
+    import json
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_policy_condition_keys(s3, s3_root2, buckets):
+    src, dst = buckets("pol-src"), buckets("pol-dst")
+    s3.put_object(Bucket=src, Key="public/a", Body=b"pa", Tagging="security=public")
+    s3.put_object(Bucket=src, Key="private/a", Body=b"xa", Tagging="security=private")
+    s3.put_bucket_policy(Bucket=src, Policy=policy({
+        "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:GetObjectTagging"],
+        "Resource": "arn:aws:s3:::%s/*" % src,
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/security": "public"}}}))
+    assert s3_root2.get_object(Bucket=src, Key="public/a")["Body"].read() == b"pa"
+    assert s3_root2.get_object_tagging(Bucket=src, Key="public/a")["TagSet"] == [
+        {"Key": "security", "Value": "public"}]
+    expect_error("AccessDenied", 403, s3_root2.get_object, Bucket=src, Key="private/a")
+    s3.put_bucket_policy(Bucket=src, Policy=policy({
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::%s/*" % src}))
+    s3.put_bucket_policy(Bucket=dst, Policy=policy({
+        "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::%s/*" % dst,
+        "Condition": {"StringLike": {"s3:x-amz-copy-source": "%s/public/*" % src},
+                      "StringEqualsIfExists": {"s3:x-amz-acl": "private"}}}))
+    s3_root2.copy_object(Bucket=dst, Key="copied", CopySource={"Bucket": src, "Key": "public/a"})
+    expect_error("AccessDenied", 403, s3_root2.copy_object, Bucket=dst, Key="copied2",
+                 CopySource={"Bucket": src, "Key": "private/a"})
+    expect_error("AccessDenied", 403, s3_root2.copy_object, Bucket=dst, Key="copied3",
+                 CopySource={"Bucket": src, "Key": "public/a"}, ACL="public-read")
+    expect_error("AccessDenied", 403, s3_root2.put_object, Bucket=dst, Key="plain", Body=b"x")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=dst)["Contents"]]
+    assert keys == ["copied"]
+
+
+def test_policy_request_tags_and_not_principal(s3, s3_root2, bucket):
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::%s/*" % bucket,
+         "Condition": {"StringEquals": {"s3:RequestObjectTag/team": "a"}}},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::%s:root" % ROOT1.account_id},
+         "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::%s/*" % bucket}))
+    s3_root2.put_object(Bucket=bucket, Key="k", Body=b"x", Tagging="team=a")
+    expect_error("AccessDenied", 403, s3_root2.put_object, Bucket=bucket, Key="k2", Body=b"x",
+                 Tagging="team=b")
+    expect_error("AccessDenied", 403, s3_root2.delete_object, Bucket=bucket, Key="k")
+    s3.delete_object(Bucket=bucket, Key="k")
+    expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=bucket, Policy=policy(
+        {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::%s:root" % ROOT2.account_id},
+         "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::%s" % bucket}))

@@ -362,6 +362,10 @@ async fn dispatch(
         header_signed,
         prefix: query.get("prefix").map(str::to_owned),
         delimiter: query.get("delimiter").map(str::to_owned),
+        request_keys: crate::core::access::request_keys(
+            std::iter::empty(),
+            header(&parts.headers, "x-oss-tagging"),
+        ),
         endpoints: app.endpoints.clone(),
     };
     let ctx = Ctx {

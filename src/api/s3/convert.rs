@@ -4,7 +4,6 @@
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
-use percent_encoding::percent_decode_str;
 use s3s::dto::{self, ETag, Timestamp};
 use s3s::{S3Result, TrailingHeaders, s3_error};
 
@@ -274,24 +273,12 @@ pub fn tagging_header(value: Option<&str>) -> S3Result<Vec<(String, String)>> {
     let Some(value) = value.filter(|v| !v.is_empty()) else {
         return Ok(vec![]);
     };
-    let decode = |s: &str| {
-        percent_decode_str(&s.replace('+', " "))
-            .decode_utf8()
-            .map(|s| s.into_owned())
-            .map_err(|_| {
-                s3_error!(
-                    InvalidArgument,
-                    "The x-amz-tagging header is not valid UTF-8."
-                )
-            })
-    };
-    value
-        .split('&')
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(k)?, decode(v)?))
-        })
-        .collect()
+    crate::core::object::parse_tagging(value).ok_or_else(|| {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-tagging header is not valid UTF-8."
+        )
+    })
 }
 
 pub fn tag_set(tags: &[(String, String)]) -> dto::TagSet {

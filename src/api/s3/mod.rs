@@ -350,6 +350,18 @@ impl S3Dialect {
                     && req.headers.contains_key(http::header::AUTHORIZATION),
                 prefix: query("prefix"),
                 delimiter: query("delimiter"),
+                // S3's `s3:x-amz-*` condition keys name the request's headers.
+                request_keys: crate::core::access::request_keys(
+                    req.headers.iter().filter_map(|(name, value)| {
+                        let name = name.as_str();
+                        let value = value.to_str().ok()?;
+                        name.starts_with("x-amz-")
+                            .then(|| (format!("s3:{name}"), value))
+                    }),
+                    req.headers
+                        .get("x-amz-tagging")
+                        .and_then(|v| v.to_str().ok()),
+                ),
                 endpoints: self.app.endpoints.clone(),
             },
         })

@@ -143,26 +143,13 @@ pub fn tagging_header(h: &HeaderMap) -> ApiResult<Vec<(String, String)>> {
     let Some(value) = header(h, "x-oss-tagging") else {
         return Ok(vec![]);
     };
-    let decode = |s: &str| {
-        percent_decode_str(&s.replace('+', " "))
-            .decode_utf8()
-            .map(|s| s.into_owned())
-            .map_err(|_| {
-                OssError::invalid_argument(
-                    "x-oss-tagging is not valid URL-encoded UTF-8.",
-                    "x-oss-tagging",
-                    value,
-                )
-            })
-    };
-    let tags = value
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(k)?, decode(v)?))
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+    let tags = crate::core::object::parse_tagging(value).ok_or_else(|| {
+        OssError::invalid_argument(
+            "x-oss-tagging is not valid URL-encoded UTF-8.",
+            "x-oss-tagging",
+            value,
+        )
+    })?;
     check_tags(&tags, TagLimits::OSS_OBJECT)?;
     Ok(tags)
 }
