@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 mod body_rate;
 mod counted;
+mod linger;
 
 use body_rate::{MinRate, MinRateBody};
 use counted::{Counted, Direction};
@@ -268,7 +269,7 @@ impl Connection {
         });
         let conn = self
             .builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service);
+            .serve_connection_with_upgrades(TokioIo::new(linger::Lingering::new(io)), service);
         tokio::pin!(conn);
         tokio::select! {
             result = conn.as_mut() => {

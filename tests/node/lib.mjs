@@ -10,7 +10,6 @@
 //   OSSIFY_OTHER_ACCESS_KEY_ID / OSSIFY_OTHER_ACCESS_KEY_SECRET root of account 2
 //   OSSIFY_OWNER_ID        account 1's id (the Owner ID in listings and ACLs)
 //   OSSIFY_BUCKET_PREFIX   fresh for each run; tests append their own tag
-//   OSSIFY_RUN_KNOWN_BUGS  1: also run the tests skipped for a known server bug
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
@@ -30,10 +29,6 @@ export const ROOT = { id: need('OSSIFY_ACCESS_KEY_ID'), secret: need('OSSIFY_ACC
 export const OTHER = { id: need('OSSIFY_OTHER_ACCESS_KEY_ID'), secret: need('OSSIFY_OTHER_ACCESS_KEY_SECRET') };
 export const OWNER_ID = need('OSSIFY_OWNER_ID');
 const PREFIX = need('OSSIFY_BUCKET_PREFIX');
-
-/** `skip` option of a test that a known server bug fails: the reason, or false (the
- * test runs) with OSSIFY_RUN_KNOWN_BUGS=1 in the environment. */
-export const knownBug = reason => (process.env.OSSIFY_RUN_KNOWN_BUGS === '1' ? false : reason);
 
 /** Options that address the server in the given style (see the header). */
 export function addressing(style = ADDRESSING) {

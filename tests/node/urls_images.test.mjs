@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import signUtils from 'ali-oss/lib/common/signUtils.js';
 import {
-  client, newBucket, removeBucket, rejection, assertOssError, etagOf, png, pngSize, knownBug,
+  client, newBucket, removeBucket, rejection, assertOssError, etagOf, png, pngSize,
 } from './lib.mjs';
 
 const PNG = png(20, 10);
@@ -91,7 +91,7 @@ test('signatureUrl PUT with Content-Type and a signed x-oss-meta header', async 
 });
 
 /** POST a form to the bucket (fields in order, the file last, as OSS requires). The
- * body goes in one write, as a buffer: see EARLY_CLOSE for streamed forms. */
+ * body goes in one write, as a buffer, unless `streamed`. */
 async function postForm(fields, body = 'form body', { streamed = false } = {}) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
@@ -107,16 +107,10 @@ async function postForm(fields, body = 'form body', { streamed = false } = {}) {
   });
 }
 
-// Server bug: when ossify refuses a request before reading all of its body (a form whose
-// policy fails, as here), it closes the connection with the rest of the body unread, so
-// the client's next write meets EPIPE/RST and fetch (undici) fails with "fetch failed"
-// instead of returning the 403 it was sent. About half of streamed refused forms fail
-// so. Real OSS (behind Tengine) drains the body (lingering close) and the client always
-// sees the error. Not an OSS-dialect fix: the connection handling in src/server.rs.
-const EARLY_CLOSE = 'ossify bug: an early error response closes the connection with the '
-  + 'request body unread, so fetch of a streamed body fails with EPIPE instead of the 403';
-
-test('a refused form streamed by fetch gets its 403', { skip: knownBug(EARLY_CLOSE) }, async () => {
+// A form refused before its body is read: the server drains the rest of the body
+// before closing (lingering close, as OSS behind Tengine does), so fetch (undici),
+// still streaming the body, gets the 403 rather than EPIPE/RST ("fetch failed").
+test('a refused form streamed by fetch gets its 403', async () => {
   const policy = {
     expiration: new Date(Date.now() + 600000).toISOString(),
     conditions: [['starts-with', '$key', 'form/']],
