@@ -8,6 +8,7 @@ pub mod fs_blob;
 #[cfg(test)]
 pub(crate) mod meta_conformance;
 pub mod pg_meta;
+mod pg_tls;
 pub mod redb_meta;
 pub mod reserve;
 pub mod s3_blob;

@@ -32,7 +32,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use super::{
     AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
@@ -313,6 +313,14 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cause {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            // rustls' verdict travels inside an I/O error (which hides it from `source`).
+            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return format!(
+                    "cannot connect to {target}: TLS handshake failed: {tls} (check that \
+                     sslrootcert names the CA that signed the server's certificate, and for \
+                     sslmode=verify-full that the certificate names the host of the URL)"
+                );
+            }
             return match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => format!(
                     "cannot connect to {target}: connection refused (is PostgreSQL running and listening there?)"
@@ -331,9 +339,13 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
     }
     let text = e.to_string();
     if text.contains("TLS") {
-        return format!(
-            "cannot connect to {target}: {text} (TLS is not supported yet: use sslmode=disable or sslmode=prefer)"
-        );
+        return match std::error::Error::source(e) {
+            Some(c) => format!(
+                "cannot connect to {target}: {text}: {c} (turn ssl on in the server's \
+                 postgresql.conf, or connect with sslmode=prefer or sslmode=disable)"
+            ),
+            None => format!("cannot connect to {target}: {text}"),
+        };
     }
     match std::error::Error::source(e) {
         Some(c) => format!("cannot connect to {target}: {text}: {c}"),
@@ -345,7 +357,8 @@ impl PgMeta {
     /// Connect to `url` (`postgres://user:password@host:port/database`) and bring its
     /// schema up to date. Errors name the `storage.metadata` setting and say what to fix.
     pub async fn open(url: &str) -> anyhow::Result<PgMeta> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+        let tls = super::pg_tls::prepare(url)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url).map_err(|e| {
             anyhow::anyhow!(
                 "storage.metadata: not a valid PostgreSQL URL ({e}); expected postgres://user:password@host:port/database"
             )
@@ -361,7 +374,7 @@ impl PgMeta {
             config.application_name("ossify");
         }
         let (mut client, connection) = config
-            .connect(NoTls)
+            .connect(tls.connector.clone())
             .await
             .map_err(|e| anyhow::anyhow!("storage.metadata: {}", describe_connect(&config, &e)))?;
         let driver = tokio::spawn(connection);
@@ -373,7 +386,7 @@ impl PgMeta {
 
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -1898,6 +1911,84 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    /// A CA certificate of its own, made with openssl, that signed nothing.
+    fn other_ca(dir: &std::path::Path) -> String {
+        let cert = dir.join("other-ca.crt");
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=not the test CA", "-keyout"])
+            .arg(dir.join("other-ca.key"))
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        cert.display().to_string()
+    }
+
+    /// sslmode=verify-full with the test server's CA connects over TLS; a CA that did
+    /// not sign its certificate, or a host the certificate does not name, fails at
+    /// start-up naming `storage.metadata` and the cause; verify-ca ignores the name.
+    #[test]
+    fn tls_verifies_the_server_certificate() {
+        let Some(admin) = pg::admin_url() else { return };
+        let Some(ca) = pg::tls_ca() else { return };
+        let db = pg::Database::create(admin);
+        let url = |params: String| format!("{}?{params}", db.url);
+        let meta = db
+            .runtime
+            .block_on(PgMeta::open(&url(format!(
+                "sslmode=verify-full&sslrootcert={ca}"
+            ))))
+            .unwrap();
+        let encrypted: bool = db.runtime.block_on(async {
+            let client = meta.client().await.ok().unwrap();
+            let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+            client.query_one(sql, &[]).await.unwrap().get(0)
+        });
+        assert!(encrypted, "the pooled connection is not encrypted");
+        assert_eq!(meta.get_bucket("b"), Ok(None));
+
+        let dir = tempfile::tempdir().unwrap();
+        let other = other_ca(dir.path());
+        let config = tokio_postgres::Config::from_str(&db.url).unwrap();
+        let target = connect_target(&config);
+        let hint = "(check that sslrootcert names the CA that signed the server's certificate, \
+                    and for sslmode=verify-full that the certificate names the host of the URL)";
+        for mode in ["verify-full", "verify-ca", "require"] {
+            let e = db.runtime.block_on(open_error(&url(format!(
+                "sslmode={mode}&sslrootcert={other}"
+            ))));
+            assert_eq!(
+                e,
+                format!(
+                    "storage.metadata: cannot connect to {target}: TLS handshake failed: \
+                     invalid peer certificate: UnknownIssuer {hint}"
+                ),
+                "{mode}"
+            );
+        }
+
+        // A host name the certificate does not name, at the server's address.
+        let port = config.get_ports()[0];
+        let elsewhere = db
+            .url
+            .replacen(&target, &format!("ossify-test.invalid:{port}"), 1);
+        let elsewhere =
+            |mode: &str| format!("{elsewhere}?hostaddr=127.0.0.1&sslmode={mode}&sslrootcert={ca}");
+        let e = db.runtime.block_on(open_error(&elsewhere("verify-full")));
+        assert!(
+            e.starts_with(&format!(
+                "storage.metadata: cannot connect to ossify-test.invalid:{port}: TLS handshake failed: invalid peer certificate: certificate not valid for name"
+            )),
+            "{e}"
+        );
+        db.runtime
+            .block_on(PgMeta::open(&elsewhere("verify-ca")))
+            .unwrap();
     }
 
     /// Connections the server dropped fail a call with an I/O error, never a panic,
