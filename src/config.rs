@@ -190,6 +190,11 @@ pub struct StorageConfig {
     /// be committing on another node.
     #[serde(default = "default_blob_gc_grace")]
     pub blob_gc_grace_secs: u64,
+    /// S3 multipart uploads of blobs begun more than this many seconds ago are
+    /// aborted (left by a node killed mid-upload; listings of objects never show
+    /// them). Checked every `blob_gc_interval_secs`; only with S3 blobs.
+    #[serde(default = "default_blob_upload_grace")]
+    pub blob_upload_grace_secs: u64,
     /// Seconds a replaced or deleted object's blobs outlive its record, for GETs on
     /// other nodes still reading them. Not used by the embedded default (deletes at once).
     #[serde(default = "default_blob_delete_delay")]
@@ -207,6 +212,7 @@ impl Default for StorageConfig {
             blobs: BlobsConfig::Fs,
             blob_gc_interval_secs: default_blob_gc_interval(),
             blob_gc_grace_secs: default_blob_gc_grace(),
+            blob_upload_grace_secs: default_blob_upload_grace(),
             blob_delete_delay_secs: default_blob_delete_delay(),
             restore_delay_secs: default_restore_delay(),
         }
@@ -221,6 +227,7 @@ impl std::fmt::Debug for StorageConfig {
             .field("blobs", &self.blobs)
             .field("blob_gc_interval_secs", &self.blob_gc_interval_secs)
             .field("blob_gc_grace_secs", &self.blob_gc_grace_secs)
+            .field("blob_upload_grace_secs", &self.blob_upload_grace_secs)
             .field("blob_delete_delay_secs", &self.blob_delete_delay_secs)
             .field("restore_delay_secs", &self.restore_delay_secs)
             .finish()
@@ -288,6 +295,7 @@ impl StorageConfig {
         for (key, value) in [
             ("blob_gc_interval_secs", self.blob_gc_interval_secs),
             ("blob_gc_grace_secs", self.blob_gc_grace_secs),
+            ("blob_upload_grace_secs", self.blob_upload_grace_secs),
         ] {
             if value == 0 {
                 return Err(ConfigError(format!("storage.{key} must be at least 1")));
@@ -309,6 +317,11 @@ fn default_blob_gc_interval() -> u64 {
 
 fn default_blob_gc_grace() -> u64 {
     3600
+}
+
+/// A day: far longer than any one blob upload takes.
+fn default_blob_upload_grace() -> u64 {
+    86_400
 }
 
 fn default_blob_delete_delay() -> u64 {

@@ -529,6 +529,12 @@ impl Server {
                     interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
                     grace: Duration::from_secs(config.storage.blob_gc_grace_secs),
                 }),
+                blob_uploads: matches!(config.storage.blobs, BlobsConfig::S3(_)).then(|| {
+                    crate::background::BlobGc {
+                        interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
+                        grace: Duration::from_secs(config.storage.blob_upload_grace_secs),
+                    }
+                }),
                 access_log_flush: Duration::from_secs(config.server.access_log_flush_secs),
             },
             app.store.clone(),

@@ -1120,4 +1120,8 @@ pub trait BlobStore: Send + Sync + 'static {
         keep: &'a HashSet<BlobId>,
         written_before: Option<i64>,
     ) -> BoxFuture<'a, io::Result<usize>>;
+    /// Abort the unfinished uploads of blobs begun before `begun_before` (unix ms) that
+    /// the service keeps out of sight of `sweep` (S3 multipart uploads of a writer that
+    /// died); returns how many were aborted.
+    fn abort_stale_uploads(&self, begun_before: i64) -> BoxFuture<'_, io::Result<usize>>;
 }
