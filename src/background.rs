@@ -46,17 +46,19 @@ pub fn spawn(jobs: Jobs, store: crate::core::Store) -> tokio::task::JoinHandle<(
     tokio::spawn(async move {
         let (meta, blobs) = (store.meta.clone(), store.blobs.clone());
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(crate::core::access_log::run(store, jobs.access_log_flush));
-        let (m, b, node) = (meta.clone(), blobs.clone(), jobs.node.clone());
+        tasks.spawn(crate::core::access_log::run(
+            store.clone(),
+            jobs.access_log_flush,
+        ));
         tasks.spawn(leased(
             "lifecycle",
-            node,
+            jobs.node.clone(),
             jobs.lifecycle_interval,
-            m,
-            move |m| {
-                let b = b.clone();
+            meta.clone(),
+            move |_| {
+                let store = store.clone();
                 async move {
-                    crate::lifecycle::sweep(m, b, crate::core::now_ms())
+                    crate::lifecycle::sweep(&store, crate::core::now_ms())
                         .await
                         .map(|_| ())
                 }
