@@ -335,7 +335,7 @@ pub async fn open_storage(
         None
     };
     let meta: Arc<dyn MetaStore> = match (&config.storage.metadata, &space) {
-        (Some(url), _) => Arc::new(PgMeta::open(url).await?),
+        (Some(url), _) => Arc::new(PgMeta::open(url, config.storage.metadata_pool_size).await?),
         (None, Some(space)) => Arc::new(
             RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
                 format!(

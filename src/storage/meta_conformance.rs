@@ -1873,7 +1873,14 @@ pub(super) mod pg {
         }
 
         pub fn open(&self) -> Arc<dyn MetaStore> {
-            Arc::new(self.runtime.block_on(PgMeta::open(&self.url)).unwrap())
+            Arc::new(
+                self.runtime
+                    .block_on(PgMeta::open(
+                        &self.url,
+                        crate::storage::pg_meta::DEFAULT_POOL_SIZE,
+                    ))
+                    .unwrap(),
+            )
         }
     }
 

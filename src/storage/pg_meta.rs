@@ -115,8 +115,9 @@ CREATE TABLE accounts (
 /// migrating, so that nodes starting together migrate one at a time.
 const MIGRATION_LOCK: (i32, i32) = (0x6f73_7366, 1);
 
-/// Connections per node. Each metadata call holds one for its duration.
-const POOL_SIZE: usize = 16;
+/// Connections per node unless `storage.metadata_pool_size` says otherwise. Each
+/// metadata call holds one for its duration.
+pub const DEFAULT_POOL_SIZE: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a call waits for a free connection before failing.
 const POOL_WAIT: Duration = Duration::from_secs(30);
@@ -182,14 +183,16 @@ impl Failure {
         )
     }
 
-    fn into_storage(self) -> StorageError {
+    /// In words; `pool_size` is the pool's number of connections.
+    fn into_storage(self, pool_size: usize) -> StorageError {
         match self {
             Self::Answer(e) => e,
             Self::Pg(e) => StorageError::Io(describe_pg(&e)),
             Self::Pool(PoolError::Backend(e)) => StorageError::Io(describe_pg(&e)),
             Self::Pool(PoolError::Timeout(_)) => StorageError::Io(format!(
                 "metadata database (PostgreSQL): no connection available within {} s \
-                 (all {POOL_SIZE} busy, or the server does not answer)",
+                 (all {pool_size} busy, or the server does not answer; \
+                 see storage.metadata_pool_size)",
                 POOL_WAIT.as_secs()
             )),
             Self::Pool(e) => StorageError::Io(format!("metadata database (PostgreSQL): {e}")),
@@ -355,8 +358,9 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
 
 impl PgMeta {
     /// Connect to `url` (`postgres://user:password@host:port/database`) and bring its
-    /// schema up to date. Errors name the `storage.metadata` setting and say what to fix.
-    pub async fn open(url: &str) -> anyhow::Result<PgMeta> {
+    /// schema up to date; calls then share up to `pool_size` connections. Errors name
+    /// the `storage.metadata` setting and say what to fix.
+    pub async fn open(url: &str, pool_size: usize) -> anyhow::Result<PgMeta> {
         let tls = super::pg_tls::prepare(url)?;
         let mut config = tokio_postgres::Config::from_str(&tls.url).map_err(|e| {
             anyhow::anyhow!(
@@ -392,7 +396,7 @@ impl PgMeta {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(CONNECT_TIMEOUT))
@@ -407,7 +411,8 @@ impl PgMeta {
 
     /// Run `op` to completion on this thread.
     fn block<T>(&self, op: impl Future<Output = Result<T, Failure>>) -> Result<T, StorageError> {
-        tokio::task::block_in_place(|| self.handle.block_on(op)).map_err(Failure::into_storage)
+        tokio::task::block_in_place(|| self.handle.block_on(op))
+            .map_err(|f| f.into_storage(self.pool.status().max_size))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, Failure> {
@@ -1817,7 +1822,7 @@ mod tests {
     }
 
     async fn open_error(url: &str) -> String {
-        match PgMeta::open(url).await {
+        match PgMeta::open(url, DEFAULT_POOL_SIZE).await {
             Ok(_) => panic!("{url} opened"),
             Err(e) => e.to_string(),
         }
@@ -1882,7 +1887,7 @@ mod tests {
             let starts: Vec<_> = (0..4)
                 .map(|_| {
                     let url = url.clone();
-                    tokio::spawn(async move { PgMeta::open(&url).await })
+                    tokio::spawn(async move { PgMeta::open(&url, DEFAULT_POOL_SIZE).await })
                 })
                 .collect();
             let mut opened = Vec::new();
@@ -1893,13 +1898,18 @@ mod tests {
         });
         // A second application would have failed on ossify_schema's primary key.
         drop(opened);
-        db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        db.runtime
+            .block_on(PgMeta::open(&db.url, DEFAULT_POOL_SIZE))
+            .unwrap();
         let newer = format!(
             "INSERT INTO ossify_schema (version) VALUES ({})",
             MIGRATIONS.len() + 1
         );
         db.runtime.block_on(pg::admin_sql(&db.url, &newer)).unwrap();
-        let e = match db.runtime.block_on(PgMeta::open(&db.url)) {
+        let e = match db
+            .runtime
+            .block_on(PgMeta::open(&db.url, DEFAULT_POOL_SIZE))
+        {
             Ok(_) => panic!("a newer schema was accepted"),
             Err(e) => e.to_string(),
         };
@@ -1940,9 +1950,10 @@ mod tests {
         let url = |params: String| format!("{}?{params}", db.url);
         let meta = db
             .runtime
-            .block_on(PgMeta::open(&url(format!(
-                "sslmode=verify-full&sslrootcert={ca}"
-            ))))
+            .block_on(PgMeta::open(
+                &url(format!("sslmode=verify-full&sslrootcert={ca}")),
+                DEFAULT_POOL_SIZE,
+            ))
             .unwrap();
         let encrypted: bool = db.runtime.block_on(async {
             let client = meta.client().await.ok().unwrap();
@@ -1987,7 +1998,7 @@ mod tests {
             "{e}"
         );
         db.runtime
-            .block_on(PgMeta::open(&elsewhere("verify-ca")))
+            .block_on(PgMeta::open(&elsewhere("verify-ca"), DEFAULT_POOL_SIZE))
             .unwrap();
     }
 
@@ -1997,7 +2008,9 @@ mod tests {
     fn lost_connections_are_errors_then_replaced() {
         let Some(admin) = pg::admin_url() else { return };
         let db = pg::Database::create(admin.clone());
-        let meta = db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        // storage.metadata_pool_size connections at most.
+        let meta = db.runtime.block_on(PgMeta::open(&db.url, 3)).unwrap();
+        assert_eq!(meta.pool.status().max_size, 3);
         assert_eq!(meta.get_bucket("b"), Ok(None));
         let kill = format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
