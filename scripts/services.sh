@@ -71,6 +71,9 @@ start_postgres() {
     printf '%s\n' "$password" >"$dir/pg/pw"
     # TLS with a throw-away CA; clients that do not require it may still use plain text.
     local tls=()
+    if ! command -v openssl >/dev/null && can_apt; then
+        apt_install openssl
+    fi
     if command -v openssl >/dev/null; then
         _pg_certs "$dir" >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; return 1; }
         tls=(-c ssl=on -c "ssl_cert_file=$dir/pg/server.crt" -c "ssl_key_file=$dir/pg/server.key")
