@@ -2,6 +2,8 @@
 # Source it, call start_postgres / start_seaweedfs, and stop_services when done
 # (scripts/test.sh traps EXIT). Each start exports what the tests read:
 #   OSSIFY_TEST_POSTGRES_URL  a superuser URL (tests create their own databases)
+#   OSSIFY_TEST_POSTGRES_CA   the CA that signed the server's TLS certificate (issued to
+#                             localhost and 127.0.0.1), when openssl is there to make one
 #   OSSIFY_TEST_S3_ENDPOINT, OSSIFY_TEST_S3_BUCKET, OSSIFY_TEST_S3_ACCESS_KEY_ID,
 #   OSSIFY_TEST_S3_SECRET_ACCESS_KEY  an S3 gateway with an existing bucket
 # Facts behind the flags: ../shared/scaleout-notes.md of the project's design notes.
@@ -34,6 +36,21 @@ _pg_bin() {
     command -v initdb >/dev/null && dirname "$(command -v initdb)"
 }
 
+# A CA ($1/ca.crt) and a server certificate signed by it for localhost and 127.0.0.1
+# ($1/pg/server.{crt,key}, the key readable by its owner only, as PostgreSQL demands).
+_pg_certs() {
+    local dir=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=ossify test CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.crt" &&
+        openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$dir/pg/server.key" \
+            -out "$dir/server.csr" &&
+        printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+            "extendedKeyUsage=serverAuth" >"$dir/server.ext" &&
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+            -CAcreateserial -days 30 -extfile "$dir/server.ext" -out "$dir/pg/server.crt" &&
+        chmod 600 "$dir/pg/server.key"
+}
+
 start_postgres() {
     local bin
     bin=$(_pg_bin)
@@ -52,6 +69,15 @@ start_postgres() {
     chmod 755 "$dir"
     mkdir "$dir/pg"
     printf '%s\n' "$password" >"$dir/pg/pw"
+    # TLS with a throw-away CA; clients that do not require it may still use plain text.
+    local tls=()
+    if ! command -v openssl >/dev/null && can_apt; then
+        apt_install openssl
+    fi
+    if command -v openssl >/dev/null; then
+        _pg_certs "$dir" >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; return 1; }
+        tls=(-c ssl=on -c "ssl_cert_file=$dir/pg/server.crt" -c "ssl_key_file=$dir/pg/server.key")
+    fi
     [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir/pg"
     chmod 700 "$dir/pg"
     _services_pg_dir="$dir"
@@ -60,10 +86,13 @@ start_postgres() {
         { cat "$dir/initdb.log" >&2; return 1; }
     # fsync=off is for test speed only: ossify's durability tests kill ossify, not PostgreSQL.
     _pg "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/pg.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir/pg' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir/pg' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${tls[*]}" \
         >/dev/null || { cat "$dir/pg/pg.log" >&2; return 1; }
     _pg "$bin/createdb" -w -h "$dir/pg" -p "$port" -U ossify ossify
     export OSSIFY_TEST_POSTGRES_URL="postgres://ossify:$password@127.0.0.1:$port/ossify"
+    if [ ${#tls[@]} -gt 0 ]; then
+        export OSSIFY_TEST_POSTGRES_CA="$dir/ca.crt"
+    fi
     echo "services.sh: PostgreSQL on 127.0.0.1:$port" >&2
 }
 

@@ -1,5 +1,5 @@
 //! Background work that must run once per cluster, not once per node: the lifecycle
-//! sweeper and the orphan-blob collector. Each runs on the node holding its lease in
+//! sweeper, the orphan-blob collector and the aborter of stale blob uploads. Each runs on the node holding its lease in
 //! the metadata store; when that node dies its lease lapses and another takes over.
 //! The access-log flush runs on every node: each writes the lines it buffered.
 
@@ -17,13 +17,15 @@ pub struct Jobs {
     pub lifecycle_interval: Duration,
     /// `None`: no periodic collection (the embedded default sweeps at start-up).
     pub blob_gc: Option<BlobGc>,
+    /// `None`: blobs are files, whose dead writes `blob_gc` or the start-up sweep removes.
+    pub blob_uploads: Option<BlobGc>,
     pub access_log_flush: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct BlobGc {
     pub interval: Duration,
-    /// Blobs younger than this are spared: their write may not have committed yet.
+    /// Blobs (or uploads) younger than this are spared: their write may still be going on.
     pub grace: Duration,
 }
 
@@ -44,27 +46,42 @@ pub fn spawn(jobs: Jobs, store: crate::core::Store) -> tokio::task::JoinHandle<(
     tokio::spawn(async move {
         let (meta, blobs) = (store.meta.clone(), store.blobs.clone());
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(crate::core::access_log::run(store, jobs.access_log_flush));
-        let (m, b, node) = (meta.clone(), blobs.clone(), jobs.node.clone());
+        tasks.spawn(crate::core::access_log::run(
+            store.clone(),
+            jobs.access_log_flush,
+        ));
         tasks.spawn(leased(
             "lifecycle",
-            node,
+            jobs.node.clone(),
             jobs.lifecycle_interval,
-            m,
-            move |m| {
-                let b = b.clone();
+            meta.clone(),
+            move |_| {
+                let store = store.clone();
                 async move {
-                    crate::lifecycle::sweep(m, b, crate::core::now_ms())
+                    crate::lifecycle::sweep(&store, crate::core::now_ms())
                         .await
                         .map(|_| ())
                 }
             },
         ));
         if let Some(gc) = jobs.blob_gc {
-            let b = blobs.clone();
-            tasks.spawn(leased("blob-gc", jobs.node, gc.interval, meta, move |m| {
-                collect_blobs(m, b.clone(), gc.grace)
-            }));
+            let (b, node) = (blobs.clone(), jobs.node.clone());
+            tasks.spawn(leased(
+                "blob-gc",
+                node,
+                gc.interval,
+                meta.clone(),
+                move |m| collect_blobs(m, b.clone(), gc.grace),
+            ));
+        }
+        if let Some(gc) = jobs.blob_uploads {
+            tasks.spawn(leased(
+                "blob-uploads",
+                jobs.node,
+                gc.interval,
+                meta,
+                move |_| abort_stale_uploads(blobs.clone(), gc.grace),
+            ));
         }
         while tasks.join_next().await.is_some() {}
     })
@@ -121,6 +138,20 @@ pub async fn collect_blobs(
     let removed = blobs.sweep(&keep, Some(cutoff)).await?;
     if removed > 0 {
         tracing::info!(removed, "removed orphan blobs");
+    }
+    Ok(())
+}
+
+/// Abort the blob uploads (S3 multipart uploads) begun more than `grace` ago: a node
+/// killed mid-upload leaves its upload, and the parts' storage, behind.
+pub async fn abort_stale_uploads(
+    blobs: Arc<dyn BlobStore>,
+    grace: Duration,
+) -> Result<(), StorageError> {
+    let cutoff = crate::core::now_ms() - grace.as_millis() as i64;
+    let aborted = blobs.abort_stale_uploads(cutoff).await?;
+    if aborted > 0 {
+        tracing::info!(aborted, "aborted stale blob uploads");
     }
     Ok(())
 }

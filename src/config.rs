@@ -179,6 +179,9 @@ pub struct StorageConfig {
     /// `postgres://user:password@host:port/database`; unset: redb in the data directory.
     #[serde(default)]
     pub metadata: Option<String>,
+    /// PostgreSQL connections of this node; each metadata call holds one.
+    #[serde(default = "default_metadata_pool_size")]
+    pub metadata_pool_size: usize,
     #[serde(default)]
     pub blobs: BlobsConfig,
     /// Seconds between sweeps for orphan blobs (left by a node that died between
@@ -190,6 +193,11 @@ pub struct StorageConfig {
     /// be committing on another node.
     #[serde(default = "default_blob_gc_grace")]
     pub blob_gc_grace_secs: u64,
+    /// S3 multipart uploads of blobs begun more than this many seconds ago are
+    /// aborted (left by a node killed mid-upload; listings of objects never show
+    /// them). Checked every `blob_gc_interval_secs`; only with S3 blobs.
+    #[serde(default = "default_blob_upload_grace")]
+    pub blob_upload_grace_secs: u64,
     /// Seconds a replaced or deleted object's blobs outlive its record, for GETs on
     /// other nodes still reading them. Not used by the embedded default (deletes at once).
     #[serde(default = "default_blob_delete_delay")]
@@ -204,9 +212,11 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             metadata: None,
+            metadata_pool_size: default_metadata_pool_size(),
             blobs: BlobsConfig::Fs,
             blob_gc_interval_secs: default_blob_gc_interval(),
             blob_gc_grace_secs: default_blob_gc_grace(),
+            blob_upload_grace_secs: default_blob_upload_grace(),
             blob_delete_delay_secs: default_blob_delete_delay(),
             restore_delay_secs: default_restore_delay(),
         }
@@ -218,9 +228,11 @@ impl std::fmt::Debug for StorageConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StorageConfig")
             .field("metadata", &self.metadata.as_ref().map(|_| "postgres://…"))
+            .field("metadata_pool_size", &self.metadata_pool_size)
             .field("blobs", &self.blobs)
             .field("blob_gc_interval_secs", &self.blob_gc_interval_secs)
             .field("blob_gc_grace_secs", &self.blob_gc_grace_secs)
+            .field("blob_upload_grace_secs", &self.blob_upload_grace_secs)
             .field("blob_delete_delay_secs", &self.blob_delete_delay_secs)
             .field("restore_delay_secs", &self.restore_delay_secs)
             .finish()
@@ -286,8 +298,10 @@ impl StorageConfig {
             }
         }
         for (key, value) in [
+            ("metadata_pool_size", self.metadata_pool_size as u64),
             ("blob_gc_interval_secs", self.blob_gc_interval_secs),
             ("blob_gc_grace_secs", self.blob_gc_grace_secs),
+            ("blob_upload_grace_secs", self.blob_upload_grace_secs),
         ] {
             if value == 0 {
                 return Err(ConfigError(format!("storage.{key} must be at least 1")));
@@ -303,12 +317,21 @@ impl StorageConfig {
     }
 }
 
+fn default_metadata_pool_size() -> usize {
+    crate::storage::pg_meta::DEFAULT_POOL_SIZE
+}
+
 fn default_blob_gc_interval() -> u64 {
     3600
 }
 
 fn default_blob_gc_grace() -> u64 {
     3600
+}
+
+/// A day: far longer than any one blob upload takes.
+fn default_blob_upload_grace() -> u64 {
+    86_400
 }
 
 fn default_blob_delete_delay() -> u64 {
@@ -949,6 +972,17 @@ path_style = true
         );
         assert!(Config::from_toml("").unwrap().storage.is_embedded());
         assert_eq!(config.storage.restore_delay_secs, 1);
+        assert_eq!(config.storage.metadata_pool_size, 16);
+        assert_eq!(config.storage.blob_upload_grace_secs, 86_400);
+        let pooled = Config::from_toml("[storage]\nmetadata_pool_size = 64\n").unwrap();
+        assert_eq!(pooled.storage.metadata_pool_size, 64);
+        for key in ["metadata_pool_size", "blob_upload_grace_secs"] {
+            let mut zero = Config::from_toml(&format!("[storage]\n{key} = 0\n")).unwrap();
+            assert_eq!(
+                zero.finish().unwrap_err().0,
+                format!("storage.{key} must be at least 1")
+            );
+        }
         let mut quick = Config::from_toml("[storage]\nrestore_delay_secs = 0\n").unwrap();
         quick.finish().unwrap();
         assert_eq!(quick.storage.restore_delay_secs, 0);

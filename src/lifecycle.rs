@@ -2,14 +2,13 @@
 //! versions and lone delete markers) and aborts stale multipart uploads according to
 //! each bucket's lifecycle rules (filters as `core::lifecycle::selects` reads them).
 
-use std::sync::Arc;
-
+use crate::core::Store;
 use crate::core::lifecycle::{selects, selects_upload};
-use crate::core::object::{new_record, version_for_write};
+use crate::core::object::{new_record, remove_blob, version_for_write};
 use crate::core::worm;
 use crate::storage::{
-    BlobId, BlobStore, BucketRecord, LifecycleRule, LifecycleWhen, ListQuery, MetaStore,
-    ObjectRecord, StorageError, UploadQuery, VersionQuery,
+    BlobId, BucketRecord, LifecycleRule, LifecycleWhen, ListQuery, MetaStore, ObjectRecord,
+    StorageError, UploadQuery, VersionQuery,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -35,12 +34,10 @@ pub struct Swept {
     pub uploads_aborted: usize,
 }
 
-/// One pass over every bucket.
-pub async fn sweep(
-    meta: Arc<dyn MetaStore>,
-    blobs: Arc<dyn BlobStore>,
-    now: i64,
-) -> Result<Swept, StorageError> {
+/// One pass over every bucket. The blobs of what it removes go as those of a
+/// DeleteObject do, after `store.blob_delete_delay` (for GETs already reading them).
+pub async fn sweep(store: &Store, now: i64) -> Result<Swept, StorageError> {
+    let meta = store.meta.clone();
     let mut swept = Swept::default();
     let m = meta.clone();
     let buckets = tokio::task::spawn_blocking(move || m.all_buckets())
@@ -73,9 +70,7 @@ pub async fn sweep(
             .await
             .map_err(|e| StorageError::Io(e.to_string()))??;
             for blob in doomed {
-                if let Err(e) = blobs.delete(&blob).await {
-                    tracing::warn!(blob = %blob.0, "lifecycle: cannot delete blob: {e}");
-                }
+                remove_blob(store, &blob).await;
             }
             let (objects, uploads) = (counts.objects_deleted, counts.uploads_aborted);
             swept.objects_deleted += objects;
@@ -258,13 +253,18 @@ fn abort_uploads(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::storage::{FsBlobStore, RedbMeta, SpaceReserve, Versioning, new_version_id};
+    use std::sync::Arc;
+    use std::time::Duration;
 
-    /// A versioned bucket `b` on redb and files, with `rule` as its only rule.
-    fn versioned(
-        rule: LifecycleRule,
-    ) -> (tempfile::TempDir, Arc<dyn MetaStore>, Arc<dyn BlobStore>) {
+    use super::*;
+    use crate::core::sse::KeyRing;
+    use crate::storage::{
+        BlobStore, FsBlobStore, RedbMeta, SpaceReserve, Versioning, new_version_id,
+    };
+
+    /// A versioned bucket `b` on redb and files, with `rule` as its only rule; blobs
+    /// are deleted at once.
+    fn versioned(rule: LifecycleRule) -> (tempfile::TempDir, Arc<dyn MetaStore>, Store) {
         let dir = tempfile::tempdir().unwrap();
         let space = Arc::new(SpaceReserve::open(dir.path(), 0).unwrap());
         let meta: Arc<dyn MetaStore> =
@@ -274,7 +274,15 @@ mod tests {
         bucket.config.versioning = Some(Versioning::Enabled);
         bucket.config.lifecycle = Some(vec![rule]);
         meta.create_bucket(&bucket).unwrap();
-        (dir, meta, blobs)
+        let store = Store {
+            meta: meta.clone(),
+            blobs,
+            max_object_size: u64::MAX,
+            blob_delete_delay: None,
+            restore_delay: Duration::ZERO,
+            keys: Arc::new(KeyRing::open(&dir.path().join("master.key")).unwrap()),
+        };
+        (dir, meta, store)
     }
 
     fn rule(prefix: &str) -> LifecycleRule {
@@ -288,8 +296,22 @@ mod tests {
 
     /// A version of `key` written at `at` (unix ms).
     fn write(meta: &dyn MetaStore, key: &str, at: i64, marker: bool) -> String {
+        write_blob(meta, key, at, marker, None)
+    }
+
+    /// [`write`] with its bytes in `blob`.
+    fn write_blob(
+        meta: &dyn MetaStore,
+        key: &str,
+        at: i64,
+        marker: bool,
+        blob: Option<BlobId>,
+    ) -> String {
         let id = new_version_id();
         let mut record = crate::storage::meta_conformance::object(&id);
+        if let Some(blob) = blob {
+            record.segments[0].blob = blob;
+        }
         record.version_id = Some(id.clone());
         record.last_modified = at;
         record.delete_marker = marker;
@@ -313,7 +335,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn noncurrent_versions_expire_days_after_they_were_replaced() {
-        let (_dir, meta, blobs) = versioned(LifecycleRule {
+        let (_dir, meta, store) = versioned(LifecycleRule {
             noncurrent_days: Some(2),
             ..rule("logs/")
         });
@@ -323,14 +345,10 @@ mod tests {
         let other = write(&*meta, "keep", 0, false);
         write(&*meta, "keep", DAY_MS, false);
         // v1 became noncurrent on day 5, v2 on day 6: at day 7.5 only v1 is due.
-        let swept = sweep(meta.clone(), blobs.clone(), 7 * DAY_MS + DAY_MS / 2)
-            .await
-            .unwrap();
+        let swept = sweep(&store, 7 * DAY_MS + DAY_MS / 2).await.unwrap();
         assert_eq!(swept.objects_deleted, 1);
         assert_eq!(ids(&*meta, "logs/a"), [(v3.clone(), false), (v2, false)]);
-        sweep(meta.clone(), blobs.clone(), 8 * DAY_MS)
-            .await
-            .unwrap();
+        sweep(&store, 8 * DAY_MS).await.unwrap();
         assert_eq!(ids(&*meta, "logs/a"), [(v3, false)]);
         // Outside the prefix nothing goes.
         assert_eq!(ids(&*meta, "keep").len(), 2);
@@ -339,38 +357,61 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn expiration_leaves_a_marker_and_lone_markers_go() {
-        let (_dir, meta, blobs) = versioned(LifecycleRule {
+        let (_dir, meta, store) = versioned(LifecycleRule {
             expiration: Some(LifecycleWhen::Days(1)),
             noncurrent_days: Some(1),
             ..rule("")
         });
         let v1 = write(&*meta, "k", 0, false);
         // Day 2: the current version expires behind a delete marker and stays noncurrent.
-        sweep(meta.clone(), blobs.clone(), 2 * DAY_MS)
-            .await
-            .unwrap();
+        sweep(&store, 2 * DAY_MS).await.unwrap();
         let after = ids(&*meta, "k");
         assert_eq!(after.len(), 2);
         assert!(after[0].1, "a delete marker is the latest version");
         assert_eq!(after[1], (v1, false));
         assert_eq!(meta.get_object("b", "k").unwrap(), None);
         // A lone marker stays without ExpiredObjectDeleteMarker.
-        let (_dir2, meta2, blobs2) = versioned(rule(""));
+        let (_dir2, meta2, store2) = versioned(rule(""));
         write(&*meta2, "m", 0, true);
-        sweep(meta2.clone(), blobs2, 9 * DAY_MS).await.unwrap();
+        sweep(&store2, 9 * DAY_MS).await.unwrap();
         assert_eq!(ids(&*meta2, "m").len(), 1);
         // With it, a marker that is the only version left goes.
-        let (_dir3, meta3, blobs3) = versioned(LifecycleRule {
+        let (_dir3, meta3, store3) = versioned(LifecycleRule {
             expired_object_delete_marker: true,
             ..rule("")
         });
         write(&*meta3, "m", 0, true);
         let kept = write(&*meta3, "n", 0, false);
         write(&*meta3, "n", 1, true);
-        sweep(meta3.clone(), blobs3, 9 * DAY_MS).await.unwrap();
+        sweep(&store3, 9 * DAY_MS).await.unwrap();
         assert_eq!(ids(&*meta3, "m"), []);
         assert_eq!(ids(&*meta3, "n").len(), 2, "a marker over a version stays");
         assert!(ids(&*meta3, "n").contains(&(kept, false)));
+    }
+
+    /// Removed versions' blobs outlive the sweep by the delete delay, as those of a
+    /// DeleteObject do: a GET on another node may be reading them.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn blobs_of_expired_versions_go_after_the_delete_delay() {
+        let (_dir, meta, mut store) = versioned(LifecycleRule {
+            noncurrent_days: Some(1),
+            ..rule("")
+        });
+        store.blob_delete_delay = Some(Duration::from_millis(500));
+        let mut writer = store.blobs.create().await.unwrap();
+        writer.write(b"old").await.unwrap();
+        let blob = writer.finish().await.unwrap();
+        write_blob(&*meta, "k", 0, false, Some(blob.clone()));
+        let current = write(&*meta, "k", 0, false);
+        let swept = sweep(&store, 2 * DAY_MS).await.unwrap();
+        assert_eq!(swept.objects_deleted, 1);
+        assert_eq!(ids(&*meta, "k"), [(current, false)]);
+        let mut read = Vec::new();
+        store.blobs.read_blocking(&blob, 0, 3, &mut read).unwrap();
+        assert_eq!(read, b"old", "deleted before the delay");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let gone = store.blobs.read_blocking(&blob, 0, 3, &mut Vec::new());
+        assert_eq!(gone.unwrap_err().kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]

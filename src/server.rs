@@ -336,7 +336,7 @@ pub async fn open_storage(
         None
     };
     let meta: Arc<dyn MetaStore> = match (&config.storage.metadata, &space) {
-        (Some(url), _) => Arc::new(PgMeta::open(url).await?),
+        (Some(url), _) => Arc::new(PgMeta::open(url, config.storage.metadata_pool_size).await?),
         (None, Some(space)) => Arc::new(
             RedbMeta::open(&data_dir.join("meta.redb"), space.clone()).with_context(|| {
                 format!(
@@ -529,6 +529,12 @@ impl Server {
                 blob_gc: (!config.storage.is_embedded()).then(|| crate::background::BlobGc {
                     interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
                     grace: Duration::from_secs(config.storage.blob_gc_grace_secs),
+                }),
+                blob_uploads: matches!(config.storage.blobs, BlobsConfig::S3(_)).then(|| {
+                    crate::background::BlobGc {
+                        interval: Duration::from_secs(config.storage.blob_gc_interval_secs),
+                        grace: Duration::from_secs(config.storage.blob_upload_grace_secs),
+                    }
                 }),
                 access_log_flush: Duration::from_secs(config.server.access_log_flush_secs),
             },

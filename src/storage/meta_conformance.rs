@@ -1819,6 +1819,22 @@ pub(super) mod pg {
     }
 
     /// `url` with another database name.
+    /// The CA of the test server's TLS certificate (`OSSIFY_TEST_POSTGRES_CA`, set by
+    /// scripts/services.sh when openssl is there); required with the other services.
+    pub fn tls_ca() -> Option<String> {
+        match std::env::var("OSSIFY_TEST_POSTGRES_CA") {
+            Ok(ca) if !ca.is_empty() => Some(ca),
+            _ => {
+                assert!(
+                    std::env::var("OSSIFY_REQUIRE_SCALEOUT").as_deref() != Ok("1"),
+                    "OSSIFY_REQUIRE_SCALEOUT=1 but OSSIFY_TEST_POSTGRES_CA is not set"
+                );
+                eprintln!("skipped: OSSIFY_TEST_POSTGRES_CA is not set");
+                None
+            }
+        }
+    }
+
     pub fn with_database(url: &str, name: &str) -> String {
         let host_start = url.find("://").map_or(0, |i| i + 3);
         let path = url[host_start..]
@@ -1857,7 +1873,14 @@ pub(super) mod pg {
         }
 
         pub fn open(&self) -> Arc<dyn MetaStore> {
-            Arc::new(self.runtime.block_on(PgMeta::open(&self.url)).unwrap())
+            Arc::new(
+                self.runtime
+                    .block_on(PgMeta::open(
+                        &self.url,
+                        crate::storage::pg_meta::DEFAULT_POOL_SIZE,
+                    ))
+                    .unwrap(),
+            )
         }
     }
 

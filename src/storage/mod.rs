@@ -8,6 +8,7 @@ pub mod fs_blob;
 #[cfg(test)]
 pub(crate) mod meta_conformance;
 pub mod pg_meta;
+mod pg_tls;
 pub mod redb_meta;
 pub mod reserve;
 pub mod s3_blob;
@@ -1119,4 +1120,8 @@ pub trait BlobStore: Send + Sync + 'static {
         keep: &'a HashSet<BlobId>,
         written_before: Option<i64>,
     ) -> BoxFuture<'a, io::Result<usize>>;
+    /// Abort the unfinished uploads of blobs begun before `begun_before` (unix ms) that
+    /// the service keeps out of sight of `sweep` (S3 multipart uploads of a writer that
+    /// died); returns how many were aborted.
+    fn abort_stale_uploads(&self, begun_before: i64) -> BoxFuture<'_, io::Result<usize>>;
 }

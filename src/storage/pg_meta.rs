@@ -32,7 +32,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use super::{
     AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
@@ -115,8 +115,9 @@ CREATE TABLE accounts (
 /// migrating, so that nodes starting together migrate one at a time.
 const MIGRATION_LOCK: (i32, i32) = (0x6f73_7366, 1);
 
-/// Connections per node. Each metadata call holds one for its duration.
-const POOL_SIZE: usize = 16;
+/// Connections per node unless `storage.metadata_pool_size` says otherwise. Each
+/// metadata call holds one for its duration.
+pub const DEFAULT_POOL_SIZE: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a call waits for a free connection before failing.
 const POOL_WAIT: Duration = Duration::from_secs(30);
@@ -182,14 +183,16 @@ impl Failure {
         )
     }
 
-    fn into_storage(self) -> StorageError {
+    /// In words; `pool_size` is the pool's number of connections.
+    fn into_storage(self, pool_size: usize) -> StorageError {
         match self {
             Self::Answer(e) => e,
             Self::Pg(e) => StorageError::Io(describe_pg(&e)),
             Self::Pool(PoolError::Backend(e)) => StorageError::Io(describe_pg(&e)),
             Self::Pool(PoolError::Timeout(_)) => StorageError::Io(format!(
                 "metadata database (PostgreSQL): no connection available within {} s \
-                 (all {POOL_SIZE} busy, or the server does not answer)",
+                 (all {pool_size} busy, or the server does not answer; \
+                 see storage.metadata_pool_size)",
                 POOL_WAIT.as_secs()
             )),
             Self::Pool(e) => StorageError::Io(format!("metadata database (PostgreSQL): {e}")),
@@ -313,6 +316,14 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cause {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            // rustls' verdict travels inside an I/O error (which hides it from `source`).
+            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return format!(
+                    "cannot connect to {target}: TLS handshake failed: {tls} (check that \
+                     sslrootcert names the CA that signed the server's certificate, and for \
+                     sslmode=verify-full that the certificate names the host of the URL)"
+                );
+            }
             return match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => format!(
                     "cannot connect to {target}: connection refused (is PostgreSQL running and listening there?)"
@@ -331,9 +342,13 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
     }
     let text = e.to_string();
     if text.contains("TLS") {
-        return format!(
-            "cannot connect to {target}: {text} (TLS is not supported yet: use sslmode=disable or sslmode=prefer)"
-        );
+        return match std::error::Error::source(e) {
+            Some(c) => format!(
+                "cannot connect to {target}: {text}: {c} (turn ssl on in the server's \
+                 postgresql.conf, or connect with sslmode=prefer or sslmode=disable)"
+            ),
+            None => format!("cannot connect to {target}: {text}"),
+        };
     }
     match std::error::Error::source(e) {
         Some(c) => format!("cannot connect to {target}: {text}: {c}"),
@@ -343,9 +358,11 @@ fn describe_connect(config: &tokio_postgres::Config, e: &tokio_postgres::Error) 
 
 impl PgMeta {
     /// Connect to `url` (`postgres://user:password@host:port/database`) and bring its
-    /// schema up to date. Errors name the `storage.metadata` setting and say what to fix.
-    pub async fn open(url: &str) -> anyhow::Result<PgMeta> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+    /// schema up to date; calls then share up to `pool_size` connections. Errors name
+    /// the `storage.metadata` setting and say what to fix.
+    pub async fn open(url: &str, pool_size: usize) -> anyhow::Result<PgMeta> {
+        let tls = super::pg_tls::prepare(url)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url).map_err(|e| {
             anyhow::anyhow!(
                 "storage.metadata: not a valid PostgreSQL URL ({e}); expected postgres://user:password@host:port/database"
             )
@@ -361,7 +378,7 @@ impl PgMeta {
             config.application_name("ossify");
         }
         let (mut client, connection) = config
-            .connect(NoTls)
+            .connect(tls.connector.clone())
             .await
             .map_err(|e| anyhow::anyhow!("storage.metadata: {}", describe_connect(&config, &e)))?;
         let driver = tokio::spawn(connection);
@@ -373,13 +390,13 @@ impl PgMeta {
 
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(POOL_WAIT))
             .create_timeout(Some(CONNECT_TIMEOUT))
@@ -394,7 +411,8 @@ impl PgMeta {
 
     /// Run `op` to completion on this thread.
     fn block<T>(&self, op: impl Future<Output = Result<T, Failure>>) -> Result<T, StorageError> {
-        tokio::task::block_in_place(|| self.handle.block_on(op)).map_err(Failure::into_storage)
+        tokio::task::block_in_place(|| self.handle.block_on(op))
+            .map_err(|f| f.into_storage(self.pool.status().max_size))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, Failure> {
@@ -1804,7 +1822,7 @@ mod tests {
     }
 
     async fn open_error(url: &str) -> String {
-        match PgMeta::open(url).await {
+        match PgMeta::open(url, DEFAULT_POOL_SIZE).await {
             Ok(_) => panic!("{url} opened"),
             Err(e) => e.to_string(),
         }
@@ -1869,7 +1887,7 @@ mod tests {
             let starts: Vec<_> = (0..4)
                 .map(|_| {
                     let url = url.clone();
-                    tokio::spawn(async move { PgMeta::open(&url).await })
+                    tokio::spawn(async move { PgMeta::open(&url, DEFAULT_POOL_SIZE).await })
                 })
                 .collect();
             let mut opened = Vec::new();
@@ -1880,13 +1898,18 @@ mod tests {
         });
         // A second application would have failed on ossify_schema's primary key.
         drop(opened);
-        db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        db.runtime
+            .block_on(PgMeta::open(&db.url, DEFAULT_POOL_SIZE))
+            .unwrap();
         let newer = format!(
             "INSERT INTO ossify_schema (version) VALUES ({})",
             MIGRATIONS.len() + 1
         );
         db.runtime.block_on(pg::admin_sql(&db.url, &newer)).unwrap();
-        let e = match db.runtime.block_on(PgMeta::open(&db.url)) {
+        let e = match db
+            .runtime
+            .block_on(PgMeta::open(&db.url, DEFAULT_POOL_SIZE))
+        {
             Ok(_) => panic!("a newer schema was accepted"),
             Err(e) => e.to_string(),
         };
@@ -1900,13 +1923,94 @@ mod tests {
         );
     }
 
+    /// A CA certificate of its own, made with openssl, that signed nothing.
+    fn other_ca(dir: &std::path::Path) -> String {
+        let cert = dir.join("other-ca.crt");
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=not the test CA", "-keyout"])
+            .arg(dir.join("other-ca.key"))
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        cert.display().to_string()
+    }
+
+    /// sslmode=verify-full with the test server's CA connects over TLS; a CA that did
+    /// not sign its certificate, or a host the certificate does not name, fails at
+    /// start-up naming `storage.metadata` and the cause; verify-ca ignores the name.
+    #[test]
+    fn tls_verifies_the_server_certificate() {
+        let Some(admin) = pg::admin_url() else { return };
+        let Some(ca) = pg::tls_ca() else { return };
+        let db = pg::Database::create(admin);
+        let url = |params: String| format!("{}?{params}", db.url);
+        let meta = db
+            .runtime
+            .block_on(PgMeta::open(
+                &url(format!("sslmode=verify-full&sslrootcert={ca}")),
+                DEFAULT_POOL_SIZE,
+            ))
+            .unwrap();
+        let encrypted: bool = db.runtime.block_on(async {
+            let client = meta.client().await.ok().unwrap();
+            let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+            client.query_one(sql, &[]).await.unwrap().get(0)
+        });
+        assert!(encrypted, "the pooled connection is not encrypted");
+        assert_eq!(meta.get_bucket("b"), Ok(None));
+
+        let dir = tempfile::tempdir().unwrap();
+        let other = other_ca(dir.path());
+        let config = tokio_postgres::Config::from_str(&db.url).unwrap();
+        let target = connect_target(&config);
+        let hint = "(check that sslrootcert names the CA that signed the server's certificate, \
+                    and for sslmode=verify-full that the certificate names the host of the URL)";
+        for mode in ["verify-full", "verify-ca", "require"] {
+            let e = db.runtime.block_on(open_error(&url(format!(
+                "sslmode={mode}&sslrootcert={other}"
+            ))));
+            assert_eq!(
+                e,
+                format!(
+                    "storage.metadata: cannot connect to {target}: TLS handshake failed: \
+                     invalid peer certificate: UnknownIssuer {hint}"
+                ),
+                "{mode}"
+            );
+        }
+
+        // A host name the certificate does not name, at the server's address.
+        let port = config.get_ports()[0];
+        let elsewhere = db
+            .url
+            .replacen(&target, &format!("ossify-test.invalid:{port}"), 1);
+        let elsewhere =
+            |mode: &str| format!("{elsewhere}?hostaddr=127.0.0.1&sslmode={mode}&sslrootcert={ca}");
+        let e = db.runtime.block_on(open_error(&elsewhere("verify-full")));
+        assert!(
+            e.starts_with(&format!(
+                "storage.metadata: cannot connect to ossify-test.invalid:{port}: TLS handshake failed: invalid peer certificate: certificate not valid for name"
+            )),
+            "{e}"
+        );
+        db.runtime
+            .block_on(PgMeta::open(&elsewhere("verify-ca"), DEFAULT_POOL_SIZE))
+            .unwrap();
+    }
+
     /// Connections the server dropped fail a call with an I/O error, never a panic,
     /// and the pool replaces them.
     #[test]
     fn lost_connections_are_errors_then_replaced() {
         let Some(admin) = pg::admin_url() else { return };
         let db = pg::Database::create(admin.clone());
-        let meta = db.runtime.block_on(PgMeta::open(&db.url)).unwrap();
+        // storage.metadata_pool_size connections at most.
+        let meta = db.runtime.block_on(PgMeta::open(&db.url, 3)).unwrap();
+        assert_eq!(meta.pool.status().max_size, 3);
         assert_eq!(meta.get_bucket("b"), Ok(None));
         let kill = format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity

@@ -13,8 +13,9 @@ use anyhow::{Context, anyhow};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AwsAuthorizer, AwsCredential};
 use object_store::list::{PaginatedListOptions, PaginatedListStore};
+use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore,
@@ -43,6 +44,7 @@ pub struct S3BlobStore {
     store: Arc<AmazonS3>,
     /// `<prefix>blobs`.
     dir: Path,
+    uploads: UploadLister,
     /// Runs the requests of [`BlobStore::read_blocking`] and the aborts of dropped writers.
     handle: Handle,
 }
@@ -120,9 +122,24 @@ impl S3BlobStore {
                 retry_timeout: Duration::from_secs(60),
             },
         )?;
+        let uploads = UploadLister {
+            client: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(60))
+                .build()
+                .context("storage.blobs: cannot set up the HTTP client")?,
+            bucket_url: bucket_url(cfg, endpoint),
+            region: cfg.region.clone(),
+            credential: (!cfg.access_key_id.is_empty()).then(|| AwsCredential {
+                key_id: cfg.access_key_id.clone(),
+                secret_key: cfg.secret_access_key.clone(),
+                token: None,
+            }),
+        };
         Ok(S3BlobStore {
             store: Arc::new(store),
             dir,
+            uploads,
             handle: Handle::current(),
         })
     }
@@ -139,6 +156,26 @@ impl S3BlobStore {
     }
 }
 
+/// The endpoint with the bucket in its host when requests are virtual-hosted.
+fn bucket_endpoint(cfg: &S3BlobsConfig, endpoint: &str) -> String {
+    if cfg.path_style {
+        endpoint.to_string()
+    } else {
+        let (scheme, host) = endpoint.split_once("://").expect("checked by open");
+        format!("{scheme}://{}.{host}", cfg.bucket)
+    }
+}
+
+/// The URL of the bucket itself: `endpoint/bucket` or `bucket.endpoint`.
+fn bucket_url(cfg: &S3BlobsConfig, endpoint: &str) -> String {
+    let base = bucket_endpoint(cfg, endpoint);
+    if cfg.path_style {
+        format!("{base}/{}", cfg.bucket)
+    } else {
+        base
+    }
+}
+
 fn build(
     cfg: &S3BlobsConfig,
     endpoint: &str,
@@ -146,12 +183,7 @@ fn build(
     retry: RetryConfig,
 ) -> anyhow::Result<AmazonS3> {
     // object_store takes a virtual-hosted endpoint with the bucket already in the host.
-    let endpoint = if cfg.path_style {
-        endpoint.to_string()
-    } else {
-        let (scheme, host) = endpoint.split_once("://").expect("checked by open");
-        format!("{scheme}://{}.{host}", cfg.bucket)
-    };
+    let endpoint = bucket_endpoint(cfg, endpoint);
     let mut builder = AmazonS3Builder::new()
         .with_endpoint(endpoint.as_str())
         .with_bucket_name(cfg.bucket.as_str())
@@ -324,6 +356,122 @@ fn io_error(op: &str, id: &str, e: object_store::Error) -> io::Error {
         kind,
         format!("S3 blob store: {op} blob {id}: {}", describe(&e)),
     )
+}
+
+/// Lists the S3 multipart uploads of the bucket (ListMultipartUploads), which
+/// object_store cannot; requests are signed with object_store's SigV4.
+struct UploadLister {
+    client: reqwest::Client,
+    bucket_url: String,
+    region: String,
+    /// `None`: anonymous access.
+    credential: Option<AwsCredential>,
+}
+
+/// An unfinished multipart upload.
+#[derive(Debug, PartialEq, Eq)]
+struct Upload {
+    key: String,
+    id: String,
+    /// Unix ms.
+    initiated: i64,
+}
+
+/// One page of a ListMultipartUploads answer, and the (key, upload id) markers of the
+/// next one when it was truncated.
+#[derive(Debug, PartialEq, Eq)]
+struct UploadPage {
+    uploads: Vec<Upload>,
+    next: Option<(String, String)>,
+}
+
+/// Query values as SigV4 canonicalizes them: everything but unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl UploadLister {
+    /// The uploads of keys under `prefix`, from the `after` markers.
+    async fn page(&self, prefix: &str, after: Option<&(String, String)>) -> io::Result<UploadPage> {
+        let encode = |v: &str| percent_encoding::utf8_percent_encode(v, QUERY_VALUE).to_string();
+        let mut url = format!("{}?uploads&prefix={}", self.bucket_url, encode(prefix));
+        if let Some((key, id)) = after {
+            url.push_str(&format!(
+                "&key-marker={}&upload-id-marker={}",
+                encode(key),
+                encode(id)
+            ));
+        }
+        let failed = |what: String| {
+            io::Error::other(format!("S3 blob store: listing unfinished uploads: {what}"))
+        };
+        let mut request = http::Request::builder()
+            .method(http::Method::GET)
+            .uri(url.as_str())
+            .body(object_store::client::HttpRequestBody::from(Bytes::new()))
+            .map_err(|e| failed(e.to_string()))?;
+        if let Some(credential) = &self.credential {
+            AwsAuthorizer::new(credential, "s3", &self.region)
+                .try_authorize(&mut request, None)
+                .map_err(|e| failed(e.to_string()))?;
+        }
+        let response = self
+            .client
+            .get(url.as_str())
+            .headers(request.headers().clone())
+            .send()
+            .await
+            .map_err(|e| failed(chain(&e)))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| failed(chain(&e)))?;
+        if !status.is_success() {
+            return Err(failed(format!(
+                "{status} {}: {}",
+                s3_code(&body).unwrap_or("no code"),
+                xml_tag(&body, "Message").unwrap_or("")
+            )));
+        }
+        parse_uploads(&body).map_err(failed)
+    }
+}
+
+/// The text of `<tag>` in `xml`, unescaped.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let raw = xml_tag(xml, tag)?;
+    Some(quick_xml::escape::unescape(raw).map_or_else(|_| raw.to_string(), |t| t.into_owned()))
+}
+
+/// A ListMultipartUploadsResult body.
+fn parse_uploads(xml: &str) -> Result<UploadPage, String> {
+    let mut uploads = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Upload>") {
+        let block = &rest[start..];
+        let end = block
+            .find("</Upload>")
+            .ok_or("an <Upload> element is not closed")?;
+        let (upload, after) = (&block[..end], &block[end..]);
+        let field = |tag| xml_text(upload, tag).ok_or(format!("an <Upload> lacks <{tag}>"));
+        let initiated = field("Initiated")?;
+        uploads.push(Upload {
+            key: field("Key")?,
+            id: field("UploadId")?,
+            initiated: chrono::DateTime::parse_from_rfc3339(&initiated)
+                .map_err(|e| format!("<Initiated>{initiated}</Initiated>: {e}"))?
+                .timestamp_millis(),
+        });
+        rest = after;
+    }
+    let next = match xml_tag(xml, "IsTruncated") {
+        Some("true") => Some((
+            xml_text(xml, "NextKeyMarker").ok_or("a truncated listing lacks <NextKeyMarker>")?,
+            xml_text(xml, "NextUploadIdMarker").unwrap_or_default(),
+        )),
+        _ => None,
+    };
+    Ok(UploadPage { uploads, next })
 }
 
 /// Parts of one multipart upload; aborted when dropped before completion.
@@ -630,6 +778,39 @@ impl BlobStore for S3BlobStore {
             Ok(removed)
         })
     }
+
+    fn abort_stale_uploads(&self, begun_before: i64) -> BoxFuture<'_, io::Result<usize>> {
+        Box::pin(async move {
+            let prefix = format!("{}/", self.dir);
+            let mut after = None;
+            let mut aborted = 0;
+            loop {
+                let page = self.uploads.page(&prefix, after.as_ref()).await?;
+                for upload in page.uploads.iter().filter(|u| u.initiated < begun_before) {
+                    // Only what this store writes: `<dir>/<hex id>`.
+                    let Ok(path) = Path::parse(&upload.key) else {
+                        continue;
+                    };
+                    if path.parts_count() != self.dir.parts_count() + 1
+                        || !path.filename().is_some_and(is_blob_id)
+                    {
+                        continue;
+                    }
+                    match self.store.abort_multipart(&path, &upload.id).await {
+                        Ok(()) => aborted += 1,
+                        // Another node's job got there first.
+                        Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(io_error("aborting the upload of", &upload.key, e)),
+                    }
+                }
+                match page.next {
+                    // A service that repeats the markers would loop forever.
+                    Some(next) if after.as_ref() != Some(&next) => after = Some(next),
+                    _ => return Ok(aborted),
+                }
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -663,6 +844,97 @@ mod tests {
             "Generic S3 error: Server returned non-2xx status code: 404 Not Found: NoSuchBucket: x"
         );
         assert_eq!(s3_code("connection refused"), None);
+    }
+
+    #[test]
+    fn upload_listings_are_parsed() {
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>
+<NextKeyMarker>p/blobs/0b</NextKeyMarker><NextUploadIdMarker>u&amp;2</NextUploadIdMarker>
+<MaxUploads>2</MaxUploads><IsTruncated>true</IsTruncated>
+<Upload><Key>p/blobs/0a</Key><UploadId>u1</UploadId><Initiator><ID>x</ID></Initiator>
+<Initiated>2026-12-07T10:00:00.000Z</Initiated></Upload>
+<Upload><Key>p/blobs/0b</Key><UploadId>u&amp;2</UploadId><Initiated>2026-12-07T10:00:01Z</Initiated></Upload>
+</ListMultipartUploadsResult>"#;
+        let page = parse_uploads(body).unwrap();
+        assert_eq!(
+            page,
+            UploadPage {
+                uploads: vec![
+                    Upload {
+                        key: "p/blobs/0a".into(),
+                        id: "u1".into(),
+                        initiated: 1_796_637_600_000,
+                    },
+                    Upload {
+                        key: "p/blobs/0b".into(),
+                        id: "u&2".into(),
+                        initiated: 1_796_637_601_000,
+                    },
+                ],
+                next: Some(("p/blobs/0b".into(), "u&2".into())),
+            }
+        );
+        let last = parse_uploads("<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>").unwrap();
+        assert_eq!(
+            last,
+            UploadPage {
+                uploads: vec![],
+                next: None
+            }
+        );
+        let bad =
+            "<Upload><Key>k</Key><UploadId>u</UploadId><Initiated>yesterday</Initiated></Upload>";
+        assert!(
+            parse_uploads(bad)
+                .unwrap_err()
+                .starts_with("<Initiated>yesterday</Initiated>: ")
+        );
+    }
+
+    /// A writer killed mid-upload leaves an S3 multipart upload that no listing of
+    /// objects shows: once older than the cut-off it is aborted, and nothing outside
+    /// the blob folder is touched.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_blob_uploads_are_aborted() {
+        let Some(cfg) = s3_test_config("stale_blob_uploads_are_aborted") else {
+            return;
+        };
+        let store = S3BlobStore::open(&cfg).await.unwrap();
+        let dead = store.dir.clone().join(new_id().as_str());
+        let dead_id = store.store.create_multipart(&dead).await.unwrap();
+        store
+            .store
+            .put_part(&dead, &dead_id, 0, vec![7u8; 1024].into())
+            .await
+            .unwrap();
+        let foreign = Path::parse(format!("{}other/{}", cfg.prefix, new_id())).unwrap();
+        let foreign_id = store.store.create_multipart(&foreign).await.unwrap();
+        let pending = async || {
+            let page = store.uploads.page(&cfg.prefix, None).await.unwrap();
+            assert_eq!(page.next, None);
+            let mut ids: Vec<_> = page.uploads.into_iter().map(|u| u.id).collect();
+            ids.sort();
+            ids
+        };
+        let mut both = vec![dead_id.clone(), foreign_id.clone()];
+        both.sort();
+        assert_eq!(pending().await, both);
+
+        // Begun after the cut-off: still being written, kept.
+        let now = crate::core::now_ms();
+        assert_eq!(store.abort_stale_uploads(now - 3_600_000).await.unwrap(), 0);
+        assert_eq!(pending().await, both);
+        assert_eq!(store.abort_stale_uploads(now + 60_000).await.unwrap(), 1);
+        assert_eq!(pending().await, std::slice::from_ref(&foreign_id));
+        // Again, or on a second node: nothing left to abort.
+        assert_eq!(store.abort_stale_uploads(now + 60_000).await.unwrap(), 0);
+        store
+            .store
+            .abort_multipart(&foreign, &foreign_id)
+            .await
+            .unwrap();
     }
 
     /// `open` must fail, soon, with a message naming `setting` and never the secret.

@@ -304,6 +304,40 @@ def test_orphan_blobs_are_collected_once_past_the_grace_period(tmp_path):
         node.kill()
 
 
+def test_stale_blob_uploads_are_aborted_once_past_their_grace_period(tmp_path):
+    data = tmp_path / "data"
+    text = make_config(data).replace("blob_gc_interval_secs = 10", "blob_gc_interval_secs = 1") \
+        .replace("blob_gc_grace_secs = 30", "blob_gc_grace_secs = 30\nblob_upload_grace_secs = 2")
+    _, prefix = storage_of(text)
+    if prefix is None:
+        pytest.skip("file blobs have no multipart uploads")
+    s3, bucket = blob_s3(), os.environ["OSSIFY_TEST_S3_BUCKET"]
+    node = OssifyServer(tmp_path, data_dir=data, config_text=text).start()
+    try:
+        # An upload of a node killed mid-write, and one of some other program.
+        dead = prefix + "blobs/0123456789abcdef0123456789abcdef"
+        dead_id = s3.create_multipart_upload(Bucket=bucket, Key=dead)["UploadId"]
+        s3.upload_part(Bucket=bucket, Key=dead, UploadId=dead_id, PartNumber=1, Body=b"x" * 1024)
+        other = prefix + "other/upload"
+        other_id = s3.create_multipart_upload(Bucket=bucket, Key=other)["UploadId"]
+
+        def pending():
+            r = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
+            return sorted(u["UploadId"] for u in r.get("Uploads", []))
+
+        time.sleep(1.2)
+        assert pending() == sorted([dead_id, other_id]), "aborted inside the grace period"
+        deadline = time.time() + 15
+        while dead_id in pending() and time.time() < deadline:
+            time.sleep(0.3)
+        assert pending() == [other_id]
+        with pytest.raises(s3.exceptions.NoSuchUpload):
+            s3.list_parts(Bucket=bucket, Key=dead, UploadId=dead_id)
+        s3.abort_multipart_upload(Bucket=bucket, Key=other, UploadId=other_id)
+    finally:
+        node.kill()
+
+
 def test_the_lifecycle_lease_passes_to_another_node_when_its_holder_dies(cluster):
     import datetime
     import psycopg
@@ -356,6 +390,37 @@ def test_a_wrong_database_password_or_blob_secret_stops_the_start_naming_the_key
         srv.kill()
         assert key in str(e.value) and cause in str(e.value), str(e.value)
         assert "wrong" not in str(e.value).split("command:")[-1].split("[stderr] ossify: error")[-1]
+
+
+def test_postgres_over_tls_is_verified_against_sslrootcert(tmp_path):
+    import subprocess
+    ca = os.environ.get("OSSIFY_TEST_POSTGRES_CA")
+    if not ca:
+        assert os.environ.get("OSSIFY_REQUIRE_SCALEOUT") != "1", "OSSIFY_TEST_POSTGRES_CA unset"
+        pytest.skip("the test PostgreSQL has no TLS (no openssl)")
+    text = make_config(tmp_path / "data")
+    url, _ = storage_of(text)
+    verified = text.replace(url, url + "?sslmode=verify-full&sslrootcert=" + ca)
+    node = OssifyServer(tmp_path / "good", config_text=verified).start()
+    try:
+        b = bucket_on(node, unique_bucket_name("tls"))
+        b.create_bucket()
+        b.put_object("k", b"over TLS")
+        assert b.get_object("k").read() == b"over TLS"
+        delete_bucket_fully(b)
+    finally:
+        node.kill()
+    other = tmp_path / "other-ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=other",
+                    "-keyout", str(tmp_path / "other-ca.key"), "-out", str(other)],
+                   check=True, capture_output=True)
+    srv = OssifyServer(tmp_path / "bad", config_text=verified.replace(ca, str(other)))
+    with pytest.raises(Exception) as e:
+        srv.start(timeout=40)
+    srv.kill()
+    assert "storage.metadata: cannot connect to" in str(e.value), str(e.value)
+    assert "TLS handshake failed: invalid peer certificate: UnknownIssuer" in str(e.value)
 
 
 def test_migrate_copies_an_embedded_store_into_postgres(tmp_path):
