@@ -120,9 +120,17 @@ pub fn version_for_write(bucket: &BucketRecord) -> Option<String> {
     }
 }
 
-/// A `versionId` parameter: `null` or an id this server made.
+/// A `versionId` parameter: `null`, an id this server made, or one in the form real
+/// OSS gives its ids (base64 of a record starting `CAEQ`), which names no version here
+/// but is well-formed (NoSuchVersion rather than InvalidArgument, for ids carried over
+/// from OSS).
 pub fn parse_version_id(id: &str) -> CoreResult<&str> {
-    if storage::is_version_id(id) {
+    let oss_form = id.starts_with("CAEQ")
+        && id.len() <= 256
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if storage::is_version_id(id) || oss_form {
         Ok(id)
     } else {
         Err(CoreError::InvalidVersionId {

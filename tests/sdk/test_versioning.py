@@ -131,6 +131,10 @@ def test_permanent_delete_promotes_the_previous_version(ctx, vbucket):
     assert excinfo.value.status == 404 and excinfo.value.code == "NoSuchVersion"
     # Deleting a version that does not exist succeeds, as OSS answers.
     assert b.delete_object("p", params={"versionId": r2.versionid}).status == 204
+    # An id in real OSS's form names no version here.
+    with pytest.raises(oss2.exceptions.OssError) as excinfo:
+        b.get_object("p", params={"versionId": "CAEQNhiBgMDJgZCA0BYiIDc4MGZjZGI2OTBjOTRmNTE5NmU5NmFhZjhjYmY0"})
+    assert (excinfo.value.status, excinfo.value.code) == (404, "NoSuchVersion")
     # A malformed version id is refused before anything is looked up.
     for call in (lambda: b.get_object("p", params={"versionId": "not-a-version"}),
                  lambda: b.delete_object("p", params={"versionId": "../x"})):
