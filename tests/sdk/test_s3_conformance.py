@@ -323,3 +323,23 @@ def test_policy_request_tags_and_not_principal(s3, s3_root2, bucket):
     expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=bucket, Policy=policy(
         {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::%s:root" % ROOT2.account_id},
          "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::%s" % bucket}))
+
+
+def test_browser_post_on_the_s3_listener(ossify, s3, bucket):
+    # boto3's presigned POST (SigV4 policy), sent as a browser would, to an `s3_listen`
+    # address: s3s checks the signature, the expiration and the policy's conditions.
+    s3_listener = s3_client(ossify.s3_hz)
+    post = s3_listener.generate_presigned_post(
+        bucket, "forms/note.txt", Fields={"Content-Type": "text/plain"},
+        Conditions=[["starts-with", "$key", "forms/"], {"Content-Type": "text/plain"},
+                    ["content-length-range", 1, 100]], ExpiresIn=300)
+    files = {"file": ("note.txt", b"posted body")}
+    r = requests.post(post["url"], data=post["fields"], files=files)
+    assert r.status_code == 204, r.text
+    got = s3.get_object(Bucket=bucket, Key="forms/note.txt")
+    assert got["Body"].read() == b"posted body" and got["ContentType"] == "text/plain"
+    # Too large for the policy: refused, nothing stored.
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("big.txt", b"x" * 200)})
+    assert r.status_code == 400 and b"EntityTooLarge" in r.content, r.text
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["forms/note.txt"]
