@@ -122,6 +122,15 @@ class BucketMaker(object):
             empty_bucket(client, name)
 
 
+@pytest.fixture
+def buckets(s3):
+    """Buckets made through the module's `s3` client, removed after the test (import
+    this fixture into an S3 test module)."""
+    maker = BucketMaker(s3)
+    yield maker
+    maker.cleanup()
+
+
 S3_LISTEN_RE = re.compile(r"ossify: region (\S+) S3 listening on http://(\S+):(\d+)\s*$")
 
 

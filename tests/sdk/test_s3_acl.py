@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conftest import ROOT1, ROOT2, Oss2Ctx
-from s3util import BucketMaker, expect_error, s3_client
+from s3util import buckets, expect_error, s3_client
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTH_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -33,13 +33,6 @@ def oss(request, ossify):
     ctx = Oss2Ctx(ossify, request.param)
     yield ctx
     ctx.cleanup()
-
-
-@pytest.fixture
-def buckets(s3):
-    maker = BucketMaker(s3)
-    yield maker
-    maker.cleanup()
 
 
 def grants(response):

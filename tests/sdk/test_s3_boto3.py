@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from conftest import ROOT1, ROOT2, READER, unique_bucket_name
-from s3util import (BucketMaker, S3Server, checksum, composite, expect_error, md5_hex,
+from s3util import (buckets, S3Server, checksum, composite, expect_error, md5_hex,
                     multipart_etag, s3_client)
 
 MiB = 1024 * 1024
@@ -52,13 +52,6 @@ def s3_root2(ossify):
 @pytest.fixture(scope="module")
 def s3_reader(ossify):
     return s3_client(ossify.hz, keys=READER)
-
-
-@pytest.fixture
-def buckets(s3):
-    maker = BucketMaker(s3)
-    yield maker
-    maker.cleanup()
 
 
 @pytest.fixture

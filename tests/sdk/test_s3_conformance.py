@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import ROOT1, ROOT2, OssifyServer
-from s3util import BucketMaker, S3Server, expect_error, md5_hex, s3_client
+from s3util import buckets, S3Server, expect_error, md5_hex, s3_client
 
 MiB = 1024 * 1024
 S3NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -33,13 +33,6 @@ def s3(ossify):
 @pytest.fixture(scope="module")
 def s3_root2(ossify):
     return s3_client(ossify.hz, keys=ROOT2)
-
-
-@pytest.fixture
-def buckets(s3):
-    maker = BucketMaker(s3)
-    yield maker
-    maker.cleanup()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from conftest import ROOT2, Oss2Ctx, crc64, md5_upper
-from s3util import BucketMaker, expect_error, md5_hex, multipart_etag, s3_client
+from s3util import buckets, expect_error, md5_hex, multipart_etag, s3_client
 
 MiB = 1024 * 1024
 
@@ -26,13 +26,6 @@ def oss(request, ossify):
     ctx = Oss2Ctx(ossify, request.param)
     yield ctx
     ctx.cleanup()
-
-
-@pytest.fixture
-def buckets(s3):
-    maker = BucketMaker(s3)
-    yield maker
-    maker.cleanup()
 
 
 @pytest.fixture
