@@ -41,3 +41,38 @@ pub async fn handle(
         oss::handle(State(listener), ConnectInfo(peer), request).await
     }
 }
+
+/// Put a bucket's CORS headers on a response. `Vary` is added to, not replaced: a
+/// negotiated image already varies by `Accept`, a compressed body by `Accept-Encoding`.
+fn add_cors_headers(headers: &mut http::HeaderMap, cors: Vec<(&'static str, String)>) {
+    for (name, value) in cors {
+        let Ok(value) = http::HeaderValue::from_str(&value) else {
+            continue;
+        };
+        if name == "vary" {
+            headers.append(name, value);
+        } else {
+            headers.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cors_vary_is_added_to_the_responses() {
+        let mut h = http::HeaderMap::new();
+        h.insert("vary", http::HeaderValue::from_static("Accept"));
+        h.insert("access-control-allow-origin", "old".parse().unwrap());
+        super::add_cors_headers(
+            &mut h,
+            vec![
+                ("access-control-allow-origin", "https://a.example".into()),
+                ("vary", "Origin".into()),
+            ],
+        );
+        let vary: Vec<_> = h.get_all("vary").iter().collect();
+        assert_eq!(vary, ["Accept", "Origin"]);
+        assert_eq!(h["access-control-allow-origin"], "https://a.example");
+    }
+}

@@ -280,6 +280,12 @@ def test_accept_negotiation(server_factory):
     assert r.status_code == 200, r.text
     assert (r.headers["content-type"], r.headers["vary"]) == ("image/webp", "Accept")
     assert r.content == webp.content
+    # A bucket whose CORS rules vary by Origin keeps both (requests joins the two).
+    rule = oss2.models.CorsRule(allowed_origins=["*"], allowed_methods=["GET"])
+    b.put_bucket_cors(oss2.models.BucketCors([rule], response_vary=True))
+    r = processed(b, "p.jpg", spec, headers={"Accept": "image/webp", "Origin": "https://a.example"})
+    assert r.headers["access-control-allow-origin"] == "https://a.example"
+    assert r.headers["vary"] == "Accept, Origin"
 
 
 def test_negotiation_is_off_by_default(ossify):

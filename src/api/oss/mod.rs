@@ -420,11 +420,7 @@ async fn dispatch(
     };
     match result.await {
         Ok(mut response) => {
-            for (name, value) in cors {
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, value);
-                }
-            }
+            super::add_cors_headers(response.headers_mut(), cors);
             Ok(response)
         }
         Err(mut e) => {

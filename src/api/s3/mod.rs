@@ -138,11 +138,7 @@ pub async fn handle(
     h.insert("x-amz-request-id", id.clone());
     h.insert("x-amz-id-2", id);
     h.insert("server", HeaderValue::from_static("AliyunOSS"));
-    for (name, value) in cors {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            h.insert(name, value);
-        }
-    }
+    super::add_cors_headers(h, cors);
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
     {
         h.insert("date", date);
