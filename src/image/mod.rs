@@ -258,7 +258,7 @@ pub fn process_cancellable(
         .iter()
         .any(|s| matches!(s, Step::AutoOrient(a) if a.on))
     {
-        codec::orientation(codec::read_exif(source).as_ref())
+        codec::source_orientation(source)
     } else {
         1
     };
