@@ -1370,6 +1370,8 @@ const HEIC: &[u8] = include_bytes!("../../tests/fixtures/photo.heic");
 /// square at the top right. Its EXIF says Orientation 6 too.
 const HEIC_ROT: &[u8] = include_bytes!("../../tests/fixtures/rot6.heic");
 const HEIC_ALPHA: &[u8] = include_bytes!("../../tests/fixtures/alpha.heic");
+/// A grid of 128x128 HEVC tiles (3x2, cropped to 320x200), as iPhones write them.
+const HEIC_GRID: &[u8] = include_bytes!("../../tests/fixtures/grid.heic");
 const AVIF: &[u8] = include_bytes!("../../tests/fixtures/photo.avif");
 const AVIF_ROT: &[u8] = include_bytes!("../../tests/fixtures/rot6.avif");
 
@@ -1387,6 +1389,7 @@ fn heif_size_and_profile_come_from_the_container() {
     for (src, format, dims) in [
         (HEIC, SrcFormat::Heic, (320, 200)),
         (HEIC_ROT, SrcFormat::Heic, (200, 320)),
+        (HEIC_GRID, SrcFormat::Heic, (320, 200)),
         (AVIF, SrcFormat::Avif, (320, 200)),
         (AVIF_ROT, SrcFormat::Avif, (200, 320)),
     ] {
@@ -1471,10 +1474,15 @@ fn heif_sources_decode_and_process() {
     let img = decoded(&out);
     let [r, g, b] = img.rgb_at(5, 5);
     assert!(r > 200 && g < 60 && b < 60, "{r} {g} {b}");
+    // Every tile of a grid lands in its place.
+    let grid = decoded(&run("image/format,png", HEIC_GRID).unwrap());
+    let plain = decoded(&run("image/format,png", HEIC).unwrap());
+    assert_eq!(grid.dims(), (320, 200));
+    assert!(mean_abs_diff(&grid, &plain) < 4.0);
     let out = run("image/resize,w_100", AVIF).unwrap();
     assert_eq!(out.content_type, "image/avif");
     assert_eq!(avif_ispe(&out.bytes), (100, 63));
-    for src in [HEIC, AVIF] {
+    for src in [HEIC, HEIC_GRID, AVIF] {
         let out = run("image/crop,w_40,h_40/format,png", src).unwrap();
         assert_eq!(dims(&out), (40, 40));
         let [r, g, b] = decoded(&out).rgb_at(20, 20);
@@ -1518,7 +1526,7 @@ fn heif_rotation_is_applied_once() {
 #[cfg(feature = "heif")]
 #[test]
 fn truncated_heif_files_are_errors_not_panics() {
-    for src in [HEIC, AVIF, HEIC_ALPHA] {
+    for src in [HEIC, AVIF, HEIC_ALPHA, HEIC_GRID] {
         for cut in [src.len() / 2, src.len() - 100, src.len() - 1] {
             let e = run("image/resize,w_100", &src[..cut]).unwrap_err();
             assert_eq!((e.status, e.code), (400, "BadRequest"), "{cut}: {e}");

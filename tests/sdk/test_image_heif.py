@@ -43,7 +43,8 @@ class Sources(object):
         self.b = ctx.new_bucket("heif")
         self.name = self.b.bucket_name
         self.data = {name: fixture(name) for name in
-                     ("photo.heic", "rot6.heic", "alpha.heic", "photo.avif", "rot6.avif")}
+                     ("photo.heic", "rot6.heic", "alpha.heic", "grid.heic", "photo.avif",
+                      "rot6.avif")}
         heic = self.data["photo.heic"]
         self.data["huge.heic"] = with_ispe(heic, 30001, 200)
         self.data["bomb.avif"] = with_ispe(self.data["photo.avif"], 20000, 20000)
@@ -73,8 +74,9 @@ def expect_error(fn, status, code):
     return e
 
 
-def test_heic_resize_gives_jpeg(src):
-    r, data = src.get("photo.heic", "image/resize,w_100")
+@pytest.mark.parametrize("key", ["photo.heic", "grid.heic"])
+def test_heic_resize_gives_jpeg(src, key):
+    r, data = src.get(key, "image/resize,w_100")
     assert r.status == 200
     assert r.headers["Content-Type"] == "image/jpeg"
     im = open_image(data)
@@ -105,7 +107,7 @@ def test_container_rotation_is_applied_once(src, key, spec):
     assert not near(im.getpixel((5, 5)), RED)
 
 
-@pytest.mark.parametrize("key", ["photo.heic", "photo.avif"])
+@pytest.mark.parametrize("key", ["photo.heic", "grid.heic", "photo.avif"])
 def test_icc_profile_is_kept(src, key):
     from PIL import ImageCms
 

@@ -165,6 +165,9 @@ pub fn decode(
     }
     let corrupt = |e: libheif_rs::HeifError| super::corrupt(e.message);
     let mut ctx = HeifContext::new().map_err(corrupt)?;
+    // On this worker thread only, as the other codecs: tiles (an iPhone photo is a grid
+    // of them) are decoded in turn, and the codec gets one thread.
+    ctx.set_max_decoding_threads(0);
     let mut security = SecurityLimits::new();
     security.set_max_image_size_pixels(limits.max_pixels);
     security.set_max_total_memory(limits.max_memory);
@@ -190,6 +193,10 @@ pub fn decode(
     if let Some(o) = options.as_mut() {
         // 10- and 12-bit sources (HDR iPhone photos, AVIF) become 8-bit like the others.
         o.set_convert_hdr_to_8bit(true);
+        o.set_num_codec_threads(1);
+        // A tile whose data is missing (a truncated file) is an error, not a grey
+        // patch, as truncated JPEGs are refused.
+        o.set_strict_decoding(true);
     }
     let image = lib
         .decode(&handle, ColorSpace::Rgb(chroma), options)
