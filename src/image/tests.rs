@@ -1390,6 +1390,7 @@ fn heif_size_and_profile_come_from_the_container() {
         (HEIC, SrcFormat::Heic, (320, 200)),
         (HEIC_ROT, SrcFormat::Heic, (200, 320)),
         (HEIC_GRID, SrcFormat::Heic, (320, 200)),
+        (HEIC_ALPHA, SrcFormat::Heic, (320, 200)),
         (AVIF, SrcFormat::Avif, (320, 200)),
         (AVIF_ROT, SrcFormat::Avif, (200, 320)),
     ] {
@@ -1541,4 +1542,28 @@ fn heif_sources_need_the_heif_feature() {
         let e = run("image/resize,w_100", src).unwrap_err();
         assert_eq!((e.status, e.code), (501, "NotImplemented"));
     }
+}
+
+#[test]
+fn iphone_photos_fit_the_default_budget_and_the_cost_bounds_hevc() {
+    let limits = Limits::default();
+    let estimate = |format, (w, h)| {
+        let probe = codec::Probe {
+            format,
+            width: w,
+            height: h,
+            frames: 1,
+        };
+        let chain = parse("image/resize,w_800").unwrap().steps;
+        let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, OutFormat::Jpg);
+        limits.check_work(cost, memory)
+    };
+    // 12 MP and 48 MP iPhone photos to an 800 px thumbnail.
+    estimate(SrcFormat::Heic, (4032, 3024)).unwrap();
+    estimate(SrcFormat::Heic, (8064, 6048)).unwrap();
+    // 60 MP of HEVC (at least 3.3 s of decoding, up to 9 s) is refused before decoding;
+    // the same size in PNG is not.
+    let e = estimate(SrcFormat::Heic, (10_000, 6_000)).unwrap_err();
+    assert_eq!(e.code, "ImageTooLarge");
+    estimate(SrcFormat::Png, (10_000, 6_000)).unwrap();
 }
