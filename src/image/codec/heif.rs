@@ -154,7 +154,9 @@ pub fn decode(
         ColorSpace, CompressionFormat, DecodingOptions, HeifContext, LibHeif, RgbChroma,
         SecurityLimits,
     };
-    let lib = LibHeif::new();
+    // Initialised once for the process: libheif's init and deinit are global.
+    static LIB: std::sync::OnceLock<LibHeif> = std::sync::OnceLock::new();
+    let lib = LIB.get_or_init(LibHeif::new);
     let codec = if format == SrcFormat::Avif {
         CompressionFormat::Av1
     } else {
