@@ -1,6 +1,6 @@
-//! ICC colour profiles: read from the source (whatever container the `image` crate's
-//! decoder finds them in: JPEG APP2, PNG iCCP, WebP ICCP, TIFF tag 34675; HEIF `colr`), checked,
-//! and handed to the encoders, so colours look the same after processing.
+//! ICC colour profiles: read from the source's container (JPEG APP2, PNG iCCP, WebP
+//! ICCP, TIFF tag 34675, HEIF `colr`), checked, and handed to the encoders, so colours
+//! look the same after processing.
 
 use super::{SrcFormat, image_limits};
 use crate::image::limits::Limits;
