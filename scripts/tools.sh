@@ -12,19 +12,34 @@ apt_install() {
 }
 
 # Sets the array `features` for cargo. The default features build the vendored
-# libjpeg-turbo (fast JPEG) and rav1e's assembly, which need cmake and nasm: installed
-# when missing where possible; otherwise the portable pure-Rust build
-# (`--no-default-features`), with one line on stderr saying so. $1 names the caller.
+# libjpeg-turbo (fast JPEG) and rav1e's assembly, which need cmake and nasm, and the
+# vendored libheif (HEIC and AVIF sources), which needs cmake, a C++ compiler and
+# pkg-config: installed when missing where possible; otherwise the portable pure-Rust
+# build (`--no-default-features`), with one line on stderr saying so. libheif decodes
+# with the libde265 (HEVC) and libdav1d (AV1) it finds when it is built: installed too
+# where possible; without them HEIC and AVIF sources answer 501. $1 names the caller.
 choose_features() {
     features=()
-    { command -v cmake && command -v nasm; } >/dev/null 2>&1 && return 0
+    if ! { command -v cmake && command -v nasm && command -v pkg-config && command -v c++; } >/dev/null 2>&1; then
+        if can_apt; then
+            echo "$1: installing cmake, nasm, pkg-config and g++ (apt-get) for the fast build" >&2
+            apt_install cmake nasm pkg-config g++
+        else
+            echo "$1: cmake, nasm, pkg-config or a C++ compiler is missing and cannot be" \
+                "installed here (not root with apt-get): building the portable pure-Rust" \
+                "path, about 2x slower for JPEG thumbnails and without HEIC/AVIF sources. For" \
+                "the fast one: apt-get install cmake nasm pkg-config g++, then run again." >&2
+            features=(--no-default-features)
+            return 0
+        fi
+    fi
+    pkg-config --exists libde265 dav1d && return 0
     if can_apt; then
-        echo "$1: installing cmake and nasm (apt-get) for the fast JPEG build" >&2
-        apt_install cmake nasm
+        echo "$1: installing libde265-dev and libdav1d-dev (apt-get) for HEIC and AVIF sources" >&2
+        apt_install libde265-dev libdav1d-dev
     else
-        echo "$1: cmake or nasm is missing and cannot be installed here (not root with" \
-            "apt-get): building the portable pure-Rust JPEG path, about 2x slower for" \
-            "JPEG thumbnails. For the fast one: apt-get install cmake nasm, then run again." >&2
-        features=(--no-default-features)
+        echo "$1: libde265 or libdav1d is missing and cannot be installed here: HEIC or AVIF" \
+            "sources will answer 501. To decode them: apt-get install libde265-dev" \
+            "libdav1d-dev, then cargo clean -p libheif-sys and build again." >&2
     fi
 }

@@ -258,7 +258,7 @@ pub fn process_cancellable(
         .iter()
         .any(|s| matches!(s, Step::AutoOrient(a) if a.on))
     {
-        codec::orientation(codec::read_exif(source).as_ref())
+        codec::source_orientation(source)
     } else {
         1
     };
@@ -401,17 +401,18 @@ fn estimate_work(
 ) -> (u64, u64) {
     let px = |(w, h): (u32, u32)| w as u64 * h as u64 * frames as u64;
     // RGB(A) buffers; decoders may hold their own format besides (capped by `image`'s
-    // allocation limit).
-    let bytes_pp = if probe.format == SrcFormat::Jpeg {
-        3
-    } else {
-        4
+    // allocation limit). libheif holds its YCbCr planes and RGB(A) image while the
+    // engine copies that.
+    let bytes_pp = match probe.format {
+        SrcFormat::Jpeg => 3,
+        SrcFormat::Heic | SrcFormat::Avif => 8,
+        _ => 4,
     };
     let mut cost = px(decoded)
-        * if probe.format == SrcFormat::Jpeg {
-            3
-        } else {
-            5
+        * match probe.format {
+            SrcFormat::Jpeg => 3,
+            SrcFormat::Heic => HEVC_DECODE_COST_PER_PIXEL,
+            _ => 5,
         };
     let mut memory = px(decoded) * bytes_pp;
     // Steps see the picture upright (auto-orient, one more pass).
@@ -465,6 +466,13 @@ fn estimate_work(
 /// 0.30-0.44 s of one core per megapixel (docs/benchmarks.md), and the default
 /// `max_cost` of 2000 stands for the default `max_time_ms` of 8 s, 4 ms per unit.
 const AVIF_COST_PER_PIXEL: u64 = 100;
+
+/// Estimated cost of HEVC decoding per pixel (libde265 on one thread). Decoding cannot
+/// be interrupted, so the estimate is what bounds it: measured 55-60 ms of one core per
+/// megapixel at a typical 0.12 bytes per pixel and 125-150 ms at a high 0.57 (a 9 MP
+/// photo; AV1 through dav1d: 17-21 ms, under the default 5), and 4 ms per unit
+/// (see [`AVIF_COST_PER_PIXEL`]). A 48 MP iPhone photo still fits the default budget.
+const HEVC_DECODE_COST_PER_PIXEL: u64 = 35;
 
 /// How to decode a JPEG smaller than its size, and the resize that makes up for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

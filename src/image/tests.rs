@@ -619,6 +619,8 @@ fn fuzz_corrupt_images_never_panic() {
         gif_anim(17, 9, 3),
         webp_anim(17, 9, 3),
         with_exif(&jpg(17, 9), 6),
+        HEIC.to_vec(),
+        AVIF.to_vec(),
     ];
     let pipelines = [
         parse("image/resize,w_8/format,png").unwrap(),
@@ -1356,4 +1358,212 @@ fn header_info_reads_only_the_head() {
     assert_eq!(header_info(&png(7, 9)[..32]), Some(("png", 7, 9)));
     assert_eq!(header_info(b"plain text, not an image"), None);
     assert_eq!(header_info(b""), None);
+}
+
+// ---------------------------------------------------------------------------------
+// HEIF-container sources (HEIC, AVIF): 320x200 photos with a red 60 px square at the
+// top left (tests/fixtures/README.md says how they were made)
+// ---------------------------------------------------------------------------------
+
+const HEIC: &[u8] = include_bytes!("../../tests/fixtures/photo.heic");
+/// `irot` by 270 degrees anticlockwise (EXIF Orientation 6): shown 200x320, the red
+/// square at the top right. Its EXIF says Orientation 6 too.
+const HEIC_ROT: &[u8] = include_bytes!("../../tests/fixtures/rot6.heic");
+const HEIC_ALPHA: &[u8] = include_bytes!("../../tests/fixtures/alpha.heic");
+/// A grid of 128x128 HEVC tiles (3x2, cropped to 320x200), as iPhones write them.
+const HEIC_GRID: &[u8] = include_bytes!("../../tests/fixtures/grid.heic");
+const AVIF: &[u8] = include_bytes!("../../tests/fixtures/photo.avif");
+const AVIF_ROT: &[u8] = include_bytes!("../../tests/fixtures/rot6.avif");
+
+/// `b` with the primary image's `ispe` (its only one) set to `w`x`h`.
+fn with_ispe(b: &[u8], w: u32, h: u32) -> Vec<u8> {
+    let mut b = b.to_vec();
+    let i = b.windows(4).position(|x| x == b"ispe").unwrap();
+    b[i + 8..i + 12].copy_from_slice(&w.to_be_bytes());
+    b[i + 12..i + 16].copy_from_slice(&h.to_be_bytes());
+    b
+}
+
+#[test]
+fn heif_size_and_profile_come_from_the_container() {
+    for (src, format, dims) in [
+        (HEIC, SrcFormat::Heic, (320, 200)),
+        (HEIC_ROT, SrcFormat::Heic, (200, 320)),
+        (HEIC_GRID, SrcFormat::Heic, (320, 200)),
+        (HEIC_ALPHA, SrcFormat::Heic, (320, 200)),
+        (AVIF, SrcFormat::Avif, (320, 200)),
+        (AVIF_ROT, SrcFormat::Avif, (200, 320)),
+    ] {
+        let p = codec::probe(src).unwrap();
+        assert_eq!((p.format, (p.width, p.height), p.frames), (format, dims, 1));
+    }
+    assert_eq!(header_info(HEIC), Some(("heic", 320, 200)));
+    // The head up to the pixel data (`mdat`) is enough.
+    let mdat = AVIF.windows(4).position(|w| w == b"mdat").unwrap();
+    assert_eq!(header_info(&AVIF[..mdat]), Some(("avif", 320, 200)));
+    assert_eq!(header_info(&AVIF[..mdat / 2]), None);
+    let limits = Limits::default();
+    assert_eq!(
+        icc::read(HEIC, SrcFormat::Heic, &limits).as_deref(),
+        Some(SRGB)
+    );
+    assert_eq!(
+        icc::read(AVIF, SrcFormat::Avif, &limits).as_deref(),
+        Some(SRGB)
+    );
+    assert_eq!(icc::read(HEIC_ROT, SrcFormat::Heic, &limits), None);
+    // `info` needs no decoder: the source's format and size as shown.
+    let v: serde_json::Value =
+        serde_json::from_slice(&run("image/info", HEIC_ROT).unwrap().bytes).unwrap();
+    assert_eq!(v["Format"]["value"], "heic");
+    assert_eq!(
+        (
+            v["ImageWidth"]["value"].as_str(),
+            v["ImageHeight"]["value"].as_str()
+        ),
+        (Some("200"), Some("320"))
+    );
+}
+
+#[test]
+fn heif_limits_are_checked_from_the_header_before_decoding() {
+    // The pixels stay 320x200; only the declared size grows, so a decoder would fail
+    // with another error (or not at all).
+    for src in [HEIC, AVIF] {
+        let e = run("image/resize,w_100", &with_ispe(src, 30_001, 200)).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "ImageTooLarge"), "{e}");
+        assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE_RESIZE));
+        let e = run("image/rotate,90", &with_ispe(src, 20_000, 20_000)).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "ImageTooLarge"), "{e}");
+        assert_eq!(e.ec, Some(ec::SOURCE_TOO_LARGE));
+        let small = Limits {
+            max_source_bytes: src.len() as u64 - 1,
+            ..Limits::default()
+        };
+        let e = process(
+            &parse("image/resize,w_10").unwrap(),
+            src,
+            &HashMap::new(),
+            &small,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ImageTooLarge");
+    }
+}
+
+#[test]
+fn broken_heif_files_are_errors_not_panics() {
+    let mut no_meta = HEIC[..32].to_vec();
+    no_meta.extend_from_slice(&[0xAB; 200]);
+    for (name, src) in [
+        ("only ftyp", HEIC[..28].to_vec()),
+        ("garbage after ftyp", no_meta),
+        ("zero size", with_ispe(HEIC, 0, 200)),
+    ] {
+        let e = run("image/resize,w_100", &src).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "BadRequest"), "{name}: {e}");
+        assert_eq!(e.ec, Some(ec::UNSUPPORTED_FORMAT), "{name}");
+    }
+}
+
+#[cfg(feature = "heif")]
+#[test]
+fn heif_sources_decode_and_process() {
+    // HEIC has no encoder here, so it comes out as JPEG; AVIF stays AVIF.
+    let out = run("image/resize,w_100", HEIC).unwrap();
+    assert_eq!((out.content_type, dims(&out)), ("image/jpeg", (100, 63)));
+    let img = decoded(&out);
+    let [r, g, b] = img.rgb_at(5, 5);
+    assert!(r > 200 && g < 60 && b < 60, "{r} {g} {b}");
+    // Every tile of a grid lands in its place.
+    let grid = decoded(&run("image/format,png", HEIC_GRID).unwrap());
+    let plain = decoded(&run("image/format,png", HEIC).unwrap());
+    assert_eq!(grid.dims(), (320, 200));
+    assert!(mean_abs_diff(&grid, &plain) < 4.0);
+    let out = run("image/resize,w_100", AVIF).unwrap();
+    assert_eq!(out.content_type, "image/avif");
+    assert_eq!(avif_ispe(&out.bytes), (100, 63));
+    for src in [HEIC, HEIC_GRID, AVIF] {
+        let out = run("image/crop,w_40,h_40/format,png", src).unwrap();
+        assert_eq!(dims(&out), (40, 40));
+        let [r, g, b] = decoded(&out).rgb_at(20, 20);
+        assert!(r > 200 && g < 60 && b < 60, "{r} {g} {b}");
+        // The colour profile is carried over, as from a JPEG.
+        assert_eq!(profile_of(&out.bytes).as_deref(), Some(SRGB));
+    }
+    // Alpha survives into PNG, and JPEG flattens it.
+    let out = run("image/format,png", HEIC_ALPHA).unwrap();
+    let a = decoded(&out).rgba_at(100, 100)[3];
+    assert!(a.abs_diff(128) <= 2, "{a}");
+    assert_eq!(
+        run("image/resize,w_50", HEIC_ALPHA).unwrap().content_type,
+        "image/jpeg"
+    );
+}
+
+#[cfg(feature = "heif")]
+#[test]
+fn heif_rotation_is_applied_once() {
+    for src in [HEIC_ROT, AVIF_ROT] {
+        // With or without auto-orient: the container's irot turns it, and its EXIF
+        // Orientation 6 (which says the same) is not applied again.
+        for spec in [
+            "image/resize,w_100/format,png",
+            "image/auto-orient,1/resize,w_100/format,png",
+        ] {
+            let out = run(spec, src).unwrap();
+            assert_eq!(dims(&out), (100, 160), "{spec}");
+            let img = decoded(&out);
+            let [r, g, b] = img.rgb_at(95, 5);
+            assert!(r > 200 && g < 60 && b < 60, "{spec}: {r} {g} {b}");
+            let [r, ..] = img.rgb_at(5, 5);
+            assert!(r < 200, "{spec}: {r}");
+        }
+    }
+    assert_eq!(codec::orientation(codec::read_exif(HEIC_ROT).as_ref()), 6);
+    assert_eq!(codec::source_orientation(HEIC_ROT), 1);
+}
+
+#[cfg(feature = "heif")]
+#[test]
+fn truncated_heif_files_are_errors_not_panics() {
+    for src in [HEIC, AVIF, HEIC_ALPHA, HEIC_GRID] {
+        for cut in [src.len() / 2, src.len() - 100, src.len() - 1] {
+            let e = run("image/resize,w_100", &src[..cut]).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "BadRequest"), "{cut}: {e}");
+        }
+    }
+}
+
+#[cfg(not(feature = "heif"))]
+#[test]
+fn heif_sources_need_the_heif_feature() {
+    for src in [HEIC, AVIF] {
+        let e = run("image/resize,w_100", src).unwrap_err();
+        assert_eq!((e.status, e.code), (501, "NotImplemented"));
+    }
+}
+
+#[test]
+fn iphone_photos_fit_the_default_budget_and_the_cost_bounds_hevc() {
+    let limits = Limits::default();
+    let estimate = |format, (w, h)| {
+        let probe = codec::Probe {
+            format,
+            width: w,
+            height: h,
+            frames: 1,
+        };
+        let chain = parse("image/resize,w_800").unwrap().steps;
+        let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, OutFormat::Jpg);
+        limits.check_work(cost, memory)
+    };
+    // 12 MP and 48 MP iPhone photos to an 800 px thumbnail.
+    estimate(SrcFormat::Heic, (4032, 3024)).unwrap();
+    estimate(SrcFormat::Heic, (8064, 6048)).unwrap();
+    // 60 MP of HEVC (at least 3.3 s of decoding, up to 9 s) is refused before decoding;
+    // the same size in PNG is not.
+    let e = estimate(SrcFormat::Heic, (10_000, 6_000)).unwrap_err();
+    assert_eq!(e.code, "ImageTooLarge");
+    estimate(SrcFormat::Png, (10_000, 6_000)).unwrap();
 }

@@ -3,6 +3,7 @@ sys/saveas, styles, presigned processing URLs, async processing of images."""
 
 import hashlib
 import json
+import pathlib
 
 import alibabacloud_oss_v2 as oss
 import pytest
@@ -12,6 +13,8 @@ pytest.importorskip("PIL")
 
 from conftest import (frame_count, make_animated_gif, make_image, make_v2_client,  # noqa: E402
                       open_image, saveas, unique_bucket_name, v2_service_error)
+
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures"
 
 
 class V2(object):
@@ -66,6 +69,26 @@ def test_get_object_with_process(v2):
     info = json.loads(data)
     assert info["ImageWidth"] == {"value": "200"}
     assert info["Format"] == {"value": "jpg"}
+
+
+@pytest.mark.parametrize("key,fmt", [("photo.heic", "heic"), ("photo.avif", "avif")])
+def test_heif_sources(v2, key, fmt):
+    # tests/fixtures/README.md: 320x200 photos, red at the top left.
+    v2.put(key, (FIXTURES / key).read_bytes())
+    r, data = v2.get(key, "image/resize,w_100/format,jpg")
+    assert (r.status_code, r.content_type) == (200, "image/jpeg")
+    im = open_image(data)
+    assert (im.format, im.size) == ("JPEG", (100, 63))
+    red = im.getpixel((5, 5))
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60, red
+    r = v2.c.process_object(oss.ProcessObjectRequest(
+        bucket=v2.bucket, key=key, process="image/resize,w_50|" + saveas("out/" + key + ".jpg")))
+    assert r.process_status == "OK"
+    g, data = v2.get("out/" + key + ".jpg")
+    assert open_image(data).size == (50, 31)
+    info = json.loads(v2.get(key, "image/info")[1])
+    assert info["Format"] == {"value": fmt}
+    assert (info["ImageWidth"], info["ImageHeight"]) == ({"value": "320"}, {"value": "200"})
 
 
 def test_get_object_bad_process(v2):

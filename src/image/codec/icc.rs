@@ -1,6 +1,6 @@
-//! ICC colour profiles: read from the source (whatever container the `image` crate's
-//! decoder finds them in: JPEG APP2, PNG iCCP, WebP ICCP, TIFF tag 34675), checked,
-//! and handed to the encoders, so colours look the same after processing.
+//! ICC colour profiles: read from the source's container (JPEG APP2, PNG iCCP, WebP
+//! ICCP, TIFF tag 34675, HEIF `colr`), checked, and handed to the encoders, so colours
+//! look the same after processing.
 
 use super::{SrcFormat, image_limits};
 use crate::image::limits::Limits;
@@ -22,6 +22,8 @@ pub fn read(b: &[u8], format: SrcFormat, limits: &Limits) -> Option<Vec<u8>> {
         tiff_limits.decoding_buffer_size = MAX_ICC_BYTES * std::mem::size_of::<Value>();
         let mut dec = Decoder::new(Cursor::new(b)).ok()?.with_limits(tiff_limits);
         dec.get_tag_u8_vec(tiff::tags::Tag::IccProfile).ok()?
+    } else if matches!(format, SrcFormat::Heic | SrcFormat::Avif) {
+        super::heif::icc(b)?
     } else if format == SrcFormat::Jpeg {
         // Straight from the APP2 segments: the `image` crate's JPEG decoder would first
         // copy the whole file.

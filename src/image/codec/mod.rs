@@ -6,6 +6,7 @@ use super::raster::{Frame, Img, Picture};
 use ::image::{ImageDecoder, ImageEncoder, ImageFormat};
 use std::io::Cursor;
 
+mod heif;
 pub(crate) mod icc;
 mod webp;
 
@@ -49,7 +50,8 @@ impl SrcFormat {
         })
     }
 
-    /// Output format that keeps the source format.
+    /// Output format that keeps the source format; HEIC, which this server cannot
+    /// encode, comes out as JPEG (what iPhone photos are converted to everywhere).
     pub fn same_out(self) -> OutFormat {
         match self {
             SrcFormat::Jpeg => OutFormat::Jpg,
@@ -58,7 +60,7 @@ impl SrcFormat {
             SrcFormat::WebP => OutFormat::Webp,
             SrcFormat::Bmp => OutFormat::Bmp,
             SrcFormat::Tiff => OutFormat::Tiff,
-            SrcFormat::Heic => OutFormat::Heic,
+            SrcFormat::Heic => OutFormat::Jpg,
             SrcFormat::Avif => OutFormat::Avif,
         }
     }
@@ -184,18 +186,12 @@ fn corrupt(e: impl std::fmt::Display) -> ImageError {
 /// Read format, size and frame count from the header only.
 pub fn probe(b: &[u8]) -> Result<Probe, ImageError> {
     let format = sniff(b).ok_or_else(unsupported)?;
-    let Some(ifmt) = format.image_format() else {
-        return Err(ImageError::not_implemented(format!(
-            "Decoding {} images is not supported by this server.",
-            format.info_name()
-        ))
-        .with_ec(ec::UNSUPPORTED_FORMAT));
-    };
-    let (width, height) = match header_dims(b, format) {
-        Some(d) => d,
-        None => ::image::ImageReader::with_format(Cursor::new(b), ifmt)
+    let (width, height) = match (header_dims(b, format), format.image_format()) {
+        (Some(d), _) => d,
+        (None, Some(ifmt)) => ::image::ImageReader::with_format(Cursor::new(b), ifmt)
             .into_dimensions()
             .map_err(corrupt)?,
+        (None, None) => return Err(corrupt("the container has no primary image size")),
     };
     let frames = match format {
         SrcFormat::Gif => gif_frame_count(b),
@@ -265,7 +261,8 @@ pub fn header_dims(b: &[u8], format: SrcFormat) -> Option<(u32, u32)> {
         SrcFormat::Jpeg => jpeg_segments(b)
             .find(|&(m, _)| (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC)
             .and_then(|(_, seg)| Some((be16(seg, 3)?, be16(seg, 1)?))),
-        _ => None,
+        SrcFormat::Heic | SrcFormat::Avif => heif::dims(b),
+        SrcFormat::Tiff => None,
     }
 }
 
@@ -529,6 +526,10 @@ fn decode_pixels(
     }
     #[cfg(not(feature = "turbojpeg"))]
     let _ = shrink;
+    if matches!(probe.format, SrcFormat::Heic | SrcFormat::Avif) {
+        let img = heif::decode(b, probe.format, (probe.width, probe.height), limits)?;
+        return Ok(Picture::still(img));
+    }
     let ifmt = probe.format.image_format().ok_or_else(unsupported)?;
     if all_frames && probe.frames > 1 {
         use ::image::AnimationDecoder;
@@ -602,7 +603,7 @@ fn collect_frames(frames: ::image::Frames<'_>, limits: &Limits) -> Result<Vec<Fr
     Ok(out)
 }
 
-/// Decode a watermark object (JPG, PNG, BMP, WebP, TIFF; first frame of GIF too).
+/// Decode a watermark object (any source format; the first frame of an animation).
 pub fn decode_watermark(b: &[u8], limits: &Limits) -> Result<Img, ImageError> {
     let p = probe(b).map_err(|e| {
         ImageError::watermark(format!(
@@ -630,6 +631,16 @@ pub fn read_exif(b: &[u8]) -> Option<exif::Exif> {
     exif::Reader::new()
         .read_from_container(&mut Cursor::new(b))
         .ok()
+}
+
+/// The orientation auto-orient turns a source by: its EXIF Orientation, except in a
+/// HEIF container (HEIC, AVIF), which turns its image with `irot`/`imir`, applied on
+/// decode; its EXIF Orientation only repeats that, so it counts as 1 (as in libvips).
+pub fn source_orientation(b: &[u8]) -> u32 {
+    if matches!(sniff(b), Some(SrcFormat::Heic | SrcFormat::Avif)) {
+        return 1;
+    }
+    orientation(read_exif(b).as_ref())
 }
 
 /// EXIF Orientation (1..=8) of the primary image, 1 when absent.

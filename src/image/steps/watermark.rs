@@ -338,7 +338,7 @@ fn render_image(im: &ImageMark, main: (u32, u32), ctx: &Ctx<'_>) -> Result<RgbaI
         .iter()
         .any(|s| matches!(s, Step::AutoOrient(a) if a.on));
     if wants_orient {
-        let o = codec::orientation(codec::read_exif(bytes).as_ref());
+        let o = codec::source_orientation(bytes);
         img = auto_orient::orient(img, o);
     }
     let mut pic = Picture::still(img);

@@ -1,0 +1,228 @@
+//! HEIF-container sources: HEIC (HEVC) and AVIF (AV1). Size and colour profile come
+//! straight from the container's boxes (ISO/IEC 23008-12 items and properties), so the
+//! limits are checked before any decoder runs; pixels come from libheif (feature `heif`,
+//! vendored and built with cmake), with the HEVC and AV1 decoders it found at build time
+//! (Debian's libde265 and libdav1d).
+
+use super::SrcFormat;
+use crate::image::error::{ImageError, ec};
+
+/// The boxes in `b`, as `(type, payload)`; stops at the first malformed one.
+fn boxes(b: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let size = u32::from_be_bytes(b.get(pos..pos + 4)?.try_into().ok()?) as u64;
+        let typ: [u8; 4] = b.get(pos + 4..pos + 8)?.try_into().ok()?;
+        let (header, size) = match size {
+            0 => (8, (b.len() - pos) as u64),
+            1 => (
+                16,
+                u64::from_be_bytes(b.get(pos + 8..pos + 16)?.try_into().ok()?),
+            ),
+            n => (8, n),
+        };
+        let end = pos.checked_add(usize::try_from(size).ok()?)?;
+        let payload = b.get(pos + header..end)?;
+        pos = end;
+        Some((typ, payload))
+    })
+}
+
+fn child<'a>(b: &'a [u8], typ: &[u8; 4]) -> Option<&'a [u8]> {
+    boxes(b).find(|(t, _)| t == typ).map(|(_, p)| p)
+}
+
+fn be16(b: &[u8], i: usize) -> Option<u32> {
+    Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u32)
+}
+
+fn be32(b: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?))
+}
+
+/// The property boxes (`ipco` children) associated with the primary item (`pitm`),
+/// in association order, which is the order transformations apply in.
+fn primary_properties(b: &[u8]) -> Option<Vec<([u8; 4], &[u8])>> {
+    // `meta`, `pitm` and `ipma` are full boxes: version and flags come first.
+    let meta = child(b, b"meta")?.get(4..)?;
+    let pitm = child(meta, b"pitm")?;
+    let primary = if pitm.first()? == &0 {
+        be16(pitm, 4)?
+    } else {
+        be32(pitm, 4)?
+    };
+    let iprp = child(meta, b"iprp")?;
+    let props: Vec<_> = boxes(child(iprp, b"ipco")?).collect();
+    let ipma = child(iprp, b"ipma")?;
+    let (version, wide_index) = (*ipma.first()?, ipma.get(3)? & 1 == 1);
+    let mut pos = 8;
+    for _ in 0..be32(ipma, 4)? {
+        let item = if version < 1 {
+            pos += 2;
+            be16(ipma, pos - 2)?
+        } else {
+            pos += 4;
+            be32(ipma, pos - 4)?
+        };
+        let count = *ipma.get(pos)? as usize;
+        pos += 1;
+        let mut indexes = Vec::with_capacity(count);
+        for _ in 0..count {
+            // The top bit says "essential"; the rest is a 1-based index into `ipco`.
+            let index = if wide_index {
+                pos += 2;
+                be16(ipma, pos - 2)? & 0x7fff
+            } else {
+                pos += 1;
+                (*ipma.get(pos - 1)? & 0x7f) as u32
+            };
+            indexes.push(index as usize);
+        }
+        if item == primary {
+            return Some(
+                indexes
+                    .into_iter()
+                    .filter_map(|i| props.get(i.checked_sub(1)?).copied())
+                    .collect(),
+            );
+        }
+    }
+    None
+}
+
+/// Width and height of the primary image as it is displayed: its `ispe`, swapped when
+/// an `irot` turns it by 90 or 270 degrees (libheif applies the container's rotation
+/// and mirroring on decode, as the HEIF standard requires).
+pub fn dims(b: &[u8]) -> Option<(u32, u32)> {
+    let props = primary_properties(b)?;
+    let (_, ispe) = props.iter().find(|(t, _)| t == b"ispe")?;
+    let (w, h) = (be32(ispe, 4)?, be32(ispe, 8)?);
+    let quarter_turns: u32 = props
+        .iter()
+        .filter(|(t, _)| t == b"irot")
+        .filter_map(|(_, p)| p.first().map(|a| (a & 3) as u32))
+        .sum();
+    Some(if quarter_turns % 2 == 1 {
+        (h, w)
+    } else {
+        (w, h)
+    })
+}
+
+/// The ICC profile of the primary image: a `colr` property of type `prof` or `rICC`.
+pub fn icc(b: &[u8]) -> Option<Vec<u8>> {
+    primary_properties(b)?
+        .into_iter()
+        .filter(|(t, _)| t == b"colr")
+        .find(|(_, p)| p.starts_with(b"prof") || p.starts_with(b"rICC"))
+        .map(|(_, p)| p[4..].to_vec())
+}
+
+/// A HEIF source this build cannot decode: the `heif` feature is off, or libheif was
+/// built without a decoder for its codec (libde265 / libdav1d were missing).
+fn no_decoder(format: SrcFormat) -> ImageError {
+    ImageError::not_implemented(format!(
+        "Decoding {} images is not supported by this server: build it with the `heif` \
+         feature and libde265 (HEIC) / libdav1d (AVIF) installed.",
+        format.info_name()
+    ))
+    .with_ec(ec::UNSUPPORTED_FORMAT)
+}
+
+#[cfg(not(feature = "heif"))]
+pub fn decode(
+    _b: &[u8],
+    format: SrcFormat,
+    _dims: (u32, u32),
+    _limits: &crate::image::limits::Limits,
+) -> Result<crate::image::raster::Img, ImageError> {
+    Err(no_decoder(format))
+}
+
+/// Decode the primary image to 8-bit RGB(A), turned and mirrored as the container says.
+/// `dims` is the size [`dims`] read (and the limits passed); libheif's own security
+/// limits are set from `limits` too, and a primary image bigger than `dims` is refused.
+#[cfg(feature = "heif")]
+pub fn decode(
+    b: &[u8],
+    format: SrcFormat,
+    dims: (u32, u32),
+    limits: &crate::image::limits::Limits,
+) -> Result<crate::image::raster::Img, ImageError> {
+    use crate::image::raster::Img;
+    use libheif_rs::{
+        ColorSpace, CompressionFormat, DecodingOptions, HeifContext, LibHeif, RgbChroma,
+        SecurityLimits,
+    };
+    // Initialised once for the process: libheif's init and deinit are global.
+    static LIB: std::sync::OnceLock<LibHeif> = std::sync::OnceLock::new();
+    let lib = LIB.get_or_init(LibHeif::new);
+    let codec = if format == SrcFormat::Avif {
+        CompressionFormat::Av1
+    } else {
+        CompressionFormat::Hevc
+    };
+    if lib.decoder_descriptors(1, Some(codec)).is_empty() {
+        return Err(no_decoder(format));
+    }
+    let corrupt = |e: libheif_rs::HeifError| super::corrupt(e.message);
+    let mut ctx = HeifContext::new().map_err(corrupt)?;
+    // On this worker thread only, as the other codecs: tiles (an iPhone photo is a grid
+    // of them) are decoded in turn, and the codec gets one thread.
+    ctx.set_max_decoding_threads(0);
+    let mut security = SecurityLimits::new();
+    security.set_max_image_size_pixels(limits.max_pixels);
+    security.set_max_total_memory(limits.max_memory);
+    ctx.set_security_limits(&security).map_err(corrupt)?;
+    ctx.read_bytes(b).map_err(corrupt)?;
+    let handle = ctx.primary_image_handle().map_err(corrupt)?;
+    if handle.width() > dims.0 || handle.height() > dims.1 {
+        return Err(super::corrupt(format!(
+            "the primary image is {}x{}, larger than its declared {}x{}",
+            handle.width(),
+            handle.height(),
+            dims.0,
+            dims.1
+        )));
+    }
+    let alpha = handle.has_alpha_channel();
+    let chroma = if alpha {
+        RgbChroma::Rgba
+    } else {
+        RgbChroma::Rgb
+    };
+    let mut options = DecodingOptions::new();
+    if let Some(o) = options.as_mut() {
+        // 10- and 12-bit sources (HDR iPhone photos, AVIF) become 8-bit like the others.
+        o.set_convert_hdr_to_8bit(true);
+        o.set_num_codec_threads(1);
+        // A tile whose data is missing (a truncated file) is an error, not a grey
+        // patch, as truncated JPEGs are refused.
+        o.set_strict_decoding(true);
+    }
+    let image = lib
+        .decode(&handle, ColorSpace::Rgb(chroma), options)
+        .map_err(corrupt)?;
+    let (w, h) = (image.width(), image.height());
+    let plane = image
+        .planes()
+        .interleaved
+        .ok_or_else(|| super::corrupt("libheif returned no interleaved plane"))?;
+    let row = w as usize * if alpha { 4 } else { 3 };
+    let mut px = Vec::with_capacity(row * h as usize);
+    for y in 0..h as usize {
+        let start = y * plane.stride;
+        px.extend_from_slice(
+            plane
+                .data
+                .get(start..start + row)
+                .ok_or_else(|| super::corrupt("libheif returned a short plane"))?,
+        );
+    }
+    let short = || super::corrupt("libheif returned a short plane");
+    Ok(if alpha {
+        Img::Rgba(::image::RgbaImage::from_raw(w, h, px).ok_or_else(short)?)
+    } else {
+        Img::Rgb(::image::RgbImage::from_raw(w, h, px).ok_or_else(short)?)
+    })
+}
