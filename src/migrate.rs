@@ -396,7 +396,7 @@ mod tests {
         src.meta
             .create_bucket(&crate::storage::meta_conformance::bucket("enc", "1"))
             .unwrap();
-        let keys = KeyRing::open(&src_dir.path().join("master.key")).unwrap();
+        let keys = KeyRing::open(&src_dir.path().join("master.key"), true).unwrap();
         let sse = Sse {
             algorithm: SseAlgorithm::Sm4,
             key_id: None,

@@ -402,12 +402,16 @@ impl Server {
         );
 
         let key_path = config.server.master_key_path();
-        let keys = Arc::new(crate::core::sse::KeyRing::open(&key_path).with_context(|| {
-            format!(
-                "cannot read the server-side encryption master key {} (64 hex digits; see [server] master_key_file)",
-                key_path.display()
-            )
-        })?);
+        // On a shared store each node would make its own key: there it must be given.
+        let may_create = config.storage.metadata.is_none();
+        let keys = Arc::new(
+            crate::core::sse::KeyRing::open(&key_path, may_create).with_context(|| {
+                format!(
+                    "cannot read the server-side encryption master key {} (64 hex digits; see [server] master_key_file)",
+                    key_path.display()
+                )
+            })?,
+        );
 
         let mut credentials = HashMap::new();
         for account in &config.accounts {

@@ -37,6 +37,10 @@ type Sm4Gcm = AesGcm<sm4::Sm4, aes_gcm::aead::consts::U12>;
 pub struct KeyRing {
     path: PathBuf,
     master: OnceLock<[u8; 32]>,
+    /// Whether a missing key may be created here. Not on one node of many with
+    /// per-node data directories: each would make its own, and none could read the
+    /// others' objects.
+    may_create: bool,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -46,11 +50,13 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    /// The key ring of the master key file at `path`, read now if it exists.
-    pub fn open(path: &Path) -> io::Result<Self> {
+    /// The key ring of the master key file at `path`, read now if it exists; created
+    /// on the first encrypted write only if `may_create`.
+    pub fn open(path: &Path, may_create: bool) -> io::Result<Self> {
         let ring = Self {
             path: path.to_owned(),
             master: OnceLock::new(),
+            may_create,
         };
         match std::fs::read(path) {
             Ok(bytes) => {
@@ -71,6 +77,12 @@ impl KeyRing {
         }
         let key = match std::fs::read(&self.path) {
             Ok(bytes) => parse_master(&self.path, &bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && create && !self.may_create => {
+                return Err(io::Error::other(format!(
+                    "server-side encryption needs one master key on every node of a shared store: put one (64 hex digits; `openssl rand -hex 32`) in a file every node reads and name it in [server] master_key_file (now {})",
+                    self.path.display()
+                )));
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => self.create()?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(io::Error::other(format!(
@@ -448,7 +460,7 @@ mod tests {
     use super::*;
 
     fn ring(dir: &Path) -> KeyRing {
-        KeyRing::open(&dir.join("master.key")).unwrap()
+        KeyRing::open(&dir.join("master.key"), true).unwrap()
     }
 
     fn sse(algorithm: SseAlgorithm, key_id: Option<&str>, data_sm4: bool) -> Sse {
@@ -596,7 +608,7 @@ mod tests {
     fn master_key_file_is_private_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys").join("master.key");
-        let first = KeyRing::open(&path).unwrap();
+        let first = KeyRing::open(&path, true).unwrap();
         assert!(!path.exists(), "created on first use only");
         let (key, _) = first.new_key(&sse(SseAlgorithm::Sm4, None, false)).unwrap();
         #[cfg(unix)]
@@ -605,12 +617,32 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let again = KeyRing::open(&path).unwrap();
+        let again = KeyRing::open(&path, true).unwrap();
         assert!(again.chunks(&key).is_ok());
         std::fs::remove_file(&path).unwrap();
-        let lost = KeyRing::open(&path).unwrap();
+        let lost = KeyRing::open(&path, true).unwrap();
         let e = lost.chunks(&key).err().unwrap();
         assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn a_shared_store_never_makes_its_own_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let ring = KeyRing::open(&path, false).unwrap();
+        let e = ring
+            .new_key(&sse(SseAlgorithm::Aes256, None, false))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("master_key_file"), "{e}");
+        assert!(!path.exists());
+        std::fs::write(&path, "11".repeat(32)).unwrap();
+        let given = KeyRing::open(&path, false).unwrap();
+        assert!(
+            given
+                .new_key(&sse(SseAlgorithm::Aes256, None, false))
+                .is_ok()
+        );
     }
 
     #[tokio::test]

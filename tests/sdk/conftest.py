@@ -117,7 +117,15 @@ def make_config(data_dir, regions=(HZ, SH)):
     fresh scale-out store in scale-out mode)."""
     # Sweep lifecycle rules every second so expiry is observable in tests.
     lines = ["[server]", 'data_dir = "%s"' % data_dir, "lifecycle_interval_secs = 1",
-             "access_log_flush_secs = 1", ""]
+             "access_log_flush_secs = 1"]
+    if STORAGE:
+        # Nodes of a shared store need one server-side encryption master key, given.
+        key = Path(data_dir).parent / "master.key"
+        if not key.exists():
+            key.write_text(os.urandom(32).hex())
+            key.chmod(0o600)
+        lines.append('master_key_file = "%s"' % key)
+    lines.append("")
     for r in regions:
         lines += ["[[regions]]", 'name = "%s"' % r, 'listen = ["127.0.0.1:0"]', ""]
     lines += [
