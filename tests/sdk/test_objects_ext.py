@@ -1190,6 +1190,42 @@ def test_object_tagging_limits(ctx, bucket):
     assert error_of(r)["Code"] == "MalformedXML"
 
 
+
+def test_object_tags_in_any_script(ctx, bucket):
+    # OSS takes letters of any script in object tags (the oss2 suite's
+    # test_copy_object_with_tagging); other symbols than + - = . _ : / stay refused.
+    tags = {" +/ ": "中文", "中文": "test++/"}
+    rule = TaggingRule()
+    for k, v in tags.items():
+        rule.add(k, v)
+    bucket.put_object("t", b"x", headers={"x-oss-tagging": rule.to_query_string()})
+    assert _tags(bucket, "t") == tags
+    bucket.copy_object(bucket.bucket_name, "t", "t2", headers={
+        "x-oss-tagging-directive": "REPLACE", "x-oss-tagging": "%E4%B8%AD=%E6%96%87"})
+    assert _tags(bucket, "t2") == {"中": "文"}
+    bucket.put_object_tagging("t2", Tagging(rule))
+    assert _tags(bucket, "t2") == tags
+    with pytest.raises(oe.ServerError) as ei:
+        bucket.put_object("t3", b"x", headers={"x-oss-tagging": "k=a%40b"})
+    assert (ei.value.status, ei.value.code) == (400, "InvalidTag")
+    assert bucket.object_exists("t3") is False
+
+
+def test_append_tags_only_on_first_append(ctx, bucket):
+    # x-oss-tagging counts on the append that creates the object; later appends ignore
+    # it, even a tag set OSS would refuse (oss2 suite: test_append_object_with_tagging_wrong_num).
+    too_many = "&".join("k%d=v" % i for i in range(15))
+    with pytest.raises(oe.ServerError) as ei:
+        bucket.append_object("a", 0, b"abc", headers={"x-oss-tagging": too_many})
+    assert (ei.value.status, ei.value.code) == (400, "InvalidTag")
+    assert bucket.object_exists("a") is False
+    r = bucket.append_object("a", 0, b"abc", headers={"x-oss-tagging": "k=v"})
+    r = bucket.append_object("a", r.next_position, b"de", headers={"x-oss-tagging": too_many})
+    assert r.next_position == 5
+    r = bucket.append_object("a", r.next_position, b"f", headers={"x-oss-tagging": "n=m"})
+    assert _tags(bucket, "a") == {"k": "v"}
+    assert bucket.get_object("a").read() == b"abcdef"
+
 def test_tagging_copied_with_object(ctx, bucket):
     bucket.put_object("src", b"x", headers={"x-oss-tagging": "a=1"})
     bucket.copy_object(bucket.bucket_name, "src", "copy")
