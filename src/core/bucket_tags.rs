@@ -51,12 +51,23 @@ impl TagLimits {
         reserved: &["aws:"],
         chars: None,
     };
-    /// OSS object tags (PutObjectTagging, `x-oss-tagging`, lifecycle Tag filters): 10
+    /// OSS object tags (PutObjectTagging, `x-oss-tagging`): 10
     /// tags; keys of 1 to 128 characters, values up to 256, of [`oss_object_tag_char`].
     pub const OSS_OBJECT: Self = Self {
         max_tags: 10,
         max_key: 128,
         max_value: 256,
+        in_bytes: false,
+        reserved: &[],
+        chars: Some(oss_object_tag_char),
+    };
+    /// OSS lifecycle Tag filters: the characters of object tags, without their count
+    /// or lengths. OSS stores such a rule, which then selects nothing (the oss2 suite's
+    /// test_lifecycle_object_tagging_exceptions_*).
+    pub const OSS_LIFECYCLE_FILTER: Self = Self {
+        max_tags: usize::MAX,
+        max_key: usize::MAX,
+        max_value: usize::MAX,
         in_bytes: false,
         reserved: &[],
         chars: Some(oss_object_tag_char),
