@@ -398,6 +398,7 @@ def test_list_multipart_uploads(ctx, bucket):
 
     it = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, max_uploads=1)]
     assert it == full
+
     it = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, prefix="a/",
                                                                        max_uploads=1)]
     assert it == full[:4]
@@ -421,6 +422,29 @@ def test_list_multipart_uploads(ctx, bucket):
     bucket.complete_multipart_upload("c", full[5][1], None,
                                      headers={"x-oss-complete-all": "yes"})
     assert _uploads(bucket.list_multipart_uploads()) == full[1:5]
+
+
+def test_list_multipart_uploads_pages_through_common_prefixes(ctx, bucket):
+    # A page may end on a common prefix: NextKeyMarker is that prefix (with an empty
+    # NextUploadIdMarker), and the next page starts after everything under it (the oss2
+    # suite's test_upload_iterator looped for ever here).
+    ups = [(k, bucket.init_multipart_upload(k).upload_id)
+           for k in ["p/k", "p/k", "p/d1/x", "p/d1/y", "p/d2/x", "p/z"]]
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == (["p/d1/", "p/d2/"], [], True)
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("p/d2/", "")
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2,
+                                      key_marker=r.next_key_marker)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == ([], sorted(ups[:2]), True)
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2,
+                                      key_marker=r.next_key_marker,
+                                      upload_id_marker=r.next_upload_id_marker)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == ([], [ups[5]], False)
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("", "")
+    for size in (1, 2, 3):
+        got = [u.key if u.is_prefix() else (u.key, u.upload_id) for u in
+               oss2.MultipartUploadIterator(bucket, prefix="p/", delimiter="/", max_uploads=size)]
+        assert got == ["p/d1/", "p/d2/"] + sorted(ups[:2]) + [ups[5]], size
 
 
 def test_upload_part_copy_with_range(ctx, bucket):

@@ -285,17 +285,7 @@ pub async fn list_multipart_uploads(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Bucket", ctx.bucket_str());
     w.elem("KeyMarker", encoding.apply(&query.key_marker));
     w.elem("UploadIdMarker", &query.upload_id_marker);
-    let last = listing.uploads.last();
-    let next_key = if listing.truncated {
-        last.map(|u| u.key.as_str()).unwrap_or_default()
-    } else {
-        ""
-    };
-    let next_id = if listing.truncated {
-        last.map(|u| u.upload_id.as_str()).unwrap_or_default()
-    } else {
-        ""
-    };
+    let (next_key, next_id) = listing.next_markers().unwrap_or_default();
     w.elem("NextKeyMarker", encoding.apply(next_key));
     w.elem("NextUploadIdMarker", next_id);
     w.elem("Delimiter", encoding.apply(&query.delimiter));
