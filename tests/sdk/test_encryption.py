@@ -32,7 +32,10 @@ DATA = "x-oss-server-side-data-encryption"
 MODES = {
     "AES256": ({SSE: "AES256"}, {SSE: "AES256"}),
     "SM4": ({SSE: "SM4"}, {SSE: "SM4"}),
-    "KMS": ({SSE: "KMS"}, {SSE: "KMS"}),
+    # Without a key id OSS names its default CMK (the oss2 suite reads it back).
+    "KMS": ({SSE: "KMS"}, {SSE: "KMS", KEY_ID: "ossify-default-kms-key"}),
+    "KMS-default": ({SSE: "KMS", KEY_ID: "ossify-default-kms-key"},
+                    {SSE: "KMS", KEY_ID: "ossify-default-kms-key"}),
     "KMS-key": ({SSE: "KMS", KEY_ID: "app-key-1"}, {SSE: "KMS", KEY_ID: "app-key-1"}),
     "KMS-SM4": ({SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}, {SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}),
 }

@@ -135,7 +135,7 @@ pub fn request_encryption(h: &HeaderMap) -> ApiResult<Option<Sse>> {
 pub fn set_encryption_headers(out: &mut HeaderMap, sse: Option<&Sse>) {
     let Some(sse) = sse else { return };
     set(out, HEADERS.algorithm, algorithm_name(sse.algorithm));
-    if let Some(id) = &sse.key_id {
+    if let Some(id) = crate::core::sse::kms_key_id(sse) {
         set(out, HEADERS.key_id, id);
     }
     if sse.data_sm4 {
