@@ -273,6 +273,34 @@ def test_bad_bucket_rules_are_refused(ctx, bucket):
         bucket.get_bucket_encryption()
 
 
+def test_put_bucket_with_encryption_headers(ctx):
+    # PutBucket's x-oss-server-side-encryption headers set the new bucket's default rule
+    # (oss2 suite: test_bucket_header_SM4, test_bucket_header_SSE_KMS, ..._KMS_SM4).
+    cases = [({SSE: "SM4"}, ("SM4", None, None)),
+             ({SSE: "KMS", KEY_ID: "9468da86-3509"}, ("KMS", "9468da86-3509", None)),
+             ({SSE: "KMS", DATA: "SM4"}, ("KMS", None, "SM4"))]
+    for headers, want in cases:
+        name = unique_bucket_name("sse-hdr")
+        b = ctx.bucket(name)
+        b.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ,
+                        oss2.models.BucketCreateConfig(oss2.BUCKET_STORAGE_CLASS_IA), headers)
+        ctx.created.append((HZ, name, None))
+        info = b.get_bucket_info()
+        assert (info.acl.grant, info.storage_class) == ("public-read", "IA")
+        rule = info.bucket_encryption_rule
+        assert (rule.sse_algorithm, rule.kms_master_keyid, rule.kms_data_encryption) == want
+        got = b.get_bucket_encryption()
+        assert (got.sse_algorithm, got.kms_master_keyid, got.kms_data_encryption) == want
+        assert b.put_object("k", b"x").headers[SSE] == want[0]
+    # A bad algorithm creates no bucket.
+    name = unique_bucket_name("sse-bad")
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        ctx.bucket(name).create_bucket(headers={SSE: "DES"})
+    assert (e.value.status, e.value.code) == (400, "InvalidEncryptionAlgorithmError")
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        ctx.bucket(name).get_bucket_info()
+
+
 def test_data_encryption_without_kms_is_ignored(bucket):
     # OSS drops KMSDataEncryption / x-oss-server-side-data-encryption unless the
     # algorithm is KMS (oss2 suite: test_put_bucket_encryption, test_put_object_with_encryption).
