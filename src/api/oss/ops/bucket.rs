@@ -242,6 +242,13 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
             keys.len()
         )));
     }
+    // A malformed VersionId fails the whole request before anything is deleted (the
+    // oss2 suite's test_delete_object_versions_with_invalid_arguments).
+    for (_, version_id) in &keys {
+        if let Some(id) = version_id {
+            crate::core::object::parse_version_id(id)?;
+        }
+    }
     let mut w = XmlWriter::new("DeleteResult");
     encoding.write_type(&mut w);
     let bucket = ctx.bucket()?;
