@@ -301,6 +301,20 @@ def test_put_bucket_with_encryption_headers(ctx):
         ctx.bucket(name).get_bucket_info()
 
 
+def test_upload_part_refuses_encryption_headers(bucket):
+    # Parts follow the upload's encryption; OSS refuses the headers on UploadPart
+    # (oss2 suite: test_server_side_encryotion::test_multipart_upload).
+    upload = bucket.init_multipart_upload("mp", headers={SSE: "KMS", DATA: "SM4"}).upload_id
+    for headers in ({SSE: "KMS", DATA: "SM4"}, {SSE: "AES256"}, {DATA: "SM4"}):
+        with pytest.raises(oss2.exceptions.InvalidArgument) as e:
+            bucket.upload_part("mp", upload, 1, b"part", headers=headers)
+        assert e.value.status == 400
+    assert bucket.list_parts("mp", upload).parts == []
+    r = bucket.upload_part("mp", upload, 1, b"part")
+    assert echoed(r.headers) == {SSE: "KMS", KEY_ID: "ossify-default-kms-key", DATA: "SM4"}
+    bucket.abort_multipart_upload("mp", upload)
+
+
 def test_data_encryption_without_kms_is_ignored(bucket):
     # OSS drops KMSDataEncryption / x-oss-server-side-data-encryption unless the
     # algorithm is KMS (oss2 suite: test_put_bucket_encryption, test_put_object_with_encryption).

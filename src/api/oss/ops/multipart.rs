@@ -69,6 +69,23 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
 
 pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
+    // Parts follow the upload's encryption: OSS refuses encryption headers on a part
+    // (the oss2 suite's test_server_side_encryotion::test_multipart_upload).
+    if let Some(name) = [
+        "x-oss-server-side-encryption",
+        "x-oss-server-side-data-encryption",
+    ]
+    .into_iter()
+    .find(|name| ctx.headers.contains_key(*name))
+    {
+        return Err(OssError::invalid_argument(
+            format!(
+                "UploadPart takes no {name}: parts are encrypted as InitiateMultipartUpload asked."
+            ),
+            name,
+            header(&ctx.headers, name).unwrap_or_default(),
+        ));
+    }
     let (body, expected_md5) = request_body(ctx, body)?;
     let uploaded =
         multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
