@@ -66,7 +66,7 @@ def outcome(tc):
     for tag in ("failure", "error"):
         el = tc.find(tag)
         if el is not None:
-            return "fail", (el.get("message") or "").replace("\n", " ")[:200]
+            return "fail", (el.get("message") or "").replace("\n", " ")
     if tc.find("skipped") is not None:
         return "skip", ""
     return "pass", ""
@@ -96,7 +96,7 @@ def main():
                 continue
             counts[state] += 1
             if verbose and state == "fail":
-                print("FAIL %s  %s" % (test, message))
+                print("FAIL %s  %s" % (test, message[:200]))
     ran = counts["pass"] + counts["fail"]
     print("excluded (need services outside OSS): %d" % sum(excluded.values()))
     for why, n in sorted(excluded.items(), key=lambda kv: -kv[1]):
