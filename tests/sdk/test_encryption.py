@@ -301,7 +301,7 @@ def test_put_bucket_with_encryption_headers(ctx):
         ctx.bucket(name).get_bucket_info()
 
 
-def test_upload_part_refuses_encryption_headers(bucket):
+def test_upload_part_and_complete_refuse_encryption_headers(bucket):
     # Parts follow the upload's encryption; OSS refuses the headers on UploadPart
     # (oss2 suite: test_server_side_encryotion::test_multipart_upload).
     upload = bucket.init_multipart_upload("mp", headers={SSE: "KMS", DATA: "SM4"}).upload_id
@@ -312,7 +312,14 @@ def test_upload_part_refuses_encryption_headers(bucket):
     assert bucket.list_parts("mp", upload).parts == []
     r = bucket.upload_part("mp", upload, 1, b"part")
     assert echoed(r.headers) == {SSE: "KMS", KEY_ID: "ossify-default-kms-key", DATA: "SM4"}
-    bucket.abort_multipart_upload("mp", upload)
+    parts = [oss2.models.PartInfo(1, r.etag)]
+    with pytest.raises(oss2.exceptions.InvalidArgument):
+        bucket.complete_multipart_upload("mp", upload, parts, headers={SSE: "AES256"})
+    assert not bucket.object_exists("mp")
+    bucket.complete_multipart_upload("mp", upload, parts)
+    assert echoed(bucket.head_object("mp").headers) == {
+        SSE: "KMS", KEY_ID: "ossify-default-kms-key", DATA: "SM4"}
+    assert bucket.get_object("mp").read() == b"part"
 
 
 def test_data_encryption_without_kms_is_ignored(bucket):

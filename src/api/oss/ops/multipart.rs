@@ -67,25 +67,31 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
     }
 }
 
-pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
-    let number = part_number(ctx)?;
-    // Parts follow the upload's encryption: OSS refuses encryption headers on a part
-    // (the oss2 suite's test_server_side_encryotion::test_multipart_upload).
-    if let Some(name) = [
+/// Parts and the completed object follow the upload's encryption: OSS refuses
+/// encryption headers on UploadPart and CompleteMultipartUpload (the oss2 suite's
+/// test_server_side_encryotion::test_multipart_upload).
+fn refuse_encryption_headers(ctx: &Ctx, operation: &str) -> ApiResult<()> {
+    match [
         "x-oss-server-side-encryption",
         "x-oss-server-side-data-encryption",
     ]
     .into_iter()
     .find(|name| ctx.headers.contains_key(*name))
     {
-        return Err(OssError::invalid_argument(
+        Some(name) => Err(OssError::invalid_argument(
             format!(
-                "UploadPart takes no {name}: parts are encrypted as InitiateMultipartUpload asked."
+                "{operation} takes no {name}: the upload is encrypted as InitiateMultipartUpload asked."
             ),
             name,
             header(&ctx.headers, name).unwrap_or_default(),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
+    let number = part_number(ctx)?;
+    refuse_encryption_headers(ctx, "UploadPart")?;
     let (body, expected_md5) = request_body(ctx, body)?;
     let uploaded =
         multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
@@ -169,6 +175,7 @@ fn requested_parts(ctx: &Ctx, body: &[u8]) -> ApiResult<Option<Vec<(u32, String)
 
 pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
+    refuse_encryption_headers(ctx, "CompleteMultipartUpload")?;
     let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
