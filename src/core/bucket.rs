@@ -9,7 +9,7 @@ use super::{CoreError, CoreResult, Requester, Store, now_ms};
 use crate::access::{Acl, Action, Policy, PublicAccessBlock};
 use crate::names::ObjectKey;
 use crate::storage::{
-    AccountConfig, BucketConfig, BucketRecord, BucketStat, Created, ListQuery, Listing,
+    AccountConfig, BucketConfig, BucketRecord, BucketStat, Created, ListQuery, Listing, Sse,
     UploadQuery, VersionListing, VersionQuery, Versioning,
 };
 
@@ -23,6 +23,8 @@ pub struct CreateBucket {
     pub acl: Option<AccessControl>,
     pub storage_class: String,
     pub redundancy: String,
+    /// The default encryption of a new bucket (OSS PutBucket's encryption headers).
+    pub encryption: Option<Sse>,
 }
 
 /// The account a requester acts for; anonymous requesters have none.
@@ -70,6 +72,7 @@ pub async fn create_bucket(
         redundancy: request.redundancy,
         config: BucketConfig {
             grants: acl.grants,
+            encryption: request.encryption,
             ..Default::default()
         },
         account: account_config,

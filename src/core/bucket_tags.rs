@@ -19,9 +19,10 @@ pub struct TagLimits {
     pub chars: Option<fn(char) -> bool>,
 }
 
-/// OSS object tags: ASCII letters and digits, space and `+ - = . _ : /`.
+/// OSS object tags: letters and digits (any script: OSS stores Chinese tags, as the
+/// oss2 suite's copy-with-tagging test shows), space and `+ - = . _ : /`.
 fn oss_object_tag_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || " +-=._:/".contains(c)
+    c.is_alphanumeric() || " +-=._:/".contains(c)
 }
 
 /// S3 object tags: Unicode letters, digits and spaces, and `+ - = . _ : / @`.
@@ -50,12 +51,23 @@ impl TagLimits {
         reserved: &["aws:"],
         chars: None,
     };
-    /// OSS object tags (PutObjectTagging, `x-oss-tagging`, lifecycle Tag filters): 10
+    /// OSS object tags (PutObjectTagging, `x-oss-tagging`): 10
     /// tags; keys of 1 to 128 characters, values up to 256, of [`oss_object_tag_char`].
     pub const OSS_OBJECT: Self = Self {
         max_tags: 10,
         max_key: 128,
         max_value: 256,
+        in_bytes: false,
+        reserved: &[],
+        chars: Some(oss_object_tag_char),
+    };
+    /// OSS lifecycle Tag filters: the characters of object tags, without their count
+    /// or lengths. OSS stores such a rule, which then selects nothing (the oss2 suite's
+    /// test_lifecycle_object_tagging_exceptions_*).
+    pub const OSS_LIFECYCLE_FILTER: Self = Self {
+        max_tags: usize::MAX,
+        max_key: usize::MAX,
+        max_value: usize::MAX,
         in_bytes: false,
         reserved: &[],
         chars: Some(oss_object_tag_char),
@@ -252,6 +264,23 @@ mod tests {
         assert_eq!(
             oss.check(&tags(&[("a", "1"), ("b", "2"), ("a", "3")])),
             Err(TagProblem::Duplicate { key: "a".into() })
+        );
+    }
+
+    #[test]
+    fn oss_object_tags_take_letters_of_any_script() {
+        let oss = TagLimits::OSS_OBJECT;
+        assert_eq!(
+            oss.check(&tags(&[(" +/ ", "中文"), ("中文", "test++/")])),
+            Ok(())
+        );
+        assert_eq!(
+            oss.check(&tags(&[("a", "v"), ("k", "x&y")])),
+            Err(TagProblem::ValueChars { key: "k".into() })
+        );
+        assert_eq!(
+            oss.check(&tags(&[("a@b", "v")])),
+            Err(TagProblem::KeyChars { key: "a@b".into() })
         );
     }
 

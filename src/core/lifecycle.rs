@@ -31,7 +31,7 @@ pub enum Dialect {
 impl Dialect {
     fn tag_limits(self) -> TagLimits {
         match self {
-            Self::Oss { .. } => TagLimits::OSS_OBJECT,
+            Self::Oss { .. } => TagLimits::OSS_LIFECYCLE_FILTER,
             Self::S3 => TagLimits::S3_OBJECT,
         }
     }
@@ -219,11 +219,15 @@ fn class_rank(id: &str, class: &str) -> Result<usize, LifecycleProblem> {
         })
 }
 
-/// A point in time comparable within one rule: days, or a date in ms.
+/// How far into an object's life an action comes, comparable within one rule: days,
+/// or a date in ms. A CreatedBeforeDate reaches objects older than it, so an earlier
+/// date comes later in their life: OSS takes Expiration before 2016-12-20 with a
+/// transition before 2016-12-25 (the oss2 suite's test_lifecycle_storage_transitions_date).
 fn when_key(when: &LifecycleWhen) -> (bool, i64) {
     match when {
         LifecycleWhen::Days(d) => (false, i64::from(*d)),
-        LifecycleWhen::CreatedBeforeDate(ms) | LifecycleWhen::Date(ms) => (true, *ms),
+        LifecycleWhen::CreatedBeforeDate(ms) => (true, -*ms),
+        LifecycleWhen::Date(ms) => (true, *ms),
     }
 }
 
@@ -552,6 +556,27 @@ mod tests {
     }
 
     #[test]
+    fn oss_tag_filters_check_characters_only() {
+        let tagged = |tags: Vec<(String, String)>| LifecycleRule {
+            tags,
+            ..rule("t", "")
+        };
+        let many = (0..19).map(|i| (format!("k{i}"), "v".into())).collect();
+        let long = vec![("a".repeat(129), "v".repeat(257))];
+        for tags in [many, long] {
+            assert_eq!(check_rules(&[tagged(tags.clone())], OSS), Ok(()));
+            assert!(check_rules(&[tagged(tags)], Dialect::S3).is_err());
+        }
+        assert!(matches!(
+            check_rules(&[tagged(vec![("%&".into(), "v".into())])], OSS),
+            Err(LifecycleProblem::Tag {
+                problem: TagProblem::KeyChars { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn transitions_are_ordered_and_before_expiration() {
         let with = |transitions: Vec<(LifecycleWhen, &str)>, expiration| LifecycleRule {
             transitions: transitions
@@ -584,6 +609,18 @@ mod tests {
         assert!(matches!(
             check_rules(&[with(vec![(d(30), "Standard")], None)], OSS),
             Err(LifecycleProblem::BadStorageClass { .. })
+        ));
+        // By CreatedBeforeDate, an earlier date reaches older objects: it comes later.
+        let c = |days| LifecycleWhen::CreatedBeforeDate(DAY_MS * days);
+        let dated = with(vec![(c(25), "IA"), (c(20), "Archive")], Some(c(10)));
+        assert_eq!(check_rules(&[dated], OSS), Ok(()));
+        assert!(matches!(
+            check_rules(&[with(vec![(c(20), "IA"), (c(25), "Archive")], None)], OSS),
+            Err(LifecycleProblem::TransitionOrder { .. })
+        ));
+        assert!(matches!(
+            check_rules(&[with(vec![(c(25), "IA")], Some(c(25)))], OSS),
+            Err(LifecycleProblem::ExpirationBeforeTransition { .. })
         ));
         let mixed = with(
             vec![(d(30), "IA")],

@@ -26,6 +26,17 @@ use crate::storage::{BlobId, BlobReader, BlobWriter, DataCipher, SealedKey, Sse,
 
 /// Plaintext bytes per chunk.
 pub const CHUNK: u64 = 64 * 1024;
+/// The name of the KMS key used when a KMS write names none. OSS answers such a write
+/// with its default CMK's id in `x-oss-server-side-encryption-key-id` (SDKs and the
+/// oss2 suite read it back); this is ossify's, and naming it picks the same key.
+pub const DEFAULT_KMS_KEY_ID: &str = "ossify-default-kms-key";
+
+/// The KMS key id an object encrypted with `sse` reports: the one named, or the
+/// default key's (None when `sse` is no KMS encryption).
+pub fn kms_key_id(sse: &Sse) -> Option<&str> {
+    (sse.algorithm == SseAlgorithm::Kms)
+        .then(|| sse.key_id.as_deref().unwrap_or(DEFAULT_KMS_KEY_ID))
+}
 /// What sealing adds to each chunk (the GCM tag).
 const TAG: u64 = 16;
 const PREFIX: usize = 7;
@@ -148,9 +159,10 @@ impl KeyRing {
             SseAlgorithm::Kms if sse.data_sm4 => DataCipher::Sm4Gcm,
             _ => DataCipher::Aes256Gcm,
         };
-        // A KMS request without a key id uses the default key (OSS: the managed CMK).
+        // A KMS request without a key id, or naming the default one, uses the default
+        // key (OSS: the managed CMK), whose wrapping key is derived from "".
         let kms_key =
-            (sse.algorithm == SseAlgorithm::Kms).then(|| sse.key_id.clone().unwrap_or_default());
+            kms_key_id(sse).map(|id| if id == DEFAULT_KMS_KEY_ID { "" } else { id }.to_owned());
         let data_key: [u8; 32] = rand::random();
         let prefix: [u8; PREFIX] = rand::random();
         let nonce: [u8; 12] = rand::random();
@@ -509,6 +521,26 @@ mod tests {
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn the_default_kms_key_has_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = ring(dir.path());
+        let unnamed = sse(SseAlgorithm::Kms, None, false);
+        let named = sse(SseAlgorithm::Kms, Some(DEFAULT_KMS_KEY_ID), false);
+        assert_eq!(kms_key_id(&unnamed), Some(DEFAULT_KMS_KEY_ID));
+        assert_eq!(
+            kms_key_id(&sse(SseAlgorithm::Kms, Some("k1"), true)),
+            Some("k1")
+        );
+        assert_eq!(kms_key_id(&sse(SseAlgorithm::Aes256, None, false)), None);
+        let (a, _) = ring.new_key(&unnamed).unwrap();
+        let (b, _) = ring.new_key(&named).unwrap();
+        assert_eq!(
+            (a.kms_key.as_deref(), b.kms_key.as_deref()),
+            (Some(""), Some(""))
+        );
     }
 
     #[test]

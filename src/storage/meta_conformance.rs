@@ -1136,8 +1136,9 @@ fn model_uploads(
             .then(|| key[q.prefix.len()..].find(&q.delimiter))
             .flatten()
             .map(|i| key[..q.prefix.len() + i + q.delimiter.len()].to_string());
+        // A prefix at or before the key marker was listed on an earlier page.
         if let Some(c) = &common
-            && prefixes.last() == Some(c)
+            && (c.as_str() <= km || prefixes.last() == Some(c))
         {
             continue;
         }
@@ -1228,6 +1229,8 @@ fn upload_listing_model(n: &Nodes) {
                 ("k", "u1"),
                 ("many/05/p", ""),
                 ("many/", ""),
+                ("dir/", ""),
+                ("many/05/", ""),
                 ("same", "s05"),
                 ("k\0", ""),
             ] {

@@ -853,6 +853,23 @@ pub struct UploadListing {
     pub truncated: bool,
 }
 
+impl UploadListing {
+    /// The key and upload-id markers of the next page, when truncated: the last upload,
+    /// or the last common prefix (with no upload id) when that sorts later.
+    pub fn next_markers(&self) -> Option<(&str, &str)> {
+        let upload = self
+            .uploads
+            .last()
+            .map(|u| (u.key.as_str(), u.upload_id.as_str()));
+        let prefix = self.common_prefixes.last().map(|p| (p.as_str(), ""));
+        upload
+            .into_iter()
+            .chain(prefix)
+            .max_by_key(|(key, _)| *key)
+            .filter(|_| self.truncated)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BucketStat {
     pub storage: u64,

@@ -1010,7 +1010,8 @@ impl MetaStore for RedbMeta {
                     .flatten()
                     .map(|i| &key[..query.prefix.len() + i + query.delimiter.len()]);
                 if let Some(common) = common
-                    && listing.common_prefixes.last().map(String::as_str) == Some(common)
+                    // A prefix at or before the marker was returned on an earlier page.
+                    && (common <= km || listing.common_prefixes.last().map(String::as_str) == Some(common))
                 {
                     continue;
                 }

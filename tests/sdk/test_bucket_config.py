@@ -75,6 +75,15 @@ def test_cors_and_preflight(ossify, bucket):
         bucket.get_bucket_cors()
 
 
+def test_cors_bad_max_age_names_the_element(bucket):
+    rule = CorsRule(allowed_origins=["*"], allowed_methods=["GET"], max_age_seconds=-1)
+    with pytest.raises(oss2.exceptions.InvalidArgument) as e:
+        bucket.put_bucket_cors(BucketCors([rule]))
+    assert (e.value.status, e.value.name, e.value.value) == (400, "MaxAgeSeconds", "-1")
+    with pytest.raises(oss2.exceptions.NoSuchCors):
+        bucket.get_bucket_cors()
+
+
 def test_lifecycle_expires_objects(bucket):
     bucket.put_object("logs/old", b"x")
     bucket.put_object("keep", b"y")

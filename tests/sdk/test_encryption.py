@@ -34,7 +34,10 @@ DATA = "x-oss-server-side-data-encryption"
 MODES = {
     "AES256": ({SSE: "AES256"}, {SSE: "AES256"}),
     "SM4": ({SSE: "SM4"}, {SSE: "SM4"}),
-    "KMS": ({SSE: "KMS"}, {SSE: "KMS"}),
+    # Without a key id OSS names its default CMK (the oss2 suite reads it back).
+    "KMS": ({SSE: "KMS"}, {SSE: "KMS", KEY_ID: "ossify-default-kms-key"}),
+    "KMS-default": ({SSE: "KMS", KEY_ID: "ossify-default-kms-key"},
+                    {SSE: "KMS", KEY_ID: "ossify-default-kms-key"}),
     "KMS-key": ({SSE: "KMS", KEY_ID: "app-key-1"}, {SSE: "KMS", KEY_ID: "app-key-1"}),
     "KMS-SM4": ({SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}, {SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}),
 }
@@ -125,7 +128,6 @@ def test_unencrypted_objects_stay_plain_and_say_nothing(ossify, bucket):
     ({SSE: "AES256", KEY_ID: "k1"}, "InvalidArgument", 400),
     ({SSE: "KMS", KEY_ID: ""}, "InvalidArgument", 400),
     ({SSE: "KMS", DATA: "AES256"}, "InvalidArgument", 400),
-    ({SSE: "SM4", DATA: "SM4"}, "InvalidArgument", 400),
     ({KEY_ID: "k1"}, "InvalidArgument", 400),
 ])
 def test_bad_headers_are_refused_and_store_nothing(bucket, headers, code, status):
@@ -262,7 +264,7 @@ def test_bucket_default_encryption(ossify, bucket):
 def test_bad_bucket_rules_are_refused(ctx, bucket):
     body = ("<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>%s</SSEAlgorithm>"
             "%s</ApplyServerSideEncryptionByDefault></ServerSideEncryptionRule>")
-    for algorithm, extra, code in [("DES", "", "InvalidArgument"),
+    for algorithm, extra, code in [("DES", "", "InvalidEncryptionAlgorithmError"),
                                    ("AES256", "<KMSMasterKeyID>k</KMSMasterKeyID>", "InvalidArgument"),
                                    ("KMS", "<KMSDataEncryption>AES</KMSDataEncryption>", "InvalidArgument")]:
         r = ctx.raw("PUT", bucket.bucket_name, params={"encryption": ""}, data=(body % (algorithm, extra)).encode())
@@ -271,6 +273,72 @@ def test_bad_bucket_rules_are_refused(ctx, bucket):
     assert r.status_code == 400 and "<Code>MalformedXML</Code>" in r.text
     with pytest.raises(oss2.exceptions.NoSuchServerSideEncryptionRule):
         bucket.get_bucket_encryption()
+
+
+def test_put_bucket_with_encryption_headers(ctx):
+    # PutBucket's x-oss-server-side-encryption headers set the new bucket's default rule
+    # (oss2 suite: test_bucket_header_SM4, test_bucket_header_SSE_KMS, ..._KMS_SM4).
+    cases = [({SSE: "SM4"}, ("SM4", None, None)),
+             ({SSE: "KMS", KEY_ID: "9468da86-3509"}, ("KMS", "9468da86-3509", None)),
+             ({SSE: "KMS", DATA: "SM4"}, ("KMS", None, "SM4"))]
+    for headers, want in cases:
+        name = unique_bucket_name("sse-hdr")
+        b = ctx.bucket(name)
+        b.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ,
+                        oss2.models.BucketCreateConfig(oss2.BUCKET_STORAGE_CLASS_IA), headers)
+        ctx.created.append((HZ, name, None))
+        info = b.get_bucket_info()
+        assert (info.acl.grant, info.storage_class) == ("public-read", "IA")
+        rule = info.bucket_encryption_rule
+        assert (rule.sse_algorithm, rule.kms_master_keyid, rule.kms_data_encryption) == want
+        got = b.get_bucket_encryption()
+        assert (got.sse_algorithm, got.kms_master_keyid, got.kms_data_encryption) == want
+        assert b.put_object("k", b"x").headers[SSE] == want[0]
+    # A bad algorithm creates no bucket.
+    name = unique_bucket_name("sse-bad")
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        ctx.bucket(name).create_bucket(headers={SSE: "DES"})
+    assert (e.value.status, e.value.code) == (400, "InvalidEncryptionAlgorithmError")
+    with pytest.raises(oss2.exceptions.NoSuchBucket):
+        ctx.bucket(name).get_bucket_info()
+
+
+def test_upload_part_and_complete_refuse_encryption_headers(bucket):
+    # Parts follow the upload's encryption; OSS refuses the headers on UploadPart
+    # (oss2 suite: test_server_side_encryotion::test_multipart_upload).
+    upload = bucket.init_multipart_upload("mp", headers={SSE: "KMS", DATA: "SM4"}).upload_id
+    for headers in ({SSE: "KMS", DATA: "SM4"}, {SSE: "AES256"}, {DATA: "SM4"}):
+        with pytest.raises(oss2.exceptions.InvalidArgument) as e:
+            bucket.upload_part("mp", upload, 1, b"part", headers=headers)
+        assert e.value.status == 400
+    assert bucket.list_parts("mp", upload).parts == []
+    r = bucket.upload_part("mp", upload, 1, b"part")
+    assert echoed(r.headers) == {SSE: "KMS", KEY_ID: "ossify-default-kms-key", DATA: "SM4"}
+    parts = [oss2.models.PartInfo(1, r.etag)]
+    with pytest.raises(oss2.exceptions.InvalidArgument):
+        bucket.complete_multipart_upload("mp", upload, parts, headers={SSE: "AES256"})
+    assert not bucket.object_exists("mp")
+    bucket.complete_multipart_upload("mp", upload, parts)
+    assert echoed(bucket.head_object("mp").headers) == {
+        SSE: "KMS", KEY_ID: "ossify-default-kms-key", DATA: "SM4"}
+    assert bucket.get_object("mp").read() == b"part"
+
+
+def test_data_encryption_without_kms_is_ignored(bucket):
+    # OSS drops KMSDataEncryption / x-oss-server-side-data-encryption unless the
+    # algorithm is KMS (oss2 suite: test_put_bucket_encryption, test_put_object_with_encryption).
+    rule = ServerSideEncryptionRule()
+    rule.sse_algorithm, rule.kms_data_encryption = "AES256", "SM4"
+    bucket.put_bucket_encryption(rule)
+    got = bucket.get_bucket_encryption()
+    assert (got.sse_algorithm, got.kms_master_keyid, got.kms_data_encryption) == ("AES256", None, None)
+    for headers, want in (({SSE: "SM4", DATA: "SM4"}, {SSE: "SM4"}),
+                          ({SSE: "AES256", DATA: "SM4"}, {SSE: "AES256"}),
+                          ({DATA: "SM4"}, {SSE: "AES256"})):  # the bucket default applies
+        r = bucket.put_object("k", b"data", headers=headers)
+        assert echoed(r.headers) == want
+        assert echoed(bucket.head_object("k").headers) == want
+        assert bucket.get_object("k").read() == b"data"
 
 
 def test_image_processing_of_an_encrypted_jpeg(bucket):

@@ -110,14 +110,61 @@ BAD = [
 
 @pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
 def test_refused_rules_change_nothing(bucket, case):
-    _, rules, ec = case
+    name, rules, ec = case
     bucket.put_bucket_lifecycle(BucketLifecycle([full_rule()]))
     with pytest.raises(oss2.exceptions.ServerError) as e:
         bucket.put_bucket_lifecycle(BucketLifecycle(rules))
-    assert (e.value.status, e.value.code) == (400, "InvalidArgument")
+    # Mixing Days and dates is an InvalidRequest (oss2 suite: test_lifecycle_storage_transitions_mixed).
+    code = "InvalidRequest" if name == "days and date mixed" else "InvalidArgument"
+    assert (e.value.status, e.value.code) == (400, code)
     if ec:
         assert e.value.ec == ec
     assert [r.id for r in bucket.get_bucket_lifecycle().rules] == ["full"]
+
+
+def test_dated_rules_go_from_recent_to_old(bucket):
+    # A CreatedBeforeDate reaches objects older than it: the expiration's date comes
+    # before the transitions', colder classes at earlier dates.
+    d = datetime.date
+    ok = rule("a", "", expiration=LifecycleExpiration(created_before_date=d(2016, 12, 20)),
+              storage_transitions=[StorageTransition(created_before_date=d(2016, 12, 25), storage_class="IA"),
+                                   StorageTransition(created_before_date=d(2016, 12, 22),
+                                                     storage_class="Archive")])
+    bucket.put_bucket_lifecycle(BucketLifecycle([ok]))
+    got = bucket.get_bucket_lifecycle().rules[0]
+    assert got.expiration.created_before_date == d(2016, 12, 20)
+    assert sorted((t.created_before_date, t.storage_class) for t in got.storage_transitions) == [
+        (d(2016, 12, 22), "Archive"), (d(2016, 12, 25), "IA")]
+    for bad in (rule("b", "", expiration=LifecycleExpiration(created_before_date=d(2016, 12, 25)),
+                     storage_transitions=[StorageTransition(created_before_date=d(2016, 12, 20),
+                                                            storage_class="IA")]),
+                rule("b", "", expiration=None, storage_transitions=[
+                    StorageTransition(created_before_date=d(2016, 12, 20), storage_class="IA"),
+                    StorageTransition(created_before_date=d(2016, 12, 25), storage_class="Archive")])):
+        with pytest.raises(oss2.exceptions.ServerError) as e:
+            bucket.put_bucket_lifecycle(BucketLifecycle([bad]))
+        assert (e.value.status, e.value.code) == (400, "InvalidArgument")
+    assert [r.id for r in bucket.get_bucket_lifecycle().rules] == ["a"]
+
+
+def test_tag_filters_checked_for_characters_only(ctx, bucket):
+    # OSS stores a Tag filter no object can match (too many tags, over-long keys or
+    # values): the rule selects nothing. Characters outside object tags' are refused.
+    many = rule("many", "m/", tagging=tagging(**{"k%d" % i: "v" for i in range(19)}))
+    bucket.put_bucket_lifecycle(BucketLifecycle([many]))
+    got = bucket.get_bucket_lifecycle().rules
+    assert [r.id for r in got] == ["many"] and len(got[0].tagging.tag_set.tagging_rule) == 19
+    over = Tagging(TaggingRule())  # oss2 refuses these lengths client-side, even when reading
+    over.tag_set.tagging_rule["k" * 129] = "v" * 257
+    bucket.put_bucket_lifecycle(BucketLifecycle([rule("long", "l/", tagging=over)]))
+    r = ctx.raw("GET", bucket.bucket_name, "", params={"lifecycle": ""})
+    assert r.status_code == 200
+    assert "<Key>%s</Key><Value>%s</Value>" % ("k" * 129, "v" * 257) in r.text
+    for bad in ({"%&": "v"}, {"k": ")%"}):
+        with pytest.raises(oss2.exceptions.ServerError) as e:
+            bucket.put_bucket_lifecycle(BucketLifecycle([rule("bad", "", tagging=tagging(**bad))]))
+        assert (e.value.status, e.value.code) == (400, "InvalidArgument")
+    assert "<ID>long</ID>" in ctx.raw("GET", bucket.bucket_name, "", params={"lifecycle": ""}).text
 
 
 def test_overlap_allowed_by_header(bucket):
@@ -184,7 +231,11 @@ def test_oss_put_object_tagging_checks(bucket):
     bucket.put_object("t", b"x")
     ok = tagging(**{"a-b_c.d:e/f+g=h": "Value 1"})
     bucket.put_object_tagging("t", ok)
-    for bad in ({"k%d" % i: "v" for i in range(11)}, {"k#": "v"}, {"k": "v\u00e9"}):
+    # Letters of any script are fine (oss2 suite: test_copy_object_with_tagging); "@" is not.
+    bucket.put_object_tagging("t", tagging(**{"中文": "v\u00e9"}))
+    assert bucket.get_object_tagging("t").tag_set.tagging_rule == {"中文": "v\u00e9"}
+    bucket.put_object_tagging("t", ok)
+    for bad in ({"k%d" % i: "v" for i in range(11)}, {"k#": "v"}, {"k": "v@"}):
         t = Tagging(TaggingRule())
         t.tag_set.tagging_rule.update(bad)
         with pytest.raises(oss2.exceptions.ServerError) as e:
@@ -208,7 +259,7 @@ def test_s3_tags(ossify, bucket):
         expect_error("InvalidTag", 400, s3.create_multipart_upload, Bucket=name, Key="t", Tagging=value)
         expect_error("InvalidTag", 400, s3.copy_object, Bucket=name, Key="t", Tagging=value,
                      CopySource={"Bucket": name, "Key": "src"}, TaggingDirective="REPLACE")
-    # S3 allows Unicode letters and @, which OSS refuses.
+    # S3 allows @, which OSS refuses.
     s3.put_object(Bucket=name, Key="t", Body=b"x", Tagging="caf%C3%A9=a%40b")
     expect_error("InvalidTag", 400, s3.put_object_tagging, Bucket=name, Key="t",
                  Tagging={"TagSet": [{"Key": "k%d" % i, "Value": ""} for i in range(11)]})

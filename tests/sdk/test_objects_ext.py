@@ -398,6 +398,7 @@ def test_list_multipart_uploads(ctx, bucket):
 
     it = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, max_uploads=1)]
     assert it == full
+
     it = [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(bucket, prefix="a/",
                                                                        max_uploads=1)]
     assert it == full[:4]
@@ -421,6 +422,29 @@ def test_list_multipart_uploads(ctx, bucket):
     bucket.complete_multipart_upload("c", full[5][1], None,
                                      headers={"x-oss-complete-all": "yes"})
     assert _uploads(bucket.list_multipart_uploads()) == full[1:5]
+
+
+def test_list_multipart_uploads_pages_through_common_prefixes(ctx, bucket):
+    # A page may end on a common prefix: NextKeyMarker is that prefix (with an empty
+    # NextUploadIdMarker), and the next page starts after everything under it (the oss2
+    # suite's test_upload_iterator looped for ever here).
+    ups = [(k, bucket.init_multipart_upload(k).upload_id)
+           for k in ["p/k", "p/k", "p/d1/x", "p/d1/y", "p/d2/x", "p/z"]]
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == (["p/d1/", "p/d2/"], [], True)
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("p/d2/", "")
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2,
+                                      key_marker=r.next_key_marker)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == ([], sorted(ups[:2]), True)
+    r = bucket.list_multipart_uploads(prefix="p/", delimiter="/", max_uploads=2,
+                                      key_marker=r.next_key_marker,
+                                      upload_id_marker=r.next_upload_id_marker)
+    assert (r.prefix_list, _uploads(r), r.is_truncated) == ([], [ups[5]], False)
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("", "")
+    for size in (1, 2, 3):
+        got = [u.key if u.is_prefix() else (u.key, u.upload_id) for u in
+               oss2.MultipartUploadIterator(bucket, prefix="p/", delimiter="/", max_uploads=size)]
+        assert got == ["p/d1/", "p/d2/"] + sorted(ups[:2]) + [ups[5]], size
 
 
 def test_upload_part_copy_with_range(ctx, bucket):
@@ -1189,6 +1213,42 @@ def test_object_tagging_limits(ctx, bucket):
     assert r.status_code == 400
     assert error_of(r)["Code"] == "MalformedXML"
 
+
+
+def test_object_tags_in_any_script(ctx, bucket):
+    # OSS takes letters of any script in object tags (the oss2 suite's
+    # test_copy_object_with_tagging); other symbols than + - = . _ : / stay refused.
+    tags = {" +/ ": "中文", "中文": "test++/"}
+    rule = TaggingRule()
+    for k, v in tags.items():
+        rule.add(k, v)
+    bucket.put_object("t", b"x", headers={"x-oss-tagging": rule.to_query_string()})
+    assert _tags(bucket, "t") == tags
+    bucket.copy_object(bucket.bucket_name, "t", "t2", headers={
+        "x-oss-tagging-directive": "REPLACE", "x-oss-tagging": "%E4%B8%AD=%E6%96%87"})
+    assert _tags(bucket, "t2") == {"中": "文"}
+    bucket.put_object_tagging("t2", Tagging(rule))
+    assert _tags(bucket, "t2") == tags
+    with pytest.raises(oe.ServerError) as ei:
+        bucket.put_object("t3", b"x", headers={"x-oss-tagging": "k=a%40b"})
+    assert (ei.value.status, ei.value.code) == (400, "InvalidTag")
+    assert bucket.object_exists("t3") is False
+
+
+def test_append_tags_only_on_first_append(ctx, bucket):
+    # x-oss-tagging counts on the append that creates the object; later appends ignore
+    # it, even a tag set OSS would refuse (oss2 suite: test_append_object_with_tagging_wrong_num).
+    too_many = "&".join("k%d=v" % i for i in range(15))
+    with pytest.raises(oe.ServerError) as ei:
+        bucket.append_object("a", 0, b"abc", headers={"x-oss-tagging": too_many})
+    assert (ei.value.status, ei.value.code) == (400, "InvalidTag")
+    assert bucket.object_exists("a") is False
+    r = bucket.append_object("a", 0, b"abc", headers={"x-oss-tagging": "k=v"})
+    r = bucket.append_object("a", r.next_position, b"de", headers={"x-oss-tagging": too_many})
+    assert r.next_position == 5
+    r = bucket.append_object("a", r.next_position, b"f", headers={"x-oss-tagging": "n=m"})
+    assert _tags(bucket, "a") == {"k": "v"}
+    assert bucket.get_object("a").read() == b"abcdef"
 
 def test_tagging_copied_with_object(ctx, bucket):
     bucket.put_object("src", b"x", headers={"x-oss-tagging": "a=1"})

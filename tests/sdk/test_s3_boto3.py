@@ -692,6 +692,19 @@ def test_checksum_given_and_bad_digest(s3, bucket, algorithm):
                  **{"Checksum" + algorithm: "not-base64!"})
 
 
+def test_upload_listing_pages_through_common_prefixes(s3, bucket):
+    # A page that ends on a common prefix resumes after everything under it.
+    ids = {k: s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"]
+           for k in ["d1/x", "d1/y", "d2/x", "z"]}
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=2)
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["d1/", "d2/"]
+    assert r["IsTruncated"] is True and r["NextKeyMarker"] == "d2/"
+    r = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=2,
+                                  KeyMarker=r["NextKeyMarker"])
+    assert [(u["Key"], u["UploadId"]) for u in r["Uploads"]] == [("z", ids["z"])]
+    assert "CommonPrefixes" not in r and r["IsTruncated"] is False
+
+
 def test_content_md5(s3, bucket):
     import base64
     data = b"md5 body"

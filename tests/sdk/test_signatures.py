@@ -423,3 +423,31 @@ def test_v4_sdk_v2_with_additional_headers_config(ossify, bucket):
     assert "range" not in {k.lower() for k in pr.signed_headers}
     r = requests.get(pr.url, headers=dict(pr.signed_headers, Range="bytes=9-10"))
     assert (r.status_code, r.content) == (206, b"me")
+
+
+@pytest.mark.parametrize("auth", ["v1", "v2"])
+def test_v1_and_v2_presigned_urls_have_no_seven_day_cap(ossify, bucket, auth):
+    """Only V4 URLs are capped at 7 days: OSS serves a V1 or V2 URL signed for decades
+    (the oss2 suite's test_sign_v1_x_oss_date_url signs one for ~52 years)."""
+    make = oss2.Auth(ROOT1.id, ROOT1.secret) if auth == "v1" else v2_auth()
+    b = oss2.Bucket(make, ossify.endpoint(HZ), bucket.bucket_name)
+    years = 52 * 365 * 86400
+    r = requests.put(b.sign_url("PUT", "long", years), data=b"kept")
+    assert r.status_code == 200, r.text
+    r = requests.get(b.sign_url("GET", "long", years))
+    assert (r.status_code, r.content) == (200, b"kept")
+    r = requests.get(b.sign_url("GET", "long", -1))
+    assert r.status_code == 403 and "<Code>AccessDenied</Code>" in r.text
+
+
+def test_v4_url_without_region(ossify, bucket):
+    """A V4 URL signed with no region (oss2 lets sign_url do it) gets OSS's message
+    (the oss2 suite's test_sign_v4_no_region)."""
+    b = oss2.Bucket(oss2.AuthV4(ROOT1.id, ROOT1.secret), ossify.endpoint(HZ), bucket.bucket_name)
+    url = b.sign_url("PUT", "v4", 600, slash_safe=True)
+    assert "%2F%2Foss%2Faliyun_v4_request" in url or "//oss/aliyun_v4_request" in url
+    r = requests.put(url, data=b"x")
+    assert r.status_code == 400, r.text
+    assert "<Message>The signing region in credential is invalid.</Message>" in r.text
+    assert "<Code>InvalidArgument</Code>" in r.text
+    assert bucket.object_exists("v4") is False

@@ -148,6 +148,26 @@ def v2(ossify):
     client.delete_bucket(oss.DeleteBucketRequest(bucket=name))
 
 
+def test_delete_with_symlink_parameter(ctx):
+    # DELETE ?symlink is DeleteObject (oss2 passes GetSymlink's params on; the oss2
+    # suite's test_put_symlink_with_version deletes link versions so).
+    b = ctx.new_bucket("sym-ver")
+    b.put_bucket_versioning(oss2.models.BucketVersioningConfig("Enabled"))
+    b.put_object("target", b"data")
+    link = b.put_symlink("target", "link").versionid
+    params = {"versionId": link}
+    assert b.get_symlink("link", params=params).target_key == "target"
+    assert "symlink" in params  # oss2 added it
+    marker = b.delete_object("link").versionid
+    r = b.delete_object("link", params=params)
+    assert (r.status, r.versionid) == (204, link)
+    params["versionId"] = marker
+    assert b.delete_object("link", params=params).status == 204
+    assert [v.key for v in b.list_object_versions().versions] == ["target"]
+    with pytest.raises(oss2.exceptions.NoSuchKey):
+        b.get_symlink("link")
+
+
 def test_v2_symlink(v2):
     client, name = v2
     put = client.put_object(oss.PutObjectRequest(bucket=name, key="t", body=b"v2 target"))

@@ -218,6 +218,15 @@ def test_batch_delete_with_and_without_versions(ctx, vbucket):
                    ("a", marker.delete_marker_versionid, True)}
     assert b.get_object("a").read() == b"a2"
     assert not b.object_exists("c")
+    # A malformed VersionId fails the whole request, deleting nothing (oss2 suite:
+    # test_delete_object_versions_with_invalid_arguments).
+    versions = BatchDeleteObjectVersionList()
+    versions.append(BatchDeleteObjectVersion("a"))
+    versions.append(BatchDeleteObjectVersion("a", "234"))
+    with pytest.raises(oss2.exceptions.InvalidArgument) as e:
+        b.delete_object_versions(versions)
+    assert (e.value.status, e.value.details.get("ArgumentName")) == (400, "versionId")
+    assert b.get_object("a").read() == b"a2"
 
 
 def test_listing_pages_and_delimiter(ctx, vbucket):

@@ -744,6 +744,10 @@ fn lifecycle_error(problem: LifecycleProblem) -> OssError {
                 crate::core::lifecycle::MAX_RULES
             ));
         }
+        // The oss2 suite's test_lifecycle_storage_transitions_mixed expects InvalidRequest.
+        LifecycleProblem::MixedDaysAndDate { .. } => {
+            return OssError::new(StatusCode::BAD_REQUEST, "InvalidRequest", message);
+        }
         _ => OssError::invalid_argument(message, "LifecycleConfiguration", ""),
     };
     match problem {

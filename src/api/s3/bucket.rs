@@ -155,6 +155,7 @@ pub async fn create_bucket(cx: Cx, input: CreateBucketInput) -> R<CreateBucketOu
             acl,
             storage_class: "Standard".into(),
             redundancy: "LRS".into(),
+            encryption: None,
         },
     )
     .await

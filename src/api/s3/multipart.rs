@@ -365,17 +365,17 @@ pub async fn list_multipart_uploads(
     let listing = multipart::list_multipart_uploads(cx.store(), &bucket.name, query)
         .await
         .map_err(from_core)?;
-    let last = listing.uploads.last();
+    let next = listing.next_markers();
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix,
         delimiter: input.delimiter,
         key_marker: input.key_marker,
         upload_id_marker: input.upload_id_marker,
-        next_key_marker: last.filter(|_| listing.truncated).map(|u| u.key.clone()),
-        next_upload_id_marker: last
-            .filter(|_| listing.truncated)
-            .map(|u| u.upload_id.clone()),
+        next_key_marker: next.map(|(key, _)| key.to_owned()),
+        next_upload_id_marker: next
+            .map(|(_, id)| id.to_owned())
+            .filter(|id| !id.is_empty()),
         max_uploads: Some(max as i32),
         is_truncated: Some(listing.truncated),
         common_prefixes: Some(

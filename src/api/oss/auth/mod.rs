@@ -19,7 +19,7 @@ pub use v4::v4_signing_key;
 
 /// Header-signed requests may differ from server time by at most 15 minutes (spec §2.8).
 const MAX_SKEW_SECS: i64 = 15 * 60;
-/// Presigned URLs (V1, V2 and V4) are valid for at most 7 days (spec §2.5).
+/// V4 presigned URLs are valid for at most 7 days (spec §2.5).
 const MAX_PRESIGN_SECS: i64 = 604_800;
 /// `Date` / `x-oss-date` of V1 and V2 header signatures.
 const RFC1123: &str = "%a, %d %b %Y %H:%M:%S GMT";
@@ -308,8 +308,9 @@ fn parse_rfc1123(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The absolute expiry (unix seconds) of a V1 (`Expires`) or V2 (`x-oss-expires`) presigned
-/// URL, `name` being the parameter: empty (EC `empty_ec`), not a number (0002-00000070),
-/// past (0002-00000069), or further ahead than the 7-day cap allows (0002-00000070).
+/// URL, `name` being the parameter: empty (EC `empty_ec`), not a number (0002-00000070) or
+/// past (0002-00000069). Unlike V4 these URLs have no 7-day cap: OSS serves a V1 URL
+/// signed for decades (the oss2 suite's test_sign_v1_x_oss_date_url).
 fn check_url_expires(
     name: &str,
     expires: &str,
@@ -330,16 +331,6 @@ fn check_url_expires(
     })?;
     if now.timestamp() > expires_at {
         return Err(access_denied("Request has expired.", Some("0002-00000069")));
-    }
-    // These URLs carry no signing time: an expiry beyond the 7-day cap (plus the clock
-    // skew) can only come from a URL signed for longer, or dated ahead, as for V4.
-    if expires_at - now.timestamp() > MAX_PRESIGN_SECS + MAX_SKEW_SECS {
-        return Err(access_denied(
-            &format!(
-                "Invalid {name} in the signed URL: {expires} is more than {MAX_PRESIGN_SECS} seconds ahead of the server time."
-            ),
-            Some("0002-00000070"),
-        ));
     }
     Ok(())
 }

@@ -64,6 +64,12 @@ fn parse_credential(s: &str) -> Result<Credential<'_>, AuthError> {
                 region,
             })
         }
+        // OSS's words for a credential signed without a region (the oss2 suite's
+        // test_sign_v4_no_region).
+        (Some(""), Some(_), Some(_)) => Err(invalid_argument(
+            "The signing region in credential is invalid.",
+            None,
+        )),
         _ => Err(invalid_argument(&format!("Invalid credential {s}"), None)),
     }
 }
@@ -455,6 +461,14 @@ mod tests {
         assert_eq!(
             ec(header_auth("20231216T162057Z", &empty_additional, now)),
             Err(("InvalidArgument", Some("0002-00000209")))
+        );
+        let no_region = good.replace("/cn-hangzhou/", "//");
+        assert_eq!(
+            header_auth("20231216T162057Z", &no_region, now).map(|_| ()),
+            Err(invalid_argument(
+                "The signing region in credential is invalid.",
+                None
+            ))
         );
         let bad_suffix = good.replace("aliyun_v4_request", "aws4_request");
         assert_eq!(

@@ -54,6 +54,12 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     if acl.is_some() {
         ctx.authorize(Action::PutBucketAcl, None, None, None)?;
     }
+    // The x-oss-server-side-encryption headers set the new bucket's default
+    // encryption (a PutBucketEncryption in the same request).
+    let encryption = super::encryption::request_encryption(&ctx.headers)?;
+    if encryption.is_some() {
+        ctx.authorize(Action::PutBucketEncryption, None, None, None)?;
+    }
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let (mut storage_class, mut redundancy) = ("Standard".to_owned(), "LRS".to_owned());
     if !body.iter().all(u8::is_ascii_whitespace) {
@@ -87,6 +93,7 @@ pub async fn put_bucket(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         acl: acl.map(AccessControl::canned),
         storage_class,
         redundancy,
+        encryption,
     };
     bucket::create_bucket(ctx.store(), &ctx.requester, request).await?;
     Ok(with_location(empty(StatusCode::OK), &name))
@@ -234,6 +241,13 @@ pub async fn delete_multiple_objects(ctx: &Ctx, body: Body) -> ApiResult<Respons
             "<Delete> must name 1 to {MAX_DELETE_KEYS} <Object> elements, not {}",
             keys.len()
         )));
+    }
+    // A malformed VersionId fails the whole request before anything is deleted (the
+    // oss2 suite's test_delete_object_versions_with_invalid_arguments).
+    for (_, version_id) in &keys {
+        if let Some(id) = version_id {
+            crate::core::object::parse_version_id(id)?;
+        }
     }
     let mut w = XmlWriter::new("DeleteResult");
     encoding.write_type(&mut w);

@@ -82,12 +82,16 @@ pub fn parse_cors(body: &[u8]) -> ApiResult<CorsConfig> {
                 .map(|h| h.to_ascii_lowercase())
                 .collect(),
             expose_headers: texts(rule, "ExposeHeader"),
+            // OSS names the element itself in ArgumentName (the oss2 suite's
+            // test_invalid_argument reads MaxAgeSeconds = -1 back from the error).
             max_age_seconds: match rule.child_text("MaxAgeSeconds") {
                 None => None,
                 Some(v) => Some(v.trim().parse().map_err(|_| {
-                    invalid(format!(
-                        "MaxAgeSeconds must be a non-negative integer, not {v:?}."
-                    ))
+                    OssError::invalid_argument(
+                        format!("MaxAgeSeconds must be a non-negative integer, not {v:?}."),
+                        "MaxAgeSeconds",
+                        v,
+                    )
                 })?),
             },
         };

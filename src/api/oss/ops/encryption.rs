@@ -79,15 +79,14 @@ fn settings(
             ));
         }
     }
-    let data_sm4 = match data {
+    // OSS ignores a data encryption without KMS (the oss2 suite's
+    // test_put_object_with_encryption and test_put_bucket_encryption).
+    let data_sm4 = match data.filter(|_| kms) {
         None => false,
-        Some("SM4") if kms => true,
+        Some("SM4") => true,
         Some(v) => {
             return Err(OssError::invalid_argument(
-                format!(
-                    "{} must be SM4, and is only valid when {} is KMS.",
-                    names.data, names.algorithm
-                ),
+                format!("{} must be SM4 (with {} KMS).", names.data, names.algorithm),
                 names.data,
                 v,
             ));
@@ -100,33 +99,32 @@ fn settings(
     })
 }
 
+fn bad_algorithm(name: &str, value: &str) -> OssError {
+    OssError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidEncryptionAlgorithmError",
+        "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.",
+    )
+    .with("ArgumentName", name)
+    .with("ArgumentValue", value)
+}
+
 /// The encryption a PutObject-style request asks for (None: none named).
 pub fn request_encryption(h: &HeaderMap) -> ApiResult<Option<Sse>> {
     let key_id = header(h, HEADERS.key_id);
     let data = header(h, HEADERS.data);
     let Some(algorithm) = header(h, HEADERS.algorithm) else {
-        return match (key_id, data) {
-            (None, None) => Ok(None),
-            (Some(v), _) => Err(OssError::invalid_argument(
+        return match key_id {
+            None => Ok(None),
+            Some(v) => Err(OssError::invalid_argument(
                 format!("{} needs {}: KMS.", HEADERS.key_id, HEADERS.algorithm),
                 HEADERS.key_id,
-                v,
-            )),
-            (None, Some(v)) => Err(OssError::invalid_argument(
-                format!("{} needs {}: KMS.", HEADERS.data, HEADERS.algorithm),
-                HEADERS.data,
                 v,
             )),
         };
     };
     settings(&HEADERS, algorithm, key_id, data, || {
-        OssError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidEncryptionAlgorithmError",
-            "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.",
-        )
-        .with("ArgumentName", HEADERS.algorithm)
-        .with("ArgumentValue", algorithm)
+        bad_algorithm(HEADERS.algorithm, algorithm)
     })
     .map(Some)
 }
@@ -135,7 +133,7 @@ pub fn request_encryption(h: &HeaderMap) -> ApiResult<Option<Sse>> {
 pub fn set_encryption_headers(out: &mut HeaderMap, sse: Option<&Sse>) {
     let Some(sse) = sse else { return };
     set(out, HEADERS.algorithm, algorithm_name(sse.algorithm));
-    if let Some(id) = &sse.key_id {
+    if let Some(id) = crate::core::sse::kms_key_id(sse) {
         set(out, HEADERS.key_id, id);
     }
     if sse.data_sm4 {
@@ -180,12 +178,10 @@ fn parse_rule(body: &[u8]) -> ApiResult<Sse> {
         .filter(|k| !k.is_empty());
     let data = by_default.child_text(RULE.data).map(str::trim);
     let algorithm = algorithm.trim();
+    // A bad algorithm is the error of the object headers (the oss2 suite's
+    // test_bucket_encryption_wrong).
     settings(&RULE, algorithm, key_id, data, || {
-        OssError::invalid_argument(
-            "SSEAlgorithm must be AES256, KMS or SM4.",
-            RULE.algorithm,
-            algorithm,
-        )
+        bad_algorithm(RULE.algorithm, algorithm)
     })
 }
 
@@ -279,6 +275,13 @@ mod tests {
             code(&[("x-oss-server-side-encryption-key-id", "k1")]),
             "InvalidArgument"
         );
+        // A data encryption without KMS is ignored.
+        for algorithm in [Some("AES256"), Some("SM4"), None] {
+            let mut pairs = vec![("x-oss-server-side-data-encryption", "SM4")];
+            pairs.extend(algorithm.map(|a| ("x-oss-server-side-encryption", a)));
+            let sse = request_encryption(&headers(&pairs)).unwrap();
+            assert_eq!(sse.map(|s| s.data_sm4), algorithm.map(|_| false));
+        }
     }
 
     #[test]
@@ -290,7 +293,12 @@ mod tests {
         );
         assert_eq!(
             rule("<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>DES</SSEAlgorithm></ApplyServerSideEncryptionByDefault></ServerSideEncryptionRule>").unwrap_err().code,
-            "InvalidArgument"
+            "InvalidEncryptionAlgorithmError"
+        );
+        // A data encryption without KMS is ignored.
+        assert_eq!(
+            rule("<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>SM4</SSEAlgorithm><KMSDataEncryption>SM4</KMSDataEncryption></ApplyServerSideEncryptionByDefault></ServerSideEncryptionRule>").unwrap(),
+            Sse { algorithm: SseAlgorithm::Sm4, key_id: None, data_sm4: false }
         );
         assert_eq!(
             rule("<ServerSideEncryptionRule></ServerSideEncryptionRule>")

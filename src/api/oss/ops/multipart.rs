@@ -67,8 +67,31 @@ fn part_number(ctx: &Ctx) -> ApiResult<u32> {
     }
 }
 
+/// Parts and the completed object follow the upload's encryption: OSS refuses
+/// encryption headers on UploadPart and CompleteMultipartUpload (the oss2 suite's
+/// test_server_side_encryotion::test_multipart_upload).
+fn refuse_encryption_headers(ctx: &Ctx, operation: &str) -> ApiResult<()> {
+    match [
+        "x-oss-server-side-encryption",
+        "x-oss-server-side-data-encryption",
+    ]
+    .into_iter()
+    .find(|name| ctx.headers.contains_key(*name))
+    {
+        Some(name) => Err(OssError::invalid_argument(
+            format!(
+                "{operation} takes no {name}: the upload is encrypted as InitiateMultipartUpload asked."
+            ),
+            name,
+            header(&ctx.headers, name).unwrap_or_default(),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub async fn upload_part(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let number = part_number(ctx)?;
+    refuse_encryption_headers(ctx, "UploadPart")?;
     let (body, expected_md5) = request_body(ctx, body)?;
     let uploaded =
         multipart::upload_part(ctx.store(), upload_ref(ctx), number, body, expected_md5).await?;
@@ -152,6 +175,7 @@ fn requested_parts(ctx: &Ctx, body: &[u8]) -> ApiResult<Option<Vec<(u32, String)
 
 pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let encoding = url_encoding(ctx)?;
+    refuse_encryption_headers(ctx, "CompleteMultipartUpload")?;
     let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
@@ -285,17 +309,7 @@ pub async fn list_multipart_uploads(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Bucket", ctx.bucket_str());
     w.elem("KeyMarker", encoding.apply(&query.key_marker));
     w.elem("UploadIdMarker", &query.upload_id_marker);
-    let last = listing.uploads.last();
-    let next_key = if listing.truncated {
-        last.map(|u| u.key.as_str()).unwrap_or_default()
-    } else {
-        ""
-    };
-    let next_id = if listing.truncated {
-        last.map(|u| u.upload_id.as_str()).unwrap_or_default()
-    } else {
-        ""
-    };
+    let (next_key, next_id) = listing.next_markers().unwrap_or_default();
     w.elem("NextKeyMarker", encoding.apply(next_key));
     w.elem("NextUploadIdMarker", next_id);
     w.elem("Delimiter", encoding.apply(&query.delimiter));

@@ -606,7 +606,15 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
             position,
         )
     })?;
-    let template = record_from_headers(&ctx.headers, ctx.bucket()?, "Appendable")?;
+    // The headers describe the object only on the append that creates it; OSS ignores
+    // x-oss-tagging on later appends, even a tag set it would refuse.
+    let template = if position == 0 {
+        record_from_headers(&ctx.headers, ctx.bucket()?, "Appendable")?
+    } else {
+        let mut headers = ctx.headers.clone();
+        headers.remove("x-oss-tagging");
+        record_from_headers(&headers, ctx.bucket()?, "Appendable")?
+    };
     let (body, expected_md5) = request_body(ctx, body)?;
     let record = object::append_object(
         ctx.store(),
