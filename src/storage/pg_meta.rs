@@ -1521,8 +1521,10 @@ impl MetaStore for PgMeta {
                         continue;
                     }
                     let common = rollup(key, prefix, delimiter);
+                    // A prefix at or before the marker was returned on an earlier page.
                     if let Some(common) = common
-                        && listing.common_prefixes.last().map(String::as_str) == Some(common)
+                        && (common <= km
+                            || listing.common_prefixes.last().map(String::as_str) == Some(common))
                     {
                         continue;
                     }
