@@ -121,6 +121,7 @@ def make_config(data_dir, regions=(HZ, SH)):
     if STORAGE:
         # Nodes of a shared store need one server-side encryption master key, given.
         key = Path(data_dir).parent / "master.key"
+        key.parent.mkdir(parents=True, exist_ok=True)
         if not key.exists():
             key.write_text(os.urandom(32).hex())
             key.chmod(0o600)
