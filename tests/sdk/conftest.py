@@ -533,6 +533,15 @@ def delete_bucket_fully(bucket):
 _LOG_FILES = []
 
 
+@pytest.fixture(params=["v1", "v4"])
+def auth(request):
+    """Account 1's root key signing with oss2 V1, then V4."""
+    import oss2
+    if request.param == "v1":
+        return oss2.Auth(ROOT1.id, ROOT1.secret)
+    return oss2.AuthV4(ROOT1.id, ROOT1.secret)
+
+
 @pytest.fixture(scope="session")
 def ossify(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ossify-session")

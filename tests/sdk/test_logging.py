@@ -17,13 +17,6 @@ from conftest import (HZ, ROOT1, ROOT2, SH, make_v2_client, object_url, parse_er
                       unique_bucket_name)
 
 
-@pytest.fixture(params=["v1", "v4"])
-def auth(request):
-    if request.param == "v1":
-        return oss2.Auth(ROOT1.id, ROOT1.secret)
-    return oss2.AuthV4(ROOT1.id, ROOT1.secret)
-
-
 def make_bucket(ossify, auth, tag, region=HZ, acl=None):
     b = oss2.Bucket(auth, ossify.endpoint(region), unique_bucket_name(tag),
                     region=region.replace("oss-", ""))

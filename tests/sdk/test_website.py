@@ -12,13 +12,6 @@ from conftest import (HZ, ROOT1, make_v2_client, object_url, parse_error, signed
                       unique_bucket_name, v2_service_error)
 
 
-@pytest.fixture(params=["v1", "v4"])
-def auth(request):
-    if request.param == "v1":
-        return oss2.Auth(ROOT1.id, ROOT1.secret)
-    return oss2.AuthV4(ROOT1.id, ROOT1.secret)
-
-
 @pytest.fixture
 def bucket(ossify, auth):
     b = oss2.Bucket(auth, ossify.endpoint(HZ), unique_bucket_name("web"), region="cn-hangzhou")

@@ -17,13 +17,6 @@ from s3util import expect_error, s3_client
 WORM_ID = re.compile(r"^[0-9A-F]{32}$")
 
 
-@pytest.fixture(params=["v1", "v4"])
-def auth(request):
-    if request.param == "v1":
-        return oss2.Auth(ROOT1.id, ROOT1.secret)
-    return oss2.AuthV4(ROOT1.id, ROOT1.secret)
-
-
 @pytest.fixture
 def bucket(ossify, auth):
     """A fresh bucket; an unlocked policy is aborted afterwards so it can be emptied
