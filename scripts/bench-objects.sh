@@ -3,10 +3,15 @@
 # (wrk), in one run. Prints requests/s and MiB/s for GET and PUT of 4 KiB, 1 MiB and
 # 64 MiB objects, and the ossify/nginx ratios. Installs nginx and wrk from Debian when
 # missing (needs root). Usage: scripts/bench-objects.sh [seconds-per-run]
+# Environment: METHODS (default "GET PUT"), SIZES (default "4K 1M 64M"), ROUNDS (default
+# 1: each cell runs nginx then ossify ROUNDS times, one line per round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${CONNS:-8}
+methods=${METHODS:-GET PUT}
+sizes=${SIZES:-4K 1M 64M}
+rounds=${ROUNDS:-1}
 threads=2
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
@@ -85,12 +90,14 @@ rate() { # url method size -> "req/s MiB/s"
 }
 
 printf '%-6s %-4s %14s %14s %14s %14s %8s\n' op size "nginx req/s" "nginx MiB/s" "ossify req/s" "ossify MiB/s" ratio
-for method in GET PUT; do
-    for size in 4K 1M 64M; do
+for method in $methods; do
+    for size in $sizes; do
+      for _ in $(seq "$rounds"); do
         read -r n_rps n_mib < <(rate "http://127.0.0.1:18080/bench/obj-$size" $method $size)
         read -r o_rps o_mib < <(rate "http://127.0.0.1:18081/bench/obj-$size" $method $size)
         printf '%-6s %-4s %14s %14s %14s %14s %8s\n' $method $size "$n_rps" "$n_mib" "$o_rps" "$o_mib" \
             "$(awk -v a="$o_rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')"
+      done
     done
 done
 echo "peak RSS of ossify: $(awk '/VmHWM/ {print $2, $3}' /proc/$ossify_pid/status)"

@@ -62,6 +62,18 @@ impl Store {
             .map_err(CoreError::internal)?
             .map_err(CoreError::from)
     }
+
+    /// A metadata call that only reads: on this async worker when the engine's reads
+    /// are cheap ([`MetaStore::cheap_reads`]), else on the blocking pool.
+    pub async fn meta_read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn MetaStore) -> Result<T, StorageError> + Send + 'static,
+    ) -> CoreResult<T> {
+        if self.meta.cheap_reads() {
+            return f(self.meta.as_ref()).map_err(CoreError::from);
+        }
+        self.meta(f).await
+    }
 }
 
 /// Unix milliseconds now.

@@ -366,7 +366,7 @@ async fn refuse_immutable(store: &Store, bucket: &BucketRecord, key: &str) -> Co
         return Ok(());
     }
     let (b, k) = (bucket.name.clone(), key.to_owned());
-    let current = store.meta(move |m| m.get_object(&b, &k)).await?;
+    let current = store.meta_read(move |m| m.get_object(&b, &k)).await?;
     worm::check_change(bucket, current.as_ref(), now_ms())
 }
 
@@ -578,6 +578,24 @@ pub fn read_range_blocking(
     Ok(out)
 }
 
+/// The bytes of a small read when the blob store holds them all in memory (see
+/// [`crate::storage::BlobStore::read_cached`]); None when some would need a wait for a
+/// device, or decryption.
+fn read_range_cached(
+    store: &Store,
+    o: &ObjectRecord,
+    offset: u64,
+    len: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut out = Vec::with_capacity(len as usize);
+    for (segment, from, n) in pieces(o, offset, len) {
+        if segment.key.is_some() || !store.blobs.read_cached(&segment.blob, from, n, &mut out)? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Follow a symlink record to its target (same bucket). Reading through a link needs
 /// the same GetObject right on the target as reading the target directly, so a link
 /// never grants what the target's ACL or a policy refuses. A target that is itself a
@@ -592,7 +610,7 @@ pub async fn resolve_symlink(
         return Ok(link);
     };
     let (b, t) = (bucket.name.clone(), target.clone());
-    let record = match store.meta(move |m| m.get_object(&b, &t)).await? {
+    let record = match store.meta_read(move |m| m.get_object(&b, &t)).await? {
         None => return Err(CoreError::SymlinkTargetNotExist { target }),
         Some(r) if r.symlink_target.is_some() => {
             return Err(CoreError::InvalidTargetType { target });
@@ -688,7 +706,7 @@ pub async fn get_object(
         let (b, k) = (bucket.name.clone(), target_key.clone());
         record = view(
             store
-                .meta(move |m| m.get_object(&b, &k))
+                .meta_read(move |m| m.get_object(&b, &k))
                 .await?
                 .ok_or_else(|| CoreError::no_such_key(key))?,
         );
@@ -716,12 +734,20 @@ async fn read_record(
     let body = if request.head {
         Ok(ObjectBody::Empty)
     } else if len <= SMALL_BODY {
-        // One trip to the blocking pool instead of one per open/read.
-        let (store, record) = (store.clone(), o.clone());
-        tokio::task::spawn_blocking(move || read_range_blocking(&store, &record, offset, len))
-            .await
-            .map_err(CoreError::internal)?
-            .map(ObjectBody::Bytes)
+        match read_range_cached(store, &o, offset, len) {
+            Ok(Some(bytes)) => Ok(ObjectBody::Bytes(bytes)),
+            // One trip to the blocking pool instead of one per open/read.
+            Ok(None) => {
+                let (store, record) = (store.clone(), o.clone());
+                tokio::task::spawn_blocking(move || {
+                    read_range_blocking(&store, &record, offset, len)
+                })
+                .await
+                .map_err(CoreError::internal)?
+                .map(ObjectBody::Bytes)
+            }
+            Err(e) => Err(e),
+        }
     } else {
         open_range(store, &o, offset, len)
             .await

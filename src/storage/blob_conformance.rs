@@ -23,6 +23,7 @@ pub(crate) async fn run(store: &dyn BlobStore) {
     empty_blob(store, &mut live).await;
     large_body(store, &mut live).await;
     read_blocking_from_std_thread(store).await;
+    read_cached_is_all_or_nothing(store).await;
     unfinished_writes_leave_nothing(store, &live).await;
     delete_is_idempotent(store, &mut live).await;
     missing_blobs_are_not_found(store).await;
@@ -184,6 +185,30 @@ async fn read_blocking_from_std_thread(store: &dyn BlobStore) {
     assert!(empty.is_empty());
     assert_not_found(gone, "read_blocking of a missing blob");
     store.delete(&id).await.unwrap();
+}
+
+/// `read_cached` either appends exactly the bytes asked for or leaves `out` alone
+/// (a store may never have them in memory); a missing blob is never "read".
+async fn read_cached_is_all_or_nothing(store: &dyn BlobStore) {
+    let body = pattern(5000);
+    let id = write(store, &[&body]).await;
+    for (offset, len) in [(0, 5000), (4990, 10), (1234, 0)] {
+        let mut out = b"prefix:".to_vec();
+        if store.read_cached(&id, offset, len, &mut out).unwrap() {
+            assert!(
+                out[7..] == body[offset as usize..(offset + len) as usize],
+                "read_cached {offset}+{len}"
+            );
+        }
+        assert_eq!(&out[..7], b"prefix:", "read_cached appends");
+        assert!(out.len() == 7 || out.len() == 7 + len as usize);
+    }
+    store.delete(&id).await.unwrap();
+    let mut out = Vec::new();
+    match store.read_cached(&id, 0, 1, &mut out) {
+        Ok(read) => assert!(!read && out.is_empty(), "read_cached of a deleted blob"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
+    }
 }
 
 async fn unfinished_writes_leave_nothing(store: &dyn BlobStore, live: &HashSet<BlobId>) {

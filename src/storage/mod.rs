@@ -890,6 +890,12 @@ pub enum Created {
 /// Metadata engine. Calls are synchronous and short; the API layer runs them on
 /// the blocking pool.
 pub trait MetaStore: Send + Sync + 'static {
+    /// Reads are short work on this process's memory and page cache (an embedded
+    /// engine), cheaper than a trip to the blocking pool: the server runs them on its
+    /// async workers. Engines that wait on a network answer false.
+    fn cheap_reads(&self) -> bool {
+        false
+    }
     /// Create `bucket` unless the name is taken; returns the existing record if it is.
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError>;
     /// The bucket's record, with its owner's [`AccountConfig`].
@@ -1127,6 +1133,18 @@ pub trait BlobStore: Send + Sync + 'static {
         len: u64,
         out: &mut Vec<u8>,
     ) -> io::Result<()>;
+    /// As [`Self::read_blocking`], but only if that needs no wait for a device: false
+    /// (and `out` as it was) when some of the bytes are not in memory. Called on async
+    /// workers for small reads, which the blocking pool would cost more than.
+    fn read_cached(
+        &self,
+        _id: &BlobId,
+        _offset: u64,
+        _len: u64,
+        _out: &mut Vec<u8>,
+    ) -> io::Result<bool> {
+        Ok(false)
+    }
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>>;
     /// Remove unfinished writes and every blob not in `keep`; returns how many were
     /// removed. With `written_before` (unix ms), only what was written before it, so

@@ -7,14 +7,15 @@
 //! "no space left" error first releases the [`SpaceReserve`], which gives that second
 //! run the room a delete or a small metadata change needs.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use std::ops::Bound;
 
 use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
 use serde::Serialize;
@@ -57,6 +58,71 @@ pub struct RedbMeta {
     /// Some account has stored settings: until then `get_bucket` need not look (this
     /// process is the database's only user).
     accounts_stored: AtomicBool,
+    /// Decoded bucket records (with their account settings): every request reads one,
+    /// and decoding it cost more than the rest of a small GET's metadata work.
+    buckets: BucketCache,
+    /// Object writes commit without a sync and then wait for one that covers them.
+    group: GroupCommit,
+}
+
+/// Group commit of object writes. Each commits without a sync (redb's
+/// `Durability::None`: visible at once, persisted by the next durable commit), counts
+/// itself in `committed` (under the database's read lock, so that no reopen falls
+/// between the two), and returns only once a durable commit made after it has ended.
+/// A writer that finds none makes one, an empty durable transaction, holding `leader`
+/// meanwhile; most writers queued behind it are covered by it when they get there, so
+/// concurrent writers share one sync instead of paying one each.
+///
+/// A reopen (after an I/O error) drops the commits no durable commit had persisted:
+/// their writers fail, though their records were visible for a moment.
+#[derive(Default)]
+struct GroupCommit {
+    committed: AtomicU64,
+    /// How many commits the last durable commit covered.
+    synced: AtomicU64,
+    leader: Mutex<()>,
+    /// The commits each reopen dropped, as `(synced, committed]` at the time.
+    lost: Mutex<Vec<(u64, u64)>>,
+}
+
+impl GroupCommit {
+    fn was_lost(&self, mine: u64) -> bool {
+        let lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
+        lost.iter()
+            .any(|&(after, upto)| mine > after && mine <= upto)
+    }
+}
+
+/// Bucket records as of the last commit that changed a bucket or an account. A reader
+/// that began before such a commit must not fill the cache after it: each change bumps
+/// the generation, and a record read under an older generation is not kept.
+#[derive(Default)]
+struct BucketCache(Mutex<(u64, HashMap<String, BucketRecord>)>);
+
+impl BucketCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, HashMap<String, BucketRecord>)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached record, or the generation to give [`Self::keep`] after reading it.
+    fn get(&self, name: &str) -> Result<BucketRecord, u64> {
+        let cache = self.lock();
+        cache.1.get(name).cloned().ok_or(cache.0)
+    }
+
+    fn keep(&self, generation: u64, bucket: &BucketRecord) {
+        let mut cache = self.lock();
+        if cache.0 == generation {
+            cache.1.insert(bucket.name.to_string(), bucket.clone());
+        }
+    }
+
+    /// Called after every write to the buckets or accounts tables, committed or not.
+    fn changed(&self) {
+        let mut cache = self.lock();
+        cache.0 += 1;
+        cache.1.clear();
+    }
 }
 
 /// The open database (None after a reopen failed) and how many times it was reopened.
@@ -102,6 +168,14 @@ fn is_full(e: &redb::Error) -> bool {
     matches!(e, redb::Error::Io(io) if is_storage_full(io))
 }
 
+fn storage_error(e: &redb::Error) -> StorageError {
+    if is_full(e) {
+        StorageError::InsufficientStorage
+    } else {
+        StorageError::Io(e.to_string())
+    }
+}
+
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialize")
 }
@@ -143,6 +217,8 @@ impl RedbMeta {
             }),
             space,
             accounts_stored: AtomicBool::new(accounts_stored),
+            buckets: BucketCache::default(),
+            group: GroupCommit::default(),
         })
     }
 
@@ -171,23 +247,64 @@ impl RedbMeta {
                 Err(Failure::Answer(e)) => return Err(e),
                 Err(Failure::Db(e)) => e,
             };
-            let full = is_full(&e);
-            if full {
-                self.space.note_full();
-            }
-            let reopen = needs_reopen(&e);
-            if reopen {
-                self.reopen(generation);
-            }
-            if !(reopen && again) {
-                return Err(if full {
-                    StorageError::InsufficientStorage
-                } else {
-                    StorageError::Io(e.to_string())
-                });
+            if !(self.recover(&e, generation) && again) {
+                return Err(storage_error(&e));
             }
             again = false;
         }
+    }
+
+    /// Return once a durable commit covers the `mine`-th commit of [`GroupCommit`].
+    fn wait_durable(&self, mine: u64) -> Result<(), StorageError> {
+        let group = &self.group;
+        let _leader = group.leader.lock().unwrap_or_else(PoisonError::into_inner);
+        let lost = || {
+            StorageError::Io(
+                "the metadata database was reopened after an I/O error before this write \
+                 was persisted; retry it"
+                    .into(),
+            )
+        };
+        if group.was_lost(mine) {
+            return Err(lost());
+        }
+        if group.synced.load(Ordering::Acquire) >= mine {
+            return Ok(());
+        }
+        // No reopen while the read lock is held: every commit counted by now that was
+        // not lost is in this database, and the durable commit persists it.
+        let opened = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if group.was_lost(mine) {
+            return Err(lost());
+        }
+        let covers = group.committed.load(Ordering::Acquire);
+        let db = opened
+            .db
+            .as_ref()
+            .ok_or_else(|| StorageError::Io(redb::Error::DatabaseClosed.to_string()))?;
+        let synced = (|| -> Result<(), redb::Error> { Ok(db.begin_write()?.commit()?) })();
+        if let Err(e) = synced {
+            // As `run` does, except that this write is not run again: a reopen drops it.
+            let generation = opened.generation;
+            drop(opened);
+            self.recover(&e, generation);
+            return Err(storage_error(&e));
+        }
+        group.synced.store(covers, Ordering::Release);
+        Ok(())
+    }
+
+    /// After a database error: note a full disk, and reopen the database when that may
+    /// cure it (true then).
+    fn recover(&self, e: &redb::Error, generation: u64) -> bool {
+        if is_full(e) {
+            self.space.note_full();
+        }
+        let reopen = needs_reopen(e);
+        if reopen {
+            self.reopen(generation);
+        }
+        reopen
     }
 
     /// Close and reopen the database, unless another thread already did since `seen`.
@@ -197,6 +314,18 @@ impl RedbMeta {
             return;
         }
         opened.generation += 1;
+        let (synced, committed) = (
+            self.group.synced.load(Ordering::Acquire),
+            self.group.committed.load(Ordering::Acquire),
+        );
+        if committed > synced {
+            let mut lost = self
+                .group
+                .lost
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            lost.push((synced, committed));
+        }
         if let Some(db) = opened.db.take()
             && let Err(e) = db.close()
         {
@@ -355,8 +484,23 @@ fn promote(txn: &WriteTransaction, bucket: &str, key: &str) -> Result<(), Failur
     Ok(())
 }
 
+/// Marks the bucket cache changed when a write to buckets or accounts ends, however
+/// it ends.
+struct BucketsChanged<'a>(&'a BucketCache);
+
+impl Drop for BucketsChanged<'_> {
+    fn drop(&mut self) {
+        self.0.changed();
+    }
+}
+
 impl MetaStore for RedbMeta {
+    fn cheap_reads(&self) -> bool {
+        true
+    }
+
     fn create_bucket(&self, bucket: &BucketRecord) -> Result<Created, StorageError> {
+        let _changed = BucketsChanged(&self.buckets);
         self.run(Kind::Write, |db| {
             let txn = db.begin_write().map_err(db_err)?;
             let existing = {
@@ -378,7 +522,11 @@ impl MetaStore for RedbMeta {
     }
 
     fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, StorageError> {
-        self.run(Kind::Read, |db| {
+        let generation = match self.buckets.get(name) {
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
+        };
+        let bucket = self.run(Kind::Read, |db| {
             let txn = db.begin_read().map_err(db_err)?;
             let table = txn.open_table(BUCKETS).map_err(db_err)?;
             let Some(v) = table.get(name).map_err(db_err)? else {
@@ -392,7 +540,11 @@ impl MetaStore for RedbMeta {
                 }
             }
             Ok(Some(bucket))
-        })
+        })?;
+        if let Some(bucket) = &bucket {
+            self.buckets.keep(generation, bucket);
+        }
+        Ok(bucket)
     }
 
     fn get_account_config(&self, account: &str) -> Result<AccountConfig, StorageError> {
@@ -411,6 +563,7 @@ impl MetaStore for RedbMeta {
         account: &str,
         config: &AccountConfig,
     ) -> Result<(), StorageError> {
+        let _changed = BucketsChanged(&self.buckets);
         self.run(Kind::Write, |db| {
             let txn = db.begin_write().map_err(db_err)?;
             txn.open_table(ACCOUNTS)
@@ -424,6 +577,7 @@ impl MetaStore for RedbMeta {
     }
 
     fn update_bucket(&self, bucket: &BucketRecord) -> Result<(), StorageError> {
+        let _changed = BucketsChanged(&self.buckets);
         self.run(Kind::Write, |db| {
             let txn = db.begin_write().map_err(db_err)?;
             {
@@ -440,6 +594,7 @@ impl MetaStore for RedbMeta {
     }
 
     fn delete_bucket(&self, name: &str) -> Result<(), StorageError> {
+        let _changed = BucketsChanged(&self.buckets);
         self.run(Kind::Delete, |db| {
             let txn = db.begin_write().map_err(db_err)?;
             {
@@ -525,8 +680,10 @@ impl MetaStore for RedbMeta {
         key: &str,
         build: &mut dyn FnMut(Option<&ObjectRecord>) -> Result<ObjectRecord, StorageError>,
     ) -> Result<Vec<ObjectRecord>, StorageError> {
-        self.run(Kind::Write, |db| {
-            let txn = db.begin_write().map_err(db_err)?;
+        let (replaced, mine) = self.run(Kind::Write, |db| {
+            let mut txn = db.begin_write().map_err(db_err)?;
+            txn.set_durability(Durability::None)
+                .expect("no persistent savepoint in this transaction");
             {
                 let buckets = txn.open_table(BUCKETS).map_err(db_err)?;
                 if buckets.get(bucket).map_err(db_err)?.is_none() {
@@ -537,8 +694,14 @@ impl MetaStore for RedbMeta {
             let record = build(current.as_ref())?;
             let replaced = write_latest(&txn, bucket, key, current, &record)?;
             txn.commit().map_err(db_err)?;
-            Ok(replaced)
-        })
+            Ok((
+                replaced,
+                self.group.committed.fetch_add(1, Ordering::AcqRel) + 1,
+            ))
+        })?;
+        // The caller deletes the replaced blobs: only once the new record is durable.
+        self.wait_durable(mine)?;
+        Ok(replaced)
     }
 
     fn delete_object_if(
@@ -1223,6 +1386,95 @@ mod tests {
     use super::*;
     use crate::access::PublicAccessBlock;
     use crate::storage::meta_conformance::{bucket, object};
+
+    /// Concurrent writers share syncs, and every write acknowledged is there after a
+    /// reopen; commits a reopen dropped are told apart from those synced before it.
+    #[test]
+    fn group_commit_persists_every_acknowledged_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.redb");
+        let space = || Arc::new(SpaceReserve::open(dir.path(), 0).unwrap());
+        let meta = RedbMeta::open(&path, space()).unwrap();
+        meta.create_bucket(&bucket("b", "1")).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let meta = &meta;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        meta.put_object("b", &format!("t{t}-{i}"), &object("x"), false)
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let group = &meta.group;
+        assert_eq!(group.committed.load(Ordering::Acquire), 200);
+        assert_eq!(group.synced.load(Ordering::Acquire), 200);
+        drop(meta);
+        let meta = RedbMeta::open(&path, space()).unwrap();
+        for t in 0..8 {
+            for i in 0..25 {
+                assert!(
+                    meta.get_object("b", &format!("t{t}-{i}"))
+                        .unwrap()
+                        .is_some()
+                );
+            }
+        }
+        // A reopen with commits 201..=203 unsynced drops them, and only them.
+        meta.group.committed.store(203, Ordering::Release);
+        meta.group.synced.store(200, Ordering::Release);
+        meta.reopen(0);
+        assert!(!meta.group.was_lost(200) && meta.group.was_lost(201));
+        assert!(meta.group.was_lost(203) && !meta.group.was_lost(204));
+        assert!(meta.wait_durable(202).is_err());
+    }
+
+    /// A record read before a change is not cached after it; changes drop the cache.
+    #[test]
+    fn the_bucket_cache_keeps_no_record_older_than_a_change() {
+        let cache = BucketCache::default();
+        let old = bucket("b", "1");
+        let generation = cache.get("b").unwrap_err();
+        cache.changed();
+        cache.keep(generation, &old);
+        let now = cache.get("b").unwrap_err();
+        assert_ne!(now, generation);
+        cache.keep(now, &old);
+        assert_eq!(cache.get("b").unwrap().name, old.name);
+        cache.changed();
+        assert!(cache.get("b").is_err());
+    }
+
+    /// Writes through the engine are seen by the next `get_bucket`, cached or not (for
+    /// account settings, see the next test).
+    #[test]
+    fn bucket_changes_are_read_back_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = RedbMeta::open(
+            &dir.path().join("m.redb"),
+            Arc::new(SpaceReserve::open(dir.path(), 0).unwrap()),
+        )
+        .unwrap();
+        let mut b = bucket("b", "1");
+        meta.create_bucket(&b).unwrap();
+        assert!(
+            meta.get_bucket("b")
+                .unwrap()
+                .unwrap()
+                .config
+                .tags
+                .is_empty()
+        );
+        b.config.tags = vec![("k".into(), "v".into())];
+        meta.update_bucket(&b).unwrap();
+        assert_eq!(
+            meta.get_bucket("b").unwrap().unwrap().config.tags,
+            b.config.tags
+        );
+        meta.delete_bucket("b").unwrap();
+        assert!(meta.get_bucket("b").unwrap().is_none());
+    }
 
     /// `get_bucket` skips the account table until a setting is stored, and knows
     /// after a restart that one was.

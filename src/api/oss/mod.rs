@@ -266,7 +266,7 @@ async fn dispatch(
     let put_bucket = matches!(routed, Ok(Operation::PutBucket));
     let (bucket, object) = match &bucket_name {
         Some(name) => {
-            // Bucket and object records in one trip to the blocking pool.
+            // Bucket and object records in one metadata read.
             let object_key = matches!(
                 routed,
                 Ok(Operation::GetObject
@@ -285,7 +285,7 @@ async fn dispatch(
             let version = query.get("versionId").map(str::to_owned);
             let (bucket, object) = app
                 .store
-                .meta(move |m| {
+                .meta_read(move |m| {
                     let bucket = m.get_bucket(name.as_str())?;
                     let object = match (&bucket, object_key, version) {
                         (Some(_), Some(key), None) => m.get_object(name.as_str(), &key)?,

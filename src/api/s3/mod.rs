@@ -207,7 +207,7 @@ async fn cors_headers(
         return vec![];
     };
     let method = method.as_str().to_owned();
-    let Ok(Some(record)) = app.store.meta(move |m| m.get_bucket(&bucket)).await else {
+    let Ok(Some(record)) = app.store.meta_read(move |m| m.get_bucket(&bucket)).await else {
         return vec![];
     };
     crate::core::cors::cors_headers(&record, Some(&origin), &method, true)
@@ -414,7 +414,7 @@ impl Cx {
         let v = version_id.map(str::to_owned);
         let (record, object) = self
             .store()
-            .meta(move |m| {
+            .meta_read(move |m| {
                 let record = m.get_bucket(&b)?;
                 let object = match (&record, k, v) {
                     (Some(_), Some(k), None) => m.get_object(&b, &k)?,

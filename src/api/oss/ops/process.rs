@@ -121,7 +121,7 @@ pub async fn get_with_style_delimiter(ctx: &Ctx) -> ApiResult<Response> {
             continue;
         };
         let (b, k) = (bucket.name.clone(), base.to_owned());
-        let Some(record) = ctx.store().meta(move |m| m.get_object(&b, &k)).await? else {
+        let Some(record) = ctx.store().meta_read(move |m| m.get_object(&b, &k)).await? else {
             continue;
         };
         ctx.authorize(Action::GetObject, Some(bucket), Some(base), Some(&record))?;

@@ -299,7 +299,7 @@ async fn lookup(ctx: &Ctx, key: &str) -> ApiResult<Option<ObjectRecord>> {
         return Ok(ctx.object.clone());
     }
     let (b, k) = (ctx.bucket_str().to_owned(), key.to_owned());
-    Ok(ctx.store().meta(move |m| m.get_object(&b, &k)).await?)
+    Ok(ctx.store().meta_read(move |m| m.get_object(&b, &k)).await?)
 }
 
 /// A document read as a GetObject of it, with the requester's rights.
