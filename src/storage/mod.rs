@@ -854,19 +854,16 @@ pub struct UploadListing {
 }
 
 impl UploadListing {
-    /// The key and upload-id markers of the next page, when truncated: the last upload,
-    /// or the last common prefix (with no upload id) when that sorts later.
-    pub fn next_markers(&self) -> Option<(&str, &str)> {
+    /// The key and upload-id markers after this page: the last upload, or the last
+    /// common prefix (with no upload id) when that sorts later. OSS gives them even on
+    /// the last page; S3 only when truncated.
+    pub fn last_markers(&self) -> Option<(&str, &str)> {
         let upload = self
             .uploads
             .last()
             .map(|u| (u.key.as_str(), u.upload_id.as_str()));
         let prefix = self.common_prefixes.last().map(|p| (p.as_str(), ""));
-        upload
-            .into_iter()
-            .chain(prefix)
-            .max_by_key(|(key, _)| *key)
-            .filter(|_| self.truncated)
+        upload.into_iter().chain(prefix).max_by_key(|(key, _)| *key)
     }
 }
 
@@ -1141,4 +1138,24 @@ pub trait BlobStore: Send + Sync + 'static {
     /// the service keeps out of sight of `sweep` (S3 multipart uploads of a writer that
     /// died); returns how many were aborted.
     fn abort_stale_uploads(&self, begun_before: i64) -> BoxFuture<'_, io::Result<usize>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meta_conformance::upload;
+    use super::*;
+
+    #[test]
+    fn last_markers_name_the_last_upload_or_a_later_prefix() {
+        let mut listing = UploadListing {
+            uploads: vec![upload("a", "1"), upload("c", "2")],
+            common_prefixes: vec!["b/".into()],
+            truncated: false,
+        };
+        // Given on a complete listing too (OSS); S3 filters on `truncated`.
+        assert_eq!(listing.last_markers(), Some(("c", "2")));
+        listing.common_prefixes.push("d/".into());
+        assert_eq!(listing.last_markers(), Some(("d/", "")));
+        assert_eq!(UploadListing::default().last_markers(), None);
+    }
 }

@@ -1,0 +1,209 @@
+"""Gaps the alibabacloud-oss-v2 SDK's own integration suite found (docs/compatibility.md,
+"The SDKs' own suites"), checked with oss2 (V1 and V4) and alibabacloud-oss-v2:
+CompleteMultipartUpload setting the object ACL, ListMultipartUploads naming the last
+upload on the last page, and CopyObject REPLACE keeping the client-side-encryption
+envelope."""
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+from oss2 import exceptions as oe
+
+from conftest import Oss2Ctx, error_of, make_v2_client, unique_bucket_name, v2_service_error
+
+KB = 1024
+
+
+@pytest.fixture(params=["v1", "v4"])
+def ctx(request, ossify):
+    c = Oss2Ctx(ossify, request.param)
+    yield c
+    c.cleanup()
+
+
+@pytest.fixture
+def bucket(ctx, request):
+    return ctx.new_bucket(request.node.name.split("[")[0].replace("test_", "")[:30])
+
+
+@pytest.fixture
+def v2(ossify):
+    return make_v2_client(ossify)
+
+
+def two_part_upload(bucket, key):
+    upload_id = bucket.init_multipart_upload(key).upload_id
+    parts = []
+    for n, data in ((1, b"a" * (100 * KB)), (2, b"b" * 10)):
+        r = bucket.upload_part(key, upload_id, n, data)
+        parts.append(oss2.models.PartInfo(n, r.etag))
+    return upload_id, parts
+
+
+# ---------------------------------------------------------------------------
+# CompleteMultipartUpload with x-oss-object-acl
+# ---------------------------------------------------------------------------
+def test_complete_multipart_upload_sets_object_acl(bucket):
+    upload_id, parts = two_part_upload(bucket, "acl-at-complete")
+    bucket.complete_multipart_upload("acl-at-complete", upload_id, parts,
+                                     headers={"x-oss-object-acl": "public-read"})
+    assert bucket.get_object_acl("acl-at-complete").acl == "public-read"
+    # Without the header the object keeps the ACL given at initiate.
+    upload_id = bucket.init_multipart_upload("acl-at-init",
+                                             headers={"x-oss-object-acl": "private"}).upload_id
+    bucket.upload_part("acl-at-init", upload_id, 1, b"x")
+    bucket.complete_multipart_upload("acl-at-init", upload_id, None,
+                                     headers={"x-oss-complete-all": "yes"})
+    assert bucket.get_object_acl("acl-at-init").acl == "private"
+
+
+def test_complete_multipart_upload_bad_acl_is_refused_and_keeps_the_upload(ctx, bucket):
+    upload_id, parts = two_part_upload(bucket, "bad-acl")
+    with pytest.raises(oe.ServerError) as ei:
+        bucket.complete_multipart_upload("bad-acl", upload_id, parts,
+                                         headers={"x-oss-object-acl": "everyone"})
+    assert (ei.value.status, ei.value.code) == (400, "InvalidArgument")
+    assert not bucket.object_exists("bad-acl")
+    # The upload is still there and completes afterwards.
+    assert [p.part_number for p in bucket.list_parts("bad-acl", upload_id).parts] == [1, 2]
+    bucket.complete_multipart_upload("bad-acl", upload_id, parts)
+    assert bucket.get_object_acl("bad-acl").acl == "default"
+
+
+def test_complete_multipart_upload_public_acl_blocked(ctx, bucket):
+    bucket.put_bucket_public_access_block(True)
+    upload_id, parts = two_part_upload(bucket, "blocked")
+    r = ctx.raw("POST", bucket.bucket_name, "blocked", params={"uploadId": upload_id},
+                headers={"x-oss-object-acl": "public-read", "x-oss-complete-all": "yes"})
+    assert r.status_code == 403, r.text
+    err = error_of(r)
+    assert err["Code"] == "AccessDenied"
+    assert "public access" in err["Message"].lower()
+    assert not bucket.object_exists("blocked")
+    assert len(bucket.list_parts("blocked", upload_id).parts) == 2
+
+
+def test_v2_complete_and_copier_set_object_acl(v2, ossify):
+    name = unique_bucket_name("v2acl")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    try:
+        init = v2.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=name, key="k"))
+        part = v2.upload_part(oss.UploadPartRequest(bucket=name, key="k", part_number=1,
+                                                    upload_id=init.upload_id, body=b"data"))
+        v2.complete_multipart_upload(oss.CompleteMultipartUploadRequest(
+            bucket=name, key="k", upload_id=init.upload_id, acl="private",
+            complete_multipart_upload=oss.CompleteMultipartUpload(
+                parts=[oss.UploadPart(part_number=1, etag=part.etag)])))
+        assert v2.get_object_acl(oss.GetObjectAclRequest(bucket=name, key="k")).acl == "private"
+        # The copier's multipart copy passes the ACL on CompleteMultipartUpload.
+        v2.put_object(oss.PutObjectRequest(bucket=name, key="src", body=b"s" * (200 * KB)))
+        r = v2.copier().copy(oss.CopyObjectRequest(bucket=name, key="dst", source_key="src",
+                                                   acl="public-read"),
+                             multipart_copy_threshold=100 * KB, disable_shallow_copy=True)
+        assert r.upload_id is not None
+        assert v2.get_object_acl(oss.GetObjectAclRequest(bucket=name, key="dst")).acl == "public-read"
+        h = v2.head_object(oss.HeadObjectRequest(bucket=name, key="dst"))
+        assert (h.object_type, h.content_length) == ("Multipart", 200 * KB)
+        # A bad ACL is InvalidArgument.
+        init = v2.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=name, key="b"))
+        with pytest.raises(oss.exceptions.OperationError) as ei:
+            v2.complete_multipart_upload(oss.CompleteMultipartUploadRequest(
+                bucket=name, key="b", upload_id=init.upload_id, complete_all="yes",
+                headers={"x-oss-object-acl": "nobody"}))
+        e = v2_service_error(ei)
+        assert (e.status_code, e.code) == (400, "InvalidArgument")
+    finally:
+        for k in ("k", "src", "dst"):
+            v2.delete_object(oss.DeleteObjectRequest(bucket=name, key=k))
+        for u in v2.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=name)).uploads or []:
+            v2.abort_multipart_upload(oss.AbortMultipartUploadRequest(bucket=name, key=u.key,
+                                                                      upload_id=u.upload_id))
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# ListMultipartUploads: NextKeyMarker / NextUploadIdMarker on the last page
+# ---------------------------------------------------------------------------
+def test_list_multipart_uploads_names_last_upload_on_last_page(ctx, bucket):
+    ids = [bucket.init_multipart_upload(k).upload_id for k in ("a", "b")]
+    r = bucket.list_multipart_uploads()
+    assert r.is_truncated is False
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("b", ids[1])
+    r = bucket.list_multipart_uploads(max_uploads=1)
+    assert r.is_truncated is True
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("a", ids[0])
+    r = bucket.list_multipart_uploads(key_marker="b", upload_id_marker=ids[1])
+    assert (r.upload_list, r.is_truncated) == ([], False)
+    assert (r.next_key_marker, r.next_upload_id_marker) == ("", "")
+
+
+def test_v2_list_multipart_uploads_next_key_marker_url_encoded(v2):
+    name = unique_bucket_name("v2mpu")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    key = "k-\x01\x02-%/?#"
+    try:
+        init = v2.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(bucket=name, key=key))
+        r = v2.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=name))
+        assert r.is_truncated is False
+        assert (r.next_key_marker, r.next_upload_id_marker) == (key, init.upload_id)
+        assert [u.key for u in r.uploads] == [key]
+        v2.abort_multipart_upload(oss.AbortMultipartUploadRequest(bucket=name, key=key,
+                                                                  upload_id=init.upload_id))
+    finally:
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# CopyObject REPLACE keeps the client-side-encryption envelope
+# ---------------------------------------------------------------------------
+CSE = {
+    "client-side-encryption-key": "d3JhcHBlZC1rZXk=",
+    "client-side-encryption-start": "aXYtc3RhcnQ=",
+    "client-side-encryption-cek-alg": "AES/CTR/NoPadding",
+    "client-side-encryption-wrap-alg": "RSA/NONE/PKCS1Padding",
+}
+
+
+def test_copy_replace_keeps_client_encryption_meta(bucket):
+    headers = {"x-oss-meta-" + k: v for k, v in CSE.items()}
+    headers["x-oss-meta-flag"] = "false"
+    bucket.put_object("src", b"ciphertext", headers=headers)
+    bucket.copy_object(bucket.bucket_name, "src", "dst", headers={
+        "x-oss-metadata-directive": "REPLACE",
+        "x-oss-meta-flag": "true",
+        "x-oss-meta-client-side-encryption-start": "bmV3LXN0YXJ0",
+    })
+    meta = bucket.head_object("dst").headers
+    assert meta["x-oss-meta-flag"] == "true"
+    # The request's own envelope value wins; the rest comes from the source.
+    assert meta["x-oss-meta-client-side-encryption-start"] == "bmV3LXN0YXJ0"
+    for k in ("key", "cek-alg", "wrap-alg"):
+        name = "client-side-encryption-" + k
+        assert meta["x-oss-meta-" + name] == CSE[name]
+    # Other metadata is replaced as usual.
+    bucket.put_object("plain", b"x", headers={"x-oss-meta-a": "1"})
+    bucket.copy_object(bucket.bucket_name, "plain", "plain2",
+                       headers={"x-oss-metadata-directive": "REPLACE"})
+    assert "x-oss-meta-a" not in bucket.head_object("plain2").headers
+    # COPY keeps everything; the source is unchanged.
+    bucket.copy_object(bucket.bucket_name, "src", "copied")
+    assert bucket.head_object("copied").headers["x-oss-meta-flag"] == "false"
+    assert bucket.head_object("src").headers["x-oss-meta-client-side-encryption-start"] == CSE[
+        "client-side-encryption-start"]
+
+
+def test_v2_copier_replace_keeps_client_encryption_meta(v2):
+    name = unique_bucket_name("v2cse")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    try:
+        v2.put_object(oss.PutObjectRequest(bucket=name, key="src", body=b"0123456789ab",
+                                           metadata=dict(CSE, flag="false")))
+        v2.copier().copy(oss.CopyObjectRequest(bucket=name, key="dst", source_key="src",
+                                               metadata_directive="replace",
+                                               metadata={"flag": "true"}))
+        h = v2.head_object(oss.HeadObjectRequest(bucket=name, key="dst"))
+        assert h.metadata == dict(CSE, flag="true")
+    finally:
+        for k in ("src", "dst"):
+            v2.delete_object(oss.DeleteObjectRequest(bucket=name, key=k))
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
