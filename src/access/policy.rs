@@ -473,8 +473,9 @@ const RESTRICTING_KEYS: &[&str] = &[
 
 impl Policy {
     /// Whether a statement grants access to anyone: an `Allow` whose `Principal` holds a
-    /// wildcard and whose conditions do not restrict it to fixed sources
-    /// (GetBucketPolicyStatus's `IsPublic`).
+    /// wildcard, or that names no `Principal` (it then applies to every requester: OSS
+    /// reports such a policy public), and whose conditions do not restrict it to fixed
+    /// sources (GetBucketPolicyStatus's `IsPublic`).
     pub fn is_public(&self) -> bool {
         self.statements.iter().any(Statement::is_public)
     }
@@ -487,7 +488,7 @@ impl Statement {
             && self
                 .principal
                 .as_ref()
-                .is_some_and(|p| p.iter().any(wildcard))
+                .is_none_or(|p| p.iter().any(wildcard))
             && !self.conditions.iter().any(|c| {
                 RESTRICTING_KEYS.contains(&c.key.to_ascii_lowercase().as_str())
                     && !c.values.is_empty()
@@ -860,5 +861,26 @@ mod tests {
             let e = Policy::parse(doc).unwrap_err();
             assert!(e.0.contains(needle), "{doc}: {e}");
         }
+    }
+
+    #[test]
+    fn is_public_counts_a_statement_without_principal() {
+        let public = |doc: &str| Policy::parse(doc).unwrap().is_public();
+        // No Principal: the statement applies to everyone (OSS reports it public).
+        assert!(public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:PutObject"],"Resource":["acs:oss:*:*:b/*"]}]}"#
+        ));
+        assert!(public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["*"],"Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["1000000000000002"],"Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"oss:GetObject","Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":["10.0.0.0/8"]}}}]}"#
+        ));
     }
 }

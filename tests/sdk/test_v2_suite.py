@@ -2,14 +2,15 @@
 "The SDKs' own suites"), checked with oss2 (V1 and V4) and alibabacloud-oss-v2:
 CompleteMultipartUpload setting the object ACL, ListMultipartUploads naming the last
 upload on the last page, and CopyObject REPLACE keeping the client-side-encryption
-envelope."""
+envelope, and GetBucketPolicyStatus counting a statement without Principal public."""
 
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
+import requests
 from oss2 import exceptions as oe
 
-from conftest import Oss2Ctx, error_of, make_v2_client, unique_bucket_name, v2_service_error
+from conftest import HZ, Oss2Ctx, error_of, make_v2_client, unique_bucket_name, v2_service_error
 
 KB = 1024
 
@@ -206,4 +207,51 @@ def test_v2_copier_replace_keeps_client_encryption_meta(v2):
     finally:
         for k in ("src", "dst"):
             v2.delete_object(oss.DeleteObjectRequest(bucket=name, key=k))
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# A bucket policy statement without Principal is public
+# ---------------------------------------------------------------------------
+NO_PRINCIPAL = ('{"Version":"1","Statement":[{"Action":["oss:GetObject"],"Effect":"Allow",'
+                '"Resource":["acs:oss:*:*:%s/*"]}]}')
+
+
+def anonymous_get(ossify, name, key):
+    return requests.get("%s/%s/%s" % (ossify.endpoint(HZ), name, key)).status_code
+
+
+def test_policy_without_principal_is_public(ctx, bucket, ossify):
+    name = bucket.bucket_name
+    bucket.put_object("k", b"v")
+    bucket.put_bucket_policy(NO_PRINCIPAL % name)
+    r = ctx.raw("GET", name, params={"policyStatus": ""})
+    assert r.status_code == 200 and b"<IsPublic>true</IsPublic>" in r.content
+    # It applies to everyone, anonymous requesters too...
+    assert anonymous_get(ossify, name, "k") == 200
+    # ...so Block Public Access ignores it, and refuses to store it anew.
+    bucket.put_bucket_public_access_block(True)
+    assert anonymous_get(ossify, name, "k") == 403
+    bucket.delete_bucket_policy()
+    with pytest.raises(oe.AccessDenied):
+        bucket.put_bucket_policy(NO_PRINCIPAL % name)
+    with pytest.raises(oe.NoSuchBucketPolicy):
+        bucket.get_bucket_policy()
+    r = ctx.raw("GET", name, params={"policyStatus": ""})
+    assert b"<IsPublic>false</IsPublic>" in r.content
+
+
+def test_v2_policy_status_without_principal(v2):
+    name = unique_bucket_name("v2pol")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    try:
+        policy = NO_PRINCIPAL % name
+        v2.put_bucket_policy(oss.PutBucketPolicyRequest(bucket=name, body=policy))
+        assert v2.get_bucket_policy(oss.GetBucketPolicyRequest(bucket=name)).body == policy
+        r = v2.get_bucket_policy_status(oss.GetBucketPolicyStatusRequest(bucket=name))
+        assert r.policy_status.is_public is True
+        v2.delete_bucket_policy(oss.DeleteBucketPolicyRequest(bucket=name))
+        r = v2.get_bucket_policy_status(oss.GetBucketPolicyStatusRequest(bucket=name))
+        assert r.policy_status.is_public is False
+    finally:
         v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
