@@ -110,6 +110,9 @@ pub struct Context<'a> {
     /// Signed in an `Authorization` header (not anonymous, not a presigned URL):
     /// hotlink protection lets such requests through.
     pub header_signed: bool,
+    /// The requester accepts the charges of a pay-by-requester bucket
+    /// (`x-oss-request-payer: requester`, S3's `x-amz-request-payer`).
+    pub request_payer: bool,
     /// Keys the request itself gives, by their policy names: S3's `s3:x-amz-acl`,
     /// `s3:x-amz-copy-source`, ... (lower case) and `oss:RequestObjectTag/<key>`.
     pub request: &'a [(String, String)],
@@ -648,6 +651,7 @@ mod tests {
             prefix: Some("photos/"),
             delimiter: None,
             header_signed: true,
+            request_payer: false,
             request: &[],
             object_tags: &[],
         }

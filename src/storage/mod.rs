@@ -121,6 +121,13 @@ pub struct BucketConfig {
     /// PutBucketArchiveDirectRead: Archive objects are read without a restore.
     #[serde(default)]
     pub archive_direct_read: bool,
+    /// PutBucketRequestPayment: who pays for requests; `Requester` makes other
+    /// accounts accept the charges and refuses anonymous requests.
+    #[serde(default)]
+    pub request_payer: RequestPayer,
+    /// PutBucketTransferAcceleration; None while never configured.
+    #[serde(default)]
+    pub transfer_acceleration: Option<bool>,
     /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
     #[serde(default)]
     pub callback_policies: Vec<CallbackPolicy>,
@@ -136,6 +143,30 @@ pub struct BucketConfig {
     /// Access logging (PutBucketLogging): where this bucket's access logs go.
     #[serde(default)]
     pub logging: Option<LoggingConfig>,
+}
+
+/// The payer of a bucket's requests (PutBucketRequestPayment `Payer`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestPayer {
+    #[default]
+    BucketOwner,
+    Requester,
+}
+
+impl RequestPayer {
+    /// OSS's name, as `<Payer>` carries it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BucketOwner => "BucketOwner",
+            Self::Requester => "Requester",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::BucketOwner, Self::Requester]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
 
 /// Server-side encryption as requested (`x-oss-server-side-encryption` and its

@@ -255,3 +255,136 @@ def test_v2_policy_status_without_principal(v2):
         assert r.policy_status.is_public is False
     finally:
         v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# Put/GetBucketRequestPayment and pay-by-requester
+# ---------------------------------------------------------------------------
+PUBLIC_READ_POLICY = ('{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:GetObject"],'
+                      '"Principal":["*"],"Resource":["acs:oss:*:*:%s/*"]}]}')
+
+
+def payment(ctx, name, body=None):
+    if body is None:
+        return ctx.raw("GET", name, params={"requestPayment": ""})
+    return ctx.raw("PUT", name, params={"requestPayment": ""}, data=body)
+
+
+def test_request_payment_config(ctx, bucket):
+    name = bucket.bucket_name
+    r = payment(ctx, name)
+    assert r.status_code == 200, r.text
+    assert b"<Payer>BucketOwner</Payer>" in r.content
+    for bad in (b"<RequestPaymentConfiguration><Payer>Nobody</Payer></RequestPaymentConfiguration>",
+                b"<RequestPaymentConfiguration></RequestPaymentConfiguration>",
+                b"<Other/>"):
+        r = payment(ctx, name, bad)
+        assert (r.status_code, error_of(r)["Code"]) == (400, "MalformedXML"), bad
+    assert b"<Payer>BucketOwner</Payer>" in payment(ctx, name).content
+    r = payment(ctx, name, b"<RequestPaymentConfiguration><Payer>Requester</Payer>"
+                           b"</RequestPaymentConfiguration>")
+    assert r.status_code == 200, r.text
+    r = payment(ctx, name)
+    assert r.content.endswith(b"<RequestPaymentConfiguration><Payer>Requester</Payer>"
+                              b"</RequestPaymentConfiguration>")
+    # Another account may not read or change it.
+    r = ctx.raw("GET", name, keys=ctx.env.root2, params={"requestPayment": ""})
+    assert (r.status_code, error_of(r)["Code"]) == (403, "AccessDenied")
+
+
+def test_pay_by_requester_refuses_anonymous_and_unacknowledged(ctx, bucket, ossify):
+    name = bucket.bucket_name
+    bucket.put_object("k", b"data")
+    bucket.put_bucket_policy(PUBLIC_READ_POLICY % name)
+    assert anonymous_get(ossify, name, "k") == 200
+    other = ctx.bucket(name, keys=ctx.env.root2)
+    assert other.get_object("k").read() == b"data"
+    assert payment(ctx, name, b"<RequestPaymentConfiguration><Payer>Requester</Payer>"
+                              b"</RequestPaymentConfiguration>").status_code == 200
+    # Anonymous: refused, whatever the policy says.
+    r = requests.get("%s/%s/k" % (ossify.endpoint(HZ), name),
+                     headers={"x-oss-request-payer": "requester"})
+    assert r.status_code == 403
+    assert (error_of(r)["Code"], error_of(r)["EC"]) == ("AccessDenied", "0003-00000701")
+    # Another account: only with x-oss-request-payer: requester.
+    with pytest.raises(oe.AccessDenied) as ei:
+        other.get_object("k")
+    assert ei.value.ec == "0003-00000703"
+    assert other.get_object("k", headers={"x-oss-request-payer": "requester"}).read() == b"data"
+    url = other.sign_url("GET", "k", 60)
+    r = requests.get(url)
+    assert (r.status_code, error_of(r)["EC"]) == (403, "0003-00000702")
+    url = other.sign_url("GET", "k", 60, params={"x-oss-request-payer": "requester"})
+    assert requests.get(url).content == b"data"
+    # The owner needs nothing.
+    assert bucket.get_object("k").read() == b"data"
+    # Back to BucketOwner: the old rules apply again.
+    assert payment(ctx, name, b"<RequestPaymentConfiguration><Payer>BucketOwner</Payer>"
+                              b"</RequestPaymentConfiguration>").status_code == 200
+    assert anonymous_get(ossify, name, "k") == 200
+
+
+def test_v2_request_payment_and_payer_header(v2, ossify):
+    name = unique_bucket_name("v2pay")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    other = make_v2_client(ossify, keys=ossify.root2)
+    try:
+        r = v2.get_bucket_request_payment(oss.GetBucketRequestPaymentRequest(bucket=name))
+        assert r.request_payment_configuration.payer == "BucketOwner"
+        v2.put_bucket_request_payment(oss.PutBucketRequestPaymentRequest(
+            bucket=name, request_payment_configuration=oss.RequestPaymentConfiguration(payer="Requester")))
+        r = v2.get_bucket_request_payment(oss.GetBucketRequestPaymentRequest(bucket=name))
+        assert r.request_payment_configuration.payer == "Requester"
+        v2.put_object(oss.PutObjectRequest(bucket=name, key="k", body=b"v"))
+        v2.put_bucket_policy(oss.PutBucketPolicyRequest(bucket=name, body=PUBLIC_READ_POLICY % name))
+        with pytest.raises(oss.exceptions.OperationError) as ei:
+            other.get_object(oss.GetObjectRequest(bucket=name, key="k"))
+        e = v2_service_error(ei)
+        assert (e.status_code, e.code, e.ec) == (403, "AccessDenied", "0003-00000703")
+        got = other.get_object(oss.GetObjectRequest(bucket=name, key="k", request_payer="requester"))
+        assert got.body.read() == b"v"
+    finally:
+        v2.delete_bucket_policy(oss.DeleteBucketPolicyRequest(bucket=name))
+        v2.delete_object(oss.DeleteObjectRequest(bucket=name, key="k"))
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# Put/GetBucketTransferAcceleration
+# ---------------------------------------------------------------------------
+def test_transfer_acceleration_config(ctx, bucket):
+    name = bucket.bucket_name
+    r = ctx.raw("GET", name, params={"transferAcceleration": ""})
+    assert r.status_code == 404
+    err = error_of(r)
+    assert (err["Code"], err["EC"]) == ("NoSuchTransferAccelerationConfiguration", "0028-00000004")
+    r = ctx.raw("PUT", name, params={"transferAcceleration": ""},
+                data=b"<TransferAccelerationConfiguration><Enabled>maybe</Enabled>"
+                     b"</TransferAccelerationConfiguration>")
+    assert (r.status_code, error_of(r)["Code"]) == (400, "MalformedXML")
+    assert ctx.raw("GET", name, params={"transferAcceleration": ""}).status_code == 404
+    assert bucket.get_bucket_info().transfer_acceleration == "Disabled"
+    r = ctx.raw("PUT", name, params={"transferAcceleration": ""},
+                data=b"<TransferAccelerationConfiguration><Enabled>true</Enabled>"
+                     b"</TransferAccelerationConfiguration>")
+    assert r.status_code == 200, r.text
+    r = ctx.raw("GET", name, params={"transferAcceleration": ""})
+    assert r.content.endswith(b"<TransferAccelerationConfiguration><Enabled>true</Enabled>"
+                              b"</TransferAccelerationConfiguration>")
+    assert bucket.get_bucket_info().transfer_acceleration == "Enabled"
+
+
+def test_v2_transfer_acceleration(v2):
+    name = unique_bucket_name("v2acc")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    try:
+        for enabled in (True, False):
+            v2.put_bucket_transfer_acceleration(oss.PutBucketTransferAccelerationRequest(
+                bucket=name,
+                transfer_acceleration_configuration=oss.TransferAccelerationConfiguration(enabled=enabled)))
+            r = v2.get_bucket_transfer_acceleration(oss.GetBucketTransferAccelerationRequest(bucket=name))
+            assert r.transfer_acceleration_configuration.enabled is enabled
+            info = v2.get_bucket_info(oss.GetBucketInfoRequest(bucket=name)).bucket_info
+            assert info.transfer_acceleration == ("Enabled" if enabled else "Disabled")
+    finally:
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))

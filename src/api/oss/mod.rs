@@ -360,6 +360,10 @@ async fn dispatch(
         user_agent: header(&parts.headers, "user-agent").map(str::to_owned),
         referer: header(&parts.headers, "referer").map(str::to_owned),
         header_signed,
+        // In the header, or in a presigned URL's query string.
+        request_payer: header(&parts.headers, "x-oss-request-payer")
+            .or_else(|| query.get("x-oss-request-payer"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("requester")),
         prefix: query.get("prefix").map(str::to_owned),
         delimiter: query.get("delimiter").map(str::to_owned),
         request_keys: crate::core::access::request_keys(

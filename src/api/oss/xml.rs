@@ -79,6 +79,21 @@ impl Element {
     pub fn child_text(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.as_str())
     }
+
+    /// A required `true`/`false` child (`<Enabled>` of the one-switch configurations).
+    pub fn child_bool(&self, name: &str) -> ApiResult<bool> {
+        match self.child_text(name).map(str::trim) {
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(OssError::malformed_xml(format!(
+                "<{name}> must be true or false, not {v:?}"
+            ))),
+            None => Err(OssError::malformed_xml(format!(
+                "<{}> needs <{name}>",
+                self.name
+            ))),
+        }
+    }
 }
 
 const MAX_DEPTH: usize = 16;

@@ -129,7 +129,11 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     // moved); SDKs expect a value. Resource groups are not modelled here.
     w.elem("ResourceGroupId", DEFAULT_RESOURCE_GROUP);
     w.elem("StorageClass", &b.storage_class);
-    w.elem("TransferAcceleration", "Disabled");
+    let accelerated = b.config.transfer_acceleration == Some(true);
+    w.elem(
+        "TransferAcceleration",
+        if accelerated { "Enabled" } else { "Disabled" },
+    );
     write_owner(&mut w, &b.owner);
     w.open("AccessControlList");
     w.elem("Grant", b.acl.as_str());
