@@ -388,3 +388,22 @@ def test_v2_transfer_acceleration(v2):
             assert info.transfer_acceleration == ("Enabled" if enabled else "Disabled")
     finally:
         v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+# ---------------------------------------------------------------------------
+# Operations this server lacks: a bad signature is answered first
+# ---------------------------------------------------------------------------
+def test_unimplemented_subresource_checks_the_signature_first(ctx, bucket, ossify):
+    from conftest import Keys
+    name = bucket.bucket_name
+    bogus = Keys("LTAIbogus", "nope")
+    r = ctx.raw("GET", name, keys=bogus, params={"userDefinedLogFieldsConfig": ""})
+    assert (r.status_code, error_of(r)["Code"]) == (403, "InvalidAccessKeyId")
+    r = ctx.raw("GET", name, keys=Keys(ctx.env.root1.id, "wrong-secret"),
+                params={"userDefinedLogFieldsConfig": ""})
+    assert (r.status_code, error_of(r)["Code"]) == (403, "SignatureDoesNotMatch")
+    r = ctx.raw("GET", name, params={"userDefinedLogFieldsConfig": ""})
+    assert (r.status_code, error_of(r)["Code"]) == (501, "NotImplemented")
+    # Anonymous requests carry no signature: still NotImplemented.
+    r = requests.get("%s/%s?userDefinedLogFieldsConfig" % (ossify.endpoint(HZ), name))
+    assert (r.status_code, error_of(r)["Code"]) == (501, "NotImplemented")

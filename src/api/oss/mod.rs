@@ -343,7 +343,16 @@ async fn dispatch(
         };
         slot.update(|i| i.access_log = Some(Box::new(pending)));
     }
-    let op = routed?;
+    let op = match routed {
+        Ok(op) => op,
+        // An operation OSS has and this server lacks: OSS would check the signature
+        // first, so a bad one is still answered as such (InvalidAccessKeyId, ...).
+        Err(e) if e.status == http::StatusCode::NOT_IMPLEMENTED => {
+            authenticated?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     // A CORS preflight is answered from the bucket's rules whatever credentials it
     // carries: OSS ignores its signature (a bad one is not an error).
     let (principal, header_signed) = match op {
