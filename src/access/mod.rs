@@ -949,4 +949,84 @@ mod tests {
             Err(Denied::NotAllowed)
         );
     }
+
+    #[test]
+    fn pay_by_requester_needs_the_payer_header_from_other_accounts() {
+        let public = Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let facts = BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl: Acl::PublicRead,
+            grants: None,
+            policy: Some(&public),
+            object_acl: None,
+            object_grants: None,
+            referer: None,
+            public_access_block: PublicAccessBlock::default(),
+            requester_pays: true,
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let run = |p: &Principal, signed: bool, payer: bool| {
+            let context = Context {
+                header_signed: signed,
+                request_payer: payer,
+                ..ctx()
+            };
+            authorize(
+                p,
+                Action::GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&facts),
+                &context,
+            )
+        };
+        let other = Principal::Root {
+            account: OTHER.into(),
+        };
+        use RequesterPaysDenial::*;
+        assert_eq!(
+            run(&Principal::Anonymous, false, true),
+            Err(Denied::RequesterPays(Anonymous))
+        );
+        assert_eq!(run(&other, true, false), Err(Denied::RequesterPays(Signed)));
+        assert_eq!(
+            run(&other, false, false),
+            Err(Denied::RequesterPays(Presigned))
+        );
+        assert_eq!(run(&other, true, true), Ok(()));
+        // The owner's account (root or RAM user) pays anyway.
+        let owner = Principal::Root {
+            account: OWNER.into(),
+        };
+        assert_eq!(run(&owner, true, false), Ok(()));
+        assert_eq!(run(&user(OWNER, None), true, false), Ok(()));
+        // Paying does not grant anything by itself.
+        let private = BucketFacts {
+            acl: Acl::Private,
+            policy: None,
+            ..facts.clone()
+        };
+        let context = Context {
+            request_payer: true,
+            ..ctx()
+        };
+        assert_eq!(
+            authorize(
+                &other,
+                Action::GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&private),
+                &context
+            ),
+            Err(Denied::NotAllowed)
+        );
+    }
 }

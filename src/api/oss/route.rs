@@ -490,6 +490,30 @@ mod tests {
             ("GET", t(Some("b"), None), "bucketInfo", Ok(GetBucketInfo)),
             ("GET", t(Some("b"), None), "location", Ok(GetBucketLocation)),
             (
+                "PUT",
+                t(Some("b"), None),
+                "requestPayment",
+                Ok(PutBucketRequestPayment),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "requestPayment",
+                Ok(GetBucketRequestPayment),
+            ),
+            (
+                "PUT",
+                t(Some("b"), None),
+                "transferAcceleration",
+                Ok(PutBucketTransferAcceleration),
+            ),
+            (
+                "GET",
+                t(Some("b"), None),
+                "transferAcceleration",
+                Ok(GetBucketTransferAcceleration),
+            ),
+            (
                 "GET",
                 t(Some("b"), None),
                 "list-type=2&prefix=a",

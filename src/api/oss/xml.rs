@@ -239,4 +239,17 @@ mod tests {
         let deep = "<C>".repeat(40) + &"</C>".repeat(40);
         assert!(parse(deep.as_bytes(), "C").is_err());
     }
+
+    #[test]
+    fn child_bool_reads_true_or_false_only() {
+        let doc = parse(b"<C><Enabled> TRUE </Enabled><Bad>yes</Bad></C>", "C").unwrap();
+        assert!(doc.child_bool("Enabled").unwrap());
+        assert_eq!(doc.child_bool("Bad").unwrap_err().code, "MalformedXML");
+        let missing = doc.child_bool("Other").unwrap_err();
+        assert!(
+            missing.message.contains("<C> needs <Other>"),
+            "{}",
+            missing.message
+        );
+    }
 }
