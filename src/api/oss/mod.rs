@@ -262,8 +262,10 @@ async fn dispatch(
     };
     // A missing bucket is NoSuchBucket before any routing or authentication error, as
     // OSS answers (SDK helpers such as oss2's `is_bucket_exist()` rely on it); nothing
-    // else of the bucket or its objects is answered before authentication.
-    let put_bucket = matches!(routed, Ok(Operation::PutBucket));
+    // else of the bucket or its objects is answered before authentication. PutBucket
+    // needs no bucket; PutBucketAcl, which OSS handles like it, authenticates first
+    // and then finds no bucket (the v2 SDK suite's test_put_bucket_acl_fail).
+    let put_bucket = matches!(routed, Ok(Operation::PutBucket | Operation::PutBucketAcl));
     let (bucket, object) = match &bucket_name {
         Some(name) => {
             // Bucket and object records in one trip to the blocking pool.
