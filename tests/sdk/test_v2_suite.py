@@ -444,3 +444,38 @@ def test_v2_put_bucket_acl_invalid_key_missing_bucket(ossify):
         bad.get_bucket_acl(oss.GetBucketAclRequest(bucket=name))
     e = v2_service_error(ei)
     assert (e.status_code, e.code) == (404, "NoSuchBucket")
+
+
+# ---------------------------------------------------------------------------
+# GetBucketLifecycle: a transition on the last modified time says IsAccessTime false
+# ---------------------------------------------------------------------------
+def test_lifecycle_transition_lists_is_access_time_false(ctx, bucket):
+    from oss2.models import BucketLifecycle, LifecycleRule, StorageTransition
+    bucket.put_bucket_lifecycle(BucketLifecycle([LifecycleRule(
+        "t", "logs/", status=LifecycleRule.ENABLED,
+        storage_transitions=[StorageTransition(days=30, storage_class="IA")])]))
+    r = ctx.raw("GET", bucket.bucket_name, params={"lifecycle": ""})
+    assert (b"<Transition><Days>30</Days><StorageClass>IA</StorageClass>"
+            b"<IsAccessTime>false</IsAccessTime></Transition>") in r.content, r.text
+    t = bucket.get_bucket_lifecycle().rules[0].storage_transitions[0]
+    assert (t.days, t.storage_class, t.is_access_time) == (30, "IA", False)
+
+
+def test_v2_lifecycle_created_before_date_and_is_access_time(v2):
+    import datetime
+    name = unique_bucket_name("v2lc")
+    v2.put_bucket(oss.PutBucketRequest(bucket=name))
+    try:
+        v2.put_bucket_lifecycle(oss.PutBucketLifecycleRequest(
+            bucket=name, lifecycle_configuration=oss.LifecycleConfiguration(rules=[oss.LifecycleRule(
+                prefix="python-test", status="Enabled",
+                transitions=[oss.LifecycleRuleTransition(
+                    created_before_date=datetime.datetime(2023, 12, 17), storage_class="IA",
+                    is_access_time=False)])])))
+        got = v2.get_bucket_lifecycle(oss.GetBucketLifecycleRequest(bucket=name))
+        t = got.lifecycle_configuration.rules[0].transitions[0]
+        assert t.created_before_date.strftime("%Y-%m-%d") == "2023-12-17"
+        assert (t.storage_class, t.is_access_time) == ("IA", False)
+    finally:
+        v2.delete_bucket_lifecycle(oss.DeleteBucketLifecycleRequest(bucket=name))
+        v2.delete_bucket(oss.DeleteBucketRequest(bucket=name))

@@ -489,6 +489,9 @@ pub fn get_bucket_lifecycle(ctx: &Ctx) -> ApiResult<Response> {
             w.open("Transition");
             write_when(&mut w, when);
             w.elem("StorageClass", class);
+            // Every stored transition is on the last modified time (last-access-time
+            // rules are refused): OSS lists such a transition with IsAccessTime false.
+            w.elem("IsAccessTime", "false");
             w.close("Transition");
         }
         if let Some(days) = rule.noncurrent_days {
