@@ -52,9 +52,16 @@ listen = ["127.0.0.1:$PORT"]
 id = "1000000000000001"
 access_key_id = "LTAIsdksuite"
 access_key_secret = "sdksuitesecret"
+# The requester of the pay-by-requester tests.
+[[accounts]]
+id = "1000000000000002"
+access_key_id = "LTAIsdkpayer"
+access_key_secret = "sdkpayersecret"
 EOF
 export OSS_TEST_ACCESS_KEY_ID=LTAIsdksuite OSS_TEST_ACCESS_KEY_SECRET=sdksuitesecret
 export OSS_TEST_ENDPOINT=http://127.0.0.1:$PORT OSS_TEST_REGION=cn-hangzhou OSS_TEST_UID=1000000000000001
+export OSS_TEST_PAYER_UID=1000000000000002 OSS_TEST_PAYER_ACCESS_KEY_ID=LTAIsdkpayer \
+    OSS_TEST_PAYER_ACCESS_KEY_SECRET=sdkpayersecret
 
 rm -rf junit && mkdir junit
 for f in "oss2-$OSS2_VERSION"/tests/test_*.py; do

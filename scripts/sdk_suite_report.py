@@ -28,13 +28,9 @@ EXCLUDED_FILES = {
     "test_bucket_https_config": "TLS configuration",
     "test_bucket_meta_query": "MetaQuery",
     "test_bucket_resource_group": "resource groups",
-    "test_bucket_transfer_acceleration": "transfer acceleration",
     "test_bucket_describe_regions": "the real region list",
     "test_qos_and_resource_pool": "QoS / resource pools",
     "test_qos_info": "QoS",
-    "test_request_payment": "a payer account",
-    "test_object_request_payment": "a payer account",
-    "test_object_request_payment_versions": "a payer account",
     "test_write_get_object_response": "Function Compute",
     "test_image": "fixtures missing from the sdist",
 }

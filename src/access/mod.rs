@@ -96,6 +96,10 @@ pub enum Action {
     CompleteBucketWorm,
     ExtendBucketWorm,
     GetBucketWorm,
+    PutBucketRequestPayment,
+    GetBucketRequestPayment,
+    PutBucketTransferAcceleration,
+    GetBucketTransferAcceleration,
 }
 
 impl Action {
@@ -180,6 +184,10 @@ impl Action {
             Self::CompleteBucketWorm => "oss:CompleteBucketWorm",
             Self::ExtendBucketWorm => "oss:ExtendBucketWorm",
             Self::GetBucketWorm => "oss:GetBucketWorm",
+            Self::PutBucketRequestPayment => "oss:PutBucketRequestPayment",
+            Self::GetBucketRequestPayment => "oss:GetBucketRequestPayment",
+            Self::PutBucketTransferAcceleration => "oss:PutBucketTransferAcceleration",
+            Self::GetBucketTransferAcceleration => "oss:GetBucketTransferAcceleration",
         }
     }
 
@@ -299,6 +307,8 @@ pub struct BucketFacts<'a> {
     /// Block Public Access (bucket and account together): with IgnorePublicAcls public
     /// grants, with RestrictPublicBuckets public policy statements, grant nothing.
     pub public_access_block: PublicAccessBlock,
+    /// Pay-by-requester (PutBucketRequestPayment `Requester`).
+    pub requester_pays: bool,
 }
 
 impl BucketFacts<'_> {
@@ -327,6 +337,20 @@ pub enum Denied {
     NotAllowed,
     /// Hotlink protection refused the request's `Referer`.
     Referer(RefererDenial),
+    /// The bucket is pay-by-requester and the requester, not its owner, did not
+    /// accept the charges (`x-oss-request-payer: requester`).
+    RequesterPays(RequesterPaysDenial),
+}
+
+/// Why a pay-by-requester bucket refused a request (OSS tells them apart by EC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequesterPaysDenial {
+    /// Anonymous requests are never accepted.
+    Anonymous,
+    /// A presigned URL without `x-oss-request-payer=requester`.
+    Presigned,
+    /// A request signed in its header without `x-oss-request-payer: requester`.
+    Signed,
 }
 
 pub fn arn(resource: &Resource, region: &str, owner: &str) -> String {
@@ -339,7 +363,8 @@ pub fn arn(resource: &Resource, region: &str, owner: &str) -> String {
 
 /// The evaluation order of spec/oss-api.md §6.3: region, then hotlink protection
 /// (object reads not signed in a header, even the owner's presigned URLs, as OSS
-/// checks them), then the owner's root key, then explicit denies in RAM and bucket
+/// checks them), then pay-by-requester (requesters of other accounts), then the
+/// owner's root key, then explicit denies in RAM and bucket
 /// policies, then allows, then the ACLs.
 pub fn authorize(
     principal: &Principal,
@@ -379,6 +404,20 @@ pub fn authorize(
         && let Some(referer) = bucket.referer
     {
         referer.check(context.referer).map_err(Denied::Referer)?;
+    }
+    // Pay-by-requester: every requester but the owner's account accepts the charges;
+    // anonymous requests are refused outright (OSS).
+    if bucket.requester_pays && principal.account() != Some(bucket.owner) {
+        if matches!(principal, Principal::Anonymous) {
+            return Err(Denied::RequesterPays(RequesterPaysDenial::Anonymous));
+        }
+        if !context.request_payer {
+            return Err(Denied::RequesterPays(if context.header_signed {
+                RequesterPaysDenial::Signed
+            } else {
+                RequesterPaysDenial::Presigned
+            }));
+        }
     }
     let resource = arn(resource, bucket.region, bucket.owner);
     let bucket_decision = bucket.policy.and_then(|p| {
@@ -444,6 +483,7 @@ mod tests {
             prefix: None,
             delimiter: None,
             header_signed: true,
+            request_payer: false,
             request: &[],
             object_tags: &[],
         }
@@ -491,6 +531,7 @@ mod tests {
             object_grants: None,
             referer: None,
             public_access_block: PublicAccessBlock::default(),
+            requester_pays: false,
         };
         use Action::*;
         type Case<'a> = (
@@ -707,6 +748,7 @@ mod tests {
             object_grants: Some(&object_grants),
             referer: None,
             public_access_block: PublicAccessBlock::default(),
+            requester_pays: false,
         };
         let other = Principal::Root {
             account: OTHER.into(),
@@ -786,6 +828,7 @@ mod tests {
             object_grants: None,
             referer: Some(&only_site),
             public_access_block: PublicAccessBlock::default(),
+            requester_pays: false,
         };
         let root = Principal::Root {
             account: OWNER.into(),
@@ -902,6 +945,86 @@ mod tests {
                 "oss-cn-hangzhou",
                 None,
                 &ctx()
+            ),
+            Err(Denied::NotAllowed)
+        );
+    }
+
+    #[test]
+    fn pay_by_requester_needs_the_payer_header_from_other_accounts() {
+        let public = Policy::parse(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let facts = BucketFacts {
+            owner: OWNER,
+            region: "oss-cn-hangzhou",
+            acl: Acl::PublicRead,
+            grants: None,
+            policy: Some(&public),
+            object_acl: None,
+            object_grants: None,
+            referer: None,
+            public_access_block: PublicAccessBlock::default(),
+            requester_pays: true,
+        };
+        let obj = Resource::Object {
+            bucket: "b",
+            key: "k",
+        };
+        let run = |p: &Principal, signed: bool, payer: bool| {
+            let context = Context {
+                header_signed: signed,
+                request_payer: payer,
+                ..ctx()
+            };
+            authorize(
+                p,
+                Action::GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&facts),
+                &context,
+            )
+        };
+        let other = Principal::Root {
+            account: OTHER.into(),
+        };
+        use RequesterPaysDenial::*;
+        assert_eq!(
+            run(&Principal::Anonymous, false, true),
+            Err(Denied::RequesterPays(Anonymous))
+        );
+        assert_eq!(run(&other, true, false), Err(Denied::RequesterPays(Signed)));
+        assert_eq!(
+            run(&other, false, false),
+            Err(Denied::RequesterPays(Presigned))
+        );
+        assert_eq!(run(&other, true, true), Ok(()));
+        // The owner's account (root or RAM user) pays anyway.
+        let owner = Principal::Root {
+            account: OWNER.into(),
+        };
+        assert_eq!(run(&owner, true, false), Ok(()));
+        assert_eq!(run(&user(OWNER, None), true, false), Ok(()));
+        // Paying does not grant anything by itself.
+        let private = BucketFacts {
+            acl: Acl::Private,
+            policy: None,
+            ..facts.clone()
+        };
+        let context = Context {
+            request_payer: true,
+            ..ctx()
+        };
+        assert_eq!(
+            authorize(
+                &other,
+                Action::GetObject,
+                &obj,
+                "oss-cn-hangzhou",
+                Some(&private),
+                &context
             ),
             Err(Denied::NotAllowed)
         );

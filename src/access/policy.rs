@@ -110,6 +110,9 @@ pub struct Context<'a> {
     /// Signed in an `Authorization` header (not anonymous, not a presigned URL):
     /// hotlink protection lets such requests through.
     pub header_signed: bool,
+    /// The requester accepts the charges of a pay-by-requester bucket
+    /// (`x-oss-request-payer: requester`, S3's `x-amz-request-payer`).
+    pub request_payer: bool,
     /// Keys the request itself gives, by their policy names: S3's `s3:x-amz-acl`,
     /// `s3:x-amz-copy-source`, ... (lower case) and `oss:RequestObjectTag/<key>`.
     pub request: &'a [(String, String)],
@@ -473,8 +476,9 @@ const RESTRICTING_KEYS: &[&str] = &[
 
 impl Policy {
     /// Whether a statement grants access to anyone: an `Allow` whose `Principal` holds a
-    /// wildcard and whose conditions do not restrict it to fixed sources
-    /// (GetBucketPolicyStatus's `IsPublic`).
+    /// wildcard, or that names no `Principal` (it then applies to every requester: OSS
+    /// reports such a policy public), and whose conditions do not restrict it to fixed
+    /// sources (GetBucketPolicyStatus's `IsPublic`).
     pub fn is_public(&self) -> bool {
         self.statements.iter().any(Statement::is_public)
     }
@@ -487,7 +491,7 @@ impl Statement {
             && self
                 .principal
                 .as_ref()
-                .is_some_and(|p| p.iter().any(wildcard))
+                .is_none_or(|p| p.iter().any(wildcard))
             && !self.conditions.iter().any(|c| {
                 RESTRICTING_KEYS.contains(&c.key.to_ascii_lowercase().as_str())
                     && !c.values.is_empty()
@@ -647,6 +651,7 @@ mod tests {
             prefix: Some("photos/"),
             delimiter: None,
             header_signed: true,
+            request_payer: false,
             request: &[],
             object_tags: &[],
         }
@@ -860,5 +865,26 @@ mod tests {
             let e = Policy::parse(doc).unwrap_err();
             assert!(e.0.contains(needle), "{doc}: {e}");
         }
+    }
+
+    #[test]
+    fn is_public_counts_a_statement_without_principal() {
+        let public = |doc: &str| Policy::parse(doc).unwrap().is_public();
+        // No Principal: the statement applies to everyone (OSS reports it public).
+        assert!(public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:PutObject"],"Resource":["acs:oss:*:*:b/*"]}]}"#
+        ));
+        assert!(public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["*"],"Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["1000000000000002"],"Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"oss:GetObject","Resource":"*"}]}"#
+        ));
+        assert!(!public(
+            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":["10.0.0.0/8"]}}}]}"#
+        ));
     }
 }

@@ -10,7 +10,7 @@ use crate::access::{
     self, Acl, Action, BucketFacts, Grant, ObjectAcl, Policy, Principal, PublicAccessBlock,
     Resource,
 };
-use crate::storage::{BucketRecord, ObjectRecord};
+use crate::storage::{BucketRecord, ObjectRecord, RequestPayer};
 
 /// Block Public Access (BlockPublicAcls) refuses new public permissions: a public
 /// ACL (OSS: "no new public access permissions can be configured"; S3: grants to
@@ -85,6 +85,9 @@ pub struct Requester {
     /// Signed in an `Authorization` header (hotlink protection does not apply);
     /// false for anonymous requests and presigned URLs.
     pub header_signed: bool,
+    /// The request accepts a pay-by-requester bucket's charges (`x-oss-request-payer:
+    /// requester`, S3's `x-amz-request-payer`).
+    pub request_payer: bool,
     /// `oss:Prefix` / `oss:Delimiter` of a listing.
     pub prefix: Option<String>,
     pub delimiter: Option<String>,
@@ -161,6 +164,7 @@ impl Requester {
             object_grants: object.and_then(|o| o.grants.as_deref()),
             referer: b.config.referer.as_ref(),
             public_access_block: b.public_access_block(),
+            requester_pays: b.config.request_payer == RequestPayer::Requester,
         });
         let context = access::Context {
             source_ip: self.source_ip,
@@ -171,6 +175,7 @@ impl Requester {
             prefix: self.prefix.as_deref(),
             delimiter: self.delimiter.as_deref(),
             header_signed: self.header_signed,
+            request_payer: self.request_payer,
             request: &self.request_keys,
             object_tags: object.map_or(&[], |o| o.tags.as_slice()),
         };

@@ -12,6 +12,7 @@ use super::object::{
     remove_unused, store_stream, version_for_write,
 };
 use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms, worm};
+use crate::access::ObjectAcl;
 use crate::storage::{
     BucketRecord, ObjectRecord, PartRecord, Segment, Sse, StorageError, UploadListing, UploadQuery,
     UploadRecord,
@@ -272,12 +273,14 @@ pub fn multipart_etag<'a>(part_etags: impl ExactSizeIterator<Item = &'a str>) ->
 }
 
 /// CompleteMultipartUpload: the object of the chosen parts, in one transaction that
-/// removes the upload. Parts not chosen and the blobs of a replaced object go.
+/// removes the upload. Parts not chosen and the blobs of a replaced object go. An
+/// `acl` replaces the one given at initiate (OSS's x-oss-object-acl on Complete).
 pub async fn complete_multipart_upload(
     store: &Store,
     bucket: &BucketRecord,
     upload: UploadRef<'_>,
     requested: Option<Vec<(u32, String)>>,
+    acl: Option<ObjectAcl>,
     condition: WriteCondition,
 ) -> CoreResult<ObjectRecord> {
     let version_id = version_for_write(bucket);
@@ -295,6 +298,11 @@ pub async fn complete_multipart_upload(
                 let chosen = select_parts(&requested, uploaded).map_err(|e| slot.refuse(e))?;
                 let mut record = upload.template.clone();
                 record.version_id = version_id.clone();
+                if let Some(acl) = acl {
+                    record.acl = acl;
+                    refuse_public_object_acl(&bucket_record, &record)
+                        .map_err(|e| slot.refuse(e))?;
+                }
                 for part in &chosen {
                     record.crc64 = crc64::combine(record.crc64, part.crc64, part.size);
                     record.size += part.size;

@@ -118,7 +118,7 @@ fn part(tag: &str, size: u64) -> PartRecord {
     }
 }
 
-fn upload(key: &str, id: &str) -> UploadRecord {
+pub(crate) fn upload(key: &str, id: &str) -> UploadRecord {
     UploadRecord {
         upload_id: id.into(),
         key: key.into(),

@@ -121,6 +121,13 @@ pub struct BucketConfig {
     /// PutBucketArchiveDirectRead: Archive objects are read without a restore.
     #[serde(default)]
     pub archive_direct_read: bool,
+    /// PutBucketRequestPayment: who pays for requests; `Requester` makes other
+    /// accounts accept the charges and refuses anonymous requests.
+    #[serde(default)]
+    pub request_payer: RequestPayer,
+    /// PutBucketTransferAcceleration; None while never configured.
+    #[serde(default)]
+    pub transfer_acceleration: Option<bool>,
     /// Named upload callbacks (PutBucketCallbackPolicy), in the order given.
     #[serde(default)]
     pub callback_policies: Vec<CallbackPolicy>,
@@ -136,6 +143,30 @@ pub struct BucketConfig {
     /// Access logging (PutBucketLogging): where this bucket's access logs go.
     #[serde(default)]
     pub logging: Option<LoggingConfig>,
+}
+
+/// The payer of a bucket's requests (PutBucketRequestPayment `Payer`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestPayer {
+    #[default]
+    BucketOwner,
+    Requester,
+}
+
+impl RequestPayer {
+    /// OSS's name, as `<Payer>` carries it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BucketOwner => "BucketOwner",
+            Self::Requester => "Requester",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::BucketOwner, Self::Requester]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
 
 /// Server-side encryption as requested (`x-oss-server-side-encryption` and its
@@ -854,19 +885,16 @@ pub struct UploadListing {
 }
 
 impl UploadListing {
-    /// The key and upload-id markers of the next page, when truncated: the last upload,
-    /// or the last common prefix (with no upload id) when that sorts later.
-    pub fn next_markers(&self) -> Option<(&str, &str)> {
+    /// The key and upload-id markers after this page: the last upload, or the last
+    /// common prefix (with no upload id) when that sorts later. OSS gives them even on
+    /// the last page; S3 only when truncated.
+    pub fn last_markers(&self) -> Option<(&str, &str)> {
         let upload = self
             .uploads
             .last()
             .map(|u| (u.key.as_str(), u.upload_id.as_str()));
         let prefix = self.common_prefixes.last().map(|p| (p.as_str(), ""));
-        upload
-            .into_iter()
-            .chain(prefix)
-            .max_by_key(|(key, _)| *key)
-            .filter(|_| self.truncated)
+        upload.into_iter().chain(prefix).max_by_key(|(key, _)| *key)
     }
 }
 
@@ -1159,4 +1187,24 @@ pub trait BlobStore: Send + Sync + 'static {
     /// the service keeps out of sight of `sweep` (S3 multipart uploads of a writer that
     /// died); returns how many were aborted.
     fn abort_stale_uploads(&self, begun_before: i64) -> BoxFuture<'_, io::Result<usize>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meta_conformance::upload;
+    use super::*;
+
+    #[test]
+    fn last_markers_name_the_last_upload_or_a_later_prefix() {
+        let mut listing = UploadListing {
+            uploads: vec![upload("a", "1"), upload("c", "2")],
+            common_prefixes: vec!["b/".into()],
+            truncated: false,
+        };
+        // Given on a complete listing too (OSS); S3 filters on `truncated`.
+        assert_eq!(listing.last_markers(), Some(("c", "2")));
+        listing.common_prefixes.push("d/".into());
+        assert_eq!(listing.last_markers(), Some(("d/", "")));
+        assert_eq!(UploadListing::default().last_markers(), None);
+    }
 }

@@ -440,7 +440,8 @@ def test_list_multipart_uploads_pages_through_common_prefixes(ctx, bucket):
                                       key_marker=r.next_key_marker,
                                       upload_id_marker=r.next_upload_id_marker)
     assert (r.prefix_list, _uploads(r), r.is_truncated) == ([], [ups[5]], False)
-    assert (r.next_key_marker, r.next_upload_id_marker) == ("", "")
+    # OSS names the last upload even on the last page (the v2 SDK suite checks it).
+    assert (r.next_key_marker, r.next_upload_id_marker) == ups[5]
     for size in (1, 2, 3):
         got = [u.key if u.is_prefix() else (u.key, u.upload_id) for u in
                oss2.MultipartUploadIterator(bucket, prefix="p/", delimiter="/", max_uploads=size)]

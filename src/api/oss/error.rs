@@ -8,7 +8,7 @@ use http::StatusCode;
 
 use super::auth::AuthError;
 use super::xml::XmlWriter;
-use crate::access::{Denied, RefererDenial};
+use crate::access::{Denied, RefererDenial, RequesterPaysDenial};
 use crate::core::CoreError;
 use crate::core::bucket_tags::TagProblem;
 use crate::core::callback::{Failure, Problem};
@@ -717,6 +717,21 @@ fn denied(d: Denied, action: &str, endpoint: String, bucket: String) -> OssError
                 RefererDenial::Blacklisted => "0003-00000502",
                 RefererDenial::NotWhitelisted => "0003-00000503",
             }),
+        // OSS's refusals on a pay-by-requester bucket, one EC per case.
+        Denied::RequesterPays(why) => match why {
+            RequesterPaysDenial::Anonymous => OssError::access_denied(
+                "This bucket is pay-by-requester: anonymous access is not allowed. Sign the request and send x-oss-request-payer: requester.",
+            )
+            .ec("0003-00000701"),
+            RequesterPaysDenial::Presigned => OssError::access_denied(
+                "This bucket is pay-by-requester: add x-oss-request-payer=requester to the signed URL to accept the charges.",
+            )
+            .ec("0003-00000702"),
+            RequesterPaysDenial::Signed => OssError::access_denied(
+                "This bucket is pay-by-requester: send x-oss-request-payer: requester to accept the charges.",
+            )
+            .ec("0003-00000703"),
+        },
         Denied::WrongRegion { .. } => OssError::access_denied(
             "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
         )

@@ -262,8 +262,10 @@ async fn dispatch(
     };
     // A missing bucket is NoSuchBucket before any routing or authentication error, as
     // OSS answers (SDK helpers such as oss2's `is_bucket_exist()` rely on it); nothing
-    // else of the bucket or its objects is answered before authentication.
-    let put_bucket = matches!(routed, Ok(Operation::PutBucket));
+    // else of the bucket or its objects is answered before authentication. PutBucket
+    // needs no bucket; PutBucketAcl, which OSS handles like it, authenticates first
+    // and then finds no bucket (the v2 SDK suite's test_put_bucket_acl_fail).
+    let put_bucket = matches!(routed, Ok(Operation::PutBucket | Operation::PutBucketAcl));
     let (bucket, object) = match &bucket_name {
         Some(name) => {
             // Bucket and object records in one metadata read.
@@ -343,7 +345,16 @@ async fn dispatch(
         };
         slot.update(|i| i.access_log = Some(Box::new(pending)));
     }
-    let op = routed?;
+    let op = match routed {
+        Ok(op) => op,
+        // An operation OSS has and this server lacks: OSS would check the signature
+        // first, so a bad one is still answered as such (InvalidAccessKeyId, ...).
+        Err(e) if e.status == http::StatusCode::NOT_IMPLEMENTED => {
+            authenticated?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     // A CORS preflight is answered from the bucket's rules whatever credentials it
     // carries: OSS ignores its signature (a bad one is not an error).
     let (principal, header_signed) = match op {
@@ -360,6 +371,10 @@ async fn dispatch(
         user_agent: header(&parts.headers, "user-agent").map(str::to_owned),
         referer: header(&parts.headers, "referer").map(str::to_owned),
         header_signed,
+        // In the header, or in a presigned URL's query string.
+        request_payer: header(&parts.headers, "x-oss-request-payer")
+            .or_else(|| query.get("x-oss-request-payer"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("requester")),
         prefix: query.get("prefix").map(str::to_owned),
         delimiter: query.get("delimiter").map(str::to_owned),
         request_keys: crate::core::access::request_keys(

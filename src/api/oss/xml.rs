@@ -79,6 +79,21 @@ impl Element {
     pub fn child_text(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.as_str())
     }
+
+    /// A required `true`/`false` child (`<Enabled>` of the one-switch configurations).
+    pub fn child_bool(&self, name: &str) -> ApiResult<bool> {
+        match self.child_text(name).map(str::trim) {
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(OssError::malformed_xml(format!(
+                "<{name}> must be true or false, not {v:?}"
+            ))),
+            None => Err(OssError::malformed_xml(format!(
+                "<{}> needs <{name}>",
+                self.name
+            ))),
+        }
+    }
 }
 
 const MAX_DEPTH: usize = 16;
@@ -223,5 +238,18 @@ mod tests {
         }
         let deep = "<C>".repeat(40) + &"</C>".repeat(40);
         assert!(parse(deep.as_bytes(), "C").is_err());
+    }
+
+    #[test]
+    fn child_bool_reads_true_or_false_only() {
+        let doc = parse(b"<C><Enabled> TRUE </Enabled><Bad>yes</Bad></C>", "C").unwrap();
+        assert!(doc.child_bool("Enabled").unwrap());
+        assert_eq!(doc.child_bool("Bad").unwrap_err().code, "MalformedXML");
+        let missing = doc.child_bool("Other").unwrap_err();
+        assert!(
+            missing.message.contains("<C> needs <Other>"),
+            "{}",
+            missing.message
+        );
     }
 }

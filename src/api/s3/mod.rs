@@ -344,6 +344,9 @@ impl S3Dialect {
                 // SigV4 and SigV2 in the header; presigned URLs carry none.
                 header_signed: req.credentials.is_some()
                     && req.headers.contains_key(http::header::AUTHORIZATION),
+                request_payer: header("x-amz-request-payer")
+                    .or_else(|| query("x-amz-request-payer"))
+                    .is_some_and(|v| v.eq_ignore_ascii_case("requester")),
                 prefix: query("prefix"),
                 delimiter: query("delimiter"),
                 // S3's `s3:x-amz-*` condition keys name the request's headers.

@@ -236,6 +236,7 @@ pub async fn complete_multipart_upload(
         &bucket,
         upload(&bucket, &input.key, &input.upload_id),
         Some(requested),
+        None,
         condition,
     )
     .await;
@@ -365,7 +366,7 @@ pub async fn list_multipart_uploads(
     let listing = multipart::list_multipart_uploads(cx.store(), &bucket.name, query)
         .await
         .map_err(from_core)?;
-    let next = listing.next_markers();
+    let next = listing.last_markers().filter(|_| listing.truncated);
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix,

@@ -129,7 +129,11 @@ pub fn get_bucket_info(ctx: &Ctx) -> ApiResult<Response> {
     // moved); SDKs expect a value. Resource groups are not modelled here.
     w.elem("ResourceGroupId", DEFAULT_RESOURCE_GROUP);
     w.elem("StorageClass", &b.storage_class);
-    w.elem("TransferAcceleration", "Disabled");
+    let accelerated = b.config.transfer_acceleration == Some(true);
+    w.elem(
+        "TransferAcceleration",
+        if accelerated { "Enabled" } else { "Disabled" },
+    );
     write_owner(&mut w, &b.owner);
     w.open("AccessControlList");
     w.elem("Grant", b.acl.as_str());
@@ -166,10 +170,12 @@ pub fn get_bucket_location(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
+    // Routing lets a missing bucket through to authentication (as PutBucket).
+    let target = ctx.bucket()?;
     let acl = acl_header(ctx)?.ok_or_else(|| {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
-    bucket::put_bucket_acl(ctx.store(), ctx.bucket()?, AccessControl::canned(acl)).await?;
+    bucket::put_bucket_acl(ctx.store(), target, AccessControl::canned(acl)).await?;
     Ok(with_location(empty(StatusCode::OK), ctx.bucket_str()))
 }
 

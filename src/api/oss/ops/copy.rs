@@ -4,6 +4,7 @@ use axum::response::Response;
 use http::StatusCode;
 use percent_encoding::percent_decode_str;
 
+use super::multipart::CLIENT_ENCRYPTION;
 use super::object::{
     conditions, forbid_overwrite, record_from_headers, set, set_digests, set_version_id,
 };
@@ -89,8 +90,21 @@ pub fn not_modified() -> Response {
     response
 }
 
+/// Metadata REPLACE keeps the source's client-side-encryption envelope the request
+/// does not set: without it the copy could not be decrypted (OSS; the v2 SDK suite's
+/// test_different_bucket_single_replace_meta_and_tag).
+fn keep_client_encryption_meta(requested: &mut Vec<(String, String)>, source: &[(String, String)]) {
+    for (name, value) in source {
+        if CLIENT_ENCRYPTION.iter().any(|(meta, _)| meta == name)
+            && !requested.iter().any(|(n, _)| n == name)
+        {
+            requested.push((name.clone(), value.clone()));
+        }
+    }
+}
+
 pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
-    let request = CopyObject {
+    let mut request = CopyObject {
         replace_meta: directive(ctx, "x-oss-metadata-directive")?,
         replace_tags: directive(ctx, "x-oss-tagging-directive")?,
         condition: forbid_overwrite(&ctx.headers, ctx.bucket()?)?,
@@ -101,6 +115,9 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     let Some(source) = copy_source(ctx).await? else {
         return Ok(not_modified());
     };
+    if request.replace_meta {
+        keep_client_encryption_meta(&mut request.requested.user_meta, &source.record.user_meta);
+    }
     let mut response_headers = http::HeaderMap::new();
     set_source_version(&mut response_headers, &source);
     let record =
@@ -114,4 +131,35 @@ pub async fn copy_object(ctx: &Ctx) -> ApiResult<Response> {
     set_version_id(response.headers_mut(), &record);
     super::encryption::set_encryption_headers(response.headers_mut(), record.sse.as_ref());
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_client_encryption_meta;
+
+    fn meta(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn replace_keeps_the_sources_client_encryption_envelope() {
+        let source = meta(&[
+            ("client-side-encryption-key", "old-key"),
+            ("client-side-encryption-start", "old-iv"),
+            ("flag", "false"),
+        ]);
+        let mut requested = meta(&[("client-side-encryption-key", "new-key"), ("flag", "true")]);
+        keep_client_encryption_meta(&mut requested, &source);
+        assert_eq!(
+            requested,
+            meta(&[
+                ("client-side-encryption-key", "new-key"),
+                ("flag", "true"),
+                ("client-side-encryption-start", "old-iv"),
+            ])
+        );
+    }
 }

@@ -142,6 +142,12 @@ async fn dispatch(op: Operation, ctx: &Ctx, body: Body) -> ApiResult<Response> {
         RestoreObject => restore::restore_object(ctx, body).await,
         PutBucketArchiveDirectRead => restore::put_bucket_archive_direct_read(ctx, body).await,
         GetBucketArchiveDirectRead => restore::get_bucket_archive_direct_read(ctx),
+        PutBucketRequestPayment => bucket_config::put_bucket_request_payment(ctx, body).await,
+        GetBucketRequestPayment => bucket_config::get_bucket_request_payment(ctx),
+        PutBucketTransferAcceleration => {
+            bucket_config::put_bucket_transfer_acceleration(ctx, body).await
+        }
+        GetBucketTransferAcceleration => bucket_config::get_bucket_transfer_acceleration(ctx),
         PutBucketEncryption => encryption::put_bucket_encryption(ctx, body).await,
         GetBucketEncryption => encryption::get_bucket_encryption(ctx),
         DeleteBucketEncryption => encryption::delete_bucket_encryption(ctx).await,

@@ -9,7 +9,8 @@ use super::bucket::url_encoding;
 use super::copy::{copy_source, not_modified, set_source_version};
 use super::encryption::set_encryption_headers;
 use super::object::{
-    forbid_overwrite, record_from_headers, request_body, set, set_digests, set_version_id,
+    forbid_overwrite, record_from_headers, request_body, requested_object_acl, set, set_digests,
+    set_version_id,
 };
 use super::{MAX_SMALL_BODY, bounded_number, read_small_body};
 use crate::api::oss::error::{ApiResult, OssError};
@@ -177,6 +178,9 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
     let encoding = url_encoding(ctx)?;
     refuse_encryption_headers(ctx, "CompleteMultipartUpload")?;
     let forbid = forbid_overwrite(&ctx.headers, ctx.bucket()?)?;
+    // OSS lets CompleteMultipartUpload set the object's ACL (x-oss-object-acl), as the
+    // v2 SDK's copier does for a multipart copy with an ACL.
+    let acl = requested_object_acl(&ctx.headers)?;
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     let requested = requested_parts(ctx, &body)?;
     let callback = super::callback::prepare(ctx).await?;
@@ -185,6 +189,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, body: Body) -> ApiResult<Respo
         ctx.bucket()?,
         upload_ref(ctx),
         requested,
+        acl,
         forbid,
     )
     .await?;
@@ -224,7 +229,7 @@ pub async fn abort_multipart_upload(ctx: &Ctx) -> ApiResult<Response> {
 }
 
 /// User metadata of a client-side-encrypted upload and its ListParts element.
-const CLIENT_ENCRYPTION: [(&str, &str); 6] = [
+pub(super) const CLIENT_ENCRYPTION: [(&str, &str); 6] = [
     ("client-side-encryption-key", "ClientEncryptionKey"),
     ("client-side-encryption-start", "ClientEncryptionStart"),
     ("client-side-encryption-cek-alg", "ClientEncryptionCekAlg"),
@@ -309,7 +314,8 @@ pub async fn list_multipart_uploads(ctx: &Ctx) -> ApiResult<Response> {
     w.elem("Bucket", ctx.bucket_str());
     w.elem("KeyMarker", encoding.apply(&query.key_marker));
     w.elem("UploadIdMarker", &query.upload_id_marker);
-    let (next_key, next_id) = listing.next_markers().unwrap_or_default();
+    // OSS names the last upload listed even when the listing is complete.
+    let (next_key, next_id) = listing.last_markers().unwrap_or_default();
     w.elem("NextKeyMarker", encoding.apply(next_key));
     w.elem("NextUploadIdMarker", next_id);
     w.elem("Delimiter", encoding.apply(&query.delimiter));

@@ -99,9 +99,14 @@ pub fn forbid_overwrite(h: &HeaderMap, bucket: &BucketRecord) -> ApiResult<Write
 }
 
 fn object_acl(h: &HeaderMap) -> ApiResult<ObjectAcl> {
+    Ok(requested_object_acl(h)?.unwrap_or(ObjectAcl::Default))
+}
+
+/// The `x-oss-object-acl` a request sets, if any.
+pub(super) fn requested_object_acl(h: &HeaderMap) -> ApiResult<Option<ObjectAcl>> {
     match header(h, "x-oss-object-acl") {
-        None => Ok(ObjectAcl::Default),
-        Some(v) => ObjectAcl::parse(v).ok_or_else(|| {
+        None => Ok(None),
+        Some(v) => ObjectAcl::parse(v).map(Some).ok_or_else(|| {
             OssError::invalid_argument(
                 "x-oss-object-acl must be default, private, public-read or public-read-write.",
                 "x-oss-object-acl",

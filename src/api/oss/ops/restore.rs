@@ -82,21 +82,7 @@ pub async fn restore_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
 pub async fn put_bucket_archive_direct_read(ctx: &Ctx, body: Body) -> ApiResult<Response> {
     let body = read_small_body(body, MAX_SMALL_BODY).await?;
     check_content_md5(&ctx.headers, &body, false)?;
-    let doc = xml::parse(&body, "ArchiveDirectReadConfiguration")?;
-    let enabled = match doc.child_text("Enabled").map(str::trim) {
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(OssError::malformed_xml(format!(
-                "<Enabled> must be true or false, not {v:?}"
-            )));
-        }
-        None => {
-            return Err(OssError::malformed_xml(
-                "<ArchiveDirectReadConfiguration> needs <Enabled>",
-            ));
-        }
-    };
+    let enabled = xml::parse(&body, "ArchiveDirectReadConfiguration")?.child_bool("Enabled")?;
     crate::core::bucket::update_bucket(ctx.store(), ctx.bucket()?, |b| {
         b.config.archive_direct_read = enabled
     })
