@@ -136,11 +136,10 @@ pub enum Precondition {
 }
 
 /// If-Match / If-Unmodified-Since → 412; If-None-Match / If-Modified-Since → 304.
+/// A failed condition is named without the copy-source prefix of copies: OSS answers
+/// a failed `x-oss-copy-source-if-match` with `<Condition>If-Match</Condition>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
-    /// Prefix of the header names in errors: "" for GET/HEAD, the copy-source prefix
-    /// of the wire for copies.
-    pub prefix: &'static str,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
     /// Unix seconds.
@@ -158,7 +157,7 @@ impl Conditions {
     pub fn check(&self, etag: &str, last_modified_ms: i64) -> CoreResult<Precondition> {
         let modified = last_modified_ms.div_euclid(1000);
         let failed = |name: &str| CoreError::PreconditionFailed {
-            condition: format!("{}{name}", self.prefix),
+            condition: name.to_owned(),
         };
         if let Some(list) = &self.if_match {
             if !etag_matches(list, etag) {
@@ -223,6 +222,24 @@ mod tests {
         assert_eq!(s("bytes=50-2000", 100), br(50, 99));
         assert_eq!(s("bytes=100-", 100), Err("InvalidRange".into()));
         assert_eq!(s("bytes=0-1,3-4", 100), Err("InvalidRange".into()));
+    }
+
+    #[test]
+    fn failed_conditions_name_the_bare_header() {
+        let failed = |conditions: Conditions| match conditions.check("ABC", 1_700_000_000_000) {
+            Err(CoreError::PreconditionFailed { condition }) => condition,
+            other => panic!("expected PreconditionFailed, got {other:?}"),
+        };
+        let if_match = Conditions {
+            if_match: Some("\"other\"".into()),
+            ..Conditions::default()
+        };
+        assert_eq!(failed(if_match), "If-Match");
+        let unmodified = Conditions {
+            if_unmodified_since: Some(1_600_000_000),
+            ..Conditions::default()
+        };
+        assert_eq!(failed(unmodified), "If-Unmodified-Since");
     }
 
     #[test]

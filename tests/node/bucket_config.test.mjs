@@ -23,9 +23,9 @@ async function withBucket(tag, fn, options) {
 
 test('CORS: putBucketCORS, getBucketCORS, preflight, deleteBucketCORS', () => withBucket('cors', async (c, name) => {
   const root = client();
-  assertOssError(await rejection(root.getBucketCORS(name)), {
-    status: 404, code: 'NoSuchCORSConfiguration',
-  });
+  const noCors = await rejection(root.getBucketCORS(name));
+  assertOssError(noCors, { status: 404, code: 'NoSuchCORSConfiguration' });
+  assert.equal(noCors.message, 'The CORS Configuration does not exist.');
   const put = await root.putBucketCORS(name, [
     {
       allowedOrigin: ['http://*.test', 'https://app.example'],
@@ -77,7 +77,7 @@ test('CORS: putBucketCORS, getBucketCORS, preflight, deleteBucketCORS', () => wi
 
   assert.equal((await root.deleteBucketCORS(name)).res.status, 204);
   assertOssError(await rejection(root.getBucketCORS(name)), {
-    status: 404, code: 'NoSuchCORSConfiguration',
+    status: 404, code: 'NoSuchCORSConfiguration', message: 'The CORS Configuration does not exist.',
   });
 }));
 
@@ -277,6 +277,12 @@ test('versioning: enable, versions on put, get/head/delete by versionId, getBuck
   const hidden = await rejection(c.get('doc.txt'));
   assertOssError(hidden, { status: 404, code: 'NoSuchKey' });
   assert.equal((await c.get('doc.txt', { versionId: id1 })).content.toString(), 'first');
+  // The marker named by its versionId cannot be read: 405 (HEAD too).
+  const marker = await rejection(c.get('doc.txt', { versionId: markerId }));
+  assertOssError(marker, {
+    status: 405, code: 'MethodNotAllowed', message: 'The specified method is not allowed against this resource.', ec: '0017-00000002',
+  });
+  assert.equal((await rejection(c.head('doc.txt', { versionId: markerId }))).status, 405);
 
   const versions = await c.getBucketVersions({ prefix: 'doc.txt' });
   assert.equal(versions.res.status, 200);

@@ -47,8 +47,9 @@ def test_cors_and_preflight(ossify, bucket):
     url = object_url(ossify.endpoint(HZ), bucket.bucket_name, "k")
     r = requests.options(url, headers={"Origin": "http://app.test", "Access-Control-Request-Method": "GET"})
     assert r.status_code == 403 and "<Code>AccessForbidden</Code>" in r.text
-    with pytest.raises(oss2.exceptions.NoSuchCors):
+    with pytest.raises(oss2.exceptions.NoSuchCors) as ei:
         bucket.get_bucket_cors()
+    assert ei.value.message == "The CORS Configuration does not exist."
     rule = CorsRule(allowed_origins=["http://*.test"], allowed_methods=["GET", "PUT"],
                     allowed_headers=["x-oss-*", "content-type"], expose_headers=["ETag"], max_age_seconds=60)
     bucket.put_bucket_cors(BucketCors([rule]))

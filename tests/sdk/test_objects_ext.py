@@ -708,6 +708,7 @@ def test_append_raw_error_header(ctx, bucket):
     assert r.status_code == 409
     assert r.headers["x-oss-next-append-position"] == "5"
     assert error_of(r)["Code"] == "PositionNotEqualToLength"
+    assert error_of(r)["Message"] == "Position is not equal to file length"
 
 
 # ---------------------------------------------------------------------------
@@ -843,6 +844,8 @@ def test_copy_source_conditions(ctx, bucket):
                            headers={"x-oss-copy-source-if-match": "0" * 32})
     assert ei.value.status == 412
     assert ei.value.code == "PreconditionFailed"
+    # The failed condition is named without the copy-source prefix, as OSS does.
+    assert ei.value.details["Condition"] == "If-Match"
     assert bucket.object_exists("d1") is False
 
     bucket.copy_object(bucket.bucket_name, "src", "d2",
@@ -858,9 +861,10 @@ def test_copy_source_conditions(ctx, bucket):
     assert ei.value.status == 304
     assert bucket.object_exists("d3") is False
 
-    with pytest.raises(oe.PreconditionFailed):
+    with pytest.raises(oe.PreconditionFailed) as ei:
         bucket.copy_object(bucket.bucket_name, "src", "d4",
                            headers={"x-oss-copy-source-if-unmodified-since": past})
+    assert ei.value.details["Condition"] == "If-Unmodified-Since"
     bucket.copy_object(bucket.bucket_name, "src", "d5",
                        headers={"x-oss-copy-source-if-unmodified-since": future})
     with pytest.raises(oe.ServerError) as ei:

@@ -11,7 +11,8 @@ boto3 on the same data.
 * While suspended, writes and deletes make the `null` version, replacing the previous
   `null` version.
 * GET/HEAD/GetObjectMeta/ACL/tagging and copy sources take `versionId`; a missing version
-  is 404 NoSuchVersion, a malformed one 400 InvalidArgument.
+  is 404 NoSuchVersion, a malformed one 400 InvalidArgument, a delete marker 405
+  MethodNotAllowed.
 """
 
 import base64
@@ -108,10 +109,21 @@ def test_delete_marker_and_undelete(ctx, vbucket):
     assert [(v.versionid, v.is_latest) for v in listed.versions] == [(r1.versionid, False)]
     # The old version is still readable by id.
     assert b.get_object("gone", params={"versionId": r1.versionid}).read() == b"data"
-    # Reading the marker by its id is refused, saying it is a marker.
-    with pytest.raises(oss2.exceptions.NoSuchKey) as excinfo:
+    # Reading the marker by its id is refused with 405 (EC 0017-00000002), saying it is a
+    # marker; HEAD gets the same status without a body.
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
         b.get_object("gone", params={"versionId": d.versionid})
+    e = excinfo.value
+    assert (e.status, e.code, e.ec) == (405, "MethodNotAllowed", "0017-00000002")
+    assert e.message == "The specified method is not allowed against this resource."
+    assert e.headers["x-oss-delete-marker"] == "true"
+    assert e.headers["x-oss-version-id"] == d.versionid
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        b.head_object("gone", params={"versionId": d.versionid})
+    assert excinfo.value.status == 405
     assert excinfo.value.headers["x-oss-delete-marker"] == "true"
+    # The marker is still there: reading by its id changed nothing.
+    assert [m.versionid for m in b.list_object_versions().delete_marker] == [d.versionid]
     # Removing the marker brings the object back.
     r = b.delete_object("gone", params={"versionId": d.versionid})
     assert r.status == 204 and r.delete_marker is True and r.versionid == d.versionid

@@ -218,12 +218,21 @@ impl From<CoreError> for OssError {
             CoreError::InvalidVersionId { version_id } => {
                 Self::invalid_argument("Invalid version id specified", "versionId", &version_id)
             }
-            // OSS answers a read of a delete marker as a missing key, saying which marker.
+            // OSS answers a read of a current delete marker as a missing key and one
+            // named by its versionId as 405 (EC 0017-00000002: the operation is not
+            // supported on a delete marker), saying which marker either way.
             CoreError::DeleteMarker {
-                key, version_id, ..
-            } => Self::no_such_key(&key)
-                .with_header("x-oss-delete-marker", "true")
-                .with_header("x-oss-version-id", version_id),
+                key,
+                version_id,
+                requested,
+            } => if requested {
+                Self::method_not_allowed("The specified method is not allowed against this resource.")
+                    .ec("0017-00000002")
+            } else {
+                Self::no_such_key(&key)
+            }
+            .with_header("x-oss-delete-marker", "true")
+            .with_header("x-oss-version-id", version_id),
             CoreError::BucketNotEmpty { bucket } => Self::new(
                 StatusCode::CONFLICT,
                 "BucketNotEmpty",
@@ -273,10 +282,11 @@ impl From<CoreError> for OssError {
                 "RetentionPeriodInDays",
                 &days,
             ),
+            // OSS's message has no final period here.
             CoreError::PositionNotEqualToLength { next_position } => Self::new(
                 StatusCode::CONFLICT,
                 "PositionNotEqualToLength",
-                "Position is not equal to file length.",
+                "Position is not equal to file length",
             )
             .ec("0026-00000016")
             .with_header("x-oss-next-append-position", next_position.to_string()),

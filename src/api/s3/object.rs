@@ -153,7 +153,6 @@ fn http_date_secs(value: Option<&str>) -> Option<i64> {
 /// The If-* headers as sent (lists and weak tags included).
 fn conditions(headers: &HeaderMap) -> Conditions {
     Conditions {
-        prefix: "",
         if_match: header(headers, "if-match").map(str::to_owned),
         if_none_match: header(headers, "if-none-match").map(str::to_owned),
         if_modified_since: http_date_secs(header(headers, "if-modified-since")),
@@ -501,7 +500,6 @@ pub fn copy_conditions(
     if_unmodified_since: Option<Timestamp>,
 ) -> Conditions {
     Conditions {
-        prefix: "x-amz-copy-source-",
         if_match: etag_condition(if_match),
         if_none_match: etag_condition(if_none_match),
         if_modified_since: if_modified_since.map(convert::unix_secs),

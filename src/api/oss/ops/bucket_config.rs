@@ -145,7 +145,7 @@ pub fn get_bucket_cors(ctx: &Ctx) -> ApiResult<Response> {
         OssError::new(
             StatusCode::NOT_FOUND,
             "NoSuchCORSConfiguration",
-            "The CORS configuration does not exist.",
+            "The CORS Configuration does not exist.",
         )
         .with("BucketName", ctx.bucket_str())
     })?;

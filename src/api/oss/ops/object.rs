@@ -343,7 +343,6 @@ pub fn conditions(h: &HeaderMap, prefix: &'static str) -> Conditions {
             })
     };
     Conditions {
-        prefix,
         if_match: get("if-match"),
         if_none_match: get("if-none-match"),
         if_modified_since: date("if-modified-since"),
