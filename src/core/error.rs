@@ -121,6 +121,9 @@ pub enum CoreError {
     },
     #[error("invalid restore tier {tier:?}")]
     InvalidRestoreTier { tier: String },
+    /// A restore priority for an Archive object, which has none (OSS only).
+    #[error("an Archive object takes no restore priority")]
+    RestoreTierForArchive,
     /// A saveas target in another account than the source.
     #[error("the saveas target {target} belongs to another account")]
     SaveAsOtherAccount {

@@ -151,6 +151,9 @@ pub struct RestoreObject {
     pub days: Option<String>,
     /// The priority (ColdArchive and DeepColdArchive only; Standard by default).
     pub tier: Option<Tier>,
+    /// Refuse a priority for an Archive object, as OSS refuses `JobParameters` there
+    /// (MalformedXML); S3 takes a `GlacierJobParameters` tier for every class.
+    pub archive_refuses_tier: bool,
 }
 
 /// What a RestoreObject did.
@@ -164,7 +167,8 @@ pub enum Restored {
 
 /// What a RestoreObject of `record` does at `now`, a restore taking `delay_ms`: the
 /// restore record the object gets, or the refusal. Checked in this order: the class
-/// (Standard and IA have nothing to restore), `Days`, a restore still running.
+/// (Standard and IA have nothing to restore), a priority for an Archive object when
+/// refused, `Days`, a restore still running.
 pub fn plan(
     record: &ObjectRecord,
     request: &RestoreObject,
@@ -177,6 +181,9 @@ pub fn plan(
             storage_class: record.storage_class.clone(),
         });
     };
+    if class == ColdClass::Archive && request.archive_refuses_tier && request.tier.is_some() {
+        return Err(CoreError::RestoreTierForArchive);
+    }
     let days = match &request.days {
         None => 1,
         Some(text) => text
@@ -262,6 +269,7 @@ mod tests {
         RestoreObject {
             days: days.map(Into::into),
             tier,
+            archive_refuses_tier: false,
         }
     }
 
@@ -366,6 +374,33 @@ mod tests {
             plan(&running, &request(Some("9"), None), 0, T),
             Err(CoreError::InvalidRestoreDays { .. })
         ));
+    }
+
+    #[test]
+    fn an_archive_object_refuses_a_tier_before_anything_else_when_asked_to() {
+        let strict = |tier| RestoreObject {
+            archive_refuses_tier: true,
+            ..request(Some("0"), tier)
+        };
+        // Checked before Days (0 is out of range) and before a running restore.
+        let running = restored(cold("Archive"), &request(None, None), T);
+        for o in [cold("Archive"), running] {
+            assert_eq!(
+                plan(&o, &strict(Some(Tier::Standard)), 0, T).unwrap_err(),
+                CoreError::RestoreTierForArchive
+            );
+        }
+        // Without a tier, or for the cold archive classes, the usual checks apply.
+        assert!(matches!(
+            plan(&cold("Archive"), &strict(None), 0, T),
+            Err(CoreError::InvalidRestoreDays { .. })
+        ));
+        let ok = RestoreObject {
+            days: Some("1".into()),
+            ..strict(Some(Tier::Bulk))
+        };
+        let (r, _) = plan(&cold("ColdArchive"), &ok, 0, T).unwrap();
+        assert_eq!(r.tier.as_deref(), Some("Bulk"));
     }
 
     #[test]

@@ -493,3 +493,21 @@ test('deleteMulti: verbose and quiet, keys needing XML escapes, absent keys', as
   assert.deepEqual(quiet.deleted, []);
   assert.deepEqual((await c.list({ prefix: 'multi/' })).objects, []);
 });
+
+test('restore: Archive restores once (202, then RestoreAlreadyInProgress); JobParameters only for cold archive', async () => {
+  await c.put('cold/archive.txt', Buffer.from('a'), { headers: { 'x-oss-storage-class': 'Archive' } });
+  // ali-oss sends <JobParameters> for type ColdArchive: an Archive object refuses it.
+  const job = await rejection(c.restore('cold/archive.txt', { type: 'ColdArchive' }));
+  assertOssError(job, { status: 400, code: 'MalformedXML' });
+  assert.equal((await c.restore('cold/archive.txt')).res.status, 202);
+  assertOssError(await rejection(c.restore('cold/archive.txt')), { status: 409, code: 'RestoreAlreadyInProgress' });
+  // Checked before the running restore.
+  assertOssError(await rejection(c.restore('cold/archive.txt', { type: 'ColdArchive' })), {
+    status: 400, code: 'MalformedXML',
+  });
+
+  await c.put('cold/cold.txt', Buffer.from('c'), { headers: { 'x-oss-storage-class': 'ColdArchive' } });
+  const cold = await c.restore('cold/cold.txt', { type: 'ColdArchive', Days: 2, JobParameters: 'Bulk' });
+  assert.equal(cold.res.status, 202);
+  assert.equal(cold.res.headers['x-oss-object-restore-priority'], 'Bulk');
+});

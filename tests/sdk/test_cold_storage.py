@@ -186,6 +186,15 @@ def test_bad_restore_requests_change_nothing(ctx):
             "0016-00000709")
     with pytest.raises(oss2.exceptions.InvalidArgument):
         b.restore_object("arch", input=RestoreConfiguration(30))
+    # JobParameters are for the cold archive classes: an Archive object refuses them,
+    # before Days are checked (as OSS answers ali-oss's restore of type ColdArchive).
+    for days in (1, 8):
+        err = refused("arch", restore_body(days, "Standard"), 400, "MalformedXML", None)
+        assert "<JobParameters> is for ColdArchive and DeepColdArchive objects" in err["Message"]
+    with pytest.raises(oss2.exceptions.ServerError) as excinfo:
+        b.restore_object("arch", input=RestoreConfiguration(
+            1, job_parameters=RestoreJobParameters(oss2.models.RESTORE_TIER_BULK)))
+    assert (excinfo.value.status, excinfo.value.code) == (400, "MalformedXML")
     # Nothing started: no restore status, still cold, and a good request starts one.
     for key in ("arch", "cold", "deep"):
         assert "x-oss-restore" not in b.head_object(key).headers

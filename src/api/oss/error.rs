@@ -447,6 +447,9 @@ impl From<CoreError> for OssError {
                 ColdClass::Archive => "0016-00000708",
                 ColdClass::ColdArchive | ColdClass::DeepColdArchive => "0016-00000704",
             }),
+            CoreError::RestoreTierForArchive => Self::malformed_xml(
+                "<JobParameters> is for ColdArchive and DeepColdArchive objects; restore an Archive object without it",
+            ),
             CoreError::InvalidRestoreTier { tier } => Self::invalid_argument(
                 "The Tier of a restore must be Expedited, Standard or Bulk.",
                 "Tier",

@@ -193,7 +193,7 @@ pub fn from_core(e: CoreError) -> S3Error {
                 class.max_days()
             ),
         ),
-        CoreError::InvalidRestoreTier { .. } => bad(
+        CoreError::InvalidRestoreTier { .. } | CoreError::RestoreTierForArchive => bad(
             S3ErrorCode::MalformedXML,
             "The XML you provided was not well-formed or did not validate against our published schema".into(),
         ),

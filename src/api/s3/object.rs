@@ -628,6 +628,7 @@ pub async fn restore_object(cx: Cx, input: RestoreObjectInput) -> R<RestoreObjec
                 .map(|g| Tier::parse(g.tier.as_str()))
                 .transpose()
                 .map_err(from_core)?,
+            archive_refuses_tier: false,
         },
     };
     let (_, outcome) =

@@ -41,6 +41,7 @@ fn parse_restore_request(body: &[u8]) -> ApiResult<RestoreObject> {
     Ok(RestoreObject {
         days: Some(days.to_owned()),
         tier,
+        archive_refuses_tier: true,
     })
 }
 
@@ -116,7 +117,8 @@ mod tests {
                 .unwrap(),
             RestoreObject {
                 days: Some("3".into()),
-                tier: Some(Tier::Bulk)
+                tier: Some(Tier::Bulk),
+                archive_refuses_tier: true,
             }
         );
         // Days are checked against the object's class later, so any text passes here.
