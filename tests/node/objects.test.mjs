@@ -95,6 +95,22 @@ test('bucket: listBuckets pages with max-keys and marker; getBucketStat', async 
   }
 });
 
+test('bucket: putBucketACL on a missing bucket creates it with that ACL', async () => {
+  const root = client();
+  const name = bucketName('aclnew');
+  const put = await root.putBucketACL(name, 'public-read');
+  assert.equal(put.res.status, 200);
+  assert.equal(put.bucket, name);
+  try {
+    assert.equal((await root.getBucketACL(name)).acl, 'public-read');
+    const info = await root.getBucketInfo(name);
+    assert.equal(info.bucket.StorageClass, 'Standard');
+    assert.equal(info.bucket.Owner.ID, OWNER_ID);
+  } finally {
+    await root.deleteBucket(name);
+  }
+});
+
 test('bucket: deleting a bucket with objects is BucketNotEmpty', async () => {
   const b = await newBucket('notempty');
   await b.put('k', Buffer.from('x'));

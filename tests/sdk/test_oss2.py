@@ -163,6 +163,33 @@ def test_put_get_bucket_acl(ctx):
         assert b.get_bucket_acl().acl == acl
 
 
+def test_put_bucket_acl_creates_a_missing_bucket(ctx, ossify):
+    # OSS documents that PutBucketAcl on a bucket that does not exist creates it.
+    name = unique_bucket_name("aclnew")
+    b = ctx.bucket(name)
+    # Refused first: anonymously, and with a bad ACL; neither creates anything.
+    with pytest.raises(oe.AccessDenied):
+        ctx.anon_bucket(name).put_bucket_acl("public-read")
+    with pytest.raises(oe.ServerError) as ei:
+        b.put_bucket_acl("everyone")
+    assert (ei.value.status, ei.value.code) == (400, "InvalidArgument")
+    with pytest.raises(oe.NoSuchBucket):
+        b.get_bucket_info()
+    r = b.put_bucket_acl("public-read")
+    ctx.created.append((HZ, name, None))
+    assert r.status == 200 and r.headers["Location"] == "/" + name
+    info = b.get_bucket_info()
+    assert (info.acl.grant, info.storage_class, info.data_redundancy_type) == (
+        "public-read", "Standard", "LRS")
+    assert info.owner.id == ossify.root1.account_id
+    # On an existing bucket it only changes the ACL; another account's bucket is refused.
+    b.put_bucket_acl("private")
+    assert b.get_bucket_acl().acl == "private"
+    with pytest.raises(oe.AccessDenied):
+        ctx.bucket(name, keys=ossify.root2).put_bucket_acl("public-read")
+    assert b.get_bucket_acl().acl == "private"
+
+
 def test_put_bucket_acl_invalid_value(ctx):
     b = ctx.new_bucket("badacl")
     with pytest.raises(oe.ServerError) as ei:

@@ -262,10 +262,9 @@ async fn dispatch(
     };
     // A missing bucket is NoSuchBucket before any routing or authentication error, as
     // OSS answers (SDK helpers such as oss2's `is_bucket_exist()` rely on it); nothing
-    // else of the bucket or its objects is answered before authentication. PutBucket
-    // needs no bucket; PutBucketAcl, which OSS handles like it, authenticates first
-    // and then finds no bucket (the v2 SDK suite's test_put_bucket_acl_fail).
-    let put_bucket = matches!(routed, Ok(Operation::PutBucket | Operation::PutBucketAcl));
+    // else of the bucket or its objects is answered before authentication.
+    // PutBucketAcl creates a missing bucket, as OSS documents.
+    let creates_bucket = matches!(routed, Ok(Operation::PutBucket | Operation::PutBucketAcl));
     let (bucket, object) = match &bucket_name {
         Some(name) => {
             // Bucket and object records in one metadata read.
@@ -299,7 +298,7 @@ async fn dispatch(
                     Ok((bucket, object))
                 })
                 .await?;
-            if bucket.is_none() && !put_bucket {
+            if bucket.is_none() && !creates_bucket {
                 return Err(OssError::no_such_bucket(
                     target.bucket.as_deref().unwrap_or_default(),
                 ));

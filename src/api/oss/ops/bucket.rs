@@ -169,13 +169,26 @@ pub fn get_bucket_location(ctx: &Ctx) -> ApiResult<Response> {
     Ok(xml_response(body))
 }
 
+/// PutBucketAcl; on a bucket that does not exist it creates one with that ACL (Standard,
+/// LRS), as OSS documents, which also takes `oss:PutBucket`.
 pub async fn put_bucket_acl(ctx: &Ctx) -> ApiResult<Response> {
-    // Routing lets a missing bucket through to authentication (as PutBucket).
-    let target = ctx.bucket()?;
     let acl = acl_header(ctx)?.ok_or_else(|| {
         OssError::missing_argument("x-oss-acl", "PutBucketAcl needs the x-oss-acl header.")
     })?;
-    bucket::put_bucket_acl(ctx.store(), target, AccessControl::canned(acl)).await?;
+    match &ctx.bucket {
+        Some(b) => bucket::put_bucket_acl(ctx.store(), b, AccessControl::canned(acl)).await?,
+        None => {
+            ctx.authorize(Action::PutBucket, None, None, None)?;
+            let request = CreateBucket {
+                name: ctx.bucket_str().to_owned(),
+                acl: Some(AccessControl::canned(acl)),
+                storage_class: "Standard".to_owned(),
+                redundancy: "LRS".to_owned(),
+                encryption: None,
+            };
+            bucket::create_bucket(ctx.store(), &ctx.requester, request).await?;
+        }
+    }
     Ok(with_location(empty(StatusCode::OK), ctx.bucket_str()))
 }
 
