@@ -854,6 +854,11 @@ def test_copy_source_conditions(ctx, bucket):
     bucket.copy_object(bucket.bucket_name, "src", "d2q",
                        headers={"x-oss-copy-source-if-match": '"%s"' % etag.lower()})
     assert bucket.object_exists("d2q")
+    # An empty ETag condition is none (ali-oss's multipartUploadCopy can send one).
+    bucket.copy_object(bucket.bucket_name, "src", "d2e",
+                       headers={"x-oss-copy-source-if-match": "",
+                                "x-oss-copy-source-if-none-match": ""})
+    assert bucket.get_object("d2e").read() == data
 
     with pytest.raises(oe.ServerError) as ei:
         bucket.copy_object(bucket.bucket_name, "src", "d3",

@@ -331,8 +331,14 @@ fn apply_overrides(ctx: &Ctx, out: &mut HeaderMap) -> ApiResult<()> {
 }
 
 /// If-Match and friends; `prefix` is "" for GET/HEAD and "x-oss-copy-source-" for copies.
+/// An empty ETag condition is no condition (ali-oss's multipartUploadCopy may send
+/// `x-oss-copy-source-if-match:` with no value, which OSS ignores).
 pub fn conditions(h: &HeaderMap, prefix: &'static str) -> Conditions {
-    let get = |name: &str| header(h, &format!("{prefix}{name}")).map(str::to_owned);
+    let get = |name: &str| {
+        header(h, &format!("{prefix}{name}"))
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_owned)
+    };
     let date = |name: &str| {
         header(h, &format!("{prefix}{name}"))
             .and_then(|v| httpdate::parse_http_date(v).ok())
@@ -637,4 +643,21 @@ pub async fn append_object(ctx: &Ctx, body: Body) -> ApiResult<Response> {
         &record.size.to_string(),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_etag_conditions_are_no_conditions() {
+        let mut h = HeaderMap::new();
+        h.insert("x-oss-copy-source-if-match", "".parse().unwrap());
+        h.insert("x-oss-copy-source-if-none-match", " ".parse().unwrap());
+        h.insert("if-match", "\"abc\"".parse().unwrap());
+        let copy = conditions(&h, "x-oss-copy-source-");
+        assert_eq!((copy.if_match, copy.if_none_match), (None, None));
+        // The plain headers are a GET's, not a copy's.
+        assert_eq!(conditions(&h, "").if_match.as_deref(), Some("\"abc\""));
+    }
 }
