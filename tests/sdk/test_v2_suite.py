@@ -410,28 +410,9 @@ def test_unimplemented_subresource_checks_the_signature_first(ctx, bucket, ossif
 
 
 # ---------------------------------------------------------------------------
-# PutBucketAcl on a missing bucket authenticates first (as PutBucket)
+# PutBucketAcl on a missing bucket authenticates first (it creates the bucket, as
+# PutBucket; test_oss2.py::test_put_bucket_acl_creates_a_missing_bucket)
 # ---------------------------------------------------------------------------
-def test_put_bucket_acl_on_missing_bucket(ctx):
-    from conftest import Keys
-    name = unique_bucket_name("noacl")
-    bogus = Keys("LTAIbogus", "nope")
-    headers = {"x-oss-acl": "public-read"}
-    r = ctx.raw("PUT", name, keys=bogus, params={"acl": ""}, headers=headers)
-    assert (r.status_code, error_of(r)["Code"]) == (403, "InvalidAccessKeyId")
-    for keys in (ctx.env.root1, ctx.env.root2):
-        r = ctx.raw("PUT", name, keys=keys, params={"acl": ""}, headers=headers)
-        assert (r.status_code, error_of(r)["Code"]) == (404, "NoSuchBucket"), r.text
-    # Without the header: still NoSuchBucket first.
-    r = ctx.raw("PUT", name, params={"acl": ""})
-    assert (r.status_code, error_of(r)["Code"]) == (404, "NoSuchBucket")
-    # Nothing was created; reads keep answering NoSuchBucket before authentication.
-    r = ctx.raw("GET", name, keys=bogus, params={"acl": ""})
-    assert (r.status_code, error_of(r)["Code"]) == (404, "NoSuchBucket")
-    with pytest.raises(oe.NoSuchBucket):
-        ctx.bucket(name).get_bucket_info()
-
-
 def test_v2_put_bucket_acl_invalid_key_missing_bucket(ossify):
     from conftest import Keys
     bad = make_v2_client(ossify, keys=Keys("invalid-ak", "invalid"))
