@@ -53,7 +53,9 @@ const WRITE_CHUNK: usize = 1 << 20;
 const WRITEBACK_EVERY: u64 = 8 << 20;
 
 struct FsBlobWriter {
-    file: Arc<std::fs::File>,
+    /// The temp file, created with the first write to the blocking pool: a body that
+    /// fits one chunk is created, written, synced and renamed in one trip there.
+    file: Option<Arc<std::fs::File>>,
     buf: Vec<u8>,
     /// The write in flight on the blocking pool (one at a time, so receiving the next
     /// chunk overlaps writing the previous one); it hands its buffer back for reuse.
@@ -82,7 +84,16 @@ impl FsBlobWriter {
         let mut spare = self.wait_pending().await?;
         spare.clear();
         let buf = std::mem::replace(&mut self.buf, spare);
-        let file = self.file.clone();
+        let file = match &self.file {
+            Some(file) => file.clone(),
+            None => {
+                let temp = self.temp.clone();
+                let file = tokio::task::spawn_blocking(move || create_temp(&temp))
+                    .await
+                    .map_err(io::Error::other)??;
+                self.file.insert(Arc::new(file)).clone()
+            }
+        };
         self.written += buf.len() as u64;
         let writeback = (self.written - self.flushed_to >= WRITEBACK_EVERY).then(|| {
             let range = (self.flushed_to, self.written - self.flushed_to);
@@ -98,6 +109,13 @@ impl FsBlobWriter {
         }));
         Ok(())
     }
+}
+
+fn create_temp(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// Start writing `len` dirty bytes from `offset` to disk without waiting for them.
@@ -139,13 +157,25 @@ impl BlobWriter for FsBlobWriter {
     fn finish(mut self: Box<Self>) -> BoxFuture<'static, io::Result<BlobId>> {
         Box::pin(async move {
             let written = async {
-                if !self.buf.is_empty() {
+                // A body that was never handed over is written in the trip that syncs it.
+                let mut body = None;
+                if self.file.is_none() {
+                    body = Some(std::mem::take(&mut self.buf));
+                } else if !self.buf.is_empty() {
                     self.submit().await?;
                 }
                 self.wait_pending().await?;
                 let file = self.file.clone();
                 let (temp, dest) = (self.temp.clone(), self.dest.clone());
                 tokio::task::spawn_blocking(move || {
+                    let file = match (file, body) {
+                        (Some(file), _) => file,
+                        (None, body) => {
+                            let file = create_temp(&temp)?;
+                            (&file).write_all(&body.unwrap_or_default())?;
+                            Arc::new(file)
+                        }
+                    };
                     file.sync_all()?;
                     drop(file);
                     let dir = dest.parent().expect("blob path has a parent");
@@ -187,17 +217,9 @@ impl BlobStore for FsBlobStore {
             }
             let id = BlobId(new_id());
             let temp = self.tmp.join(&id.0);
-            let file = tokio::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-                .await
-                .inspect_err(|e| self.space.note(e))?
-                .into_std()
-                .await;
             let dest = self.path(&id)?;
             Ok(Box::new(FsBlobWriter {
-                file: Arc::new(file),
+                file: None,
                 buf: Vec::with_capacity(WRITE_CHUNK),
                 pending: None,
                 written: 0,
