@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::future::BoxFuture;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::task::JoinHandle;
 
 use super::{BlobId, BlobReader, BlobStore, BlobWriter, SpaceReserve};
@@ -185,6 +184,120 @@ fn start_writeback(_file: &std::fs::File, _offset: u64, _len: u64) -> io::Result
     Ok(())
 }
 
+/// `preadv2(RWF_NOWAIT)`: up to `len` bytes at `offset` if the page cache holds them
+/// (Linux 4.14+), `None` when the read would wait for the device (or the kernel or file
+/// system cannot tell).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `len` bytes.
+#[cfg(target_os = "linux")]
+unsafe fn pread_cached(
+    file: &std::fs::File,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> io::Result<Option<usize>> {
+    use std::os::fd::AsRawFd;
+    let iov = libc::iovec {
+        iov_base: ptr.cast(),
+        iov_len: len,
+    };
+    loop {
+        // SAFETY: one iovec the caller vouches for; the descriptor is open.
+        let n = unsafe {
+            libc::preadv2(
+                file.as_raw_fd(),
+                &iov,
+                1,
+                offset as libc::off_t,
+                libc::RWF_NOWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => return Ok(None),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// A blob's range as a stream: each read takes what the page cache holds on the async
+/// worker, and only what it lacks is read on the blocking pool (a chunk at a time), so
+/// a GET of a blob read lately makes no trip there.
+#[cfg(target_os = "linux")]
+struct CachedFirstReader {
+    file: Arc<std::fs::File>,
+    offset: u64,
+    remaining: u64,
+    /// A chunk being read on the blocking pool, then what is left of it.
+    pending: Option<JoinHandle<io::Result<Vec<u8>>>>,
+    ready: bytes::Bytes,
+}
+
+#[cfg(target_os = "linux")]
+impl tokio::io::AsyncRead for CachedFirstReader {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        const CHUNK: u64 = 256 << 10;
+        let this = &mut *self;
+        loop {
+            if !this.ready.is_empty() {
+                let n = this.ready.len().min(buf.remaining());
+                buf.put_slice(&this.ready.split_to(n));
+                return Poll::Ready(Ok(()));
+            }
+            if let Some(job) = &mut this.pending {
+                let read = std::task::ready!(std::pin::Pin::new(job).poll(cx));
+                this.pending = None;
+                let chunk = read.map_err(io::Error::other)??;
+                this.offset += chunk.len() as u64;
+                this.remaining -= chunk.len() as u64;
+                this.ready = chunk.into();
+                continue;
+            }
+            let want = (buf.remaining() as u64).min(this.remaining) as usize;
+            if want == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            // SAFETY: the unfilled part of `buf` is valid for writes of `want` bytes, and
+            // exactly the `n` the kernel wrote are then marked initialized.
+            let cached = unsafe {
+                let unfilled = buf.unfilled_mut();
+                pread_cached(&this.file, unfilled.as_mut_ptr().cast(), want, this.offset)
+            };
+            match cached? {
+                Some(0) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                Some(n) => {
+                    // SAFETY: see above.
+                    unsafe { buf.assume_init(n) };
+                    buf.advance(n);
+                    this.offset += n as u64;
+                    this.remaining -= n as u64;
+                    return Poll::Ready(Ok(()));
+                }
+                None => {
+                    let (file, offset) = (this.file.clone(), this.offset);
+                    let len = this.remaining.min(CHUNK) as usize;
+                    this.pending = Some(tokio::task::spawn_blocking(move || {
+                        use std::os::unix::fs::FileExt;
+                        let mut chunk = vec![0; len];
+                        file.read_exact_at(&mut chunk, offset)?;
+                        Ok(chunk)
+                    }));
+                }
+            }
+        }
+    }
+}
+
 impl BlobWriter for FsBlobWriter {
     fn write<'a>(&'a mut self, data: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
@@ -274,7 +387,24 @@ impl BlobStore for FsBlobStore {
         })
     }
 
+    #[cfg(target_os = "linux")]
     fn open(&self, id: &BlobId, offset: u64, len: u64) -> BoxFuture<'_, io::Result<BlobReader>> {
+        // On the worker, as `read_cached`'s open (not kept: these blobs may be large).
+        let file = self.path(id).and_then(std::fs::File::open);
+        Box::pin(async move {
+            Ok(Box::pin(CachedFirstReader {
+                file: Arc::new(file?),
+                offset,
+                remaining: len,
+                pending: None,
+                ready: bytes::Bytes::new(),
+            }) as BlobReader)
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open(&self, id: &BlobId, offset: u64, len: u64) -> BoxFuture<'_, io::Result<BlobReader>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let path = self.path(id);
         Box::pin(async move {
             let mut file = tokio::fs::File::open(path?).await?;
@@ -299,8 +429,8 @@ impl BlobStore for FsBlobStore {
         file.read_exact_at(&mut out[start..], offset)
     }
 
-    /// `preadv2(RWF_NOWAIT)` reads only what the page cache holds (Linux 4.14+); the
-    /// open is a path lookup, answered from the dentry cache for a blob read lately.
+    /// Reads only what the page cache holds ([`pread_cached`]); the open is saved by
+    /// [`OpenBlobs`] for a blob read lately.
     #[cfg(target_os = "linux")]
     fn read_cached(
         &self,
@@ -309,46 +439,27 @@ impl BlobStore for FsBlobStore {
         len: u64,
         out: &mut Vec<u8>,
     ) -> io::Result<bool> {
-        use std::os::fd::AsRawFd;
         let file = self.open.get_or_open(id, &self.path(id)?)?;
         let start = out.len();
         out.resize(start + len as usize, 0);
         let mut done = 0;
         while done < len as usize {
             let buf = &mut out[start + done..];
-            let iov = libc::iovec {
-                iov_base: buf.as_mut_ptr().cast(),
-                iov_len: buf.len(),
-            };
-            // SAFETY: one iovec over `buf`, which outlives the call; the fd is open.
-            let n = unsafe {
-                libc::preadv2(
-                    file.as_raw_fd(),
-                    &iov,
-                    1,
-                    (offset + done as u64) as libc::off_t,
-                    libc::RWF_NOWAIT,
-                )
-            };
-            match n {
-                0 => {
+            // SAFETY: `buf` is valid for writes of its length.
+            match unsafe { pread_cached(&file, buf.as_mut_ptr(), buf.len(), offset + done as u64) }
+            {
+                Ok(Some(0)) => {
                     out.truncate(start);
                     return Err(io::ErrorKind::UnexpectedEof.into());
                 }
-                n if n > 0 => done += n as usize,
-                _ => {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
+                Ok(Some(n)) => done += n,
+                Ok(None) => {
                     out.truncate(start);
-                    return match e.raw_os_error() {
-                        // Not cached, or a kernel or filesystem without RWF_NOWAIT.
-                        Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS) => {
-                            Ok(false)
-                        }
-                        _ => Err(e),
-                    };
+                    return Ok(false);
+                }
+                Err(e) => {
+                    out.truncate(start);
+                    return Err(e);
                 }
             }
         }
@@ -444,6 +555,42 @@ mod tests {
 
     fn open(dir: &Path) -> FsBlobStore {
         FsBlobStore::open(dir, Arc::new(SpaceReserve::open(dir, 0).unwrap())).unwrap()
+    }
+
+    /// A range read as a stream is whole and exact, in small reads too, when the page
+    /// cache lacks it (the blocking pool reads it) as when it holds it.
+    #[tokio::test]
+    async fn streamed_ranges_are_exact_cached_or_not() {
+        use std::os::fd::AsRawFd;
+        use tokio::io::AsyncReadExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut w = store.create().await.unwrap();
+        w.write(&body).await.unwrap();
+        let id = w.finish().await.unwrap();
+        for evict in [true, false] {
+            if evict {
+                let file = std::fs::File::open(store.path(&id).unwrap()).unwrap();
+                // SAFETY: an open descriptor; advice only.
+                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+            }
+            let (offset, len) = (12_345, 2_500_000);
+            let mut reader = store.open(&id, offset, len).await.unwrap();
+            let mut got = Vec::new();
+            let mut small = [0u8; 1000];
+            loop {
+                let n = reader.read(&mut small).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&small[..n]);
+            }
+            assert!(
+                got == body[offset as usize..(offset + len) as usize],
+                "evicted: {evict}"
+            );
+        }
     }
 
     /// Kept descriptors are bounded, and a delete drops the blob's.
