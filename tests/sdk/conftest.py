@@ -534,6 +534,15 @@ _LOG_FILES = []
 
 
 @pytest.fixture(params=["v1", "v4"])
+def ctx(request, ossify):
+    """An Oss2Ctx signing with V1, then V4 (files that share one per module define
+    their own, module-scoped)."""
+    c = Oss2Ctx(ossify, request.param)
+    yield c
+    c.cleanup()
+
+
+@pytest.fixture(params=["v1", "v4"])
 def auth(request):
     """Account 1's root key signing with oss2 V1, then V4."""
     import oss2

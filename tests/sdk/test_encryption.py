@@ -20,7 +20,7 @@ import pytest
 import requests
 from oss2.models import ServerSideEncryptionRule
 
-from conftest import (HZ, ROOT1, STORAGE, Oss2Ctx, crc64, make_image, make_v2_client, open_image,
+from conftest import (HZ, ROOT1, STORAGE, crc64, make_image, make_v2_client, open_image,
                       unique_bucket_name, v2_service_error)
 
 KB = 1024
@@ -41,13 +41,6 @@ MODES = {
     "KMS-key": ({SSE: "KMS", KEY_ID: "app-key-1"}, {SSE: "KMS", KEY_ID: "app-key-1"}),
     "KMS-SM4": ({SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}, {SSE: "KMS", KEY_ID: "k2", DATA: "SM4"}),
 }
-
-
-@pytest.fixture(params=["v1", "v4"])
-def ctx(request, ossify):
-    c = Oss2Ctx(ossify, request.param)
-    yield c
-    c.cleanup()
 
 
 @pytest.fixture

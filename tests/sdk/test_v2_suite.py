@@ -10,16 +10,9 @@ import pytest
 import requests
 from oss2 import exceptions as oe
 
-from conftest import HZ, Oss2Ctx, error_of, make_v2_client, unique_bucket_name, v2_service_error
+from conftest import HZ, error_of, make_v2_client, unique_bucket_name, v2_service_error
 
 KB = 1024
-
-
-@pytest.fixture(params=["v1", "v4"])
-def ctx(request, ossify):
-    c = Oss2Ctx(ossify, request.param)
-    yield c
-    c.cleanup()
 
 
 @pytest.fixture
