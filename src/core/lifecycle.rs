@@ -127,11 +127,14 @@ pub enum LifecycleProblem {
         id: String,
         problem: TagProblem,
     },
-    /// Two rules with overlapping prefixes and the same action (OSS).
+    /// Two rules with overlapping prefixes and the same action (OSS); `action` is the
+    /// type of the first action they share (`Expiration`, `Transition`, ...), None when
+    /// they share only the prefix.
     Overlap {
         first: String,
         second: String,
         same_prefix: bool,
+        action: Option<String>,
     },
 }
 
@@ -197,6 +200,7 @@ impl std::fmt::Display for LifecycleProblem {
                 first,
                 second,
                 same_prefix: true,
+                ..
             } => write!(f, "rules {first:?} and {second:?} have the same prefix"),
             Self::Overlap { first, second, .. } => write!(
                 f,
@@ -443,11 +447,14 @@ pub fn check_rules(rules: &[LifecycleRule], dialect: Dialect) -> Result<(), Life
             let same_prefix = other.prefix == rule.prefix;
             let overlap =
                 rule.prefix.starts_with(&other.prefix) || other.prefix.starts_with(&rule.prefix);
-            if same_prefix || (overlap && action_kinds(other).iter().any(|k| kinds.contains(k))) {
+            let shared = action_kinds(other).into_iter().find(|k| kinds.contains(k));
+            if same_prefix || (overlap && shared.is_some()) {
                 return Err(LifecycleProblem::Overlap {
                     first: other.id.clone(),
                     second: rule.id.clone(),
                     same_prefix,
+                    // "Transition IA" is of type Transition.
+                    action: shared.map(|k| k.split(' ').next().unwrap_or_default().to_owned()),
                 });
             }
         }
@@ -709,8 +716,9 @@ mod tests {
             check_rules(&same, OSS),
             Err(LifecycleProblem::Overlap {
                 same_prefix: false,
+                action: Some(a),
                 ..
-            })
+            }) if a == "Expiration"
         ));
         let allowed = Dialect::Oss {
             allow_overlap: true,
@@ -729,7 +737,10 @@ mod tests {
             transition("a", "test", "IA"),
             transition("b", "test/log", "IA"),
         ];
-        assert!(check_rules(&ia, OSS).is_err());
+        assert!(matches!(
+            check_rules(&ia, OSS),
+            Err(LifecycleProblem::Overlap { action: Some(a), .. }) if a == "Transition"
+        ));
         let exact = [rule("a", "test"), transition("b", "test", "IA")];
         assert!(matches!(
             check_rules(&exact, OSS),

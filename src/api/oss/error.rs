@@ -765,7 +765,7 @@ fn denied(d: Denied, action: &str, endpoint: String, bucket: String) -> OssError
 /// refusal InvalidArgument.
 fn lifecycle_error(problem: LifecycleProblem) -> OssError {
     let message = format!("The lifecycle configuration is invalid: {problem}.");
-    let e = match problem {
+    let e = match &problem {
         LifecycleProblem::NoRules | LifecycleProblem::TooManyRules => {
             return OssError::malformed_xml(format_args!(
                 "a lifecycle configuration has 1 to {} rules",
@@ -776,6 +776,16 @@ fn lifecycle_error(problem: LifecycleProblem) -> OssError {
         LifecycleProblem::MixedDaysAndDate { .. } => {
             return OssError::new(StatusCode::BAD_REQUEST, "InvalidRequest", message);
         }
+        // OSS's wording, which the oss2 suite's test_lifecycle_overlap_exception checks.
+        LifecycleProblem::Overlap {
+            same_prefix: false,
+            action: Some(action),
+            ..
+        } => OssError::invalid_argument(
+            format!("Overlap for same action type {action}"),
+            "LifecycleConfiguration",
+            "",
+        ),
         _ => OssError::invalid_argument(message, "LifecycleConfiguration", ""),
     };
     match problem {
