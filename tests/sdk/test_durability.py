@@ -3,6 +3,7 @@
 import os
 import random
 import threading
+import time
 
 import oss2
 import pytest
@@ -184,8 +185,10 @@ def test_acknowledged_concurrent_puts_survive_kill(server_factory):
     threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(8)]
     for t in threads:
         t.start()
+    deadline = time.time() + 120
     while len(acknowledged) < 300:
-        threading.Event().wait(0.01)
+        assert time.time() < deadline and any(t.is_alive() for t in threads), len(acknowledged)
+        time.sleep(0.01)
     srv.kill()  # kill -9, writers still going
     stop.set()
     for t in threads:
