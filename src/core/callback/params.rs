@@ -291,7 +291,9 @@ pub fn parse_callback(param: &str) -> Result<Parsed, Problem> {
 }
 
 /// Parse a `callback-var` parameter: base64 of `{"x:name": "value", ...}` with
-/// lower-case names.
+/// lower-case names. Members that are not custom variables (no `x:`) are accepted and
+/// unused, as OSS answers the oss2 suite's test_sign_url_with_callback, which sends
+/// `callbackUrl`/`callbackBody` there.
 pub fn parse_callback_var(param: &str) -> Result<Vec<(String, String)>, Problem> {
     if param.len() > MAX_PARAM_LEN {
         return Err(Problem::VarTooLong);
@@ -305,9 +307,10 @@ pub fn parse_callback_var(param: &str) -> Result<Vec<(String, String)>, Problem>
     let doc: serde_json::Map<String, Value> =
         serde_json::from_slice(&decoded).map_err(|_| not_json())?;
     doc.into_iter()
-        .map(|(name, value)| match value {
-            Value::String(v) if is_var_name(&name) => Ok((name, v)),
-            _ => Err(not_json()),
+        .filter_map(|(name, value)| match value {
+            Value::String(v) if is_var_name(&name) => Some(Ok((name, v))),
+            Value::String(_) if !name.starts_with("x:") => None,
+            _ => Some(Err(not_json())),
         })
         .collect()
 }
@@ -565,8 +568,12 @@ mod tests {
                 ("x:var2".to_owned(), "a b".to_owned())
             ]
         );
+        assert_eq!(
+            parse_callback_var(&b64(r#"{"callbackUrl":"a.com","x:v":"1"}"#)).unwrap(),
+            vec![("x:v".to_owned(), "1".to_owned())]
+        );
         for bad in [
-            r#"{"var1":"v"}"#,
+            r#"{"var1":1}"#,
             r#"{"x:Var":"v"}"#,
             r#"{"x:n":1}"#,
             r#"["x:a"]"#,
