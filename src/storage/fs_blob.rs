@@ -225,6 +225,23 @@ unsafe fn pread_cached(
     }
 }
 
+/// Fill `buf` from `offset` with [`pread_cached`]: false as soon as some of it is not
+/// in the page cache.
+#[cfg(target_os = "linux")]
+fn fill_cached(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<bool> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is valid for writes of its length.
+        match unsafe { pread_cached(file, rest.as_mut_ptr(), rest.len(), offset + done as u64) }? {
+            Some(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Some(n) => done += n,
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
 /// A blob's range as a stream: each read takes what the page cache holds on the async
 /// worker, and only what it lacks is read on the blocking pool (a chunk at a time), so
 /// a GET of a blob read lately makes no trip there.
@@ -313,21 +330,23 @@ impl BlobWriter for FsBlobWriter {
         Box::pin(async move {
             let written = async {
                 // A body that was never handed over is written in the trip that syncs it.
-                let mut body = None;
-                if self.file.is_none() {
-                    body = Some(std::mem::take(&mut self.buf));
-                } else if !self.buf.is_empty() {
-                    self.submit().await?;
-                }
+                let body = if self.file.is_none() {
+                    std::mem::take(&mut self.buf)
+                } else {
+                    if !self.buf.is_empty() {
+                        self.submit().await?;
+                    }
+                    Vec::new()
+                };
                 self.wait_pending().await?;
                 let file = self.file.clone();
                 let (temp, dest) = (self.temp.clone(), self.dest.clone());
                 tokio::task::spawn_blocking(move || {
-                    let file = match (file, body) {
-                        (Some(file), _) => file,
-                        (None, body) => {
+                    let file = match file {
+                        Some(file) => file,
+                        None => {
                             let file = create_temp(&temp)?;
-                            (&file).write_all(&body.unwrap_or_default())?;
+                            (&file).write_all(&body)?;
                             Arc::new(file)
                         }
                     };
@@ -442,28 +461,11 @@ impl BlobStore for FsBlobStore {
         let file = self.open.get_or_open(id, &self.path(id)?)?;
         let start = out.len();
         out.resize(start + len as usize, 0);
-        let mut done = 0;
-        while done < len as usize {
-            let buf = &mut out[start + done..];
-            // SAFETY: `buf` is valid for writes of its length.
-            match unsafe { pread_cached(&file, buf.as_mut_ptr(), buf.len(), offset + done as u64) }
-            {
-                Ok(Some(0)) => {
-                    out.truncate(start);
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                Ok(Some(n)) => done += n,
-                Ok(None) => {
-                    out.truncate(start);
-                    return Ok(false);
-                }
-                Err(e) => {
-                    out.truncate(start);
-                    return Err(e);
-                }
-            }
+        let filled = fill_cached(&file, &mut out[start..], offset);
+        if !matches!(filled, Ok(true)) {
+            out.truncate(start);
         }
-        Ok(true)
+        filled
     }
 
     fn delete(&self, id: &BlobId) -> BoxFuture<'_, io::Result<()>> {

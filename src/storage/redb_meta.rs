@@ -258,24 +258,19 @@ impl RedbMeta {
     fn wait_durable(&self, mine: u64) -> Result<(), StorageError> {
         let group = &self.group;
         let _leader = group.leader.lock().unwrap_or_else(PoisonError::into_inner);
-        let lost = || {
-            StorageError::Io(
+        // No reopen while the read lock is held: the lost commits are known, and every
+        // commit counted by now that was not lost is in this database, so the durable
+        // commit persists it.
+        let opened = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if group.was_lost(mine) {
+            return Err(StorageError::Io(
                 "the metadata database was reopened after an I/O error before this write \
                  was persisted; retry it"
                     .into(),
-            )
-        };
-        if group.was_lost(mine) {
-            return Err(lost());
+            ));
         }
         if group.synced.load(Ordering::Acquire) >= mine {
             return Ok(());
-        }
-        // No reopen while the read lock is held: every commit counted by now that was
-        // not lost is in this database, and the durable commit persists it.
-        let opened = self.db.read().unwrap_or_else(PoisonError::into_inner);
-        if group.was_lost(mine) {
-            return Err(lost());
         }
         let covers = group.committed.load(Ordering::Acquire);
         let db = opened
