@@ -206,6 +206,11 @@ pub struct StorageConfig {
     /// takes before the object can be read (OSS takes minutes to hours).
     #[serde(default = "default_restore_delay")]
     pub restore_delay_secs: u64,
+    /// Unencrypted objects written in one piece of at most this many bytes are kept
+    /// in the metadata store with their record instead of in a blob: one durable
+    /// write per PUT, no blob to open per GET. 0: every object in a blob.
+    #[serde(default = "default_inline_bytes")]
+    pub inline_bytes: u64,
 }
 
 impl Default for StorageConfig {
@@ -219,6 +224,7 @@ impl Default for StorageConfig {
             blob_upload_grace_secs: default_blob_upload_grace(),
             blob_delete_delay_secs: default_blob_delete_delay(),
             restore_delay_secs: default_restore_delay(),
+            inline_bytes: default_inline_bytes(),
         }
     }
 }
@@ -235,6 +241,7 @@ impl std::fmt::Debug for StorageConfig {
             .field("blob_upload_grace_secs", &self.blob_upload_grace_secs)
             .field("blob_delete_delay_secs", &self.blob_delete_delay_secs)
             .field("restore_delay_secs", &self.restore_delay_secs)
+            .field("inline_bytes", &self.inline_bytes)
             .finish()
     }
 }
@@ -313,6 +320,12 @@ impl StorageConfig {
                 self.restore_delay_secs
             )));
         }
+        if self.inline_bytes > MAX_INLINE_BYTES {
+            return Err(ConfigError(format!(
+                "storage.inline_bytes = {}: give at most {MAX_INLINE_BYTES} (larger objects belong in blobs)",
+                self.inline_bytes
+            )));
+        }
         Ok(())
     }
 }
@@ -342,6 +355,13 @@ fn default_blob_delete_delay() -> u64 {
 fn default_restore_delay() -> u64 {
     1
 }
+
+fn default_inline_bytes() -> u64 {
+    4096
+}
+
+/// Records stay small enough for every metadata engine to keep and list them quickly.
+const MAX_INLINE_BYTES: u64 = 64 * 1024;
 
 const MAX_RESTORE_DELAY_SECS: u64 = 48 * 3600;
 

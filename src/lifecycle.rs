@@ -280,6 +280,7 @@ mod tests {
             max_object_size: u64::MAX,
             blob_delete_delay: None,
             restore_delay: Duration::ZERO,
+            inline_max: 4096,
             keys: Arc::new(KeyRing::open(&dir.path().join("master.key"), true).unwrap()),
         };
         (dir, meta, store)

@@ -75,6 +75,10 @@ async fn copy_segments(
 ) -> anyhow::Result<Vec<Segment>> {
     let mut out = Vec::with_capacity(segments.len());
     for s in segments {
+        if s.inline.is_some() {
+            out.push(s.clone());
+            continue;
+        }
         let stored = stored_size(s.size, s.key.as_ref());
         let blob = copy_blob(from.blobs.as_ref(), to.blobs.as_ref(), &s.blob, stored).await?;
         done.bytes += s.size;
@@ -316,11 +320,13 @@ mod tests {
                     blob: blob(src.blobs.as_ref(), key.as_bytes()).await,
                     size: key.len() as u64,
                     key: None,
+                    inline: None,
                 },
                 Segment {
                     blob: blob(src.blobs.as_ref(), b"-tail").await,
                     size: 5,
                     key: None,
+                    inline: None,
                 },
             ];
             let r = record(parts, &format!("E{i}"));
@@ -413,6 +419,7 @@ mod tests {
             blob: writer.finish().await.unwrap(),
             size: plain.len() as u64,
             key: Some(key),
+            inline: None,
         };
         let mut r = record(vec![segment], "E");
         r.sse = Some(sse);
@@ -453,6 +460,7 @@ mod tests {
                 blob: blob(src.blobs.as_ref(), body.as_bytes()).await,
                 size: body.len() as u64,
                 key: None,
+                inline: None,
             };
             let mut r = record(vec![segment], &format!("E{i}"));
             r.version_id = id;

@@ -508,6 +508,7 @@ impl Server {
                 blob_delete_delay: (!config.storage.is_embedded())
                     .then(|| Duration::from_secs(config.storage.blob_delete_delay_secs)),
                 restore_delay: Duration::from_secs(config.storage.restore_delay_secs),
+                inline_max: config.storage.inline_bytes,
                 keys,
             },
             regions,

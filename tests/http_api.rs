@@ -451,10 +451,17 @@ async fn acls_and_other_principals() {
 async fn data_survives_restart() {
     let s = TestServer::start().await;
     bucket(&s, "durable").await;
-    s.req("PUT", "/durable/a").body("first").send().await;
-    s.req("PUT", "/durable/a").body("second").send().await;
+    // Larger than `[storage] inline_bytes`: kept in blobs.
+    let (first, second) = ("1".repeat(5000), "2".repeat(5000));
+    s.req("PUT", "/durable/a").body(first).send().await;
+    s.req("PUT", "/durable/a").body(second.clone()).send().await;
+    // Small: kept in its record.
+    s.req("PUT", "/durable/small").body("first").send().await;
+    s.req("PUT", "/durable/small").body("second").send().await;
     let s = s.restart().await;
     let r = s.req("GET", "/durable/a").send().await;
+    assert_eq!(r.text().await.unwrap(), second);
+    let r = s.req("GET", "/durable/small").send().await;
     assert_eq!(r.text().await.unwrap(), "second");
     // Replaced blobs were removed; only the live one remains.
     let blobs = walk(&s.dir.path().join("blobs"));

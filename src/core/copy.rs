@@ -2,7 +2,7 @@
 
 use super::conditions::{Conditions, Precondition, WriteCondition};
 use super::object::{
-    apply_default_encryption, commit_record, copy_stream, open_range, parse_version_id,
+    BodyHome, apply_default_encryption, commit_record, copy_stream, open_range, parse_version_id,
     read_version, store_stream,
 };
 use super::restore::check_readable;
@@ -157,12 +157,13 @@ pub async fn copy_object(
             u64::MAX,
             None,
             record.sse.as_ref(),
+            BodyHome::RecordIfSmall,
         )
         .await?;
         // Same bytes, so size and CRC-64 equal the source's; the ETag becomes their MD5.
         stored.fill(&mut record);
         record.object_type = "Normal".into();
-        new_blobs.push(stored.blob);
+        new_blobs.extend_from_slice(stored.new_blobs());
     }
     commit_record(store, bucket, key, &new_blobs, record, condition).await
 }

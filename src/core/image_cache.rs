@@ -90,6 +90,9 @@ pub fn key(
             field(h, &s.blob.0);
             field(h, &s.size.to_string());
         }
+        // Inline bytes have no blob id that changes with every write.
+        field(h, r.version_label());
+        field(h, &r.last_modified.to_string());
     }
     let mut h = Sha256::new();
     field(&mut h, env!("CARGO_PKG_VERSION"));
@@ -353,6 +356,7 @@ mod tests {
             blob: BlobId(blob.into()),
             size: 10,
             key: None,
+            inline: None,
         }];
         r
     }

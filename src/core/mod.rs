@@ -46,6 +46,9 @@ pub struct Store {
     pub blob_delete_delay: Option<std::time::Duration>,
     /// How long a RestoreObject of a cold object takes to complete.
     pub restore_delay: std::time::Duration,
+    /// Bodies up to this size may be kept in their object record
+    /// ([`object::BodyHome::RecordIfSmall`]); 0: none.
+    pub inline_max: u64,
     /// The master key of server-side encryption.
     pub keys: Arc<sse::KeyRing>,
 }

@@ -8,7 +8,7 @@ use super::checksum::{self, ChecksumAlgorithm, ChecksumRequest, ChecksumType, Cl
 use super::conditions::{ByteRange, WriteCondition};
 use super::copy::CopySource;
 use super::object::{
-    ByteStream, Expected, apply_default_encryption, copy_stream, open_range, remove_blob,
+    BodyHome, ByteStream, Expected, apply_default_encryption, copy_stream, open_range, remove_blob,
     remove_unused, store_stream, version_for_write,
 };
 use super::{CoreError, CoreResult, Refusal, Requester, Store, crc64, now_ms, worm};
@@ -169,6 +169,7 @@ pub async fn upload_part(
         store.max_object_size,
         expected,
         record.template.sse.as_ref(),
+        BodyHome::Blob,
     )
     .await?;
     let part = save_part(store, upload, number, stored.part()).await?;
@@ -204,6 +205,7 @@ pub async fn upload_part_copy(
         u64::MAX,
         expected,
         record.template.sse.as_ref(),
+        BodyHome::Blob,
     )
     .await?;
     save_part(store, upload, number, stored.part()).await
@@ -310,6 +312,7 @@ pub async fn complete_multipart_upload(
                         blob: part.blob.clone(),
                         size: part.size,
                         key: part.key.clone(),
+                        inline: None,
                     });
                 }
                 if let Some((algorithm, kind)) = upload.checksum {

@@ -21,8 +21,8 @@ use super::{CoreError, CoreResult, Refusal, Requester, Store, now_ms, worm};
 use crate::access::{Action, Grant, ObjectAcl};
 use crate::names::ObjectKey;
 use crate::storage::{
-    self, BlobId, BlobReader, BlobStore, BucketRecord, NULL_VERSION, ObjectRecord, PartRecord,
-    SealedKey, Segment, Sse, VersionSeek, Versioning,
+    self, BlobId, BlobReader, BlobStore, BucketRecord, InlineBytes, NULL_VERSION, ObjectRecord,
+    PartRecord, SealedKey, Segment, Sse, VersionSeek, Versioning,
 };
 
 /// A body that sends nothing for this long is abandoned (`RequestTimeout`).
@@ -31,9 +31,13 @@ const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bodies up to this size are read into memory in one go rather than streamed.
 const SMALL_BODY: u64 = 256 * 1024;
 
-/// A body written to the blob store, with its digests.
+/// A body written to the blob store (or kept for its record), with its digests.
 pub struct StoredBody {
+    /// Empty when the bytes are `inline`.
     pub blob: BlobId,
+    /// The bytes, when small enough to be kept in the object record
+    /// ([`BodyHome::RecordIfSmall`]).
+    pub inline: Option<bytes::Bytes>,
     pub size: u64,
     pub md5: [u8; 16],
     pub crc64: u64,
@@ -48,6 +52,15 @@ impl StoredBody {
             blob: self.blob.clone(),
             size: self.size,
             key: self.key.clone(),
+            inline: self.inline.clone().map(InlineBytes),
+        }
+    }
+
+    /// The blob written for this body, if any: to remove when its commit fails.
+    pub fn new_blobs(&self) -> &[BlobId] {
+        match self.inline {
+            Some(_) => &[],
+            None => std::slice::from_ref(&self.blob),
         }
     }
 
@@ -61,8 +74,9 @@ impl StoredBody {
         record.checksum = self.checksum.clone();
     }
 
-    /// The record of these bytes as an upload part.
+    /// The record of these bytes as an upload part (stored with [`BodyHome::Blob`]).
     pub fn part(&self) -> PartRecord {
+        debug_assert!(self.inline.is_none(), "parts are blobs");
         PartRecord {
             blob: self.blob.clone(),
             size: self.size,
@@ -221,22 +235,34 @@ impl From<Option<[u8; 16]>> for Expected {
     }
 }
 
+/// Where [`store_stream`] may keep a body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BodyHome {
+    /// In the object record when it is unencrypted and at most [`Store::inline_max`]
+    /// bytes, else a blob.
+    RecordIfSmall,
+    /// Always a blob: upload parts and appends, whose records gather many segments.
+    Blob,
+}
+
 /// Stream bytes into a new blob, computing MD5, CRC-64 and any requested checksum on
 /// the way, encrypted as `sse` asks. Memory stays bounded whatever the size; `limit`
 /// is the largest size accepted, and the digests are checked against `expected`
-/// before the blob becomes durable.
+/// before the blob becomes durable. A small body may instead be kept for its record
+/// (`home`).
 pub async fn store_stream(
     store: &Store,
     mut stream: ByteStream<'_>,
     limit: u64,
     expected: impl Into<Expected>,
     sse: Option<&Sse>,
+    home: BodyHome,
 ) -> CoreResult<StoredBody> {
     let Expected {
         md5: expected_md5,
         checksum,
     } = expected.into();
-    let (key, sealer) = match sse {
+    let (key, mut sealer) = match sse {
         Some(sse) => {
             let (keys, sse) = (store.keys.clone(), sse.clone());
             let (key, chunks) = tokio::task::spawn_blocking(move || keys.new_key(&sse))
@@ -246,10 +272,13 @@ pub async fn store_stream(
         }
         None => (None, None),
     };
-    let mut writer = store.blobs.create().await?;
-    if let Some(chunks) = sealer {
-        writer = Box::new(super::sse::SealingWriter::new(writer, chunks));
-    }
+    let inline_max = match (home, &sealer) {
+        (BodyHome::RecordIfSmall, None) if store.inline_max > 0 => store.inline_max,
+        _ => 0,
+    };
+    // The bytes so far while they may still be kept inline; the blob writer once not.
+    let mut held = (inline_max > 0).then(Vec::new);
+    let mut writer = None;
     let mut md5 = Md5::new();
     let mut crc = Crc64::default();
     let mut extra = checksum.as_ref().map(|c| c.algorithm.hasher());
@@ -269,6 +298,17 @@ pub async fn store_stream(
         if let Some(h) = &mut extra {
             h.update(&chunk);
         }
+        if let Some(bytes) = held.as_mut().filter(|_| size <= inline_max) {
+            bytes.extend_from_slice(&chunk);
+            continue;
+        }
+        let writer = match &mut writer {
+            Some(w) => w,
+            None => writer.insert(open_blob(store, sealer.take()).await?),
+        };
+        if let Some(bytes) = held.take() {
+            writer.write(&bytes).await?;
+        }
         writer.write(&chunk).await?;
     }
     let md5: [u8; 16] = md5.finalize().into();
@@ -283,14 +323,31 @@ pub async fn store_stream(
         (Some(request), Some(h)) => Some(request.verify(h.finish())?),
         _ => None,
     };
-    let blob = writer.finish().await?;
+    let (blob, inline) = match (writer, held) {
+        (Some(writer), _) => (writer.finish().await?, None),
+        (None, Some(bytes)) => (BlobId::default(), Some(bytes.into())),
+        (None, None) => (open_blob(store, sealer).await?.finish().await?, None),
+    };
     Ok(StoredBody {
         blob,
+        inline,
         size,
         md5,
         crc64: crc.finish(),
         checksum,
         key,
+    })
+}
+
+/// A new blob writer, sealing what is written when `sealer` is given.
+async fn open_blob(
+    store: &Store,
+    sealer: Option<super::sse::Chunks>,
+) -> CoreResult<Box<dyn storage::BlobWriter>> {
+    let writer = store.blobs.create().await?;
+    Ok(match sealer {
+        Some(chunks) => Box::new(super::sse::SealingWriter::new(writer, chunks)),
+        None => writer,
     })
 }
 
@@ -353,10 +410,11 @@ pub async fn put_object(
         store.max_object_size,
         expected,
         template.sse.as_ref(),
+        BodyHome::RecordIfSmall,
     )
     .await?;
     stored.fill(&mut template);
-    commit_record(store, bucket, key, &[stored.blob], template, condition).await
+    commit_record(store, bucket, key, stored.new_blobs(), template, condition).await
 }
 
 /// FileImmutable when a retention policy protects the current `key`, known before a
@@ -502,6 +560,12 @@ fn pieces(o: &ObjectRecord, offset: u64, len: u64) -> Vec<(Segment, u64, u64)> {
     pieces
 }
 
+/// `len` bytes from `offset` of a segment kept in its record.
+fn inline_piece(segment: &Segment, offset: u64, len: u64) -> Option<bytes::Bytes> {
+    let bytes = &segment.inline.as_ref()?.0;
+    Some(bytes.slice(offset as usize..(offset + len) as usize))
+}
+
 /// The plaintext of `len` bytes from `offset` of one segment, as a stream.
 async fn open_piece(
     blobs: &dyn BlobStore,
@@ -510,6 +574,9 @@ async fn open_piece(
     offset: u64,
     len: u64,
 ) -> std::io::Result<BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+    if let Some(bytes) = inline_piece(segment, offset, len) {
+        return Ok(futures_util::stream::once(std::future::ready(Ok(bytes))).boxed());
+    }
     let Some(key) = &segment.key else {
         let reader = blobs.open(&segment.blob, offset, len).await?;
         return Ok(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).boxed());
@@ -561,6 +628,10 @@ pub fn read_range_blocking(
 ) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(len as usize);
     for (segment, from, n) in pieces(o, offset, len) {
+        if let Some(bytes) = inline_piece(&segment, from, n) {
+            out.extend_from_slice(&bytes);
+            continue;
+        }
         match &segment.key {
             None => store
                 .blobs
@@ -589,7 +660,11 @@ fn read_range_cached(
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut out = Vec::with_capacity(len as usize);
     for (segment, from, n) in pieces(o, offset, len) {
-        if segment.key.is_some() || !store.blobs.read_cached(&segment.blob, from, n, &mut out)? {
+        if let Some(bytes) = inline_piece(&segment, from, n) {
+            out.extend_from_slice(&bytes);
+        } else if segment.key.is_some()
+            || !store.blobs.read_cached(&segment.blob, from, n, &mut out)?
+        {
             return Ok(None);
         }
     }
@@ -1010,7 +1085,15 @@ pub async fn append_object(
         }
     };
     let limit = store.max_object_size;
-    let stored = store_stream(store, body, limit, expected_md5, sse.as_ref()).await?;
+    let stored = store_stream(
+        store,
+        body,
+        limit,
+        expected_md5,
+        sse.as_ref(),
+        BodyHome::Blob,
+    )
+    .await?;
     let segment = stored.segment();
     let (size, crc) = (stored.size, stored.crc64);
     // An appendable object of a versioned bucket is its `null` version (OSS).
@@ -1022,7 +1105,7 @@ pub async fn append_object(
         store,
         &bucket.name,
         key,
-        &[stored.blob],
+        stored.new_blobs(),
         move |current, refusal| {
             let mut record = match current {
                 None if position == 0 => template.clone(),

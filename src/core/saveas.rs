@@ -3,7 +3,7 @@
 //! requester needs PutObject on it; all of it is checked before any pixel work.
 
 use super::conditions::WriteCondition;
-use super::object::{apply_default_encryption, commit_record, new_record, store_stream};
+use super::object::{BodyHome, apply_default_encryption, commit_record, new_record, store_stream};
 use super::{CoreError, CoreResult, Requester, Store};
 use crate::access::Action;
 use crate::names::{BucketName, ObjectKey};
@@ -67,13 +67,21 @@ pub async fn save(
     };
     apply_default_encryption(target, &mut record);
     let stream = futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]);
-    let stored = store_stream(store, Box::pin(stream), u64::MAX, None, record.sse.as_ref()).await?;
+    let stored = store_stream(
+        store,
+        Box::pin(stream),
+        u64::MAX,
+        None,
+        record.sse.as_ref(),
+        BodyHome::RecordIfSmall,
+    )
+    .await?;
     stored.fill(&mut record);
     commit_record(
         store,
         target,
         key.as_str(),
-        &[stored.blob],
+        stored.new_blobs(),
         record,
         WriteCondition::Any,
     )

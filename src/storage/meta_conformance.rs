@@ -14,9 +14,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::{
-    AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
-    MetaStore, NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError, UploadQuery,
-    UploadRecord, VersionQuery, VersionSeek, new_version_id,
+    AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, InlineBytes,
+    ListQuery, MetaStore, NULL_VERSION, ObjectRecord, PartRecord, Segment, StorageError,
+    UploadQuery, UploadRecord, VersionQuery, VersionSeek, new_version_id,
 };
 use crate::access::{Acl, ObjectAcl, PublicAccessBlock};
 use crate::core::checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
@@ -81,6 +81,7 @@ pub(crate) fn object(tag: &str) -> ObjectRecord {
         sse: None,
         segments: vec![Segment {
             key: None,
+            inline: None,
             blob: BlobId(format!("blob-{tag}")),
             size: 1,
         }],
@@ -341,6 +342,7 @@ fn record_fidelity(n: &Nodes) {
     r.segments = (0..5)
         .map(|i| Segment {
             key: None,
+            inline: None,
             blob: BlobId(format!("seg{i}")),
             size: 1 << (30 + i),
         })
@@ -364,6 +366,21 @@ fn record_fidelity(n: &Nodes) {
     let key = "\x01\t\r\n\x1f\x7f ?{测}[试]%2F";
     s.put_object("b", key, &r, false).unwrap();
     assert_eq!(n.b.get_object("b", key), Ok(Some(r.clone())));
+
+    // Bytes kept in the record come back as written, every byte value.
+    let mut small = object("inline");
+    let bytes: Vec<u8> = (0..=255u8).chain([0, 0, b'"', b'\\']).collect();
+    small.size = bytes.len() as u64;
+    small.segments = vec![Segment {
+        blob: BlobId::default(),
+        size: small.size,
+        key: None,
+        inline: Some(InlineBytes(bytes.into())),
+    }];
+    s.put_object("b", "inline", &small, false).unwrap();
+    assert_eq!(n.b.get_object("b", "inline"), Ok(Some(small.clone())));
+    let listed = n.b.list_objects("b", &query("inl", "", "", 10)).unwrap();
+    assert_eq!(listed.objects, vec![("inline".to_string(), small)]);
 
     let mut u = upload(key, "u\x01id");
     u.template = r.clone();
@@ -1057,6 +1074,7 @@ fn multipart(n: &Nodes) {
                 .iter()
                 .map(|(_, p)| Segment {
                     key: None,
+                    inline: None,
                     blob: p.blob.clone(),
                     size: p.size,
                 })
@@ -1260,6 +1278,7 @@ fn stats_and_blobs(n: &Nodes) {
     big.last_modified = 2_000;
     big.segments.push(Segment {
         key: None,
+        inline: None,
         blob: BlobId("blob-big-2".into()),
         size: 1,
     });
@@ -1271,6 +1290,16 @@ fn stats_and_blobs(n: &Nodes) {
     let mut elsewhere = object("elsewhere");
     elsewhere.last_modified = 9_000;
     s.put_object("c", "x", &elsewhere, false).unwrap();
+    // Bytes kept in a record are no blob's.
+    s.create_bucket(&bucket("i", "1")).unwrap();
+    let mut inline = object("inline");
+    inline.segments[0] = Segment {
+        blob: BlobId::default(),
+        size: 2,
+        key: None,
+        inline: Some(InlineBytes(b"hi".as_slice().into())),
+    };
+    s.put_object("i", "tiny", &inline, false).unwrap();
     s.create_upload("b", &upload("u", "u1")).unwrap();
     s.create_upload("b", &upload("u", "u2")).unwrap();
     s.create_upload("c", &upload("u", "u3")).unwrap();
@@ -1326,6 +1355,7 @@ fn stats_and_blobs(n: &Nodes) {
         let mut r = object("done");
         r.segments = vec![Segment {
             key: None,
+            inline: None,
             blob: parts[0].1.blob.clone(),
             size: 5,
         }];
@@ -1500,6 +1530,7 @@ fn concurrent_appends(n: &Nodes) {
                             });
                             next.segments.push(Segment {
                                 key: None,
+                                inline: None,
                                 blob: BlobId(format!("t{t}-{done}")),
                                 size: 1,
                             });
@@ -1566,6 +1597,7 @@ fn concurrent_complete_abort(n: &Nodes) {
                             .iter()
                             .map(|(_, p)| Segment {
                                 key: None,
+                                inline: None,
                                 blob: p.blob.clone(),
                                 size: p.size,
                             })

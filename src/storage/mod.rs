@@ -28,8 +28,14 @@ pub use reserve::SpaceReserve;
 pub use s3_blob::S3BlobStore;
 
 /// Internal name of a blob; never derived from an object key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BlobId(pub String);
+
+impl BlobId {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BucketRecord {
@@ -431,16 +437,53 @@ pub struct ContentHeaders {
     pub expires: Option<String>,
 }
 
-/// A run of object bytes stored as one blob. Normal objects have one segment,
-/// multipart objects one per part, appendable objects one per append.
+/// A run of object bytes stored as one blob, or kept in the record itself. Normal
+/// objects have one segment, multipart objects one per part, appendable objects one
+/// per append.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
+    /// Empty when the bytes are `inline`.
+    #[serde(default, skip_serializing_if = "BlobId::is_empty")]
     pub blob: BlobId,
     /// Plaintext bytes.
     pub size: u64,
     /// Set when the blob is encrypted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<SealedKey>,
+    /// The bytes of a small unencrypted object, kept in its record instead of a blob
+    /// (`[storage] inline_bytes`): its PUT is one durable metadata write and its GET
+    /// opens no blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<InlineBytes>,
+}
+
+impl Segment {
+    /// The blob holding the bytes; None when they are inline.
+    pub fn stored_blob(&self) -> Option<&BlobId> {
+        self.inline.is_none().then_some(&self.blob)
+    }
+}
+
+/// Bytes kept in a record, as base64 in its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineBytes(pub bytes::Bytes);
+
+impl Serialize for InlineBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for InlineBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(|b| Self(b.into()))
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -533,7 +576,7 @@ pub const NULL_VERSION: &str = "null";
 
 impl ObjectRecord {
     pub fn blobs(&self) -> impl Iterator<Item = &BlobId> {
-        self.segments.iter().map(|s| &s.blob)
+        self.segments.iter().filter_map(Segment::stored_blob)
     }
 
     /// The version id as the APIs name it (`null` for unversioned writes).

@@ -1740,7 +1740,7 @@ impl MetaStore for PgMeta {
                 let mut rows = std::pin::pin!(rows);
                 while let Some(row) = rows.try_next().await? {
                     let record: ObjectRecord = decode_col(&row, 0)?;
-                    out.extend(record.segments.into_iter().map(|s| s.blob));
+                    out.extend(record.blobs().cloned());
                 }
             }
             let parts = tx.prepare_cached("SELECT record FROM parts").await?;

@@ -1328,22 +1328,12 @@ impl MetaStore for RedbMeta {
             let mut out = Vec::new();
             for entry in table.iter().map_err(db_err)? {
                 let (_, v) = entry.map_err(db_err)?;
-                out.extend(
-                    decode::<ObjectRecord>(v.value())?
-                        .segments
-                        .into_iter()
-                        .map(|s| s.blob),
-                );
+                out.extend(decode::<ObjectRecord>(v.value())?.blobs().cloned());
             }
             let versions = txn.open_table(VERSIONS).map_err(db_err)?;
             for entry in versions.iter().map_err(db_err)? {
                 let (_, v) = entry.map_err(db_err)?;
-                out.extend(
-                    decode::<ObjectRecord>(v.value())?
-                        .segments
-                        .into_iter()
-                        .map(|s| s.blob),
-                );
+                out.extend(decode::<ObjectRecord>(v.value())?.blobs().cloned());
             }
             let parts = txn.open_table(PARTS).map_err(db_err)?;
             for entry in parts.iter().map_err(db_err)? {

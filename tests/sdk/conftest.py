@@ -88,14 +88,15 @@ def new_database():
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-def storage_section():
-    """`[storage]` lines of a fresh store in scale-out mode (nothing otherwise)."""
+def storage_section(extra=()):
+    """`[storage]` lines of a fresh store in scale-out mode (nothing otherwise), with
+    the `extra` lines."""
     if not STORAGE:
-        return []
+        return ["[storage]", *extra, ""] if extra else []
     meta, blobs = STORAGE.split("+")
     # Sweep for orphans often, sparing anything younger than half a minute.
     lines = ["[storage]", "blob_gc_interval_secs = 10", "blob_gc_grace_secs = 30",
-             "blob_delete_delay_secs = 1"]
+             "blob_delete_delay_secs = 1", *extra]
     if meta == "postgres":
         lines.append('metadata = "%s"' % new_database())
     if blobs == "s3":
@@ -112,9 +113,9 @@ def storage_section():
     return lines + [""]
 
 
-def make_config(data_dir, regions=(HZ, SH)):
+def make_config(data_dir, regions=(HZ, SH), storage=()):
     """TOML text of the standard two-region, two-account test configuration (on a
-    fresh scale-out store in scale-out mode)."""
+    fresh scale-out store in scale-out mode), with the `storage` lines in `[storage]`."""
     # Sweep lifecycle rules every second so expiry is observable in tests.
     lines = ["[server]", 'data_dir = "%s"' % data_dir, "lifecycle_interval_secs = 1",
              "access_log_flush_secs = 1"]
@@ -146,7 +147,7 @@ def make_config(data_dir, regions=(HZ, SH)):
         'access_key_secret = "%s"' % ROOT2.secret,
         "",
     ]
-    return "\n".join(lines + storage_section())
+    return "\n".join(lines + storage_section(storage))
 
 
 class ServerError(Exception):

@@ -9,7 +9,8 @@ import oss2
 import pytest
 from oss2 import exceptions as oe
 
-from conftest import HZ, ROOT1, md5_upper, unique_bucket_name
+from conftest import STORAGE, HZ, ROOT1, crc64, make_config, md5_upper, unique_bucket_name
+from s3util import s3_client
 
 
 def auth():
@@ -73,6 +74,67 @@ def test_restart_keeps_buckets_and_objects(server_factory):
     # and it still accepts writes
     b.put_object("after-restart", b"ok")
     assert b.get_object("after-restart").read() == b"ok"
+
+
+def blob_files(srv):
+    return [p for p in (srv.data_dir / "blobs").rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("inline_bytes", [None, 0, 100])
+def test_small_objects_kept_in_records_read_like_any(server_factory, tmp_path, inline_bytes):
+    """Objects up to `[storage] inline_bytes` (default 4096) are kept in their metadata
+    records: every read path (GET, ranges, HEAD, copy, S3) gives what a blob-held object
+    gives, across a restart, and only larger objects make blob files."""
+    storage = () if inline_bytes is None else ("inline_bytes = %d" % inline_bytes,)
+    data = tmp_path / "data"
+    srv = server_factory(data_dir=data, config_text=make_config(data, storage=storage))
+    srv.start()
+    name = unique_bucket_name("inline")
+    b = bucket_on(srv, name)
+    b.create_bucket()
+    limit = 4096 if inline_bytes is None else inline_bytes
+    bodies = {"empty": b"", "one": b"\0", "at-limit": os.urandom(4096),
+              "above-limit": os.urandom(4097), "hundred": os.urandom(100)}
+    for k, v in bodies.items():
+        r = b.put_object(k, v, headers={"x-oss-meta-n": str(len(v))})
+        assert r.etag == md5_upper(v) and r.crc == crc64(v), k
+    b.copy_object(name, "at-limit", "copied")
+    bodies["copied"] = bodies["at-limit"]
+    b.append_object("appended", 0, b"tiny")
+    bodies["appended"] = b"tiny"
+
+    def check():
+        for k, v in bodies.items():
+            g = b.get_object(k)
+            assert g.read() == v, k
+            assert g.headers["x-oss-hash-crc64ecma"] == str(crc64(v)), k
+            if v:
+                part = b.get_object(k, byte_range=(len(v) // 3, len(v) - 1)).read()
+                assert part == v[len(v) // 3:], k
+            assert b.head_object(k).content_length == len(v), k
+        s3 = s3_client(srv.endpoint(HZ))
+        got = s3.get_object(Bucket=name, Key="at-limit", Range="bytes=0-9")["Body"].read()
+        assert got == bodies["at-limit"][:10]
+
+    check()
+    if not STORAGE:
+        # Blob files: the objects above the limit (all with 0), and the appendable one
+        # (appends always go to blobs).
+        inline = [k for k, v in bodies.items() if k != "appended" and 0 < limit >= len(v)]
+        expected = len(bodies) - len(inline)
+        assert len(blob_files(srv)) == expected
+    srv.stop()
+    srv.start()
+    b = bucket_on(srv, name)
+    check()
+    # Overwrites and deletes leave no blob behind whichever way the object was kept.
+    b.put_object("at-limit", os.urandom(5000))
+    b.put_object("above-limit", b"small now")
+    for k in bodies:
+        b.delete_object(k)
+    b.delete_object("at-limit")
+    if not STORAGE:
+        assert blob_files(srv) == []
 
 
 def test_crash_during_overwrite_keeps_old_object(server_factory):

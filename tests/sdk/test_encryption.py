@@ -107,7 +107,8 @@ def test_put_get_head_and_ranges(ossify, bucket, mode):
 
 
 def test_unencrypted_objects_stay_plain_and_say_nothing(ossify, bucket):
-    plain = body_of(2000)
+    # Larger than `[storage] inline_bytes`, so that it is stored in a blob.
+    plain = body_of(20000)
     r = bucket.put_object("plain", plain)
     assert echoed(r.headers) == {}
     assert echoed(bucket.head_object("plain").headers) == {}

@@ -20,7 +20,7 @@ use crate::api::oss::headers::header;
 use crate::api::oss::xml::XmlWriter;
 use crate::api::oss::{Ctx, URL_ENCODE, empty, xml_response};
 use crate::core::CoreError;
-use crate::core::object;
+use crate::core::object::{self, BodyHome};
 use crate::names::ObjectKey;
 
 /// Longest non-file form field (OSS: 4 KB) and all of them together.
@@ -349,16 +349,25 @@ async fn store_file(
     let limit = max.min(ctx.store().max_object_size);
     let file = file.map_err(|e| e.to_string()).boxed();
     object::apply_default_encryption(bucket, &mut record);
-    let stored = object::store_stream(ctx.store(), file, limit, None, record.sse.as_ref())
-        .await
-        .map_err(|e| match e {
-            CoreError::EntityTooLarge { .. } if limit == max => policy_failed(
-                "Your proposed upload exceeds the maximum allowed size (content-length-range).",
-            ),
-            e => e.into(),
-        })?;
+    let stored = object::store_stream(
+        ctx.store(),
+        file,
+        limit,
+        None,
+        record.sse.as_ref(),
+        BodyHome::RecordIfSmall,
+    )
+    .await
+    .map_err(|e| match e {
+        CoreError::EntityTooLarge { .. } if limit == max => policy_failed(
+            "Your proposed upload exceeds the maximum allowed size (content-length-range).",
+        ),
+        e => e.into(),
+    })?;
     if stored.size < min {
-        object::remove_blob(ctx.store(), &stored.blob).await;
+        for blob in stored.new_blobs() {
+            object::remove_blob(ctx.store(), blob).await;
+        }
         return Err(OssError::new(
             StatusCode::BAD_REQUEST,
             "EntityTooSmall",
@@ -370,7 +379,7 @@ async fn store_file(
         ctx.store(),
         bucket,
         key.as_str(),
-        &[stored.blob],
+        stored.new_blobs(),
         record,
         forbid,
     )
