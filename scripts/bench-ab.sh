@@ -2,6 +2,9 @@
 # Two ossify binaries side by side on the same objects and load (wrk), in alternating
 # rounds: GET 4 KiB, GET 1 MiB, PUT 1 MiB. Prints req/s of each and the B/A ratio per
 # round. Usage: [OSSIFY_BENCH_LOG=info] scripts/bench-ab.sh BIN_A BIN_B [seconds-per-run] [rounds]
+# CONFIG_A / CONFIG_B: a TOML file for that server (`--config`), e.g. the same binary
+# twice with two settings. CASES: comma-separated "METHOD SIZE" (4K or 1M), default
+# "GET 4K,GET 1M,PUT 1M".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2 secs=${3:-5} rounds=${4:-3}
@@ -13,10 +16,11 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 head -c 4K /dev/urandom > "$work/obj-4K"
 head -c 1M /dev/urandom > "$work/obj-1M"
-start() { # bin port
+start() { # bin port [config]
     mkdir -p "$work/$2"
     OSSIFY_ACCESS_KEY_ID=bench OSSIFY_ACCESS_KEY_SECRET=bench OSSIFY_LOG=$log \
-        "$1" serve --listen "127.0.0.1:$2" --data-dir "$work/$2" >/dev/null 2>>"$work/$2.log" &
+        "$1" serve ${3:+--config "$3"} --listen "127.0.0.1:$2" --data-dir "$work/$2" \
+        >/dev/null 2>>"$work/$2.log" &
     for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$2/" && break; sleep 0.1; done
     PORT=$2 .venv/bin/python - <<'PY'
 import os, oss2
@@ -27,8 +31,8 @@ PY
         curl -sf -X PUT --data-binary @"$work/obj-$size" "http://127.0.0.1:$2/bench/obj-$size" >/dev/null
     done
 }
-start "$a" 18091
-start "$b" 18092
+start "$a" 18091 "${CONFIG_A:-}"
+start "$b" 18092 "${CONFIG_B:-}"
 cat > "$work/put.lua" <<'LUA'
 local f = io.open(os.getenv("BODY"), "rb"); local body = f:read("*a"); f:close()
 local n = 0
@@ -49,7 +53,8 @@ rate() { # port method size
 }
 printf '%-5s %-4s %-5s %12s %12s %7s\n' op size round "A req/s" "B req/s" "B/A"
 for round in $(seq "$rounds"); do
-    for case in "GET 4K" "GET 1M" "PUT 1M"; do
+    IFS=, read -r -a cases <<<"${CASES:-GET 4K,GET 1M,PUT 1M}"
+    for case in "${cases[@]}"; do
         set -- $case
         ra=$(rate 18091 "$1" "$2")
         rb=$(rate 18092 "$1" "$2")

@@ -45,5 +45,5 @@ if [ ${#http[@]} -gt 0 ]; then
     args+=(--server "$PWD/target/release/ossify")
 fi
 
-export VIPS_CONCURRENCY=1
+export VIPS_CONCURRENCY=${VIPS_CONCURRENCY:-1}  # libvips threads; 1 unless given
 exec "$venv/bin/python" scripts/bench_images.py --bin "$bench_bin" ${args[@]+"${args[@]}"}

@@ -478,6 +478,53 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
     }
 
 
+def http_latency(server_bin, src_path, requests, rounds, work):
+    """Wall time of one thumbnail: ossify over HTTP with one sequential keep-alive client
+    (result cache off), against libvips in this process (`thumbnail_buffer` +
+    `jpegsave_buffer`, VIPS_CONCURRENCY as set); rounds alternate the two, and each
+    ratio is of the medians of one round."""
+    srv, port = start_uncached_ossify(server_bin, work)
+    data = Path(src_path).read_bytes()
+    try:
+        put_photo(port, src_path)
+        url = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,Q_80"
+        warm_up(port, url)
+        vips_jpeg(data)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        per_round = []
+        for _ in range(rounds):
+            o = []
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                conn.request("GET", url)
+                resp = conn.getresponse()
+                resp.read()
+                o.append(time.perf_counter() - t0)
+                if resp.status != 200:
+                    raise RuntimeError(f"GET {url}: {resp.status}")
+            v = []
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                vips_jpeg(data)
+                v.append(time.perf_counter() - t0)
+            per_round.append((statistics.median(o) * 1000, statistics.median(v) * 1000))
+        conn.close()
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+    return {
+        "source": Path(src_path).stem,
+        "rounds": [{"ossify_ms": o, "libvips_ms": v} for o, v in per_round],
+        "ossify_ms": statistics.median(o for o, _ in per_round),
+        "libvips_ms": statistics.median(v for _, v in per_round),
+        "ratio": statistics.median(o / v for o, v in per_round),
+    }
+
+
 # ---------------------------------------------------------------------------------
 
 
@@ -570,6 +617,19 @@ def main():
                 print(f"| {h['source']} | {o['req_per_s']:.1f} | {t['req_per_s']:.1f} | **{h['ratio_thumbor_req_per_s']:.2f}** |")
                 if t["errors"]:
                     print(f"\n{t['errors']} thumbor requests failed")
+
+        if a.server:
+            print(f"\nLatency of one thumbnail ({big.stem}, {a.http_rounds} rounds of {a.http_requests} "
+                  "sequential requests)...", file=sys.stderr)
+            lat = http_latency(Path(a.server), big, a.http_requests, a.http_rounds, work)
+            result["latency"] = lat
+            print()
+            print("Per round ossify/libvips: " + ", ".join(
+                f"{r['ossify_ms'] / r['libvips_ms']:.2f}" for r in lat["rounds"]))
+            print()
+            print(f"| source | ossify over HTTP, one sequential client: ms | libvips in-process (VIPS_CONCURRENCY={info['VIPS_CONCURRENCY']}): ms | ossify/libvips |")
+            print("|---|---:|---:|---:|")
+            print(f"| {lat['source']} | {lat['ossify_ms']:.1f} | {lat['libvips_ms']:.1f} | **{lat['ratio']:.2f}** |")
 
         if a.json:
             Path(a.json).write_text(json.dumps(result, indent=1))

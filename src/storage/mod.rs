@@ -464,9 +464,80 @@ impl Segment {
     }
 }
 
-/// Bytes kept in a record, as base64 in its JSON.
+/// Bytes kept in a record. The metadata engines store them raw after the record's
+/// JSON ([`Stored`]); anywhere else they serialize as base64.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlineBytes(pub bytes::Bytes);
+
+/// How the metadata engines store a record: its JSON; for an object record with
+/// inline segments, the JSON with those left empty, a NUL (which JSON text never
+/// holds), and the segments' bytes in order, so that reading a small object decodes no
+/// base64.
+pub(crate) trait Stored: Sized {
+    fn to_stored(&self) -> serde_json::Result<Vec<u8>>;
+    fn from_stored(bytes: &[u8]) -> serde_json::Result<Self>;
+}
+
+macro_rules! stored_as_json {
+    ($($t:ty),*) => {$(
+        impl Stored for $t {
+            fn to_stored(&self) -> serde_json::Result<Vec<u8>> {
+                serde_json::to_vec(self)
+            }
+            fn from_stored(bytes: &[u8]) -> serde_json::Result<Self> {
+                serde_json::from_slice(bytes)
+            }
+        }
+    )*};
+}
+
+stored_as_json!(
+    BucketRecord,
+    AccountConfig,
+    UploadRecord,
+    PartRecord,
+    CacheEntry
+);
+
+impl Stored for ObjectRecord {
+    fn to_stored(&self) -> serde_json::Result<Vec<u8>> {
+        if self.segments.iter().all(|s| s.inline.is_none()) {
+            return serde_json::to_vec(self);
+        }
+        let mut record = self.clone();
+        let mut tail = Vec::new();
+        for inline in record.segments.iter_mut().filter_map(|s| s.inline.as_mut()) {
+            tail.extend_from_slice(&std::mem::take(&mut inline.0));
+        }
+        let mut out = serde_json::to_vec(&record)?;
+        out.push(0);
+        out.extend_from_slice(&tail);
+        Ok(out)
+    }
+
+    fn from_stored(bytes: &[u8]) -> serde_json::Result<Self> {
+        let Some(nul) = memchr::memchr(0, bytes) else {
+            return serde_json::from_slice(bytes);
+        };
+        let (json, tail) = (&bytes[..nul], &bytes[nul + 1..]);
+        let mut record: ObjectRecord = serde_json::from_slice(json)?;
+        let mut at = 0;
+        for segment in &mut record.segments {
+            if let Some(inline) = &mut segment.inline {
+                let end = at + segment.size as usize;
+                let Some(data) = tail.get(at..end) else {
+                    return Err(serde::de::Error::custom("inline bytes cut short"));
+                };
+                inline.0 = bytes::Bytes::copy_from_slice(data);
+                at = end;
+            }
+        }
+        if at != tail.len() {
+            return Err(serde::de::Error::custom("inline bytes left over"));
+        }
+        Ok(record)
+    }
+}
 
 impl Serialize for InlineBytes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -1234,8 +1305,52 @@ pub trait BlobStore: Send + Sync + 'static {
 
 #[cfg(test)]
 mod tests {
-    use super::meta_conformance::upload;
+    use super::meta_conformance::{object, upload};
     use super::*;
+
+    fn inline(bytes: &[u8]) -> Segment {
+        Segment {
+            blob: BlobId::default(),
+            size: bytes.len() as u64,
+            key: None,
+            inline: Some(InlineBytes(bytes.to_vec().into())),
+        }
+    }
+
+    #[test]
+    fn inline_bytes_are_stored_raw_after_the_json() {
+        let mut r = object("x");
+        r.user_meta = vec![("m".into(), "nul\0inside".into())];
+        r.segments = vec![
+            inline(b"\0first\0"),
+            r.segments[0].clone(),
+            inline(b""),
+            inline(b"end"),
+        ];
+        let stored = r.to_stored().unwrap();
+        assert!(stored.ends_with(b"\0\0first\0end"), "{stored:?}");
+        assert!(
+            !stored.windows(4).any(|w| w == b"Zmly"),
+            "no base64 of the bytes"
+        );
+        assert_eq!(ObjectRecord::from_stored(&stored).unwrap(), r);
+        // A record without inline bytes is plain JSON, as before.
+        let plain = object("y");
+        assert_eq!(
+            plain.to_stored().unwrap(),
+            serde_json::to_vec(&plain).unwrap()
+        );
+        // Inline bytes written as base64 inside the JSON read back too.
+        let json = serde_json::to_vec(&r).unwrap();
+        assert_eq!(ObjectRecord::from_stored(&json).unwrap(), r);
+        // A tail that does not match the segments is a corrupt record, not wrong bytes.
+        for bad in [
+            &stored[..stored.len() - 1],
+            &[stored.as_slice(), b"!"].concat(),
+        ] {
+            assert!(ObjectRecord::from_stored(bad).is_err());
+        }
+    }
 
     #[test]
     fn last_markers_name_the_last_upload_or_a_later_prefix() {

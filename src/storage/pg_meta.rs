@@ -26,14 +26,13 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use futures_util::TryStreamExt;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
+use super::Stored;
 use super::{
     AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
     Listing, MetaStore, NULL_VERSION, ObjectRecord, PartRecord, StorageError, UploadListing,
@@ -218,17 +217,17 @@ fn describe_pg(e: &tokio_postgres::Error) -> String {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Failure> {
-    serde_json::to_vec(value)
+fn encode<T: Stored>(value: &T) -> Result<Vec<u8>, Failure> {
+    value
+        .to_stored()
         .map_err(|e| StorageError::Io(format!("cannot encode a record: {e}")).into())
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StorageError::Io(format!("corrupt record: {e}")).into())
+fn decode<T: Stored>(bytes: &[u8]) -> Result<T, Failure> {
+    T::from_stored(bytes).map_err(|e| StorageError::Io(format!("corrupt record: {e}")).into())
 }
 
-fn decode_col<T: DeserializeOwned>(row: &Row, column: usize) -> Result<T, Failure> {
+fn decode_col<T: Stored>(row: &Row, column: usize) -> Result<T, Failure> {
     decode(row.try_get::<_, &[u8]>(column)?)
 }
 

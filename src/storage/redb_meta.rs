@@ -18,9 +18,8 @@ use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
+use super::Stored;
 use super::reserve::is_storage_full;
 use super::{
     AccountConfig, BlobId, BucketRecord, BucketStat, CacheChange, CacheEntry, Created, ListQuery,
@@ -176,12 +175,12 @@ fn storage_error(e: &redb::Error) -> StorageError {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialize")
+fn encode<T: Stored>(value: &T) -> Vec<u8> {
+    value.to_stored().expect("records serialize")
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
-    serde_json::from_slice(bytes).map_err(|e| StorageError::Io(format!("corrupt record: {e}")))
+fn decode<T: Stored>(bytes: &[u8]) -> Result<T, StorageError> {
+    T::from_stored(bytes).map_err(|e| StorageError::Io(format!("corrupt record: {e}")))
 }
 
 fn open_db(path: &Path) -> Result<Database, redb::Error> {
