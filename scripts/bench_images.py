@@ -320,20 +320,22 @@ QUALITY = 80
 
 
 def start_thumbor(src_path, work):
-    """thumbor (Pillow) with 2 processes and the file loader, no storage of sources or
-    results, serving `src_path`; None when thumbor is not installed."""
+    """thumbor (Pillow) as 2 processes, each on its own port, with the file loader and no
+    storage of sources or results, serving `src_path`; ([], []) when thumbor is not
+    installed. (With `--processes 2` on one port, both keep-alive clients often land on
+    one process, which then works alone: rounds swung between 1x and 2x.)"""
     exe = Path(sys.executable).with_name("thumbor")
     if not exe.exists():
-        return None, None
+        return [], []
     conf = work / "thumbor.conf"
     conf.write_text(THUMBOR_CONF % str(Path(src_path).parent))
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(exe), "--port", str(port), "--conf", str(conf), "--processes", "2", "-l", "error"],
+    ports = [free_port(), free_port()]
+    procs = [subprocess.Popen(
+        [str(exe), "--port", str(port), "--conf", str(conf), "--processes", "1", "-l", "error"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    return proc, port
+    ) for port in ports]
+    return procs, ports
 
 
 def wait_port(port):
@@ -363,6 +365,16 @@ def start_uncached_ossify(server_bin, work):
     return srv, port
 
 
+def stop(proc):
+    """SIGTERM, then SIGKILL after 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def put_photo(port, src_path):
     """Once the server listens: public-read bucket `bench` with `photo.jpg`."""
     wait_port(port)
@@ -383,9 +395,10 @@ def warm_up(port, url):
         raise RuntimeError(f"GET :{port}{url}: {r.status} {body[:300]!r}")
 
 
-def http_clients(port, url, requests_per_client, errors):
-    """req/s of 2 HTTP clients, each doing `requests_per_client` GETs of `url`."""
-    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(2)]
+def http_clients(ports, url, requests_per_client, errors):
+    """req/s of 2 HTTP clients, one on each of `ports`, each doing `requests_per_client`
+    GETs of `url`."""
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for port in ports]
 
     def client(conn):
         for _ in range(requests_per_client):
@@ -413,7 +426,7 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
     the same machine; each ratio is the median over rounds. ossify runs with its result
     cache off: every request decodes and encodes, as in the peers."""
     srv, port = start_uncached_ossify(server_bin, work)
-    thumbor, thumbor_port = start_thumbor(src_path, work)
+    thumbor, thumbor_ports = start_thumbor(src_path, work)
     ctx = multiprocessing.get_context("spawn")
     jobs, done = ctx.Queue(), ctx.Queue()
     vips = [ctx.Process(target=vips_worker, args=(str(src_path), jobs, done)) for _ in range(2)]
@@ -424,7 +437,7 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
         url = "/bench/photo.jpg?x-oss-process=image/resize,w_800/quality,Q_80"
         warm_up(port, url)
         thumbor_url = "/unsafe/800x0/filters:quality(80)/" + Path(src_path).name
-        if thumbor:
+        for thumbor_port in thumbor_ports:
             wait_port(thumbor_port)
             warm_up(thumbor_port, thumbor_url)
 
@@ -434,12 +447,12 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
         cpu_ms = []
         for _ in range(rounds):
             cpu0 = proc_cpu_s(srv.pid)
-            o_rps = http_clients(port, url, requests_per_client, errors)
+            o_rps = http_clients([port, port], url, requests_per_client, errors)
             cpu_ms.append((proc_cpu_s(srv.pid) - cpu0) * 1000 / total)
             for _ in vips:
                 jobs.put(requests_per_client)
             v_rps = total / max(done.get() for _ in vips)
-            t_rps = http_clients(thumbor_port, thumbor_url, requests_per_client,
+            t_rps = http_clients(thumbor_ports, thumbor_url, requests_per_client,
                                  thumbor_errors) if thumbor else None
             per_round.append((o_rps, v_rps, t_rps))
         ossify = {
@@ -454,15 +467,8 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
             jobs.put(None)
         for p in vips:
             p.join()
-        for proc in (srv, thumbor):
-            if proc is None:
-                continue
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for proc in [srv, *thumbor]:
+            stop(proc)
     return {
         "source": Path(src_path).stem,
         "rounds": [{"ossify_req_per_s": o, "libvips_req_per_s": v, "thumbor_req_per_s": t}
@@ -470,11 +476,12 @@ def http_throughput(server_bin, src_path, requests_per_client, rounds, work):
         "ossify": ossify,
         "libvips": {"req_per_s": statistics.median(v for _, v, _ in per_round)},
         "ratio_req_per_s": statistics.median(o / v for o, v, _ in per_round),
-        "thumbor": thumbor and {
+        "thumbor": {
             "req_per_s": statistics.median(t for _, _, t in per_round),
             "errors": len(thumbor_errors),
-        },
-        "ratio_thumbor_req_per_s": thumbor and statistics.median(o / t for o, _, t in per_round),
+        } if thumbor else None,
+        "ratio_thumbor_req_per_s":
+            statistics.median(o / t for o, _, t in per_round) if thumbor else None,
     }
 
 
@@ -510,12 +517,7 @@ def http_latency(server_bin, src_path, requests, rounds, work):
             per_round.append((statistics.median(o) * 1000, statistics.median(v) * 1000))
         conn.close()
     finally:
-        srv.send_signal(signal.SIGTERM)
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
+        stop(srv)
     return {
         "source": Path(src_path).stem,
         "rounds": [{"ossify_ms": o, "libvips_ms": v} for o, v in per_round],
