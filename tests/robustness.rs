@@ -312,7 +312,11 @@ async fn a_full_disk_refuses_writes_keeps_deletes_and_recovers_without_restart()
     // So does a small object kept in its record ([storage] inline_bytes); a blob does not.
     let r = s.req("PUT", "/full/tiny").body("x").send().await;
     assert!(matches!(r.status().as_u16(), 200 | 507), "{}", r.status());
-    let r = s.req("PUT", "/full/small").body(pattern(7, 8192)).send().await;
+    let r = s
+        .req("PUT", "/full/small")
+        .body(pattern(7, 8192))
+        .send()
+        .await;
     assert_eq!(code(r).await, "InsufficientStorage");
     let r = s.req("DELETE", "/full/again").send().await;
     assert_eq!(r.status(), 204);
