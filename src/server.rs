@@ -520,7 +520,15 @@ impl Server {
                 IMAGE_QUEUE,
             )?
             .with_limits(config.image.limits())
-            .with_cache(config.image.cache_bytes)
+            .with_cache(
+                config.image.cache_bytes,
+                // Several nodes on shared storage render each result once between them.
+                (!config.storage.is_embedded()).then(|| crate::core::image_cache::Cluster {
+                    node: crate::background::node_name(),
+                    render_ttl: Duration::from_millis(config.image.max_time_ms)
+                        + Duration::from_secs(30),
+                }),
+            )
             .with_auto_format(config.image.auto_formats()),
             metrics_allow: config.metrics.clone(),
             callbacks,

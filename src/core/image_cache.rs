@@ -8,7 +8,9 @@
 //! included) and this build. An overwrite, append or delete gives the next request a
 //! different key, or no source at all, so a stale result is never served; orphaned
 //! entries age out. Identical concurrent requests render once (single flight): the
-//! first renders, the others wait for its result.
+//! first renders, the others wait for its result. On several nodes the first also
+//! takes a lease on the key in the metadata engine, and identical requests on other
+//! nodes wait for its stored result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -59,8 +61,22 @@ impl CacheUse {
 
 type Flights = Mutex<HashMap<String, watch::Receiver<Option<Arc<Output>>>>>;
 
+/// How long a node waiting for another node's render looks for its result between
+/// attempts at the lease.
+const CLUSTER_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// This node among several on shared storage.
+pub struct Cluster {
+    /// The lease holder name of this node.
+    pub node: String,
+    /// How long a render's lease lasts: longer than any render and its store, so that
+    /// only a node that died loses it.
+    pub render_ttl: std::time::Duration,
+}
+
 pub struct ResultCache {
     max_bytes: u64,
+    cluster: Option<Cluster>,
     /// Renders in progress, and rendered results until they are stored.
     flights: Flights,
     /// Hits not yet written to the entries' last-use times.
@@ -119,16 +135,41 @@ impl Drop for Flight {
     }
 }
 
+/// This node's lease on rendering one key, released when dropped: once the result is
+/// stored, or when the render fails or its client leaves (else it would lapse).
+struct RenderLease {
+    store: Store,
+    name: String,
+    node: String,
+}
+
+impl Drop for RenderLease {
+    fn drop(&mut self) {
+        let (store, name, node) = (
+            self.store.clone(),
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.node),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = store.meta(move |m| m.release_lease(&name, &node)).await {
+                tracing::debug!("image cache: cannot release a render lease: {e}");
+            }
+        });
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ResultCache {
-    /// A cache of at most `max_bytes`; none when 0.
-    pub fn new(max_bytes: u64) -> Option<Arc<Self>> {
+    /// A cache of at most `max_bytes` (none when 0), shared with other nodes when
+    /// `cluster` is given.
+    pub fn new(max_bytes: u64, cluster: Option<Cluster>) -> Option<Arc<Self>> {
         (max_bytes > 0).then(|| {
             Arc::new(Self {
                 max_bytes,
+                cluster,
                 flights: Mutex::default(),
                 uses: Mutex::default(),
                 known: Mutex::default(),
@@ -182,6 +223,13 @@ impl ResultCache {
             if let Some(output) = self.lookup(store, &key).await {
                 return served(output, CacheUse::Hit);
             }
+            let lease = match self.lead_cluster(store, &key).await {
+                Ok(lease) => lease,
+                Err(output) => {
+                    flight.result.send_replace(Some(Arc::new(output.clone())));
+                    return served(output, CacheUse::Shared);
+                }
+            };
             // Leading ends here whatever happens, so `render` runs at most once.
             let output = render().await?;
             let shared = Arc::new(output.clone());
@@ -189,9 +237,41 @@ impl ResultCache {
             let store = store.clone();
             tokio::spawn(async move {
                 flight.cache.store(&store, &flight.key, &shared).await;
-                drop(flight);
+                drop((lease, flight));
             });
             return served(output, CacheUse::Miss);
+        }
+    }
+
+    /// On several nodes: the lease on rendering `key`, taken once no other node holds
+    /// it, or the result another node rendered meanwhile. Without the metadata engine's
+    /// answer the render goes ahead, as on one node.
+    async fn lead_cluster(&self, store: &Store, key: &str) -> Result<Option<RenderLease>, Output> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(None);
+        };
+        let name = format!("image-render/{key}");
+        let ttl_ms = cluster.render_ttl.as_millis() as i64;
+        loop {
+            let (n, node) = (name.clone(), cluster.node.clone());
+            match store.meta(move |m| m.try_lease(&n, &node, ttl_ms)).await {
+                Ok(true) => {
+                    return Ok(Some(RenderLease {
+                        store: store.clone(),
+                        name,
+                        node: cluster.node.clone(),
+                    }));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("image cache: cannot take the render lease: {e}");
+                    return Ok(None);
+                }
+            }
+            tokio::time::sleep(CLUSTER_POLL).await;
+            if let Some(output) = self.lookup(store, key).await {
+                return Err(output);
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use md5::{Digest, Md5};
 
 use super::conditions::{Conditions, Precondition};
-use super::image_cache::{self, CacheUse, ResultCache};
+use super::image_cache::{self, CacheUse, Cluster, ResultCache};
 use super::object::{read_range_blocking, resolve_symlink};
 use super::restore::check_readable;
 use super::{CoreError, CoreResult, Requester, Store, now_ms};
@@ -77,10 +77,11 @@ impl ImagePool {
         Self { limits, ..self }
     }
 
-    /// The pool with a result cache of at most `max_bytes` (none for 0).
-    pub fn with_cache(self, max_bytes: u64) -> Self {
+    /// The pool with a result cache of at most `max_bytes` (none for 0), shared with
+    /// the other nodes of `cluster`.
+    pub fn with_cache(self, max_bytes: u64, cluster: Option<Cluster>) -> Self {
         Self {
-            cache: ResultCache::new(max_bytes),
+            cache: ResultCache::new(max_bytes, cluster),
             ..self
         }
     }

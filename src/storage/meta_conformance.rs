@@ -1406,6 +1406,12 @@ fn leases(n: &Nodes) {
     );
     assert_eq!(a.try_lease("gc", "A", 300), Ok(false));
     assert!(!a.try_lease("gc", "A", 0).unwrap());
+    // Released early by its holder, a lease passes at once; released by another, not.
+    assert_eq!(a.try_lease("render", "A", 60_000), Ok(true));
+    assert_eq!(b.release_lease("render", "B"), Ok(()));
+    assert_eq!(b.try_lease("render", "B", 60_000), Ok(false));
+    assert_eq!(a.release_lease("render", "A"), Ok(()));
+    assert_eq!(b.try_lease("render", "B", 60_000), Ok(true));
 }
 
 /// The readiness probe writes, and leaves nothing a request or a lease sees.

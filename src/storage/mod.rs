@@ -1247,6 +1247,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// now; false while another holder's lease is unexpired. Background jobs run
     /// only on the node holding their lease; a dead holder's lease lapses.
     fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool, StorageError>;
+    /// End `holder`'s lease `name` before it expires (nothing when another holds it), so
+    /// that a short-lived lease leaves no row behind. One process (leases always held):
+    /// nothing to do.
+    fn release_lease(&self, _name: &str, _holder: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
     /// Commit a write transaction that changes nothing a request sees, for `/-/readyz`:
     /// fails when the engine is unreachable or cannot write.
     fn probe(&self) -> Result<(), StorageError>;

@@ -1782,6 +1782,20 @@ impl MetaStore for PgMeta {
         })
     }
 
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {
+        let (Some(name), Some(holder)) = (storable(name), storable(holder)) else {
+            return Ok(());
+        };
+        self.block(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .await?;
+            c.execute(&stmt, &[&name, &holder]).await?;
+            Ok(())
+        })
+    }
+
     fn probe(&self) -> Result<(), StorageError> {
         self.block(async {
             let c = self.client().await?;

@@ -218,18 +218,54 @@ def test_a_restart_keeps_the_cache(server_factory):
     assert comparable(again) == comparable(first)
 
 
-@pytest.mark.skipif(not SHARED_METADATA, reason="needs two nodes on shared storage")
-def test_nodes_on_shared_storage_share_one_cache(server_factory):
+def two_nodes(server_factory, tag):
+    """Two nodes on one shared store, and a new bucket as seen through each."""
     a = start(server_factory)
-    b_node = server_factory(config_text=a.config_path.read_text(), name="cache-b",
+    b_node = server_factory(config_text=a.config_path.read_text(), name=tag + "-b",
                             data_dir=a.data_dir if SHARED_DATA_DIR else None)
     b_node.start()
-    b = bucket_on(a, "shared")
+    b = bucket_on(a, tag)
+    other = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), b_node.endpoint(HZ), b.bucket_name)
+    return (a, b), (b_node, other)
+
+
+@pytest.mark.skipif(not SHARED_METADATA, reason="needs two nodes on shared storage")
+def test_nodes_on_shared_storage_share_one_cache(server_factory):
+    (a, b), (_, other) = two_nodes(server_factory, "shared")
     b.put_object("p.jpg", noisy_jpeg((640, 480), 5))
     first = rendered_and_stored(a, b, "p.jpg", "image/resize,w_120")
-    other = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), b_node.endpoint(HZ), b.bucket_name)
     again = processed(other, "p.jpg", "image/resize,w_120")
     assert (again.headers[CACHE_HEADER], again.content) == ("hit", first.content)
+
+
+@pytest.mark.skipif(not SHARED_METADATA, reason="needs two nodes on shared storage")
+def test_identical_requests_on_two_nodes_render_once(server_factory):
+    """The render takes a lease on its key in the database: an identical request on
+    another node waits for the stored result instead of rendering too."""
+    (a, b), (b_node, other) = two_nodes(server_factory, "flight2")
+    b.put_object("big.jpg", noisy_jpeg((2400, 1800), 6))
+    params = {"x-oss-process": "image/resize,w_640/blur,r_10,s_10"}
+    urls = [bucket.sign_url("GET", "big.jpg", 300, params=params) for bucket in (b, other)]
+    endpoints = [a.endpoint(HZ), b_node.endpoint(HZ)]
+    before = [scrape(ep) for ep in endpoints]
+    results = [None] * 8
+    gate = threading.Barrier(8)
+
+    def fetch(i):
+        gate.wait()
+        results[i] = requests.get(urls[i % 2], timeout=120)
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.status_code == 200 for r in results), [r.text for r in results]
+    assert len({r.content for r in results}) == 1
+    after = [scrape(ep) for ep in endpoints]
+    decodes = sum(grew(x, y, "ossify_image_step_duration_seconds_count", action="decode")
+                  for x, y in zip(before, after))
+    assert decodes == 1
+    assert sorted(r.headers[CACHE_HEADER] for r in results) == ["hit"] * 7 + ["miss"]
 
 
 def test_cache_off(server_factory):
