@@ -521,15 +521,17 @@ impl Stored for ObjectRecord {
         };
         let (json, tail) = (&bytes[..nul], &bytes[nul + 1..]);
         let mut record: ObjectRecord = serde_json::from_slice(json)?;
-        let mut at = 0;
+        let mut at = 0usize;
         for segment in &mut record.segments {
             if let Some(inline) = &mut segment.inline {
-                let end = at + segment.size as usize;
-                let Some(data) = tail.get(at..end) else {
+                let end = usize::try_from(segment.size)
+                    .ok()
+                    .and_then(|n| at.checked_add(n));
+                let Some(data) = end.and_then(|end| tail.get(at..end)) else {
                     return Err(serde::de::Error::custom("inline bytes cut short"));
                 };
                 inline.0 = bytes::Bytes::copy_from_slice(data);
-                at = end;
+                at += data.len();
             }
         }
         if at != tail.len() {
@@ -1356,6 +1358,10 @@ mod tests {
         ] {
             assert!(ObjectRecord::from_stored(bad).is_err());
         }
+        // A size no tail can hold is refused, not added up.
+        let mut huge = r.clone();
+        huge.segments[3].size = u64::MAX;
+        assert!(ObjectRecord::from_stored(&huge.to_stored().unwrap()).is_err());
     }
 
     #[test]
