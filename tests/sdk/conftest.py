@@ -505,6 +505,11 @@ class Oss2Ctx(object):
                                                  self.env.endpoint(region), name))
 
 
+def blob_files(data_dir):
+    """The blob files of an embedded (fs) store in `data_dir`."""
+    return [p for p in (Path(data_dir) / "blobs").rglob("*") if p.is_file()]
+
+
 def delete_bucket_fully(bucket):
     """Best-effort teardown through oss2: abort uploads, delete objects, delete the bucket."""
     import oss2

@@ -9,7 +9,8 @@ import oss2
 import pytest
 from oss2 import exceptions as oe
 
-from conftest import STORAGE, HZ, ROOT1, crc64, make_config, md5_upper, unique_bucket_name
+from conftest import (STORAGE, HZ, ROOT1, blob_files, crc64, make_config, md5_upper,
+                      unique_bucket_name)
 from s3util import s3_client
 
 
@@ -76,10 +77,6 @@ def test_restart_keeps_buckets_and_objects(server_factory):
     assert b.get_object("after-restart").read() == b"ok"
 
 
-def blob_files(srv):
-    return [p for p in (srv.data_dir / "blobs").rglob("*") if p.is_file()]
-
-
 @pytest.mark.parametrize("inline_bytes", [None, 0, 100])
 def test_small_objects_kept_in_records_read_like_any(server_factory, tmp_path, inline_bytes):
     """Objects up to `[storage] inline_bytes` (default 4096) are kept in their metadata
@@ -122,7 +119,7 @@ def test_small_objects_kept_in_records_read_like_any(server_factory, tmp_path, i
         # (appends always go to blobs).
         inline = [k for k, v in bodies.items() if k != "appended" and 0 < limit >= len(v)]
         expected = len(bodies) - len(inline)
-        assert len(blob_files(srv)) == expected
+        assert len(blob_files(srv.data_dir)) == expected
     srv.stop()
     srv.start()
     b = bucket_on(srv, name)
@@ -134,7 +131,7 @@ def test_small_objects_kept_in_records_read_like_any(server_factory, tmp_path, i
         b.delete_object(k)
     b.delete_object("at-limit")
     if not STORAGE:
-        assert blob_files(srv) == []
+        assert blob_files(srv.data_dir) == []
 
 
 def test_crash_during_overwrite_keeps_old_object(server_factory):

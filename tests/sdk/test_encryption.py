@@ -20,8 +20,8 @@ import pytest
 import requests
 from oss2.models import ServerSideEncryptionRule
 
-from conftest import (HZ, ROOT1, STORAGE, crc64, make_image, make_v2_client, open_image,
-                      unique_bucket_name, v2_service_error)
+from conftest import (HZ, ROOT1, STORAGE, blob_files, crc64, make_image, make_v2_client,
+                      open_image, unique_bucket_name, v2_service_error)
 
 KB = 1024
 CHUNK = 64 * KB
@@ -53,18 +53,13 @@ def body_of(n):
     return os.urandom(n)
 
 
-def blob_files(ossify):
-    root = ossify.server.data_dir / "blobs"
-    return [p for p in root.rglob("*") if p.is_file()]
-
-
 def assert_not_stored_in_clear(ossify, plain):
     """No blob file holds a 48-byte run of `plain` (fs backend only)."""
     if STORAGE:
         return
     probes = [plain[i:i + 48] for i in range(0, max(len(plain) - 48, 1), max(len(plain) // 8, 1))]
     found = 0
-    for path in blob_files(ossify):
+    for path in blob_files(ossify.server.data_dir):
         data = path.read_bytes()
         for p in probes:
             assert p not in data, "plaintext found in %s" % path
@@ -75,7 +70,7 @@ def assert_not_stored_in_clear(ossify, plain):
 def assert_stored_in_clear(ossify, plain):
     if STORAGE:
         return
-    assert any(plain[:48] in p.read_bytes() for p in blob_files(ossify))
+    assert any(plain[:48] in p.read_bytes() for p in blob_files(ossify.server.data_dir))
 
 
 def echoed(headers):
