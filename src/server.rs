@@ -500,6 +500,8 @@ impl Server {
             .iter()
             .map(|r| RegionHosts::new(&r.name, r.endpoint.as_deref()))
             .collect();
+        // This node's name in leases (background jobs, image renders).
+        let node = crate::background::node_name();
         let app = Arc::new(AppState {
             store: crate::core::Store {
                 meta,
@@ -524,7 +526,7 @@ impl Server {
                 config.image.cache_bytes,
                 // Several nodes on shared storage render each result once between them.
                 (!config.storage.is_embedded()).then(|| crate::core::image_cache::Cluster {
-                    node: crate::background::node_name(),
+                    node: node.clone(),
                     render_ttl: Duration::from_millis(config.image.max_time_ms)
                         + Duration::from_secs(30),
                 }),
@@ -536,7 +538,7 @@ impl Server {
 
         let background = crate::background::spawn(
             crate::background::Jobs {
-                node: crate::background::node_name(),
+                node,
                 lifecycle_interval: Duration::from_secs(config.server.lifecycle_interval_secs),
                 // The embedded default has no other writer: its start-up sweep suffices.
                 blob_gc: (!config.storage.is_embedded()).then(|| crate::background::BlobGc {

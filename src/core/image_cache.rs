@@ -3,14 +3,14 @@
 //! one cache, evicted least recently used first.
 //!
 //! An entry's key is a digest of everything the result depends on: the source's and
-//! each watermark object's identity (ETag, size and blobs, which every write
-//! changes), the normalized pipeline (styles already expanded, the negotiated format
-//! included) and this build. An overwrite, append or delete gives the next request a
-//! different key, or no source at all, so a stale result is never served; orphaned
-//! entries age out. Identical concurrent requests render once (single flight): the
-//! first renders, the others wait for its result. On several nodes the first also
-//! takes a lease on the key in the metadata engine, and identical requests on other
-//! nodes wait for its stored result.
+//! each watermark object's identity (ETag, size, blobs, version and Last-Modified,
+//! which every write changes), the normalized pipeline (styles already expanded, the
+//! negotiated format included) and this build. An overwrite, append or delete gives the
+//! next request a different key, or no source at all, so a stale result is never
+//! served; orphaned entries age out. Identical concurrent requests render once (single
+//! flight): the first renders, the others wait for its result. On several nodes the
+//! first also takes a lease on the key in the metadata engine, and identical requests
+//! on other nodes wait for its stored result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
