@@ -1,6 +1,7 @@
 //! Background work that must run once per cluster, not once per node: the lifecycle
-//! sweeper, the orphan-blob collector and the aborter of stale blob uploads. Each runs on the node holding its lease in
-//! the metadata store; when that node dies its lease lapses and another takes over.
+//! sweeper, the orphan-blob collector (which also purges expired leases) and the
+//! aborter of stale blob uploads. Each runs on the node holding its lease in the
+//! metadata store; when that node dies its lease lapses and another takes over.
 //! The access-log flush runs on every node: each writes the lines it buffered.
 
 use std::collections::HashSet;
@@ -71,7 +72,7 @@ pub fn spawn(jobs: Jobs, store: crate::core::Store) -> tokio::task::JoinHandle<(
                 node,
                 gc.interval,
                 meta.clone(),
-                move |m| collect_blobs(m, b.clone(), gc.grace),
+                move |m| collect_garbage(m, b.clone(), gc.grace),
             ));
         }
         if let Some(gc) = jobs.blob_uploads {
@@ -138,6 +139,22 @@ pub async fn collect_blobs(
     let removed = blobs.sweep(&keep, Some(cutoff)).await?;
     if removed > 0 {
         tracing::info!(removed, "removed orphan blobs");
+    }
+    Ok(())
+}
+
+/// The periodic collection on shared storage: orphan blobs, then expired leases.
+async fn collect_garbage(
+    meta: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    grace: Duration,
+) -> Result<(), StorageError> {
+    collect_blobs(meta.clone(), blobs, grace).await?;
+    let purged = tokio::task::spawn_blocking(move || meta.purge_leases())
+        .await
+        .map_err(|e| StorageError::Io(e.to_string()))??;
+    if purged > 0 {
+        tracing::debug!(purged, "purged expired leases");
     }
     Ok(())
 }

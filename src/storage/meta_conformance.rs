@@ -1384,6 +1384,7 @@ fn leases(n: &Nodes) {
         // One process: whoever asks holds the lease.
         assert_eq!(a.try_lease("gc", "A", 300), Ok(true));
         assert_eq!(b.try_lease("gc", "B", 300), Ok(true));
+        assert_eq!(a.purge_leases(), Ok(0));
         return;
     }
     assert_eq!(a.try_lease("gc", "A", 300), Ok(true));
@@ -1412,6 +1413,13 @@ fn leases(n: &Nodes) {
     assert_eq!(b.try_lease("render", "B", 60_000), Ok(false));
     assert_eq!(a.release_lease("render", "A"), Ok(()));
     assert_eq!(b.try_lease("render", "B", 60_000), Ok(true));
+    // Expired leases are purged ("gc", "lifecycle", "dead"); a live one stays.
+    assert_eq!(a.try_lease("dead", "A", 1), Ok(true));
+    thread::sleep(Duration::from_millis(350));
+    assert!(a.purge_leases().unwrap() >= 3);
+    assert_eq!(a.purge_leases(), Ok(0));
+    assert_eq!(a.try_lease("render", "A", 60_000), Ok(false));
+    assert_eq!(a.try_lease("dead", "A", 300), Ok(true));
 }
 
 /// The readiness probe writes, and leaves nothing a request or a lease sees.

@@ -1255,6 +1255,12 @@ pub trait MetaStore: Send + Sync + 'static {
     fn release_lease(&self, _name: &str, _holder: &str) -> Result<(), StorageError> {
         Ok(())
     }
+    /// Delete the leases that have expired, returning how many: a node that dies while
+    /// it renders leaves one per render in flight, under a name nobody asks for again.
+    /// An expired lease is free to take whether its row is there or not.
+    fn purge_leases(&self) -> Result<u64, StorageError> {
+        Ok(0)
+    }
     /// Commit a write transaction that changes nothing a request sees, for `/-/readyz`:
     /// fails when the engine is unreachable or cannot write.
     fn probe(&self) -> Result<(), StorageError>;

@@ -1796,6 +1796,16 @@ impl MetaStore for PgMeta {
         })
     }
 
+    fn purge_leases(&self) -> Result<u64, StorageError> {
+        self.block(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached("DELETE FROM leases WHERE expires_at <= now()")
+                .await?;
+            Ok(c.execute(&stmt, &[]).await?)
+        })
+    }
+
     fn probe(&self) -> Result<(), StorageError> {
         self.block(async {
             let c = self.client().await?;

@@ -268,6 +268,8 @@ def blob_s3():
 
 
 def test_orphan_blobs_are_collected_once_past_the_grace_period(tmp_path):
+    import psycopg
+
     data = tmp_path / "data"
     text = make_config(data).replace("blob_gc_interval_secs = 10", "blob_gc_interval_secs = 1") \
         .replace("blob_gc_grace_secs = 30", "blob_gc_grace_secs = 2")
@@ -276,7 +278,13 @@ def test_orphan_blobs_are_collected_once_past_the_grace_period(tmp_path):
         b = bucket_on(node, unique_bucket_name("gc"))
         b.create_bucket()
         b.put_object("live", b"still here")
-        _, prefix = storage_of(text)
+        url, prefix = storage_of(text)
+        # The lease of a render on a node that died, and one still held.
+        leases = "SELECT name FROM leases WHERE name LIKE 'test-render/%' ORDER BY name"
+        with psycopg.connect(url) as conn:
+            conn.execute("INSERT INTO leases (name, holder, expires_at) VALUES "
+                         "('test-render/dead', 'gone', now() - interval '1 second'), "
+                         "('test-render/live', 'alive', now() + interval '1 hour')")
         stray = "0123456789abcdef0123456789abcdef"
         # A blob whose node died before committing its record.
         if prefix is None:
@@ -299,6 +307,9 @@ def test_orphan_blobs_are_collected_once_past_the_grace_period(tmp_path):
             time.sleep(0.3)
         assert not exists()
         assert b.get_object("live").read() == b"still here"
+        # The same run purged the expired lease.
+        with psycopg.connect(url) as conn:
+            assert [r[0] for r in conn.execute(leases)] == ["test-render/live"]
         delete_bucket_fully(b)
     finally:
         node.kill()
