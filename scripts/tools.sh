@@ -16,8 +16,11 @@ apt_install() {
 # vendored libheif (HEIC and AVIF sources), which needs cmake, a C++ compiler and
 # pkg-config: installed when missing where possible; otherwise the portable pure-Rust
 # build (`--no-default-features`), with one line on stderr saying so. libheif decodes
-# with the libde265 (HEVC) and libdav1d (AV1) it finds when it is built: installed too
-# where possible; without them HEIC and AVIF sources answer 501. $1 names the caller.
+# with the libde265 (HEVC) and libdav1d (AV1) it finds when it is built, and writes
+# HEIC with the libx265 it finds (linked with libnuma, which x265's pkg-config file
+# names): installed too where possible; without them HEIC and
+# AVIF sources, or `format,heic`, answer 501. x265 is GPL-2.0+: see the README's
+# License. $1 names the caller.
 choose_features() {
     features=()
     if ! { command -v cmake && command -v nasm && command -v pkg-config && command -v c++; } >/dev/null 2>&1; then
@@ -33,13 +36,14 @@ choose_features() {
             return 0
         fi
     fi
-    pkg-config --exists libde265 dav1d && return 0
+    local libs=(libde265 dav1d x265 numa) pkgs=(libde265-dev libdav1d-dev libx265-dev libnuma-dev)
+    pkg-config --exists "${libs[@]}" && return 0
     if can_apt; then
-        echo "$1: installing libde265-dev and libdav1d-dev (apt-get) for HEIC and AVIF sources" >&2
-        apt_install libde265-dev libdav1d-dev
+        echo "$1: installing ${pkgs[*]} (apt-get) for HEIC and AVIF" >&2
+        apt_install "${pkgs[@]}"
     else
-        echo "$1: libde265 or libdav1d is missing and cannot be installed here: HEIC or AVIF" \
-            "sources will answer 501. To decode them: apt-get install libde265-dev" \
-            "libdav1d-dev, then cargo clean -p libheif-sys and build again." >&2
+        echo "$1: ${libs[*]}: one is missing and cannot be installed here: HEIC or AVIF" \
+            "sources, or HEIC output, will answer 501. For them: apt-get install" \
+            "${pkgs[*]}, then cargo clean -p libheif-sys and build again." >&2
     fi
 }

@@ -236,11 +236,8 @@ pub fn process_cancellable(
     {
         out_format = auto;
     }
-    if out_format == OutFormat::Heic {
-        return Err(ImageError::not_implemented(format!(
-            "Output format {} is not supported by this server.",
-            out_format.name()
-        )));
+    if out_format == OutFormat::Heic && !codec::heif::can_encode() {
+        return Err(codec::heif::no_encoder());
     }
 
     // An animated GIF or WebP keeps every frame when the output can animate (GIF stays
@@ -451,13 +448,17 @@ fn estimate_work(
         OutFormat::Webp => 10,
         OutFormat::Gif => 30,
         OutFormat::Avif => AVIF_COST_PER_PIXEL,
-        OutFormat::Heic => 0,
+        OutFormat::Heic => HEVC_ENCODE_COST_PER_PIXEL,
     };
     let frames_out = if out_format.animates() { frames } else { 1 };
     let out_px = dims.0 as u64 * dims.1 as u64 * frames_out as u64;
     cost += out_px * encode;
     // The encoder's input plus its own planes and state.
-    let encoder_memory = out_px * if out_format == OutFormat::Avif { 12 } else { 4 };
+    let encoder_memory = out_px
+        * match out_format {
+            OutFormat::Avif | OutFormat::Heic => 12,
+            _ => 4,
+        };
     (cost, memory.max(px(dims) * 4 + encoder_memory))
 }
 
@@ -473,6 +474,12 @@ const AVIF_COST_PER_PIXEL: u64 = 100;
 /// photo; AV1 through dav1d: 17-21 ms, under the default 5), and 4 ms per unit
 /// (see [`AVIF_COST_PER_PIXEL`]). A 48 MP iPhone photo still fits the default budget.
 const HEVC_DECODE_COST_PER_PIXEL: u64 = 35;
+
+/// Estimated cost of HEVC encoding per pixel (x265, preset `fast`, one thread, at the
+/// default quality), on the scale of [`AVIF_COST_PER_PIXEL`]: measured 0.40-0.58 s of
+/// one core per megapixel (docs/benchmarks.md), so 150. The encoder cannot be
+/// interrupted; a 12 MP photo still fits the default budget, 16 MP does not.
+const HEVC_ENCODE_COST_PER_PIXEL: u64 = 150;
 
 /// How to decode a JPEG smaller than its size, and the resize that makes up for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

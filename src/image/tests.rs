@@ -225,10 +225,29 @@ fn format_quality_interlace() {
     // Relative: 90 % of the estimated source quality (90) = 81.
     let out = run("image/quality,q_90", &jpg(16, 16)).unwrap();
     assert!(codec::jpeg_quality(&out.bytes).unwrap().abs_diff(81) <= 1);
-    assert_eq!(
-        run("image/format,heic", &png(5, 5)).unwrap_err().code,
-        "NotImplemented"
-    );
+    // HEIC output needs libheif built with x265; without it, 501 before decoding.
+    match run("image/format,heic", &png(5, 5)) {
+        Ok(out) => {
+            assert!(codec::heif::can_encode());
+            assert_eq!(out.content_type, "image/heic");
+            assert_eq!(&out.bytes[4..12], b"ftypheic");
+            assert_eq!(codec::heif::dims(&out.bytes), Some((5, 5)));
+            // Thin pictures: what x265 takes, and a 400 past it (not x265's error, a 500).
+            let max = codec::MAX_HEIC_THIN_SIDE;
+            for dims in [(max, 1), (31, max), (32, max + 1)] {
+                let out = run("image/format,heic", &png(dims.0, dims.1)).unwrap();
+                assert_eq!(codec::heif::dims(&out.bytes), Some(dims));
+            }
+            for (w, h) in [(max + 1, 31), (1, max + 1)] {
+                let e = run("image/format,heic", &png(w, h)).unwrap_err();
+                assert_eq!(e.code, "ImageTooLarge", "{w}x{h}");
+            }
+        }
+        Err(e) => {
+            assert!(!codec::heif::can_encode());
+            assert_eq!(e.code, "NotImplemented");
+        }
+    }
 }
 
 /// Width and height from an AVIF's `ispe` (image spatial extents) property.
@@ -1566,4 +1585,24 @@ fn iphone_photos_fit_the_default_budget_and_the_cost_bounds_hevc() {
     let e = estimate(SrcFormat::Heic, (10_000, 6_000)).unwrap_err();
     assert_eq!(e.code, "ImageTooLarge");
     estimate(SrcFormat::Png, (10_000, 6_000)).unwrap();
+}
+
+#[test]
+fn heic_output_is_bounded_before_decoding() {
+    let limits = Limits::default();
+    let estimate = |(w, h)| {
+        let probe = codec::Probe {
+            format: SrcFormat::Jpeg,
+            width: w,
+            height: h,
+            frames: 1,
+        };
+        let chain = parse("image/format,heic").unwrap().steps;
+        let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, OutFormat::Heic);
+        limits.check_work(cost, memory)
+    };
+    // A 12 MP photo re-encoded whole takes about 6 s of x265: allowed; 16 MP (about
+    // 9 s, past the default 8 s budget) is refused before decoding.
+    estimate((4032, 3024)).unwrap();
+    assert_eq!(estimate((4096, 4096)).unwrap_err().code, "ImageTooLarge");
 }

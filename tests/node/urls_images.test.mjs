@@ -213,6 +213,16 @@ test('get with process, and image info as JSON', async () => {
     [json.ImageWidth.value, json.ImageHeight.value, json.Format.value, json.FileSize.value],
     ['20', '10', 'png', String(PNG.length)],
   );
+  // HEIC output (x265 through libheif), read back by ossify's own HEIC reader.
+  const heic = await c.get('img/pic.png', { process: 'image/format,heic' });
+  assert.equal(heic.res.headers['content-type'], 'image/heic');
+  assert.equal(heic.content.subarray(4, 12).toString(), 'ftypheic');
+  await c.put('img/pic.heic', heic.content);
+  const heicInfo = JSON.parse((await c.get('img/pic.heic', { process: 'image/info' })).content.toString());
+  assert.deepEqual(
+    [heicInfo.ImageWidth.value, heicInfo.ImageHeight.value, heicInfo.Format.value],
+    ['20', '10', 'heic'],
+  );
 });
 
 test('signatureUrlV4: GET with x-oss-process and PUT with a signed header', async () => {

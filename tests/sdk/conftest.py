@@ -661,10 +661,14 @@ def make_animated_webp(size=(80, 40), durations=(100, 200, 300)):
 
 
 def open_image(data):
-    """PIL image of encoded bytes (fully loaded)."""
+    """PIL image of encoded bytes (fully loaded); HEIC through pillow-heif."""
     import io
     from PIL import Image
 
+    if data[4:12] == b"ftypheic":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
     im = Image.open(io.BytesIO(data))
     im.load()
     return im

@@ -89,6 +89,10 @@ def test_heif_sources(v2, key, fmt):
     info = json.loads(v2.get(key, "image/info")[1])
     assert info["Format"] == {"value": fmt}
     assert (info["ImageWidth"], info["ImageHeight"]) == ({"value": "320"}, {"value": "200"})
+    r, data = v2.get(key, "image/resize,w_100/format,heic")
+    assert r.content_type == "image/heic"
+    im = open_image(data)
+    assert (im.format, im.size) == ("HEIF", (100, 63))
 
 
 def test_get_object_bad_process(v2):

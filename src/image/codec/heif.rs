@@ -2,7 +2,8 @@
 //! straight from the container's boxes (ISO/IEC 23008-12 items and properties), so the
 //! limits are checked before any decoder runs; pixels come from libheif (feature `heif`,
 //! vendored and built with cmake), with the HEVC and AV1 decoders it found at build time
-//! (Debian's libde265 and libdav1d).
+//! (Debian's libde265 and libdav1d). HEIC output goes through libheif's x265 encoder,
+//! present when libx265 was found at build time.
 
 use super::SrcFormat;
 use crate::image::error::{ImageError, ec};
@@ -90,23 +91,30 @@ fn primary_properties(b: &[u8]) -> Option<Vec<([u8; 4], &[u8])>> {
     None
 }
 
-/// Width and height of the primary image as it is displayed: its `ispe`, swapped when
-/// an `irot` turns it by 90 or 270 degrees (libheif applies the container's rotation
-/// and mirroring on decode, as the HEIF standard requires).
+/// Width and height of the primary image as it is displayed: its `ispe`, then its
+/// transformations in association order, as libheif applies them on decode (the HEIF
+/// standard requires it): a `clap` crops (libheif writes one for an image smaller than
+/// x265's smallest), an `irot` by 90 or 270 degrees swaps the sides.
 pub fn dims(b: &[u8]) -> Option<(u32, u32)> {
     let props = primary_properties(b)?;
     let (_, ispe) = props.iter().find(|(t, _)| t == b"ispe")?;
-    let (w, h) = (be32(ispe, 4)?, be32(ispe, 8)?);
-    let quarter_turns: u32 = props
-        .iter()
-        .filter(|(t, _)| t == b"irot")
-        .filter_map(|(_, p)| p.first().map(|a| (a & 3) as u32))
-        .sum();
-    Some(if quarter_turns % 2 == 1 {
-        (h, w)
-    } else {
-        (w, h)
-    })
+    let (mut w, mut h) = (be32(ispe, 4)?, be32(ispe, 8)?);
+    for (t, p) in &props {
+        match t {
+            b"clap" => {
+                // Width and height as fractions N/D, rounded as libheif does.
+                let side = |at: usize, of: u32| {
+                    let (n, d) = (be32(p, at)?, be32(p, at + 4)?);
+                    let v = (n as u64 + d as u64 / 2).checked_div(d as u64)?;
+                    Some(v.clamp(1, of as u64) as u32)
+                };
+                (w, h) = (side(0, w)?, side(8, h)?);
+            }
+            b"irot" if p.first()? & 1 == 1 => (w, h) = (h, w),
+            _ => {}
+        }
+    }
+    Some((w, h))
 }
 
 /// The ICC profile of the primary image: a `colr` property of type `prof` or `rICC`.
@@ -127,6 +135,121 @@ fn no_decoder(format: SrcFormat) -> ImageError {
         format.info_name()
     ))
     .with_ec(ec::UNSUPPORTED_FORMAT)
+}
+
+/// libheif, initialised once for the process: its init and deinit are global.
+#[cfg(feature = "heif")]
+fn lib() -> &'static libheif_rs::LibHeif {
+    static LIB: std::sync::OnceLock<libheif_rs::LibHeif> = std::sync::OnceLock::new();
+    LIB.get_or_init(libheif_rs::LibHeif::new)
+}
+
+/// HEIC output from a build without x265: the `heif` feature is off, or libheif was
+/// built without libx265.
+pub fn no_encoder() -> ImageError {
+    ImageError::not_implemented(
+        "Output format heic is not supported by this server: build it with the `heif` \
+         feature and libx265 installed (Debian: libx265-dev).",
+    )
+}
+
+/// libheif's x265 encoder, when it was built with one. (Found by id here: the name
+/// filter of libheif-rs 3.0's `encoder_descriptors` passes a freed string.)
+#[cfg(feature = "heif")]
+fn x265() -> Option<libheif_rs::EncoderDescriptor<'static>> {
+    lib()
+        .encoder_descriptors(8, Some(libheif_rs::CompressionFormat::Hevc), None)
+        .into_iter()
+        .find(|d| d.id() == "x265")
+}
+
+/// Whether this build can write HEIC.
+#[cfg(feature = "heif")]
+pub fn can_encode() -> bool {
+    x265().is_some()
+}
+
+#[cfg(not(feature = "heif"))]
+pub fn can_encode() -> bool {
+    false
+}
+
+#[cfg(not(feature = "heif"))]
+pub fn encode(
+    _img: &crate::image::raster::Img,
+    _quality: u8,
+    _icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImageError> {
+    Err(no_encoder())
+}
+
+/// Encode a still HEIC (one HEVC image, alpha as libheif's auxiliary image, the ICC
+/// profile in a `colr` box) with x265 at its `fast` preset on this worker thread only,
+/// as the other encoders run: no thread pool, one frame thread. The work is bounded
+/// before decoding (`HEVC_ENCODE_COST_PER_PIXEL`).
+#[cfg(feature = "heif")]
+pub fn encode(
+    img: &crate::image::raster::Img,
+    quality: u8,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImageError> {
+    use crate::image::raster::Img;
+    use libheif_rs::{
+        Channel, ColorProfileRaw, ColorSpace, EncoderParameterValue, EncoderQuality, HeifContext,
+        Image, RgbChroma, color_profile_types,
+    };
+    let x265 = x265().ok_or_else(no_encoder)?;
+    let fail = |e: libheif_rs::HeifError| super::enc_err(e.message);
+    let mut encoder = lib().encoder(x265).map_err(fail)?;
+    // OSS's quality is on JPEG's scale; libheif's at half of it gives the PSNR JPEG
+    // has at the full value, with 47-76 % fewer bytes (docs/benchmarks.md).
+    encoder
+        .set_quality(EncoderQuality::Lossy(quality.clamp(1, 100).div_ceil(2)))
+        .map_err(fail)?;
+    for (name, value) in [
+        ("preset", "fast"),
+        ("x265:pools", "none"),
+        ("x265:frame-threads", "1"),
+    ] {
+        encoder
+            .set_parameter_value(name, EncoderParameterValue::String(value.into()))
+            .map_err(fail)?;
+    }
+    let (w, h) = img.dims();
+    let (chroma, bytes, px) = match img {
+        Img::Rgb(i) => (RgbChroma::Rgb, 3, i.as_raw()),
+        Img::Rgba(i) => (RgbChroma::Rgba, 4, i.as_raw()),
+    };
+    let mut image = Image::new(w, h, ColorSpace::Rgb(chroma)).map_err(fail)?;
+    image
+        .create_plane(Channel::Interleaved, w, h, 8)
+        .map_err(fail)?;
+    {
+        let plane = image
+            .planes_mut()
+            .interleaved
+            .ok_or_else(|| super::enc_err("libheif made no interleaved plane"))?;
+        let row = w as usize * bytes;
+        for (y, src) in px.chunks_exact(row).enumerate() {
+            let start = y * plane.stride;
+            plane
+                .data
+                .get_mut(start..start + row)
+                .ok_or_else(|| super::enc_err("libheif made a short plane"))?
+                .copy_from_slice(src);
+        }
+    }
+    if let Some(icc) = icc {
+        image
+            .set_color_profile_raw(&ColorProfileRaw::new(
+                color_profile_types::PROF,
+                icc.to_vec(),
+            ))
+            .map_err(fail)?;
+    }
+    let mut ctx = HeifContext::new().map_err(fail)?;
+    ctx.encode_image(&image, &mut encoder, None).map_err(fail)?;
+    ctx.write_to_bytes().map_err(fail)
 }
 
 #[cfg(not(feature = "heif"))]
@@ -151,12 +274,9 @@ pub fn decode(
 ) -> Result<crate::image::raster::Img, ImageError> {
     use crate::image::raster::Img;
     use libheif_rs::{
-        ColorSpace, CompressionFormat, DecodingOptions, HeifContext, LibHeif, RgbChroma,
-        SecurityLimits,
+        ColorSpace, CompressionFormat, DecodingOptions, HeifContext, RgbChroma, SecurityLimits,
     };
-    // Initialised once for the process: libheif's init and deinit are global.
-    static LIB: std::sync::OnceLock<LibHeif> = std::sync::OnceLock::new();
-    let lib = LIB.get_or_init(LibHeif::new);
+    let lib = lib();
     let codec = if format == SrcFormat::Avif {
         CompressionFormat::Av1
     } else {
