@@ -1757,6 +1757,12 @@ impl MetaStore for PgMeta {
         })
     }
 
+    // LAZY_COMMIT: lease statements turn `synchronous_commit` off for their own
+    // transaction (`set_config(.., true)`, read in a CTE the statement uses). A lease
+    // that a database crash loses is one that lapsed early: another node may run a job
+    // or a render once more, which is harmless (each deletion re-checks its condition,
+    // renders are idempotent). On a cache miss this takes 0.23-0.5 ms instead of
+    // 0.7-1.3 ms with fsync on (docs/benchmarks.md).
     fn try_lease(&self, name: &str, holder: &str, ttl_ms: i64) -> Result<bool, StorageError> {
         let (Some(name), Some(holder)) = (storable(name), storable(holder)) else {
             return Err(StorageError::Io(
@@ -1765,11 +1771,13 @@ impl MetaStore for PgMeta {
         };
         self.block(async {
             let c = self.client().await?;
-            // The database's clock decides, so node clocks need not agree.
+            // The database's clock decides, so node clocks need not agree. A lease
+            // needs no flush of the WAL before the answer (`LAZY_COMMIT`).
             let stmt = c
                 .prepare_cached(
-                    "INSERT INTO leases AS l (name, holder, expires_at)
-                     VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond')
+                    "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true))
+                     INSERT INTO leases AS l (name, holder, expires_at)
+                     SELECT $1, $2, now() + $3::bigint * interval '1 millisecond' FROM lazy
                      ON CONFLICT (name) DO UPDATE
                      SET holder = excluded.holder, expires_at = excluded.expires_at
                      WHERE l.holder = excluded.holder OR l.expires_at <= now()
@@ -1789,7 +1797,10 @@ impl MetaStore for PgMeta {
         self.block(async {
             let c = self.client().await?;
             let stmt = c
-                .prepare_cached("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .prepare_cached(
+                    "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true))
+                     DELETE FROM leases USING lazy WHERE name = $1 AND holder = $2",
+                )
                 .await?;
             c.execute(&stmt, &[&name, &holder]).await?;
             Ok(())
