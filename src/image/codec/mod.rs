@@ -319,6 +319,88 @@ pub fn jpeg_is_complete(b: &[u8]) -> bool {
     false
 }
 
+/// A progressive JPEG (SOF2) cut down for a decode at 1/8 of the size. libjpeg-turbo
+/// then runs a 1x1 inverse DCT, which reads only the DC coefficient, on each component
+/// at full sampling (luma); subsampled chroma gets a 2x2 one, which reads most of the
+/// AC. So the AC scans of the full-sampling components are left out, with their
+/// Huffman decoding (most of the file), but for the smallest first pass starting at
+/// or below coefficient 9: with AC data there for coefficients 1-9, the block
+/// smoothing libjpeg-turbo runs on incomplete progressive files leaves DC alone (it
+/// estimates DC only where none arrived). The pixels are those of the whole file: DC
+/// scans never depend on AC ones, and a first pass depends on nothing. `None` when
+/// the file is not progressive, nothing can be left out, or anything is malformed.
+pub fn scans_for_an_eighth(b: &[u8]) -> Option<Vec<u8>> {
+    let sof = jpeg_segments(b).find(|(m, _)| *m == 0xC2)?.1;
+    // (id, horizontal, vertical sampling) of each component.
+    let components: Vec<(u8, u8, u8)> = (0..*sof.get(5)? as usize)
+        .map(|i| {
+            let (id, hv) = (*sof.get(6 + 3 * i)?, *sof.get(7 + 3 * i)?);
+            Some((id, (hv >> 4).max(1), (hv & 15).max(1)))
+        })
+        .collect::<Option<_>>()?;
+    let max_h = components.iter().map(|c| c.1).max()?;
+    let max_v = components.iter().map(|c| c.2).max()?;
+    // libjpeg's choice (jdmaster.c): a component is scaled by its IDCT up to where
+    // upsampling would otherwise take it; at 1/8 its IDCT is 1x1 unless doubling fits.
+    let one_by_one = |&(_, h, v): &(u8, u8, u8)| max_h % (2 * h) != 0 || max_v % (2 * v) != 0;
+    // Each AC scan: its component, first coefficient, Ah and byte range (the SOS
+    // segment and its entropy-coded data, up to the next marker that is not a stuffed
+    // zero or a restart).
+    let mut ac = Vec::new();
+    let mut pos = 2;
+    while let Some(i) = b.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) {
+        pos += i;
+        match *b.get(pos + 1)? {
+            0xD9 => break,
+            0xFF => pos += 1,
+            0x00 | 0x01 | 0xD0..=0xD8 => pos += 2,
+            m => {
+                let end = pos + 2 + be16(b, pos + 2)? as usize;
+                let header = b.get(pos + 4..end)?;
+                if m == 0xDA && *header.get(1 + 2 * *header.first()? as usize)? > 0 {
+                    // A progressive AC scan holds one component (T.81 G.1.1.1.1).
+                    let &[1, component, _, start, _, approx] = header else {
+                        return None;
+                    };
+                    let mut data = end;
+                    while let Some(j) = b.get(data..).and_then(|r| memchr::memchr(0xFF, r)) {
+                        data += j;
+                        match *b.get(data + 1)? {
+                            0x00 | 0xD0..=0xD7 => data += 2,
+                            _ => break,
+                        }
+                    }
+                    ac.push((component, start, approx >> 4, pos..data));
+                }
+                pos = end;
+            }
+        }
+    }
+    let mut keep = Vec::new();
+    for c in &components {
+        let scans = ac.iter().filter(|(comp, ..)| *comp == c.0);
+        if one_by_one(c) {
+            let smallest = scans
+                .filter(|(_, start, ah, _)| *start <= 9 && *ah == 0)
+                .min_by_key(|(.., r)| r.len())?;
+            keep.push(smallest.3.start);
+        } else {
+            keep.extend(scans.map(|(.., r)| r.start));
+        }
+    }
+    if keep.len() >= ac.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut from = 0;
+    for (.., r) in ac.into_iter().filter(|(.., r)| !keep.contains(&r.start)) {
+        out.extend_from_slice(b.get(from..r.start)?);
+        from = r.end;
+    }
+    out.extend_from_slice(b.get(from..)?);
+    Some(out)
+}
+
 /// Refuse a file whose compressed data is far too small for the size it declares, where
 /// the format allows telling: a JPEG's entropy-coded data holds at least one bit per
 /// 8x8 block of its largest component (Huffman; arithmetic coding is exempt), and an RLE
@@ -877,14 +959,23 @@ mod turbo {
         d.set_scaling_factor(factor).ok()?;
         let (w, h) = (factor.scale(hdr.width), factor.scale(hdr.height));
         let mut pixels = crate::image::raster::scratch(w.checked_mul(h)?.checked_mul(3)?);
-        let image = Image {
-            pixels: &mut pixels[..],
-            width: w,
-            pitch: w * 3,
-            height: h,
-            format: PixelFormat::RGB,
+        let mut decompress = |jpeg: &[u8]| {
+            let image = Image {
+                pixels: &mut pixels[..],
+                width: w,
+                pitch: w * 3,
+                height: h,
+                format: PixelFormat::RGB,
+            };
+            d.decompress(jpeg, image).is_ok()
         };
-        d.decompress(b, image).ok()?;
+        // At 1/8, a few of a progressive file's scans give the pixels of all of them.
+        let fewer = (shrink == 8)
+            .then(|| super::scans_for_an_eighth(b))
+            .flatten();
+        if !fewer.is_some_and(|few| decompress(&few)) && !decompress(b) {
+            return None;
+        }
         ::image::RgbImage::from_raw(w as u32, h as u32, pixels).map(Img::Rgb)
     }
 
@@ -1211,6 +1302,84 @@ pub(crate) mod tests {
         enc.encode(&px, 64, 48, jpeg_encoder::ColorType::Rgb)
             .unwrap();
         out
+    }
+
+    /// Progressive JPEGs with detail in every block: libjpeg-turbo's own scan script
+    /// (with successive approximation) at 4:2:0 and 4:4:4, and jpeg-encoder's with
+    /// restart markers.
+    fn textured_progressive_jpegs(w: u32, h: u32) -> [Vec<u8>; 3] {
+        let px: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                let v = ((x * 7) ^ (y * 13)).wrapping_mul(2_654_435_761) >> 24;
+                [v as u8, (x * 255 / w) as u8, (v as u8) ^ (y as u8)]
+            })
+            .collect();
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_quality(85).unwrap();
+        c.set_progressive(true).unwrap();
+        let image = turbojpeg::Image {
+            pixels: &px[..],
+            width: w as usize,
+            pitch: w as usize * 3,
+            height: h as usize,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let turbo = c.compress_to_vec(image).unwrap();
+        c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+        let full_chroma = c.compress_to_vec(image).unwrap();
+        let mut restarts = Vec::new();
+        let mut enc = jpeg_encoder::Encoder::new(&mut restarts, 85);
+        enc.set_progressive(true);
+        enc.set_restart_interval(3);
+        enc.encode(&px, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        [turbo, full_chroma, restarts]
+    }
+
+    fn decode_eighth(jpeg: &[u8]) -> Vec<u8> {
+        let mut d = turbojpeg::Decompressor::new().unwrap();
+        let hdr = d.read_header(jpeg).unwrap();
+        let f = turbojpeg::ScalingFactor::ONE_EIGHTH;
+        d.set_scaling_factor(f).unwrap();
+        let (w, h) = (f.scale(hdr.width), f.scale(hdr.height));
+        let mut px = vec![0; w * h * 3];
+        let image = turbojpeg::Image {
+            pixels: &mut px[..],
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        d.decompress(jpeg, image).unwrap();
+        px
+    }
+
+    #[test]
+    fn a_few_scans_give_the_same_pixels_at_an_eighth() {
+        for jpeg in textured_progressive_jpegs(203, 157) {
+            let few = scans_for_an_eighth(&jpeg).unwrap();
+            assert!(
+                few.len() * 3 < jpeg.len() * 2,
+                "{} of {}",
+                few.len(),
+                jpeg.len()
+            );
+            assert!(jpeg_is_complete(&few));
+            assert_eq!(decode_eighth(&few), decode_eighth(&jpeg));
+        }
+        // Baseline files have no AC scan to leave out.
+        let baseline = encode_test(Img::solid_rgb(40, 30, [9, 99, 199]), OutFormat::Jpg);
+        assert_eq!(scans_for_an_eighth(&baseline), None);
+        // Cut or damaged files never panic (the decoder refuses what they give, and
+        // then reads the original).
+        let [jpeg, ..] = textured_progressive_jpegs(64, 48);
+        for at in 0..jpeg.len() {
+            let _ = scans_for_an_eighth(&jpeg[..at]);
+            let mut bad = jpeg.clone();
+            bad[at] ^= 0xFF;
+            let _ = scans_for_an_eighth(&bad);
+        }
     }
 
     #[test]
