@@ -1563,20 +1563,29 @@ fn heif_sources_need_the_heif_feature() {
     }
 }
 
+/// The default limits' verdict on the work of `spec` (giving `out`) on a still source
+/// of `format` and size `(w, h)`, estimated before decoding.
+fn check_estimate(
+    format: SrcFormat,
+    (w, h): (u32, u32),
+    spec: &str,
+    out: OutFormat,
+) -> Result<(), ImageError> {
+    let probe = codec::Probe {
+        format,
+        width: w,
+        height: h,
+        frames: 1,
+    };
+    let chain = parse(spec).unwrap().steps;
+    let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, out);
+    Limits::default().check_work(cost, memory)
+}
+
 #[test]
 fn iphone_photos_fit_the_default_budget_and_the_cost_bounds_hevc() {
-    let limits = Limits::default();
-    let estimate = |format, (w, h)| {
-        let probe = codec::Probe {
-            format,
-            width: w,
-            height: h,
-            frames: 1,
-        };
-        let chain = parse("image/resize,w_800").unwrap().steps;
-        let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, OutFormat::Jpg);
-        limits.check_work(cost, memory)
-    };
+    let estimate =
+        |format, dims| check_estimate(format, dims, "image/resize,w_800", OutFormat::Jpg);
     // 12 MP and 48 MP iPhone photos to an 800 px thumbnail.
     estimate(SrcFormat::Heic, (4032, 3024)).unwrap();
     estimate(SrcFormat::Heic, (8064, 6048)).unwrap();
@@ -1589,18 +1598,8 @@ fn iphone_photos_fit_the_default_budget_and_the_cost_bounds_hevc() {
 
 #[test]
 fn heic_output_is_bounded_before_decoding() {
-    let limits = Limits::default();
-    let estimate = |(w, h)| {
-        let probe = codec::Probe {
-            format: SrcFormat::Jpeg,
-            width: w,
-            height: h,
-            frames: 1,
-        };
-        let chain = parse("image/format,heic").unwrap().steps;
-        let (cost, memory) = estimate_work(&chain, (w, h), 1, 1, &probe, None, OutFormat::Heic);
-        limits.check_work(cost, memory)
-    };
+    let estimate =
+        |dims| check_estimate(SrcFormat::Jpeg, dims, "image/format,heic", OutFormat::Heic);
     // A 12 MP photo re-encoded whole takes about 6 s of x265: allowed; 16 MP (about
     // 9 s, past the default 8 s budget) is refused before decoding.
     estimate((4032, 3024)).unwrap();
