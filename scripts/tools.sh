@@ -41,6 +41,11 @@ choose_features() {
     if can_apt; then
         echo "$1: installing ${pkgs[*]} (apt-get) for HEIC and AVIF" >&2
         apt_install "${pkgs[@]}"
+        # libheif looks for its codecs when it is built: a build from before lacks them.
+        if [ -d target ]; then
+            cargo clean -q -p libheif-sys 2>/dev/null || true
+            cargo clean -q --release -p libheif-sys 2>/dev/null || true
+        fi
     else
         echo "$1: ${libs[*]}: one is missing and cannot be installed here: HEIC or AVIF" \
             "sources, or HEIC output, will answer 501. For them: apt-get install" \
