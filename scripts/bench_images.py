@@ -56,6 +56,10 @@ def vips_jpeg(data):
     return pyvips.Image.thumbnail_buffer(data, 800).jpegsave_buffer(Q=80)
 
 
+def vips_jpeg_small(data):
+    return pyvips.Image.thumbnail_buffer(data, 150).jpegsave_buffer(Q=80)
+
+
 def vips_webp(data):
     return pyvips.Image.thumbnail_buffer(data, 800).webpsave_buffer(Q=80)
 
@@ -67,6 +71,8 @@ def vips_png(data):
 JPEG_OPS = [
     ("jpeg->jpeg 800 q80", vips_jpeg, "image/resize,w_800/quality,Q_80", 0.85),
     ("jpeg->webp 800 q80", vips_webp, "image/resize,w_800/quality,Q_80/format,webp", 0.90),
+    # A list or grid thumbnail: a 1/8 DCT shrink for every photo here.
+    ("jpeg->jpeg 150 q80", vips_jpeg_small, "image/resize,w_150/quality,Q_80", None),
 ]
 PNG_OPS = [
     ("png->png 800", vips_png, "image/resize,w_800", 1.00),
