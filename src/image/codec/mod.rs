@@ -327,8 +327,10 @@ pub fn jpeg_is_complete(b: &[u8]) -> bool {
 /// or below coefficient 9: with AC data there for coefficients 1-9, the block
 /// smoothing libjpeg-turbo runs on incomplete progressive files leaves DC alone (it
 /// estimates DC only where none arrived). The pixels are those of the whole file: DC
-/// scans never depend on AC ones, and a first pass depends on nothing. `None` when
-/// the file is not progressive, nothing can be left out, or anything is malformed.
+/// scans never depend on AC ones, and a first pass depends on nothing. Damaged data in
+/// a scan left out goes unnoticed at this size (a cut-short file is still refused,
+/// by [`jpeg_is_complete`]). `None` when the file is not progressive, nothing can be
+/// left out, or anything is malformed.
 pub fn scans_for_an_eighth(b: &[u8]) -> Option<Vec<u8>> {
     let sof = jpeg_segments(b).find(|(m, _)| *m == 0xC2)?.1;
     // (id, horizontal, vertical sampling) of each component.
