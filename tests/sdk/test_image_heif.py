@@ -204,6 +204,18 @@ def test_heic_output_is_upright_and_keeps_alpha(src):
     assert abs(im.getpixel((50, 30))[3] - 128) <= 3
 
 
+def test_heic_output_too_thin_for_x265_is_refused_with_400(src):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (2, 5000), (200, 30, 30)).save(buf, "PNG")
+    src.b.put_object("thin.png", buf.getvalue())
+    e = expect_error(lambda: src.get("thin.png", "image/format,heic"), 400, "ImageTooLarge")
+    assert "32 px" in e.message
+    # The same picture as another format is fine.
+    assert open_image(src.get("thin.png", "image/format,png")[1]).size == (2, 5000)
+
+
 def test_heic_output_quality_and_saveas(src):
     low = src.get("photo.heic", "image/format,heic/quality,Q_20")[1]
     high = src.get("photo.heic", "image/format,heic/quality,Q_95")[1]
