@@ -294,29 +294,53 @@ pub fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     })
 }
 
-/// Whether a JPEG's data runs up to its EOI marker. Walks the segments (by their
-/// lengths) and the entropy-coded data after each SOS (by its markers); bytes after the
-/// EOI do not matter. A JPEG cut short (libjpeg's "Premature end of JPEG file") is
-/// refused, as OSS and libvips (`fail-on=truncated`) do, instead of being padded grey.
-pub fn jpeg_is_complete(b: &[u8]) -> bool {
+/// A marker of a JPEG with a length, or its EOI: `at` is its 0xFF, `end` is past its
+/// segment (or past the EOI's two bytes).
+struct Marker {
+    code: u8,
+    at: usize,
+    end: usize,
+}
+
+/// The markers of a JPEG after its SOI that have a length, then its EOI. Walks the
+/// segments by their lengths and the entropy-coded data after each SOS by its 0xFF
+/// bytes, stepping over fill bytes, stuffed zeros, restarts and other markers without
+/// a length. Ends at the EOI, or early where the data runs out or a length is missing.
+fn jpeg_markers(b: &[u8]) -> impl Iterator<Item = Marker> + '_ {
     let mut pos = 2;
-    // Each step starts at an 0xFF: a marker, a fill byte, or one inside scan data.
-    while let Some(i) = b.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) {
-        pos += i;
-        match b.get(pos + 1) {
-            None => return false,
-            Some(0xD9) => return true,
-            // Fill byte before a marker.
-            Some(0xFF) => pos += 1,
-            // Stuffed zero and restart markers (scan data), TEM, a stray SOI: no length.
-            Some(0x00 | 0x01 | 0xD0..=0xD8) => pos += 2,
-            Some(_) => match be16(b, pos + 2) {
-                Some(len) => pos += 2 + len as usize,
-                None => return false,
-            },
+    let mut ended = false;
+    std::iter::from_fn(move || {
+        while !ended {
+            pos += memchr::memchr(0xFF, b.get(pos..)?)?;
+            let at = pos;
+            match *b.get(pos + 1)? {
+                0xD9 => {
+                    ended = true;
+                    return Some(Marker {
+                        code: 0xD9,
+                        at,
+                        end: at + 2,
+                    });
+                }
+                // Fill byte before a marker.
+                0xFF => pos += 1,
+                // Stuffed zero and restart markers (scan data), TEM, a stray SOI.
+                0x00 | 0x01 | 0xD0..=0xD8 => pos += 2,
+                code => {
+                    pos += 2 + be16(b, pos + 2)? as usize;
+                    return Some(Marker { code, at, end: pos });
+                }
+            }
         }
-    }
-    false
+        None
+    })
+}
+
+/// Whether a JPEG's data runs up to its EOI marker; bytes after the EOI do not matter.
+/// A JPEG cut short (libjpeg's "Premature end of JPEG file") is refused, as OSS and
+/// libvips (`fail-on=truncated`) do, instead of being padded grey.
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    jpeg_markers(b).any(|m| m.code == 0xD9)
 }
 
 /// A progressive JPEG (SOF2) cut down for a decode at 1/8 of the size. libjpeg-turbo
@@ -346,37 +370,30 @@ pub fn scans_for_an_eighth(b: &[u8]) -> Option<Vec<u8>> {
     // upsampling would otherwise take it; at 1/8 its IDCT is 1x1 unless doubling fits.
     let one_by_one = |&(_, h, v): &(u8, u8, u8)| max_h % (2 * h) != 0 || max_v % (2 * v) != 0;
     // Each AC scan: its component, first coefficient, Ah and byte range (the SOS
-    // segment and its entropy-coded data, up to the next marker that is not a stuffed
-    // zero or a restart).
+    // segment and its entropy-coded data, up to the next marker with a length).
     let mut ac = Vec::new();
-    let mut pos = 2;
-    while let Some(i) = b.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) {
-        pos += i;
-        match *b.get(pos + 1)? {
-            0xD9 => break,
-            0xFF => pos += 1,
-            0x00 | 0x01 | 0xD0..=0xD8 => pos += 2,
-            m => {
-                let end = pos + 2 + be16(b, pos + 2)? as usize;
-                let header = b.get(pos + 4..end)?;
-                if m == 0xDA && *header.get(1 + 2 * *header.first()? as usize)? > 0 {
+    let (mut open, mut complete) = (None, false);
+    for m in jpeg_markers(b) {
+        if let Some((component, start, ah, at)) = open.take() {
+            ac.push((component, start, ah, at..m.at));
+        }
+        match m.code {
+            0xD9 => complete = true,
+            0xDA => {
+                let header = b.get(m.at + 4..m.end)?;
+                if *header.get(1 + 2 * *header.first()? as usize)? > 0 {
                     // A progressive AC scan holds one component (T.81 G.1.1.1.1).
                     let &[1, component, _, start, _, approx] = header else {
                         return None;
                     };
-                    let mut data = end;
-                    while let Some(j) = b.get(data..).and_then(|r| memchr::memchr(0xFF, r)) {
-                        data += j;
-                        match *b.get(data + 1)? {
-                            0x00 | 0xD0..=0xD7 => data += 2,
-                            _ => break,
-                        }
-                    }
-                    ac.push((component, start, approx >> 4, pos..data));
+                    open = Some((component, start, approx >> 4, m.at));
                 }
-                pos = end;
             }
+            _ => {}
         }
+    }
+    if !complete {
+        return None;
     }
     let mut keep = Vec::new();
     for c in &components {
