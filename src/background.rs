@@ -122,6 +122,15 @@ async fn leased<F, Fut>(
     }
 }
 
+/// A metadata call on the blocking pool (the engines block).
+async fn on_blocking_pool<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Io(e.to_string()))?
+}
+
 /// Remove blobs no record references that were written more than `grace` before the
 /// reference scan began: a write still in flight (blob stored, record not yet
 /// committed) is younger than that, so it survives.
@@ -131,9 +140,8 @@ pub async fn collect_blobs(
     grace: Duration,
 ) -> Result<(), StorageError> {
     let cutoff = crate::core::now_ms() - grace.as_millis() as i64;
-    let keep: HashSet<_> = tokio::task::spawn_blocking(move || meta.referenced_blobs())
-        .await
-        .map_err(|e| StorageError::Io(e.to_string()))??
+    let keep: HashSet<_> = on_blocking_pool(move || meta.referenced_blobs())
+        .await?
         .into_iter()
         .collect();
     let removed = blobs.sweep(&keep, Some(cutoff)).await?;
@@ -150,9 +158,7 @@ async fn collect_garbage(
     grace: Duration,
 ) -> Result<(), StorageError> {
     collect_blobs(meta.clone(), blobs, grace).await?;
-    let purged = tokio::task::spawn_blocking(move || meta.purge_leases())
-        .await
-        .map_err(|e| StorageError::Io(e.to_string()))??;
+    let purged = on_blocking_pool(move || meta.purge_leases()).await?;
     if purged > 0 {
         tracing::debug!(purged, "purged expired leases");
     }
