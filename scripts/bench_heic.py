@@ -13,48 +13,15 @@ import argparse
 import http.client
 import io
 import math
-import os
-import socket
 import statistics
-import subprocess
 import tempfile
-import time
-from pathlib import Path
 
-import oss2
 import pillow_heif
 from PIL import Image, ImageChops
 
-REPO = Path(__file__).resolve().parent.parent
-PHOTOS = sorted((REPO.parent / "shared" / "testdata").glob("*.jpg"))
-TICK = os.sysconf("SC_CLK_TCK")
+from bench_server import TESTDATA, cpu_s, start_uncached
 
-
-def start(server, work, photo):
-    """ossify on a free port, result cache off, with `bench/photo.jpg` public-read."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    (work / "ossify.toml").write_text("[image]\ncache_bytes = 0\n")
-    env = dict(os.environ, OSSIFY_ACCESS_KEY_ID="bench", OSSIFY_ACCESS_KEY_SECRET="bench",
-               OSSIFY_LOG="warn")
-    srv = subprocess.Popen([server, "serve", "--config", str(work / "ossify.toml"),
-                            "--listen", f"127.0.0.1:{port}", "--data-dir", str(work / "data")],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    b = oss2.Bucket(oss2.Auth("bench", "bench"), f"http://127.0.0.1:{port}", "bench")
-    for _ in range(100):
-        try:
-            b.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ)
-            break
-        except oss2.exceptions.RequestError:
-            time.sleep(0.1)
-    b.put_object_from_file("photo.jpg", str(photo))
-    return srv, port
-
-
-def cpu_s(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+PHOTOS = sorted(TESTDATA.glob("*.jpg"))
 
 
 def get(srv, port, spec):
@@ -85,7 +52,7 @@ def main():
     print("|---|---|---:|---:|---:|")
     for photo in PHOTOS:
         with tempfile.TemporaryDirectory() as work:
-            srv, port = start(args.server, Path(work), photo)
+            srv, port = start_uncached(args.server, work, {"photo.jpg": photo})
             try:
                 _, png, _ = get(srv, port, "resize,w_800/format,png")
                 ref = Image.open(io.BytesIO(png)).convert("RGB")
