@@ -536,6 +536,11 @@ impl Server {
             callbacks,
         });
 
+        tokio::spawn(crate::core::image_cache::trim(
+            app.store.clone(),
+            config.image.cache_bytes,
+            !config.storage.is_embedded(),
+        ));
         let background = crate::background::spawn(
             crate::background::Jobs {
                 node,

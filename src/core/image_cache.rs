@@ -8,7 +8,7 @@
 //! negotiated format included) and this build. An overwrite, append or delete gives the
 //! next request a different key, or no source at all, so a stale result is never
 //! served; orphaned entries age out. Identical concurrent requests render once (single
-//! flight): the first renders, the others wait for its result. On several nodes the
+//! flight): the first renders, the others wait for its result or its error. On several nodes the
 //! first also takes a lease on the key in the metadata engine, and identical requests
 //! on other nodes wait for its stored result.
 
@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::object::remove_blob;
-use super::{CoreResult, Store, now_ms};
-use crate::image::{Output, Pipeline};
+use super::{CoreError, CoreResult, Store, now_ms};
+use crate::image::{Limits, Output, Pipeline};
 use crate::observe::METRICS;
 use crate::storage::{BlobId, CacheEntry, ObjectRecord};
 
@@ -59,7 +59,10 @@ impl CacheUse {
     }
 }
 
-type Flights = Mutex<HashMap<String, watch::Receiver<Option<Arc<Output>>>>>;
+/// What a render in flight ends with: its output, or its error, which the identical
+/// requests waiting for it answer with too (it depends only on the key).
+type Rendered = Option<Result<Arc<Output>, CoreError>>;
+type Flights = Mutex<HashMap<String, watch::Receiver<Rendered>>>;
 
 /// How long a node waiting for another node's render looks for its result between
 /// attempts at the lease.
@@ -88,12 +91,14 @@ pub struct ResultCache {
 }
 
 /// The cache key of `pipeline` applied to `source` in `bucket`, with the watermark
-/// objects it composites (key and record).
+/// objects it composites (key and record), under `limits` (they decide whether a
+/// render succeeds, and `default_quality` its bytes).
 pub fn key(
     bucket: &str,
     source: &ObjectRecord,
     pipeline: &Pipeline,
     marks: &[(String, ObjectRecord)],
+    limits: &Limits,
 ) -> String {
     fn field(h: &mut Sha256, s: &str) {
         h.update(s.as_bytes());
@@ -112,6 +117,7 @@ pub fn key(
     }
     let mut h = Sha256::new();
     field(&mut h, env!("CARGO_PKG_VERSION"));
+    field(&mut h, &format!("{limits:?}"));
     field(&mut h, bucket);
     field(&mut h, &pipeline.normalized());
     identity(&mut h, source);
@@ -126,7 +132,7 @@ pub fn key(
 struct Flight {
     cache: Arc<ResultCache>,
     key: String,
-    result: watch::Sender<Option<Arc<Output>>>,
+    result: watch::Sender<Rendered>,
 }
 
 impl Drop for Flight {
@@ -185,12 +191,13 @@ impl ResultCache {
         key: String,
         render: impl AsyncFnOnce() -> CoreResult<Output>,
     ) -> CoreResult<(Output, CacheUse)> {
-        let served = |output: Output, how: CacheUse| {
+        // Counted however the render ended.
+        let served = |result: CoreResult<Output>, how: CacheUse| {
             METRICS.image_cache(how.metric());
-            Ok((output, how))
+            result.map(|output| (output, how))
         };
         if let Some(output) = self.lookup(store, &key).await {
-            return served(output, CacheUse::Hit);
+            return served(Ok(output), CacheUse::Hit);
         }
         loop {
             let joined = {
@@ -212,34 +219,43 @@ impl ResultCache {
                 Ok(flight) => flight,
                 Err(mut waiting) => match waiting.wait_for(Option::is_some).await {
                     Ok(result) => {
-                        let output = Output::clone(result.as_ref().expect("waited for"));
-                        return served(output, CacheUse::Shared);
+                        let result = result.as_ref().expect("waited for");
+                        let result = result.as_deref().cloned().map_err(CoreError::clone);
+                        return served(result, CacheUse::Shared);
                     }
-                    // That render failed or its client left: try again, maybe leading.
+                    // That render's client left: try again, maybe leading.
                     Err(_) => continue,
                 },
             };
             // Stored since the first look (by the flight that just ended)?
             if let Some(output) = self.lookup(store, &key).await {
-                return served(output, CacheUse::Hit);
+                return served(Ok(output), CacheUse::Hit);
             }
             let lease = match self.lead_cluster(store, &key).await {
                 Ok(lease) => lease,
                 Err(output) => {
-                    flight.result.send_replace(Some(Arc::new(output.clone())));
-                    return served(output, CacheUse::Shared);
+                    flight
+                        .result
+                        .send_replace(Some(Ok(Arc::new(output.clone()))));
+                    return served(Ok(output), CacheUse::Shared);
                 }
             };
             // Leading ends here whatever happens, so `render` runs at most once.
-            let output = render().await?;
+            let output = match render().await {
+                Ok(output) => output,
+                Err(e) => {
+                    flight.result.send_replace(Some(Err(e.clone())));
+                    return served(Err(e), CacheUse::Miss);
+                }
+            };
             let shared = Arc::new(output.clone());
-            flight.result.send_replace(Some(shared.clone()));
+            flight.result.send_replace(Some(Ok(shared.clone())));
             let store = store.clone();
             tokio::spawn(async move {
                 flight.cache.store(&store, &flight.key, &shared).await;
                 drop((lease, flight));
             });
-            return served(output, CacheUse::Miss);
+            return served(Ok(output), CacheUse::Miss);
         }
     }
 
@@ -379,6 +395,17 @@ impl ResultCache {
     }
 }
 
+/// At start-up: hold the stored results to `max_bytes`, so that a lowered
+/// `cache_bytes` applies at once. With the cache off (0), one node's results are of
+/// no further use and are all deleted; on shared storage (`shared`) they are left to
+/// the other nodes.
+pub async fn trim(store: Store, max_bytes: u64, shared: bool) {
+    if max_bytes == 0 && shared {
+        return;
+    }
+    update(&store, None, Vec::new(), max_bytes).await;
+}
+
 /// Apply a cache update, delete the blobs it freed and publish the cache's size.
 /// Returns whether `put` is stored.
 async fn update(
@@ -443,35 +470,49 @@ mod tests {
 
     #[test]
     fn keys_change_with_everything_a_result_depends_on() {
+        let k =
+            |bucket: &str, src: &ObjectRecord, p: &Pipeline, marks: &[(String, ObjectRecord)]| {
+                key(bucket, src, p, marks, &Limits::default())
+            };
         let p = crate::image::parse("image/resize,w_10").unwrap();
         let src = record("E", "b1");
         let mark = ("m.png".to_string(), record("M", "m1"));
-        let base = key("b", &src, &p, std::slice::from_ref(&mark));
-        assert_eq!(base, key("b", &src, &p, std::slice::from_ref(&mark)));
+        let base = k("b", &src, &p, std::slice::from_ref(&mark));
+        assert_eq!(base, k("b", &src, &p, std::slice::from_ref(&mark)));
         let others = [
-            key("c", &src, &p, std::slice::from_ref(&mark)),
-            key("b", &record("E", "b2"), &p, std::slice::from_ref(&mark)),
-            key("b", &record("F", "b1"), &p, std::slice::from_ref(&mark)),
-            key(
+            k("c", &src, &p, std::slice::from_ref(&mark)),
+            k("b", &record("E", "b2"), &p, std::slice::from_ref(&mark)),
+            k("b", &record("F", "b1"), &p, std::slice::from_ref(&mark)),
+            k(
                 "b",
                 &src,
                 &crate::image::parse("image/resize,w_11").unwrap(),
                 std::slice::from_ref(&mark),
             ),
-            key(
+            k(
                 "b",
                 &src,
                 &p.clone().with_auto_format(crate::image::OutFormat::Webp),
                 std::slice::from_ref(&mark),
             ),
-            key("b", &src, &p, &[("m.png".to_string(), record("M", "m2"))]),
-            key("b", &src, &p, &[]),
+            k("b", &src, &p, &[("m.png".to_string(), record("M", "m2"))]),
+            k("b", &src, &p, &[]),
+            key(
+                "b",
+                &src,
+                &p,
+                std::slice::from_ref(&mark),
+                &Limits {
+                    default_quality: 75,
+                    ..Limits::default()
+                },
+            ),
         ];
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&base, other, "variant {i}");
         }
         // Equal pipelines written differently share a key.
         let same = crate::image::parse("image/resize,w_10,m_lfit").unwrap();
-        assert_eq!(base, key("b", &src, &same, std::slice::from_ref(&mark)));
+        assert_eq!(base, k("b", &src, &same, std::slice::from_ref(&mark)));
     }
 }

@@ -215,23 +215,17 @@ fn check_source_size(record: &ObjectRecord, limit: u64) -> CoreResult<()> {
     Ok(())
 }
 
-/// Render `source` (already read-authorized, symlink resolved) through `pipeline`:
-/// each watermark object is read as a GetObject of the requester's, so a private
-/// image is never composited into a readable one. Served from the result cache
-/// when it holds this result (`None`: no cache).
-pub async fn render(
+/// The watermark objects `pipeline` composites (key and record), each read as a
+/// GetObject of the requester's, so a private image is never composited into a
+/// readable one.
+async fn watermarks(
     store: &Store,
     pool: &ImagePool,
     requester: &Requester,
     bucket: &BucketRecord,
-    source: &ObjectRecord,
-    pipeline: Pipeline,
-) -> CoreResult<(Output, Option<CacheUse>)> {
-    // The pixels of a cold object need a restore, as any read of its bytes.
+    pipeline: &Pipeline,
+) -> CoreResult<Vec<(String, ObjectRecord)>> {
     let now = now_ms();
-    check_readable(bucket, source, now)?;
-    let limit = pool.limits.max_source_bytes;
-    check_source_size(source, limit)?;
     let mut records = Vec::new();
     for key in pipeline.watermark_objects() {
         let (b, k) = (bucket.name.clone(), key.clone());
@@ -251,18 +245,48 @@ pub async fn render(
         })?;
         let record = resolve_symlink(store, requester, bucket, record).await?;
         check_readable(bucket, &record, now)?;
-        check_source_size(&record, limit)?;
+        check_source_size(&record, pool.limits.max_source_bytes)?;
         records.push((key, record));
     }
+    Ok(records)
+}
+
+/// Render `source` (already read-authorized, symlink resolved) through `pipeline`,
+/// with its watermark objects authorized for the requester.
+pub async fn render(
+    store: &Store,
+    pool: &ImagePool,
+    requester: &Requester,
+    bucket: &BucketRecord,
+    source: &ObjectRecord,
+    pipeline: Pipeline,
+) -> CoreResult<(Output, Option<CacheUse>)> {
+    let marks = watermarks(store, pool, requester, bucket, &pipeline).await?;
+    render_with(store, pool, bucket, source, pipeline, marks).await
+}
+
+/// Render `source` through `pipeline` compositing `marks` (see [`watermarks`]).
+/// Served from the result cache when it holds this result (`None`: no cache).
+async fn render_with(
+    store: &Store,
+    pool: &ImagePool,
+    bucket: &BucketRecord,
+    source: &ObjectRecord,
+    pipeline: Pipeline,
+    marks: Vec<(String, ObjectRecord)>,
+) -> CoreResult<(Output, Option<CacheUse>)> {
+    // The pixels of a cold object need a restore, as any read of its bytes.
+    check_readable(bucket, source, now_ms())?;
+    check_source_size(source, pool.limits.max_source_bytes)?;
     // Results of encrypted images are not kept: the cache stores them unencrypted.
-    let encrypted = source.sse.is_some() || records.iter().any(|(_, r)| r.sse.is_some());
+    let encrypted = source.sse.is_some() || marks.iter().any(|(_, r)| r.sse.is_some());
     let Some(cache) = pool.cache.as_ref().filter(|_| !encrypted) else {
-        return Ok((run(store, pool, source, pipeline, records).await?, None));
+        return Ok((run(store, pool, source, pipeline, marks).await?, None));
     };
-    let key = image_cache::key(&bucket.name, source, &pipeline, &records);
+    let key = image_cache::key(&bucket.name, source, &pipeline, &marks, &pool.limits);
     let (output, how) = cache
         .get_or_render(store, key, async move || {
-            run(store, pool, source, pipeline, records).await
+            run(store, pool, source, pipeline, marks).await
         })
         .await?;
     Ok((output, Some(how)))
@@ -329,15 +353,21 @@ pub async fn get_processed(
 ) -> CoreResult<Processed> {
     let source = resolve_symlink(store, requester, bucket, link).await?;
     let (pipeline, vary_accept) = pool.negotiate(pipeline, accept);
-    let etag = processed_etag(&source, &pipeline);
-    if conditions.check(&etag, source.last_modified)? == Precondition::NotModified {
+    let marks = watermarks(store, pool, requester, bucket, &pipeline).await?;
+    // The result changes with the source and with each watermark object.
+    let etag = processed_etag(&source, &pipeline, &marks);
+    let last_modified = marks
+        .iter()
+        .map(|(_, r)| r.last_modified)
+        .fold(source.last_modified, i64::max);
+    if conditions.check(&etag, last_modified)? == Precondition::NotModified {
         return Ok(Processed::NotModified { etag, vary_accept });
     }
-    let (output, cache) = render(store, pool, requester, bucket, &source, pipeline).await?;
+    let (output, cache) = render_with(store, pool, bucket, &source, pipeline, marks).await?;
     Ok(Processed::Image {
         output,
         etag,
-        last_modified: source.last_modified,
+        last_modified,
         vary_accept,
         cache,
     })
@@ -358,10 +388,18 @@ fn accepts(accept: &str, mime: &str) -> bool {
     })
 }
 
-/// The ETag of a processed image: derived from the source's and the normalized spec.
-fn processed_etag(source: &ObjectRecord, pipeline: &Pipeline) -> String {
-    let digest = Md5::digest(format!("{}\n{}", source.etag, pipeline.normalized()));
-    hex::encode_upper(digest)
+/// The ETag of a processed image: derived from the source's, the normalized spec and
+/// the ETag of each watermark object.
+fn processed_etag(
+    source: &ObjectRecord,
+    pipeline: &Pipeline,
+    marks: &[(String, ObjectRecord)],
+) -> String {
+    let mut text = format!("{}\n{}", source.etag, pipeline.normalized());
+    for (key, record) in marks {
+        text.push_str(&format!("\n{key}\n{}", record.etag));
+    }
+    hex::encode_upper(Md5::digest(text))
 }
 
 #[cfg(test)]

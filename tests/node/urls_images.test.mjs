@@ -225,6 +225,37 @@ test('get with process, and image info as JSON', async () => {
   );
 });
 
+test('processed results: a cache hit answers as the render did; a new watermark revalidates', async () => {
+  await c.put('img/src.png', png(40, 20));
+  await c.put('img/mark.png', png(8, 8));
+  const mark = Buffer.from('img/mark.png').toString('base64url');
+  const process = `image/watermark,image_${mark},g_nw,t_100`;
+  const first = await c.get('img/src.png', { process });
+  assert.equal(first.res.headers['x-ossify-image-cache'], 'miss');
+  // The result is stored after the answer.
+  let again;
+  for (let i = 0; i < 200; i++) {
+    again = await c.get('img/src.png', { process });
+    if (again.res.headers['x-ossify-image-cache'] === 'hit') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(again.res.headers['x-ossify-image-cache'], 'hit');
+  assert.deepEqual(again.content, first.content);
+  for (const h of ['etag', 'content-type', 'content-length', 'last-modified']) {
+    assert.equal(again.res.headers[h], first.res.headers[h], h);
+  }
+  const etag = first.res.headers.etag;
+  const unchanged = await c.get('img/src.png', { process, headers: { 'If-None-Match': etag } });
+  assert.equal(unchanged.res.status, 304);
+  // Another watermark object: another result, and another ETag, so no 304.
+  await c.put('img/mark.png', png(6, 6));
+  const changed = await c.get('img/src.png', { process, headers: { 'If-None-Match': etag } });
+  assert.equal(changed.res.status, 200);
+  assert.equal(changed.res.headers['x-ossify-image-cache'], 'miss');
+  assert.notEqual(changed.res.headers.etag, etag);
+  assert.notDeepEqual(changed.content, first.content);
+});
+
 test('signatureUrlV4: GET with x-oss-process and PUT with a signed header', async () => {
   const getUrl = await signer.signatureUrlV4('GET', 600, { queries: { 'x-oss-process': 'image/resize,w_10' } }, 'img/pic.png');
   assert.match(getUrl, /x-oss-signature-version=OSS4-HMAC-SHA256/);

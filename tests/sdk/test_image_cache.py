@@ -5,6 +5,7 @@ bound holds, identical requests render once, and a restart keeps the cache."""
 
 import base64
 import io
+import os
 import threading
 import time
 
@@ -136,17 +137,57 @@ def test_overwrite_delete_and_watermark_changes_are_never_served_stale(server_fa
     settled(srv.endpoint(HZ), lambda m: sample(m, "ossify_image_cache_lookups_total",
                                                result="miss") >= 3 and cached_bytes(m) > 0)
     assert processed(b, "p.jpg", wspec).headers[CACHE_HEADER] == "hit"
+    time.sleep(1.1)  # Last-Modified has whole seconds
     b.put_object("mark.png", make_image("PNG", size=(40, 40), color=(255, 0, 0)))
     red = processed(b, "p.jpg", wspec)
     assert red.headers[CACHE_HEADER] == "miss"
     px = Image.open(io.BytesIO(red.content)).convert("RGB").getpixel((200, 100))
     assert px[0] > 200 and px[2] < 60, px
+    # The ETag and Last-Modified follow the watermark too, so a client or CDN holding
+    # the blue result revalidates to the red one instead of a 304.
+    assert red.headers["etag"] != blue.headers["etag"]
+    mark_modified = b.head_object("mark.png").headers["last-modified"]
+    assert red.headers["last-modified"] == mark_modified != blue.headers["last-modified"]
+    for condition in ({"If-None-Match": blue.headers["etag"]},
+                      {"If-Modified-Since": blue.headers["last-modified"]}):
+        r = processed(b, "p.jpg", wspec, headers=condition)
+        assert (r.status_code, r.content) == (200, red.content), condition
+    r = processed(b, "p.jpg", wspec, headers={"If-None-Match": red.headers["etag"]})
+    assert (r.status_code, r.headers["etag"]) == (304, red.headers["etag"])
+    # A deleted watermark object is an error, not the result it gave.
+    b.delete_object("mark.png")
+    r = processed(b, "p.jpg", wspec)
+    assert r.status_code == 400 and "InvalidArgument" in r.text, r.text
+    assert CACHE_HEADER not in r.headers
     # A private watermark is still refused to a requester who cannot read it, hit or not.
     anon = oss2.Bucket(oss2.AnonymousAuth(), srv.endpoint(HZ), b.bucket_name)
     b.put_object_acl("p.jpg", oss2.OBJECT_ACL_PUBLIC_READ)
     with pytest.raises(oss2.exceptions.AccessDenied):
         anon.get_object("p.jpg", process=wspec)
     assert anon.get_object("p.jpg", process=spec).read()
+
+
+def test_a_version_change_is_never_served_stale(server_factory):
+    srv = start(server_factory)
+    b = bucket_on(srv, "versions")
+    b.put_bucket_versioning(oss2.models.BucketVersioningConfig(oss2.BUCKET_VERSIONING_ENABLE))
+    spec = "image/resize,w_100"
+    v1 = b.put_object("p.jpg", make_image(size=(400, 200), color=(200, 30, 40))).versionid
+    first = rendered_and_stored(srv, b, "p.jpg", spec)
+    v2 = b.put_object("p.jpg", make_image(size=(400, 200), color=(10, 200, 10))).versionid
+    latest = processed(b, "p.jpg", spec)
+    assert latest.headers[CACHE_HEADER] == "miss"
+    assert Image.open(io.BytesIO(latest.content)).getpixel((50, 25))[1] > 150
+    assert latest.headers["etag"] != first.headers["etag"]
+    # Each version keeps its own result.
+    old = b.get_object("p.jpg", process=spec, params={"versionId": v1})
+    assert (old.headers[CACHE_HEADER], old.read()) == ("hit", first.content)
+    new = b.get_object("p.jpg", process=spec, params={"versionId": v2})
+    assert (new.headers[CACHE_HEADER], new.read()) == ("hit", latest.content)
+    # Deleting the latest version brings the older one back, and its result.
+    b.delete_object("p.jpg", params={"versionId": v2})
+    back = processed(b, "p.jpg", spec)
+    assert (back.headers[CACHE_HEADER], back.content) == ("hit", first.content)
 
 
 def test_the_bound_holds_under_a_flood_of_distinct_specs(server_factory):
@@ -205,6 +246,40 @@ def test_identical_concurrent_requests_render_once(server_factory):
     assert sorted(r.headers[CACHE_HEADER] for r in results) == ["hit"] * 7 + ["miss"]
 
 
+def test_identical_failing_requests_render_once(server_factory):
+    """A render that fails answers every request waiting for it with its error, instead
+    of each waiting request rendering again in turn."""
+    srv = start(server_factory, ["max_time_ms = 1"])
+    ep = srv.endpoint(HZ)
+    b = bucket_on(srv, "fail")
+    im = Image.frombytes("RGB", (2400, 1800), os.urandom(2400 * 1800 * 3))
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=90)
+    b.put_object("big.jpg", buf.getvalue())
+    url = b.sign_url("GET", "big.jpg", 300,
+                     params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
+    before = scrape(ep)
+    results = [None] * 8
+    gate = threading.Barrier(8)
+
+    def fetch(i):
+        gate.wait()
+        results[i] = requests.get(url, timeout=120)
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        assert r.status_code == 400 and "ImageTooLarge" in r.text, r.text
+        assert "max_time_ms" in r.text
+    after = scrape(ep)
+    lookups = "ossify_image_cache_lookups_total"
+    assert grew(before, after, lookups, result="miss") == 1
+    assert grew(before, after, lookups, result="shared") == 7
+    assert cached_bytes(after) == cached_bytes(before)
+
+
 def test_a_restart_keeps_the_cache(server_factory):
     srv = start(server_factory)
     b = bucket_on(srv, "restart")
@@ -216,6 +291,36 @@ def test_a_restart_keeps_the_cache(server_factory):
     again = processed(b, "p.jpg", spec)
     assert (again.headers[CACHE_HEADER], again.content) == ("hit", first.content)
     assert comparable(again) == comparable(first)
+
+
+def test_a_lowered_bound_applies_at_start(server_factory):
+    srv = start(server_factory)
+    b = bucket_on(srv, "lower")
+    b.put_object("p.jpg", noisy_jpeg((640, 480), 7))
+    results = [rendered_and_stored(srv, b, "p.jpg", "image/resize,w_%d" % w) for w in (300, 310)]
+    settled(srv.endpoint(HZ), lambda m: cached_bytes(m) >= sum(len(r.content) for r in results))
+    # Room for the larger of the two only: the least recently used one goes at start.
+    bound = max(len(r.content) for r in results) + 100
+    srv.config_path.write_text(srv.config_path.read_text() + "cache_bytes = %d\n" % bound)
+    srv.restart()
+    m = settled(srv.endpoint(HZ), lambda m: 0 < cached_bytes(m) <= bound)
+    assert 0 < cached_bytes(m) <= bound
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), b.bucket_name)
+    assert processed(b, "p.jpg", "image/resize,w_310").headers[CACHE_HEADER] == "hit"
+    # Off: one node's results are deleted; on shared storage the other nodes keep them.
+    text = srv.config_path.read_text().replace("cache_bytes = %d" % bound, "cache_bytes = 0")
+    srv.config_path.write_text(text)
+    srv.restart()
+    if not SHARED_METADATA:
+        m = settled(srv.endpoint(HZ),
+                    lambda m: sample(m, "ossify_image_cache_evictions_total") >= 1)
+        assert sample(m, "ossify_image_cache_evictions_total") >= 1
+    srv.config_path.write_text(text.replace("cache_bytes = 0", ""))
+    srv.restart()
+    b = oss2.Bucket(oss2.Auth(ROOT1.id, ROOT1.secret), srv.endpoint(HZ), b.bucket_name)
+    again = processed(b, "p.jpg", "image/resize,w_310")
+    assert again.headers[CACHE_HEADER] == ("hit" if SHARED_METADATA else "miss")
+    assert again.content == results[1].content
 
 
 def two_nodes(server_factory, tag):
@@ -295,9 +400,10 @@ def test_accept_negotiation(server_factory):
     assert (plain.headers["content-type"], plain.headers["vary"]) == ("image/jpeg", "Accept")
     etags = {avif.headers["etag"], webp.headers["etag"], plain.headers["etag"]}
     assert len(etags) == 3
-    # Each choice is its own cache entry.
+    # Each choice is its own cache entry; a hit varies as the render did.
     again = processed(b, "p.jpg", spec, headers={"Accept": "image/webp"})
     assert (again.headers[CACHE_HEADER], again.content) == ("hit", webp.content)
+    assert comparable(again) == comparable(webp)
     # 304 on the negotiated ETag, still varying.
     r = processed(b, "p.jpg", spec, headers={"Accept": "image/webp",
                                              "If-None-Match": webp.headers["etag"]})

@@ -141,11 +141,46 @@ def test_info_reports_format_and_size(src, key, fmt, size):
     ("bomb.avif", "image/rotate,90", "0040-00000012"),
 ])
 def test_limits_from_the_header(src, key, spec, ec):
+    from test_operator import grew, scrape
+
+    before = scrape(src.ctx.env.endpoint())
     r = src.ctx.raw("GET", src.name, key, params={"x-oss-process": spec})
     assert r.status_code == 400, r.content[:300]
     err = error_of(r)
     assert (err["Code"], err["EC"]) == ("ImageTooLarge", ec), err
     assert r.headers.get("x-oss-ec") == ec
+    # Refused before decoding: no decode ran.
+    after = scrape(src.ctx.env.endpoint())
+    assert grew(before, after, "ossify_image_step_duration_seconds_count", action="decode") == 0
+
+
+@pytest.mark.parametrize("spec,fmt", [("image/resize,w_40/format,avif", "AVIF"),
+                                      ("image/resize,w_40/format,bmp", "BMP"),
+                                      ("image/resize,w_40/format,png", "PNG")])
+def test_wide_gamut_colours_survive_formats_without_a_profile(src, spec, fmt):
+    """A Display P3 photo (as phones take them) keeps its colours: formats with no room
+    for the profile (AVIF as ossify writes it, BMP) get the pixels in sRGB, the
+    others keep the profile."""
+    from PIL import Image, ImageCms
+
+    p3 = fixture("display-p3.icc")
+    colour = (200, 100, 50)
+    buf = io.BytesIO()
+    Image.new("RGB", (80, 80), colour).save(buf, "JPEG", quality=95, icc_profile=p3)
+    src.b.put_object("p3.jpg", buf.getvalue())
+    srgb = ImageCms.profileToProfile(Image.new("RGB", (1, 1), colour),
+                                     ImageCms.ImageCmsProfile(io.BytesIO(p3)),
+                                     ImageCms.createProfile("sRGB")).getpixel((0, 0))
+    assert srgb[0] > colour[0] + 10, srgb
+    im = open_image(src.get("p3.jpg", spec)[1])
+    assert im.format == fmt
+    px = im.convert("RGB").getpixel((20, 20))
+    if fmt == "PNG":
+        assert im.info["icc_profile"] == p3
+        assert near(px, colour, 3), px
+    else:
+        assert "icc_profile" not in im.info or not im.info["icc_profile"]
+        assert near(px, srgb, 4), (px, srgb)
 
 
 @pytest.mark.parametrize("key", ["trunc.heic", "garbage.heic"])

@@ -4,6 +4,7 @@
 
 use super::{SrcFormat, image_limits};
 use crate::image::limits::Limits;
+use crate::image::raster::{Frame, Img};
 use ::image::ImageDecoder;
 use std::io::Cursor;
 
@@ -76,6 +77,44 @@ pub fn usable(icc: &[u8]) -> bool {
         && tags
             .checked_mul(12)
             .is_some_and(|t| HEADER + 4 + t <= icc.len())
+}
+
+/// Convert `frames` from the colours `icc` describes to sRGB, for an output format
+/// with no room for a profile (AVIF as ravif writes it, GIF, BMP), so that a wide-gamut
+/// source (a phone's Display P3) does not come out washed out. A profile moxcms cannot
+/// use leaves the pixels as they are.
+pub fn to_srgb(frames: &mut [Frame], icc: &[u8]) {
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    let srgb = ColorProfile::new_srgb();
+    let transform = |layout| {
+        profile
+            .create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
+            .ok()
+    };
+    let (mut rgb, mut rgba) = (None, None);
+    for frame in frames {
+        let (pixels, transform) = match &mut frame.img {
+            Img::Rgb(img) => (
+                &mut **img,
+                rgb.get_or_insert_with(|| transform(Layout::Rgb)),
+            ),
+            Img::Rgba(img) => (
+                &mut **img,
+                rgba.get_or_insert_with(|| transform(Layout::Rgba)),
+            ),
+        };
+        let Some(transform) = transform else {
+            return;
+        };
+        let from = pixels.to_vec();
+        if let Err(e) = transform.transform(&from, pixels) {
+            tracing::debug!("cannot convert the picture to sRGB: {e}");
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

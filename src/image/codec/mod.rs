@@ -827,9 +827,15 @@ pub fn encode(
     limits: &Limits,
 ) -> Result<Vec<u8>, ImageError> {
     let (w, h) = pic.dims();
-    let Picture { frames, icc } = pic;
-    // The profile goes wherever the format has room for it (not GIF, not BMP).
+    let Picture { mut frames, icc } = pic;
+    // The profile goes wherever the format has room for it; AVIF (as ravif writes it),
+    // GIF and BMP have none, so their pixels are converted to sRGB instead.
     let icc = icc.as_deref();
+    if let Some(profile) = icc
+        && matches!(fmt, OutFormat::Avif | OutFormat::Gif | OutFormat::Bmp)
+    {
+        icc::to_srgb(&mut frames, profile);
+    }
     let mut out = Vec::new();
     if fmt == OutFormat::Webp && (w > limits.max_webp_side || h > limits.max_webp_side) {
         return Err(ImageError::too_large(format!(
@@ -897,8 +903,7 @@ pub fn encode(
                     // rav1e through ravif (with its assembly, feature `avif-asm`), on
                     // this worker thread only, at its fastest speed (10 of 1-10). The
                     // work is bounded before decoding (`AVIF_COST_PER_PIXEL`, calibrated in
-                    // docs/benchmarks.md). No ICC:
-                    // the encoder writes sRGB.
+                    // docs/benchmarks.md). Its pixels are sRGB (above).
                     let enc = ::image::codecs::avif::AvifEncoder::new_with_speed_quality(
                         &mut out,
                         10,
@@ -1108,6 +1113,63 @@ pub(crate) mod tests {
                     .zip([10u8, 200, 30])
                     .all(|(a, b)| a.abs_diff(b) < 12),
                 "{fmt:?} {px:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn outputs_without_a_profile_are_converted_to_srgb() {
+        use moxcms::{ColorProfile, Layout, TransformOptions};
+        let p3 = ColorProfile::new_display_p3();
+        let (colour, mut expected) = ([200u8, 100, 50], [0u8; 3]);
+        p3.create_transform_8bit(
+            Layout::Rgb,
+            &ColorProfile::new_srgb(),
+            Layout::Rgb,
+            TransformOptions::default(),
+        )
+        .unwrap()
+        .transform(&colour, &mut expected)
+        .unwrap();
+        assert!(
+            expected[0] > colour[0] + 10,
+            "P3 red is redder: {expected:?}"
+        );
+        let icc = p3.encode().unwrap();
+        let mut formats = vec![
+            OutFormat::Gif,
+            OutFormat::Bmp,
+            OutFormat::Png,
+            OutFormat::Webp,
+        ];
+        if cfg!(feature = "heif") {
+            formats.push(OutFormat::Avif);
+        }
+        for fmt in formats {
+            let pic = Picture {
+                frames: vec![Frame {
+                    img: Img::solid_rgb(32, 32, colour),
+                    delay_ms: 0,
+                }],
+                icc: Some(icc.clone()),
+            };
+            let opts = EncodeOpts {
+                quality: 90,
+                progressive: false,
+                webp_lossless: true,
+            };
+            let b = encode(pic, fmt, opts, &Limits::default()).unwrap();
+            let out = decode(&b, &probe(&b).unwrap(), false, &Limits::default()).unwrap();
+            let px = out.first().rgb_at(16, 16);
+            // Formats with room for the profile keep it and the pixels as they were.
+            let (want, profile) = match fmt {
+                OutFormat::Png | OutFormat::Webp => (colour, Some(&icc)),
+                _ => (expected, None),
+            };
+            assert_eq!(out.icc.as_ref(), profile, "{fmt:?}");
+            assert!(
+                px.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 3),
+                "{fmt:?}: {px:?}, want {want:?}"
             );
         }
     }
