@@ -154,6 +154,32 @@ def test_limits_from_the_header(src, key, spec, ec):
     assert grew(before, after, "ossify_image_step_duration_seconds_count", action="decode") == 0
 
 
+def test_nclx_wide_gamut_source_keeps_its_colours(src):
+    """A HEIC whose colours are given as CICP codes (`nclx`: Display P3 primaries, sRGB
+    transfer), as pillow-heif writes it here: its outputs carry an equivalent profile,
+    or sRGB pixels where the format has no room for one."""
+    import pillow_heif
+    from PIL import Image, ImageCms
+
+    pillow_heif.register_heif_opener()
+    colour = (200, 100, 50)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(
+        buf, "HEIF", quality=95, nclx_profile={"color_primaries": 12, "transfer_characteristics": 13,
+                                               "matrix_coefficients": 6, "full_range_flag": 1})
+    assert b"nclx" in buf.getvalue() and b"prof" not in buf.getvalue()
+    src.b.put_object("p3-nclx.heic", buf.getvalue())
+    p3 = ImageCms.ImageCmsProfile(io.BytesIO(fixture("display-p3.icc")))
+    srgb = ImageCms.createProfile("sRGB")
+    want = ImageCms.profileToProfile(Image.new("RGB", (1, 1), colour), p3, srgb).getpixel((0, 0))
+    png = open_image(src.get("p3-nclx.heic", "image/format,png")[1])
+    made = ImageCms.ImageCmsProfile(io.BytesIO(png.info["icc_profile"]))
+    shown = ImageCms.profileToProfile(png.convert("RGB"), made, srgb).getpixel((32, 32))
+    assert near(shown, want, 4), (shown, want)
+    avif = open_image(src.get("p3-nclx.heic", "image/format,avif")[1])
+    assert near(avif.convert("RGB").getpixel((32, 32)), want, 4)
+
+
 @pytest.mark.parametrize("spec,fmt", [("image/resize,w_40/format,avif", "AVIF"),
                                       ("image/resize,w_40/format,bmp", "BMP"),
                                       ("image/resize,w_40/format,png", "PNG")])

@@ -117,13 +117,53 @@ pub fn dims(b: &[u8]) -> Option<(u32, u32)> {
     Some((w, h))
 }
 
-/// The ICC profile of the primary image: a `colr` property of type `prof` or `rICC`.
+/// The ICC profile of the primary image: a `colr` property of type `prof` or `rICC`,
+/// else one made from an `nclx` property (colour primaries and transfer as CICP codes,
+/// how AVIF encoders and Android phones describe a wide-gamut picture).
 pub fn icc(b: &[u8]) -> Option<Vec<u8>> {
-    primary_properties(b)?
-        .into_iter()
-        .filter(|(t, _)| t == b"colr")
-        .find(|(_, p)| p.starts_with(b"prof") || p.starts_with(b"rICC"))
-        .map(|(_, p)| p[4..].to_vec())
+    let props = primary_properties(b)?;
+    let mut colr = props.iter().filter(|(t, _)| t == b"colr").map(|(_, p)| *p);
+    if let Some(p) = colr
+        .clone()
+        .find(|p| p.starts_with(b"prof") || p.starts_with(b"rICC"))
+    {
+        return Some(p[4..].to_vec());
+    }
+    let nclx = colr.find(|p| p.starts_with(b"nclx") && p.len() >= 11)?;
+    nclx_icc(be16(nclx, 4)?, be16(nclx, 6)?)
+}
+
+/// An ICC profile for CICP colour primaries and transfer, when they are not sRGB's
+/// (BT.709 or unspecified primaries, which readers take as sRGB: no profile needed).
+/// HDR transfers (PQ, HLG) and codes moxcms does not know give none.
+fn nclx_icc(primaries: u32, transfer: u32) -> Option<Vec<u8>> {
+    use moxcms::{
+        CicpColorPrimaries, CicpProfile, ColorProfile, MatrixCoefficients, TransferCharacteristics,
+    };
+    if matches!(primaries, 1 | 2) {
+        return None;
+    }
+    let color_primaries = CicpColorPrimaries::try_from(u8::try_from(primaries).ok()?).ok()?;
+    // Unspecified transfer: sRGB's, as for the primaries.
+    let transfer = if transfer == 2 { 13 } else { transfer };
+    let transfer_characteristics =
+        TransferCharacteristics::try_from(u8::try_from(transfer).ok()?).ok()?;
+    if matches!(
+        transfer_characteristics,
+        TransferCharacteristics::Smpte2084 | TransferCharacteristics::Hlg
+    ) {
+        return None;
+    }
+    let profile = ColorProfile::new_from_cicp(CicpProfile {
+        color_primaries,
+        transfer_characteristics,
+        // The pixels are RGB by then; the matrix only described their YCbCr.
+        matrix_coefficients: MatrixCoefficients::Identity,
+        full_range: true,
+    });
+    // Codes without chromaticities or a curve leave the profile without curves.
+    profile.red_trc.as_ref()?;
+    profile.encode().ok()
 }
 
 /// A HEIF source this build cannot decode: the `heif` feature is off, or libheif was
@@ -345,4 +385,59 @@ pub fn decode(
     } else {
         Img::Rgb(::image::RgbImage::from_raw(w, h, px).ok_or_else(short)?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+
+    fn to_srgb(profile: &ColorProfile, rgb: [u8; 3]) -> [u8; 3] {
+        let mut out = [0u8; 3];
+        profile
+            .create_transform_8bit(
+                Layout::Rgb,
+                &ColorProfile::new_srgb(),
+                Layout::Rgb,
+                TransformOptions::default(),
+            )
+            .unwrap()
+            .transform(&rgb, &mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn nclx_colours_become_a_profile_unless_srgb() {
+        // Display P3 (primaries 12, sRGB transfer 13), as a phone writes it.
+        let icc = nclx_icc(12, 13).unwrap();
+        let made = ColorProfile::new_from_slice(&icc).unwrap();
+        let p3 = ColorProfile::new_display_p3();
+        let colour = [200, 100, 50];
+        let (got, want) = (to_srgb(&made, colour), to_srgb(&p3, colour));
+        assert!(
+            got.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 1),
+            "{got:?} {want:?}"
+        );
+        assert_ne!(got, colour);
+        // Unspecified transfer reads as sRGB's.
+        assert_eq!(nclx_icc(12, 2), Some(icc));
+        // sRGB / BT.709 or unspecified primaries need no profile; HDR transfers
+        // (PQ 16, HLG 18) and unknown codes get none.
+        for (primaries, transfer) in [
+            (1, 13),
+            (2, 13),
+            (1, 1),
+            (9, 16),
+            (9, 18),
+            (99, 13),
+            (12, 99),
+        ] {
+            assert_eq!(
+                nclx_icc(primaries, transfer),
+                None,
+                "{primaries} {transfer}"
+            );
+        }
+    }
 }
