@@ -437,6 +437,8 @@ pub struct ImageConfig {
     /// Output formats (`avif`, `webp`) chosen from a request's `Accept` for specs that
     /// name no format, in order of preference; empty (the default, as OSS): never.
     pub auto_format: Vec<String>,
+    /// `auto_format` for the buckets named here instead (`[]` turns it off for one).
+    pub auto_format_buckets: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for ImageConfig {
@@ -449,17 +451,29 @@ impl Default for ImageConfig {
             max_time_ms: l.max_time_ms,
             cache_bytes: 1 << 30,
             auto_format: Vec::new(),
+            auto_format_buckets: Default::default(),
         }
     }
 }
 
 impl ImageConfig {
-    /// The formats of `auto_format` (checked by [`Config::finish`]).
-    pub fn auto_formats(&self) -> Vec<crate::image::OutFormat> {
-        self.auto_format
-            .iter()
-            .filter_map(|f| crate::image::OutFormat::parse(f))
-            .collect()
+    /// The formats of `auto_format` and `auto_format_buckets` (checked by
+    /// [`Config::finish`]).
+    pub fn auto_formats(&self) -> crate::core::process::AutoFormat {
+        let formats = |names: &[String]| {
+            names
+                .iter()
+                .filter_map(|f| crate::image::OutFormat::parse(f))
+                .collect()
+        };
+        crate::core::process::AutoFormat {
+            default: formats(&self.auto_format),
+            buckets: self
+                .auto_format_buckets
+                .iter()
+                .map(|(bucket, names)| (bucket.clone(), formats(names)))
+                .collect(),
+        }
     }
 
     /// The engine's limits with these budgets.
@@ -692,15 +706,30 @@ impl Config {
                 return Err(ConfigError(format!("image.{key} must be at least 1")));
             }
         }
-        for (i, format) in self.image.auto_format.iter().enumerate() {
-            if !matches!(format.as_str(), "avif" | "webp") {
-                return Err(ConfigError(format!(
-                    "image.auto_format: {format:?} is not a format Accept can choose; use \"avif\" and/or \"webp\""
-                )));
+        let lists = std::iter::once(("image.auto_format".to_owned(), &self.image.auto_format))
+            .chain(
+                self.image
+                    .auto_format_buckets
+                    .iter()
+                    .map(|(b, list)| (format!("image.auto_format_buckets.{b}"), list)),
+            );
+        for (name, list) in lists {
+            for (i, format) in list.iter().enumerate() {
+                if !matches!(format.as_str(), "avif" | "webp") {
+                    return Err(ConfigError(format!(
+                        "{name}: {format:?} is not a format Accept can choose; use \"avif\" and/or \"webp\""
+                    )));
+                }
+                if list[..i].contains(format) {
+                    return Err(ConfigError(format!("{name} lists {format:?} twice")));
+                }
             }
-            if self.image.auto_format[..i].contains(format) {
+        }
+        for bucket in self.image.auto_format_buckets.keys() {
+            if let Err(e) = crate::names::BucketName::parse(bucket) {
                 return Err(ConfigError(format!(
-                    "image.auto_format lists {format:?} twice"
+                    "image.auto_format_buckets: {bucket:?} is not a bucket name: {}",
+                    e.0
                 )));
             }
         }
@@ -1141,23 +1170,34 @@ path_style = true
         let typo = Config::from_toml("[image]\nmax_step = 5\n").unwrap_err();
         assert!(typo.0.contains("max_step"), "{typo}");
         assert_eq!(config.image.cache_bytes, 1 << 30);
-        assert!(config.image.auto_formats().is_empty());
-        let mut auto =
-            Config::from_toml("[image]\nauto_format = [\"webp\", \"avif\"]\ncache_bytes = 0\n")
-                .unwrap();
+        assert!(config.image.auto_formats().for_bucket("b").is_empty());
+        let mut auto = Config::from_toml(
+            "[image]\nauto_format = [\"webp\", \"avif\"]\ncache_bytes = 0\n\
+             [image.auto_format_buckets]\nplain = []\nphotos = [\"avif\"]\n",
+        )
+        .unwrap();
         auto.finish().unwrap();
         use crate::image::OutFormat;
-        assert_eq!(
-            auto.image.auto_formats(),
-            [OutFormat::Webp, OutFormat::Avif]
-        );
+        let formats = auto.image.auto_formats();
+        assert_eq!(formats.for_bucket("b"), [OutFormat::Webp, OutFormat::Avif]);
+        assert_eq!(formats.for_bucket("photos"), [OutFormat::Avif]);
+        assert!(formats.for_bucket("plain").is_empty());
         assert_eq!(auto.image.cache_bytes, 0);
-        for bad in ["[\"png\"]", "[\"webp\", \"webp\"]"] {
-            let mut c = Config::from_toml(&format!("[image]\nauto_format = {bad}\n")).unwrap();
-            assert!(
-                c.finish().unwrap_err().0.contains("image.auto_format"),
-                "{bad}"
-            );
+        for (bad, what) in [
+            ("auto_format = [\"png\"]", "image.auto_format"),
+            ("auto_format = [\"webp\", \"webp\"]", "image.auto_format"),
+            (
+                "auto_format_buckets = { b1 = [\"gif\"] }",
+                "image.auto_format_buckets.b1",
+            ),
+            (
+                "auto_format_buckets = { B_1 = [\"webp\"] }",
+                "\"B_1\" is not a bucket name",
+            ),
+        ] {
+            let mut c = Config::from_toml(&format!("[image]\n{bad}\n")).unwrap();
+            let e = c.finish().unwrap_err().0;
+            assert!(e.contains(what), "{bad}: {e}");
         }
     }
 

@@ -28,8 +28,22 @@ pub struct ImagePool {
     max_waiting: usize,
     pub limits: Limits,
     cache: Option<Arc<ResultCache>>,
-    /// Formats a request's `Accept` may choose, in order (`[image] auto_format`).
-    auto_format: Vec<OutFormat>,
+    /// Formats a request's `Accept` may choose (`[image] auto_format`).
+    auto_format: AutoFormat,
+}
+
+/// Formats a request's `Accept` may choose, in order of preference: `default` for
+/// every bucket but those in `buckets`.
+#[derive(Debug, Clone, Default)]
+pub struct AutoFormat {
+    pub default: Vec<OutFormat>,
+    pub buckets: HashMap<String, Vec<OutFormat>>,
+}
+
+impl AutoFormat {
+    pub fn for_bucket(&self, bucket: &str) -> &[OutFormat] {
+        self.buckets.get(bucket).unwrap_or(&self.default)
+    }
 }
 
 impl ImagePool {
@@ -68,7 +82,7 @@ impl ImagePool {
             max_waiting,
             limits: Limits::default(),
             cache: None,
-            auto_format: Vec::new(),
+            auto_format: AutoFormat::default(),
         })
     }
 
@@ -86,23 +100,28 @@ impl ImagePool {
         }
     }
 
-    /// The pool answering `Accept` with these formats, in order of preference.
-    pub fn with_auto_format(self, auto_format: Vec<OutFormat>) -> Self {
+    /// The pool answering `Accept` with these formats.
+    pub fn with_auto_format(self, auto_format: AutoFormat) -> Self {
         Self {
             auto_format,
             ..self
         }
     }
 
-    /// Accept negotiation: for a chain that leaves the format open, the first
-    /// configured format the request accepts. The flag says whether the answer
-    /// depends on `Accept` (the response then carries `Vary: Accept`).
-    pub fn negotiate(&self, pipeline: Pipeline, accept: Option<&str>) -> (Pipeline, bool) {
-        if self.auto_format.is_empty() || !pipeline.format_open() {
+    /// Accept negotiation: for a chain that leaves the format open, the first format
+    /// configured for `bucket` that the request accepts. The flag says whether the
+    /// answer depends on `Accept` (the response then carries `Vary: Accept`).
+    pub fn negotiate(
+        &self,
+        bucket: &str,
+        pipeline: Pipeline,
+        accept: Option<&str>,
+    ) -> (Pipeline, bool) {
+        let formats = self.auto_format.for_bucket(bucket);
+        if formats.is_empty() || !pipeline.format_open() {
             return (pipeline, false);
         }
-        match self
-            .auto_format
+        match formats
             .iter()
             .find(|f| accepts(accept.unwrap_or_default(), f.content_type()))
         {
@@ -352,7 +371,7 @@ pub async fn get_processed(
     accept: Option<&str>,
 ) -> CoreResult<Processed> {
     let source = resolve_symlink(store, requester, bucket, link).await?;
-    let (pipeline, vary_accept) = pool.negotiate(pipeline, accept);
+    let (pipeline, vary_accept) = pool.negotiate(&bucket.name, pipeline, accept);
     let marks = watermarks(store, pool, requester, bucket, &pipeline).await?;
     // The result changes with the source and with each watermark object.
     let etag = processed_etag(&source, &pipeline, &marks);
@@ -453,12 +472,13 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_first_configured_accepted_format() {
-        let pool = ImagePool::new(1, 1)
-            .unwrap()
-            .with_auto_format(vec![OutFormat::Avif, OutFormat::Webp]);
+        let pool = ImagePool::new(1, 1).unwrap().with_auto_format(AutoFormat {
+            default: vec![OutFormat::Avif, OutFormat::Webp],
+            buckets: HashMap::from([("plain".to_owned(), Vec::new())]),
+        });
         let p = |spec| image::parse(spec).unwrap();
         let chosen = |spec, accept| {
-            let (pipeline, vary) = pool.negotiate(p(spec), accept);
+            let (pipeline, vary) = pool.negotiate("b", p(spec), accept);
             (pipeline.normalized(), vary)
         };
         let resize = p("image/resize,w_10").normalized();
@@ -484,13 +504,13 @@ mod tests {
                 "{spec}"
             );
         }
-        // Off by default.
-        let plain = ImagePool::new(1, 1).unwrap();
-        assert!(
-            !plain
-                .negotiate(p("image/resize,w_10"), Some("image/avif"))
+        // Off for a bucket configured so, and by default.
+        let resized = |pool: &ImagePool, bucket| {
+            pool.negotiate(bucket, p("image/resize,w_10"), Some("image/avif"))
                 .1
-        );
+        };
+        assert!(!resized(&pool, "plain"));
+        assert!(!resized(&ImagePool::new(1, 1).unwrap(), "b"));
     }
 
     #[tokio::test]

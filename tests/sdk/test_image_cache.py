@@ -430,6 +430,21 @@ def test_accept_negotiation(server_factory):
     assert r.headers["vary"] == "Accept, Origin"
 
 
+def test_accept_negotiation_per_bucket(server_factory):
+    plain, photos = unique_bucket_name("plain"), unique_bucket_name("photos")
+    srv = start(server_factory, ['auto_format = ["webp"]', "[image.auto_format_buckets]",
+                                 '"%s" = []' % plain, '"%s" = ["avif"]' % photos])
+    chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+    auth = oss2.Auth(ROOT1.id, ROOT1.secret)
+    for name, ctype, vary in [(plain, "image/jpeg", None), (photos, "image/avif", "Accept"),
+                              (unique_bucket_name("other"), "image/webp", "Accept")]:
+        b = oss2.Bucket(auth, srv.endpoint(HZ), name)
+        b.create_bucket()
+        b.put_object("p.jpg", make_image(size=(400, 200)))
+        r = processed(b, "p.jpg", "image/resize,w_100", headers={"Accept": chrome})
+        assert (r.headers["content-type"], r.headers.get("vary")) == (ctype, vary), name
+
+
 def test_negotiation_is_off_by_default(ossify):
     auth = oss2.Auth(ROOT1.id, ROOT1.secret)
     b = oss2.Bucket(auth, ossify.endpoint(), ossify.bucket_name("noaccept"))
