@@ -18,8 +18,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from PIL import Image
 
-from conftest import (HZ, ROOT1, SHARED_DATA_DIR, SHARED_METADATA, OssifyEnv, make_config,
-                      make_image, make_v2_client, unique_bucket_name)
+from conftest import (HZ, ROOT1, SHARED_DATA_DIR, SHARED_METADATA, STORAGE, OssifyEnv,
+                      blob_files, make_config, make_image, make_v2_client, unique_bucket_name)
 from test_operator import grew, sample, scrape
 
 CACHE_HEADER = "x-ossify-image-cache"
@@ -195,7 +195,8 @@ def test_the_bound_holds_under_a_flood_of_distinct_specs(server_factory):
     srv = start(server_factory, ["cache_bytes = %d" % bound])
     ep = srv.endpoint(HZ)
     b = bucket_on(srv, "flood")
-    b.put_object("p.jpg", noisy_jpeg((800, 600), 2))
+    source = noisy_jpeg((800, 600), 2)
+    b.put_object("p.jpg", source)
     sizes = []
     for w in range(300, 340):
         r = processed(b, "p.jpg", "image/resize,w_%d/quality,q_95" % w)
@@ -214,6 +215,11 @@ def test_the_bound_holds_under_a_flood_of_distinct_specs(server_factory):
     assert processed(b, "p.jpg", "image/resize,w_300/quality,q_95").headers[CACHE_HEADER] == "miss"
     m = settled(ep, lambda m: sample(m, "ossify_image_cache_evictions_total") > evicted)
     assert 0 < cached_bytes(m) <= bound
+    if not STORAGE:
+        # On disk too (the embedded store deletes blobs at once; shared storage after
+        # `blob_delete_delay_secs`): the evicted results' blobs are gone.
+        on_disk = sum(p.stat().st_size for p in blob_files(srv.data_dir))
+        assert on_disk <= bound + len(source), (on_disk, bound)
 
 
 def test_identical_concurrent_requests_render_once(server_factory):
