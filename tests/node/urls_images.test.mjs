@@ -1,10 +1,12 @@
 // Presigned URLs from ali-oss (signatureUrl, asyncSignatureUrl, signatureUrlV4) used by a
 // plain HTTP client, browser form uploads signed by calculatePostSignature and
-// signPostObjectPolicyV4, image processing on GET, and processObjectSave (sys/saveas).
+// signPostObjectPolicyV4, image processing on GET (the result cache, HEIC/AVIF sources), and
+// processObjectSave (sys/saveas).
 // ali-oss refuses to presign for an IP endpoint, so URLs always come from a path-style
 // client on http://localhost:<port>.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import signUtils from 'ali-oss/lib/common/signUtils.js';
 import {
   client, newBucket, removeBucket, rejection, assertOssError, etagOf, png, pngSize,
@@ -223,6 +225,14 @@ test('get with process, and image info as JSON', async () => {
     [heicInfo.ImageWidth.value, heicInfo.ImageHeight.value, heicInfo.Format.value],
     ['20', '10', 'heic'],
   );
+  // HEIC and AVIF sources (tests/fixtures: 320x200 photos) decode like JPEG.
+  for (const name of ['photo.heic', 'photo.avif']) {
+    const fixture = readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+    await c.put(`img/${name}`, fixture);
+    const out = await c.get(`img/${name}`, { process: 'image/resize,w_100/format,png' });
+    assert.equal(out.res.headers['content-type'], 'image/png', name);
+    assert.deepEqual(pngSize(out.content), { width: 100, height: 63 }, name);
+  }
 });
 
 test('processed results: a cache hit answers as the render did; a new watermark revalidates', async () => {
