@@ -8,9 +8,9 @@
 //! negotiated format included) and this build. An overwrite, append or delete gives the
 //! next request a different key, or no source at all, so a stale result is never
 //! served; orphaned entries age out. Identical concurrent requests render once (single
-//! flight): the first renders, the others wait for its result or its error. On several nodes the
-//! first also takes a lease on the key in the metadata engine, and identical requests
-//! on other nodes wait for its stored result.
+//! flight): the first renders, the others wait for its result or its error. On several
+//! nodes the first also takes a lease on the key in the metadata engine, and identical
+//! requests on other nodes wait for its stored result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
