@@ -295,6 +295,17 @@ impl ResultCache {
     /// unreadable) is a miss.
     async fn lookup(&self, store: &Store, key: &str) -> Option<Output> {
         let known = lock(&self.known).get(key).cloned();
+        // A remembered entry whose bytes are in the page cache is read here, as a plain
+        // GET reads a small blob: a trip to the blocking pool would cost more.
+        if let Some(entry) = &known {
+            let mut bytes = Vec::with_capacity(entry.size as usize);
+            if let Ok(true) = store
+                .blobs
+                .read_cached(&entry.blob, 0, entry.size, &mut bytes)
+            {
+                return self.found(store, key, entry.clone(), bytes, true);
+            }
+        }
         let (meta, blobs, k) = (store.meta.clone(), store.blobs.clone(), key.to_owned());
         let read = tokio::task::spawn_blocking(move || {
             let read = |entry: &CacheEntry| {
@@ -315,20 +326,31 @@ impl ResultCache {
             Ok((entry, bytes, false))
         })
         .await;
-        let (entry, bytes, remembered) = match read {
-            Ok(Ok(found)) => found,
+        match read {
+            Ok(Ok((entry, bytes, remembered))) => self.found(store, key, entry, bytes, remembered),
             Ok(Err(e)) => {
                 lock(&self.known).remove(key);
                 if !e.is_empty() {
                     tracing::debug!(key, "result cache entry unreadable, rendering: {e}");
                 }
-                return None;
+                None
             }
             Err(e) => {
                 tracing::warn!(key, "result cache lookup failed: {e}");
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// A hit on `entry`, whose result is `bytes`.
+    fn found(
+        &self,
+        store: &Store,
+        key: &str,
+        entry: CacheEntry,
+        bytes: Vec<u8>,
+        remembered: bool,
+    ) -> Option<Output> {
         let content_type = crate::image::known_content_type(&entry.content_type)?;
         if !remembered {
             self.remember(key, entry);
