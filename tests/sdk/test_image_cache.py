@@ -5,7 +5,6 @@ bound holds, identical requests render once, and a restart keeps the cache."""
 
 import base64
 import io
-import os
 import threading
 import time
 
@@ -30,8 +29,7 @@ PER_RESPONSE = {"date", "x-oss-request-id", CACHE_HEADER, "connection", "keep-al
 def noisy_jpeg(size, seed):
     """A photo-like JPEG (noise compresses badly, so results have real sizes)."""
     import random
-    rng = random.Random(seed)
-    im = Image.frombytes("RGB", size, bytes(rng.getrandbits(8) for _ in range(size[0] * size[1] * 3)))
+    im = Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=90)
     return buf.getvalue()
@@ -82,6 +80,22 @@ def rendered_and_stored(srv, bucket, key, spec):
     assert r.headers[CACHE_HEADER] == "miss"
     settled(srv.endpoint(HZ), lambda m: cached_bytes(m) > 0)
     return r
+
+
+def at_once(urls, n=8):
+    """The responses to `n` GETs started together, of `urls` in turn."""
+    results = [None] * n
+    gate = threading.Barrier(n)
+
+    def fetch(i):
+        gate.wait()
+        results[i] = requests.get(urls[i % len(urls)], timeout=120)
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
 
 
 def test_hit_answers_exactly_what_the_render_answered(server_factory):
@@ -230,17 +244,7 @@ def test_identical_concurrent_requests_render_once(server_factory):
     url = b.sign_url("GET", "big.jpg", 300,
                      params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
     before = scrape(ep)
-    results = [None] * 8
-    gate = threading.Barrier(8)
-
-    def fetch(i):
-        gate.wait()
-        results[i] = requests.get(url, timeout=120)
-    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([url])
     assert all(r.status_code == 200 for r in results)
     assert len({r.content for r in results}) == 1
     after = scrape(ep)
@@ -258,24 +262,11 @@ def test_identical_failing_requests_render_once(server_factory):
     srv = start(server_factory, ["max_time_ms = 1"])
     ep = srv.endpoint(HZ)
     b = bucket_on(srv, "fail")
-    im = Image.frombytes("RGB", (2400, 1800), os.urandom(2400 * 1800 * 3))
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=90)
-    b.put_object("big.jpg", buf.getvalue())
+    b.put_object("big.jpg", noisy_jpeg((2400, 1800), 8))
     url = b.sign_url("GET", "big.jpg", 300,
                      params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
     before = scrape(ep)
-    results = [None] * 8
-    gate = threading.Barrier(8)
-
-    def fetch(i):
-        gate.wait()
-        results[i] = requests.get(url, timeout=120)
-    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once([url])
     for r in results:
         assert r.status_code == 400 and "ImageTooLarge" in r.text, r.text
         assert "max_time_ms" in r.text
@@ -376,17 +367,7 @@ def test_identical_requests_on_two_nodes_render_once(server_factory):
     urls = [bucket.sign_url("GET", "big.jpg", 300, params=params) for bucket in (b, other)]
     endpoints = [a.endpoint(HZ), b_node.endpoint(HZ)]
     before = [scrape(ep) for ep in endpoints]
-    results = [None] * 8
-    gate = threading.Barrier(8)
-
-    def fetch(i):
-        gate.wait()
-        results[i] = requests.get(urls[i % 2], timeout=120)
-    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(urls)
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     assert len({r.content for r in results}) == 1
     after = [scrape(ep) for ep in endpoints]
