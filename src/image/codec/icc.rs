@@ -109,10 +109,17 @@ pub fn to_srgb(frames: &mut [Frame], icc: &[u8]) {
         let Some(transform) = transform else {
             return;
         };
-        let from = pixels.to_vec();
-        if let Err(e) = transform.transform(&from, pixels) {
-            tracing::debug!("cannot convert the picture to sRGB: {e}");
-            return;
+        // About 256 KiB (whole pixels of 3 or 4 bytes) at a time through a small
+        // copy, rather than a second frame in memory.
+        const PIECE: usize = 256 * 1024 / 12 * 12;
+        let mut from = Vec::with_capacity(PIECE.min(pixels.len()));
+        for chunk in pixels.chunks_mut(PIECE) {
+            from.clear();
+            from.extend_from_slice(chunk);
+            if let Err(e) = transform.transform(&from, chunk) {
+                tracing::debug!("cannot convert the picture to sRGB: {e}");
+                return;
+            }
         }
     }
 }
