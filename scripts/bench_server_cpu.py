@@ -19,18 +19,23 @@ from pathlib import Path
 
 from bench_server import cpu_s, start_uncached
 
-BENCH_PYTHON = Path(__file__).resolve().parent.parent / ".venv-bench" / "bin" / "python"
+SCRIPTS = Path(__file__).resolve().parent
+BENCH_PYTHON = SCRIPTS.parent / ".venv-bench" / "bin" / "python"
 
+# The libvips side, in the bench venv: bench_images.py's thumbnail (with its settings:
+# one thread, libvips' operation cache off) `n` times per request line, CPU ms each.
 WORKER = r'''
-import sys, time, pyvips
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from bench_images import vips_jpeg
 cache = {}
 for line in sys.stdin:
-    path, width, n = line.split()
+    path, n = line.split()
     data = cache.setdefault(path, open(path, "rb").read())
-    pyvips.Image.thumbnail_buffer(data, int(width)).jpegsave_buffer(Q=80)
+    vips_jpeg(data)
     t0 = time.process_time()
     for _ in range(int(n)):
-        pyvips.Image.thumbnail_buffer(data, int(width)).jpegsave_buffer(Q=80)
+        vips_jpeg(data)
     print((time.process_time() - t0) / int(n) * 1000, flush=True)
 '''
 
@@ -38,7 +43,7 @@ for line in sys.stdin:
 def main():
     binary, rounds, n, photos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
     srv, port = start_uncached(binary, tempfile.mkdtemp(), {Path(p).name: Path(p) for p in photos})
-    vips = subprocess.Popen([str(BENCH_PYTHON), "-c", WORKER], stdin=subprocess.PIPE,
+    vips = subprocess.Popen([str(BENCH_PYTHON), "-c", WORKER, str(SCRIPTS)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True,
                             env=dict(os.environ, VIPS_CONCURRENCY="1"))
     conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -58,7 +63,7 @@ def main():
         return (cpu_s(srv.pid) - c0) / n * 1000
 
     def libvips_ms(path):
-        vips.stdin.write(f"{path} 800 {n}\n")
+        vips.stdin.write(f"{path} {n}\n")
         vips.stdin.flush()
         return float(vips.stdout.readline())
 
