@@ -90,15 +90,20 @@ pub struct ResultCache {
     known: Mutex<HashMap<String, CacheEntry>>,
 }
 
+/// The image limits as part of a cache key (they decide whether a render succeeds, and
+/// `default_quality` its bytes).
+pub fn limits_key(limits: &Limits) -> String {
+    format!("{limits:?}")
+}
+
 /// The cache key of `pipeline` applied to `source` in `bucket`, with the watermark
-/// objects it composites (key and record), under `limits` (they decide whether a
-/// render succeeds, and `default_quality` its bytes).
+/// objects it composites (key and record), under the limits of [`limits_key`].
 pub fn key(
     bucket: &str,
     source: &ObjectRecord,
     pipeline: &Pipeline,
     marks: &[(String, ObjectRecord)],
-    limits: &Limits,
+    limits: &str,
 ) -> String {
     fn field(h: &mut Sha256, s: &str) {
         h.update(s.as_bytes());
@@ -117,7 +122,7 @@ pub fn key(
     }
     let mut h = Sha256::new();
     field(&mut h, env!("CARGO_PKG_VERSION"));
-    field(&mut h, &format!("{limits:?}"));
+    field(&mut h, limits);
     field(&mut h, bucket);
     field(&mut h, &pipeline.normalized());
     identity(&mut h, source);
@@ -494,7 +499,7 @@ mod tests {
     fn keys_change_with_everything_a_result_depends_on() {
         let k =
             |bucket: &str, src: &ObjectRecord, p: &Pipeline, marks: &[(String, ObjectRecord)]| {
-                key(bucket, src, p, marks, &Limits::default())
+                key(bucket, src, p, marks, &limits_key(&Limits::default()))
             };
         let p = crate::image::parse("image/resize,w_10").unwrap();
         let src = record("E", "b1");
@@ -524,10 +529,10 @@ mod tests {
                 &src,
                 &p,
                 std::slice::from_ref(&mark),
-                &Limits {
+                &limits_key(&Limits {
                     default_quality: 75,
                     ..Limits::default()
-                },
+                }),
             ),
         ];
         for (i, other) in others.iter().enumerate() {

@@ -27,6 +27,8 @@ pub struct ImagePool {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     pub limits: Limits,
+    /// `limits` as the result cache keys them, written once rather than per request.
+    limits_key: String,
     cache: Option<Arc<ResultCache>>,
     /// Formats a request's `Accept` may choose (`[image] auto_format`).
     auto_format: AutoFormat,
@@ -80,6 +82,7 @@ impl ImagePool {
             queue,
             waiting,
             max_waiting,
+            limits_key: image_cache::limits_key(&Limits::default()),
             limits: Limits::default(),
             cache: None,
             auto_format: AutoFormat::default(),
@@ -88,7 +91,11 @@ impl ImagePool {
 
     /// The pool with these image limits (`[image]` in the config).
     pub fn with_limits(self, limits: Limits) -> Self {
-        Self { limits, ..self }
+        Self {
+            limits_key: image_cache::limits_key(&limits),
+            limits,
+            ..self
+        }
     }
 
     /// The pool with a result cache of at most `max_bytes` (none for 0), shared with
@@ -302,7 +309,7 @@ async fn render_with(
     let Some(cache) = pool.cache.as_ref().filter(|_| !encrypted) else {
         return Ok((run(store, pool, source, pipeline, marks).await?, None));
     };
-    let key = image_cache::key(&bucket.name, source, &pipeline, &marks, &pool.limits);
+    let key = image_cache::key(&bucket.name, source, &pipeline, &marks, &pool.limits_key);
     let (output, how) = cache
         .get_or_render(store, key, async move || {
             run(store, pool, source, pipeline, marks).await
