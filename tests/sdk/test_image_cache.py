@@ -236,13 +236,18 @@ def test_the_bound_holds_under_a_flood_of_distinct_specs(server_factory):
         assert on_disk <= bound + len(source), (on_disk, bound)
 
 
+def slow_render_url(srv, tag, seed):
+    """A signed URL of a render that takes a while (a blur of a 2400x1800 photo)."""
+    b = bucket_on(srv, tag)
+    b.put_object("big.jpg", noisy_jpeg((2400, 1800), seed))
+    return b.sign_url("GET", "big.jpg", 300,
+                      params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
+
+
 def test_identical_concurrent_requests_render_once(server_factory):
     srv = start(server_factory)
     ep = srv.endpoint(HZ)
-    b = bucket_on(srv, "flight")
-    b.put_object("big.jpg", noisy_jpeg((2400, 1800), 3))
-    url = b.sign_url("GET", "big.jpg", 300,
-                     params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
+    url = slow_render_url(srv, "flight", 3)
     before = scrape(ep)
     results = at_once([url])
     assert all(r.status_code == 200 for r in results)
@@ -261,10 +266,7 @@ def test_identical_failing_requests_render_once(server_factory):
     of each waiting request rendering again in turn."""
     srv = start(server_factory, ["max_time_ms = 1"])
     ep = srv.endpoint(HZ)
-    b = bucket_on(srv, "fail")
-    b.put_object("big.jpg", noisy_jpeg((2400, 1800), 8))
-    url = b.sign_url("GET", "big.jpg", 300,
-                     params={"x-oss-process": "image/resize,w_640/blur,r_10,s_10"})
+    url = slow_render_url(srv, "fail", 8)
     before = scrape(ep)
     results = at_once([url])
     for r in results:
